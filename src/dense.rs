@@ -1,0 +1,1 @@
+//! Dense layers (in progress).

@@ -1,0 +1,111 @@
+//! The crate's one error type.
+
+use core::fmt;
+
+/// What went wrong in a call: every public kernel checks its arguments and returns one of
+/// these instead of panicking.
+///
+/// `Error` is `Copy`, allocates nothing, and names the argument at fault with a
+/// `&'static str` that matches the parameter's name in the function's signature
+/// (`"x"`, `"weight"`, `"target"`, …), so a message is enough to fix the call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A slice's length is not the one the dimensions imply.
+    LengthMismatch {
+        /// The argument whose length is wrong.
+        what: &'static str,
+        /// The length the dimensions require.
+        expected: usize,
+        /// The length that was passed.
+        actual: usize,
+    },
+    /// A dimension is zero where the operation needs at least one element.
+    ZeroDimension {
+        /// The dimension that is zero.
+        what: &'static str,
+    },
+    /// The product of the dimensions does not fit in `usize`.
+    DimensionOverflow {
+        /// The argument whose size overflowed.
+        what: &'static str,
+    },
+    /// A class index is not below the number of classes.
+    ClassOutOfRange {
+        /// The position of the offending target in the batch.
+        sample: usize,
+        /// The class index that was given.
+        index: usize,
+        /// The number of classes.
+        classes: usize,
+    },
+    /// A hyper-parameter is outside its valid range (negative, NaN, …).
+    InvalidHyperParameter {
+        /// The hyper-parameter's name, as torch spells it.
+        what: &'static str,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::LengthMismatch {
+                what,
+                expected,
+                actual,
+            } => write!(f, "`{what}` has length {actual}, expected {expected}"),
+            Error::ZeroDimension { what } => write!(f, "dimension `{what}` is zero"),
+            Error::DimensionOverflow { what } => {
+                write!(f, "the size of `{what}` overflows usize")
+            }
+            Error::ClassOutOfRange {
+                sample,
+                index,
+                classes,
+            } => write!(
+                f,
+                "target {index} of sample {sample} is out of range for {classes} classes"
+            ),
+            Error::InvalidHyperParameter { what } => {
+                write!(f, "hyper-parameter `{what}` is out of range")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
+
+/// Shorthand for `core::result::Result<T, descent::Error>`.
+pub type Result<T> = core::result::Result<T, Error>;
+
+/// Checks that `slice_len == expected`, naming the argument otherwise.
+#[inline]
+pub(crate) fn check_len(what: &'static str, slice_len: usize, expected: usize) -> Result<()> {
+    if slice_len == expected {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch {
+            what,
+            expected,
+            actual: slice_len,
+        })
+    }
+}
+
+/// Checks that a dimension is non-zero.
+#[inline]
+pub(crate) fn check_nonzero(what: &'static str, dim: usize) -> Result<()> {
+    if dim == 0 {
+        Err(Error::ZeroDimension { what })
+    } else {
+        Ok(())
+    }
+}
+
+/// `rows * cols`, or `DimensionOverflow` naming `what`.
+#[inline]
+pub(crate) fn checked_len(what: &'static str, rows: usize, cols: usize) -> Result<usize> {
+    rows.checked_mul(cols)
+        .ok_or(Error::DimensionOverflow { what })
+}

@@ -1,0 +1,1 @@
+//! Matrix multiply (in progress).

@@ -1,0 +1,47 @@
+//! # descent
+//!
+//! Allocation-free, SIMD-vectorised kernels to train neural networks anywhere: inside
+//! microcontroller firmware with a few KiB of RAM and no allocator, and on a desktop at the
+//! speed of the machine.
+//!
+//! Every kernel works on slices that the caller owns, checks its arguments and returns
+//! [`Error`] instead of panicking. Layouts, names, defaults and numerics follow PyTorch:
+//! a dense layer's weight is `[out, in]` row-major as in `torch.nn.Linear`, a batch of `B`
+//! samples of `F` features is a `[B·F]` slice, backward kernels *accumulate* into parameter
+//! gradients and *write* input gradients.
+//!
+//! ```
+//! use descent::{dense, loss};
+//!
+//! // A dense layer 3 → 2 on a batch of one, with a mean squared error against a target.
+//! let x = [1.0, 2.0, 3.0];
+//! let w = [0.1, 0.2, 0.3, -0.1, -0.2, -0.3]; // [out = 2, in = 3]
+//! let b = [0.5, -0.5];
+//! let mut y = [0.0; 2];
+//! dense::forward(&x, &w, Some(&b), &mut y, 1, 3, 2)?;
+//!
+//! let target = [1.0, -1.0];
+//! let mut dy = [0.0; 2];
+//! let l = loss::mse(&y, &target, &mut dy, loss::Reduction::Mean)?;
+//!
+//! let (mut dw, mut db, mut dx) = ([0.0; 6], [0.0; 2], [0.0; 3]);
+//! dense::backward(&x, &w, &dy, &mut dw, Some(&mut db), Some(&mut dx), 1, 3, 2)?;
+//! assert!(l > 0.0 && dw.iter().any(|g| *g != 0.0));
+//! # Ok::<(), descent::Error>(())
+//! ```
+#![no_std]
+#![deny(missing_docs)]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+mod error;
+
+pub mod activation;
+pub mod dense;
+pub mod gemm;
+pub mod loss;
+pub mod simd;
+
+pub use error::{Error, Result};

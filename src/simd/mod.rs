@@ -1,0 +1,296 @@
+//! The SIMD layer: lanes of eight `f32` over [`wide::f32x8`], with tails handled so that every
+//! element of a slice gets the same arithmetic wherever it sits.
+//!
+//! * Element-wise maps ([`map`], [`zip_map`], …) run the tail through the *same* vector code on a
+//!   zero-padded lane, so the result for an element never depends on the slice's length or on
+//!   the element's position: a kernel is bit-identical on a slice and on any sub-slice of it.
+//! * Reductions ([`dot`], [`sum`], [`max`]) accumulate in eight lanes and add the tail in scalar
+//!   code; their rounding depends on the length, as any reordered sum does.
+//! * [`math`] has the vectorised transcendental functions (`exp`, `ln`, `tanh`, `erf`) with
+//!   their documented error against `libm`.
+//!
+//! `wide` picks its instructions from the compile-time target features: SSE2 pairs on a default
+//! x86_64 build, AVX with `-C target-cpu=native`, NEON on aarch64, `simd128` on wasm, and plain
+//! arrays of eight scalars on targets without SIMD (Cortex-M), where the same code compiles to
+//! unrolled scalar loops.
+//!
+//! The helpers here work on the common prefix when slices differ in length: the public kernels
+//! check lengths before they call them.
+
+pub mod math;
+
+pub use wide::f32x8;
+
+/// The number of `f32` lanes in [`f32x8`].
+pub const LANES: usize = 8;
+
+/// Loads eight floats from an array reference.
+#[inline(always)]
+pub(crate) fn load(a: &[f32; LANES]) -> f32x8 {
+    f32x8::new(*a)
+}
+
+/// Loads the first `tail.len()` (< 8) lanes from `tail` and fills the rest with `fill`.
+#[inline(always)]
+pub(crate) fn load_partial(tail: &[f32], fill: f32) -> f32x8 {
+    let mut a = [fill; LANES];
+    for (dst, src) in a.iter_mut().zip(tail) {
+        *dst = *src;
+    }
+    f32x8::new(a)
+}
+
+/// Stores the first `out.len()` (< 8) lanes of `v` into `out`.
+#[inline(always)]
+pub(crate) fn store_partial(v: f32x8, out: &mut [f32]) {
+    let a = v.to_array();
+    for (dst, src) in out.iter_mut().zip(a.iter()) {
+        *dst = *src;
+    }
+}
+
+/// `y[i] = f(x[i])` for every element, eight lanes at a time; the tail goes through `f` on a
+/// zero-padded lane.
+#[inline(always)]
+pub(crate) fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32x8) -> f32x8) {
+    let n = x.len().min(y.len());
+    let (xc, xt) = x[..n].as_chunks::<LANES>();
+    let (yc, yt) = y[..n].as_chunks_mut::<LANES>();
+    for (xa, ya) in xc.iter().zip(yc.iter_mut()) {
+        *ya = f(load(xa)).to_array();
+    }
+    if !xt.is_empty() {
+        store_partial(f(load_partial(xt, 0.0)), yt);
+    }
+}
+
+/// `x[i] = f(x[i])` in place.
+#[inline(always)]
+pub(crate) fn map_inplace(x: &mut [f32], f: impl Fn(f32x8) -> f32x8) {
+    let (xc, xt) = x.as_chunks_mut::<LANES>();
+    for xa in xc.iter_mut() {
+        *xa = f(load(xa)).to_array();
+    }
+    if !xt.is_empty() {
+        let v = f(load_partial(xt, 0.0));
+        store_partial(v, xt);
+    }
+}
+
+/// `out[i] = f(a[i], b[i])`.
+#[inline(always)]
+pub(crate) fn zip_map(a: &[f32], b: &[f32], out: &mut [f32], f: impl Fn(f32x8, f32x8) -> f32x8) {
+    let n = a.len().min(b.len()).min(out.len());
+    let (ac, at) = a[..n].as_chunks::<LANES>();
+    let (bc, bt) = b[..n].as_chunks::<LANES>();
+    let (oc, ot) = out[..n].as_chunks_mut::<LANES>();
+    for ((aa, ba), oa) in ac.iter().zip(bc).zip(oc.iter_mut()) {
+        *oa = f(load(aa), load(ba)).to_array();
+    }
+    if !at.is_empty() {
+        store_partial(f(load_partial(at, 0.0), load_partial(bt, 0.0)), ot);
+    }
+}
+
+/// `b[i] = f(a[i], b[i])`: the second operand is overwritten with the result.
+#[inline(always)]
+pub(crate) fn zip_map_inplace(a: &[f32], b: &mut [f32], f: impl Fn(f32x8, f32x8) -> f32x8) {
+    let n = a.len().min(b.len());
+    let (ac, at) = a[..n].as_chunks::<LANES>();
+    let (bc, bt) = b[..n].as_chunks_mut::<LANES>();
+    for (aa, ba) in ac.iter().zip(bc.iter_mut()) {
+        *ba = f(load(aa), load(ba)).to_array();
+    }
+    if !at.is_empty() {
+        let v = f(load_partial(at, 0.0), load_partial(bt, 0.0));
+        store_partial(v, bt);
+    }
+}
+
+/// `out[i] = f(a[i], b[i], c[i])`.
+#[inline(always)]
+pub(crate) fn zip3_map(
+    a: &[f32],
+    b: &[f32],
+    c: &[f32],
+    out: &mut [f32],
+    f: impl Fn(f32x8, f32x8, f32x8) -> f32x8,
+) {
+    let n = a.len().min(b.len()).min(c.len()).min(out.len());
+    let (ac, at) = a[..n].as_chunks::<LANES>();
+    let (bc, bt) = b[..n].as_chunks::<LANES>();
+    let (cc, ct) = c[..n].as_chunks::<LANES>();
+    let (oc, ot) = out[..n].as_chunks_mut::<LANES>();
+    for (((aa, ba), ca), oa) in ac.iter().zip(bc).zip(cc).zip(oc.iter_mut()) {
+        *oa = f(load(aa), load(ba), load(ca)).to_array();
+    }
+    if !at.is_empty() {
+        let v = f(
+            load_partial(at, 0.0),
+            load_partial(bt, 0.0),
+            load_partial(ct, 0.0),
+        );
+        store_partial(v, ot);
+    }
+}
+
+/// `Σ a[i]·b[i]`, with two independent accumulators of eight lanes.
+#[inline]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (ac, at) = a[..n].as_chunks::<LANES>();
+    let (bc, bt) = b[..n].as_chunks::<LANES>();
+    let mut acc0 = f32x8::ZERO;
+    let mut acc1 = f32x8::ZERO;
+    let (ac2, ar) = ac.as_chunks::<2>();
+    let (bc2, br) = bc.as_chunks::<2>();
+    for (aa, ba) in ac2.iter().zip(bc2) {
+        acc0 = load(&aa[0]).mul_add(load(&ba[0]), acc0);
+        acc1 = load(&aa[1]).mul_add(load(&ba[1]), acc1);
+    }
+    for (aa, ba) in ar.iter().zip(br) {
+        acc0 = load(aa).mul_add(load(ba), acc0);
+    }
+    let mut s = (acc0 + acc1).reduce_add();
+    for (x, y) in at.iter().zip(bt) {
+        s += x * y;
+    }
+    s
+}
+
+/// `Σ a[i]`.
+#[inline]
+pub(crate) fn sum(a: &[f32]) -> f32 {
+    let (ac, at) = a.as_chunks::<LANES>();
+    let mut acc = f32x8::ZERO;
+    for aa in ac {
+        acc += load(aa);
+    }
+    let mut s = acc.reduce_add();
+    for x in at {
+        s += x;
+    }
+    s
+}
+
+/// `max a[i]`, or `-∞` for an empty slice. A NaN anywhere gives NaN.
+#[inline]
+pub(crate) fn max(a: &[f32]) -> f32 {
+    let (ac, at) = a.as_chunks::<LANES>();
+    let mut acc = f32x8::splat(f32::NEG_INFINITY);
+    let mut nan = f32x8::ZERO;
+    for aa in ac {
+        let v = load(aa);
+        // `x != x` is all-ones for NaN lanes; track them apart so `max` cannot drop one.
+        nan |= v.simd_ne(v);
+        acc = acc.fast_max(v);
+    }
+    let mut m = f32::NEG_INFINITY;
+    for x in acc.to_array() {
+        m = m.max(x);
+    }
+    let mut any_nan = nan.any();
+    for &x in at {
+        any_nan |= x.is_nan();
+        m = m.max(x);
+    }
+    if any_nan {
+        f32::NAN
+    } else {
+        m
+    }
+}
+
+/// `y[i] += alpha·x[i]`.
+#[inline]
+pub(crate) fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+    let va = f32x8::splat(alpha);
+    zip_map_inplace(x, y, |x, y| va.mul_add(x, y));
+}
+
+/// `x[i] *= alpha`.
+#[inline]
+pub(crate) fn scale(alpha: f32, x: &mut [f32]) {
+    let va = f32x8::splat(alpha);
+    map_inplace(x, |x| x * va);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(n: usize, seed: u32) -> [f32; 80] {
+        let mut a = [0.0f32; 80];
+        let mut s = seed;
+        for v in a.iter_mut().take(n) {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            *v = (s >> 8) as f32 / (1u32 << 24) as f32 * 4.0 - 2.0;
+        }
+        a
+    }
+
+    #[test]
+    fn reductions_match_scalar_at_every_length_and_offset() {
+        for n in 0..=70 {
+            for off in 0..3 {
+                let a = data(n + off, 1);
+                let b = data(n + off, 2);
+                let (a, b) = (&a[off..off + n], &b[off..off + n]);
+                let d: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+                let abs: f64 = a
+                    .iter()
+                    .zip(b)
+                    .map(|(x, y)| (*x as f64 * *y as f64).abs())
+                    .sum();
+                // A reordered f32 sum of n terms errs by at most ~n·u·Σ|terms|.
+                let tol = (n as f64 + 2.0) * f32::EPSILON as f64 * abs;
+                assert!((dot(a, b) as f64 - d).abs() <= tol, "dot n={n}");
+                let s: f64 = a.iter().map(|x| *x as f64).sum();
+                let sabs: f64 = a.iter().map(|x| (*x as f64).abs()).sum();
+                let tol = (n as f64 + 2.0) * f32::EPSILON as f64 * sabs;
+                assert!((sum(a) as f64 - s).abs() <= tol, "sum n={n}");
+                let m = a.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                assert_eq!(max(a), m, "max n={n}");
+            }
+        }
+    }
+
+    #[test]
+    fn max_propagates_nan_from_any_position() {
+        for n in 1..=20 {
+            for p in 0..n {
+                let mut a = data(n, 3);
+                a[p] = f32::NAN;
+                assert!(max(&a[..n]).is_nan(), "n={n} p={p}");
+            }
+        }
+    }
+
+    #[test]
+    fn maps_are_exact_at_every_length_and_offset() {
+        for n in 0..=70 {
+            for off in 0..3 {
+                let a = data(n + off, 4);
+                let b = data(n + off, 5);
+                let (a, b) = (&a[off..off + n], &b[off..off + n]);
+                let mut y = [0.0f32; 80];
+                zip_map(a, b, &mut y[off..off + n], |x, y| x * y);
+                for i in 0..n {
+                    assert_eq!(y[off + i], a[i] * b[i]);
+                }
+                let mut z = [7.0f32; 80];
+                z[off..off + n].copy_from_slice(b);
+                axpy(0.5, a, &mut z[off..off + n]);
+                for i in 0..n {
+                    let want = 0.5 * a[i] as f64 + b[i] as f64;
+                    assert!((z[off + i] as f64 - want).abs() <= 1e-6 * (1.0 + want.abs()));
+                }
+                // Elements past the slice are untouched.
+                assert_eq!(z[off + n], 7.0);
+                scale(2.0, &mut z[off..off + n]);
+                map_inplace(&mut z[off..off + n], |v| v - v);
+                assert!(z[off..off + n].iter().all(|v| *v == 0.0));
+            }
+        }
+    }
+}
