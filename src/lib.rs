@@ -11,22 +11,26 @@
 //! gradients and *write* input gradients.
 //!
 //! ```
-//! use descent::{dense, loss};
+//! use descent::dense::Dense;
+//! use descent::loss::{self, Reduction};
 //!
-//! // A dense layer 3 → 2 on a batch of one, with a mean squared error against a target.
+//! // A dense layer 3 → 2 on a batch of one, and a mean squared error against a target.
+//! let layer = Dense::new(1, 3, 2);
 //! let x = [1.0, 2.0, 3.0];
-//! let w = [0.1, 0.2, 0.3, -0.1, -0.2, -0.3]; // [out = 2, in = 3]
+//! let w = [0.1, 0.2, 0.3, -0.1, -0.2, -0.3]; // [out = 2, in = 3], as torch.nn.Linear
 //! let b = [0.5, -0.5];
 //! let mut y = [0.0; 2];
-//! dense::forward(&x, &w, Some(&b), &mut y, 1, 3, 2)?;
+//! layer.forward(&x, &w, Some(&b), &mut y)?;
 //!
 //! let target = [1.0, -1.0];
 //! let mut dy = [0.0; 2];
-//! let l = loss::mse(&y, &target, &mut dy, loss::Reduction::Mean)?;
+//! let l = loss::mse(&y, &target, Some(&mut dy), Reduction::Mean)?;
 //!
+//! // Parameter gradients accumulate (zero them yourself); the input gradient is written.
 //! let (mut dw, mut db, mut dx) = ([0.0; 6], [0.0; 2], [0.0; 3]);
-//! dense::backward(&x, &w, &dy, &mut dw, Some(&mut db), Some(&mut dx), 1, 3, 2)?;
-//! assert!(l > 0.0 && dw.iter().any(|g| *g != 0.0));
+//! layer.backward(&x, &w, &dy, &mut dw, Some(&mut db), Some(&mut dx))?;
+//! assert!((l - 0.81).abs() < 1e-5); // y = [1.9, -1.9]
+//! assert_eq!(db, dy);
 //! # Ok::<(), descent::Error>(())
 //! ```
 #![no_std]
