@@ -1007,7 +1007,9 @@ fn softmax_extremes() {
     assert_eq!([y[2], y[3]], [0.5, 0.5]);
     act::log_softmax(&x, &mut y, 2).unwrap();
     assert!(y[0].is_nan() && y[1].is_nan());
-    assert_eq!(y[2], -std::f32::consts::LN_2);
+    // −ln 2: ln within 8u, one subtraction.
+    let ln2 = std::f64::consts::LN_2;
+    assert!((y[2] as f64 + ln2).abs() <= (MATH + 1.0) * U * ln2);
 
     // NaN or +∞ in a row poisons that row only.
     for bad in [f32::NAN, f32::INFINITY] {
