@@ -37,6 +37,10 @@ const K: f64 = 0.797_884_560_802_865_4; // √(2/π)
 const KAPPA: f64 = 0.044715;
 
 type R = descent::Result<()>;
+type Forward = Box<dyn Fn(&[f32], &mut [f32]) -> R>;
+type ForwardInplace = Box<dyn Fn(&mut [f32]) -> R>;
+type Backward = Box<dyn Fn(&[f32], &[f32], &mut [f32]) -> R>;
+type BackwardInplace = Box<dyn Fn(&[f32], &mut [f32]) -> R>;
 
 fn sigma(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
@@ -74,11 +78,11 @@ fn derivative(f: &dyn Fn(f64) -> f64, x: f64, noise: f64) -> (f64, f64) {
 /// An element-wise activation under test with its reference and tolerances.
 struct Elementwise {
     name: String,
-    forward: Box<dyn Fn(&[f32], &mut [f32]) -> R>,
-    forward_inplace: Box<dyn Fn(&mut [f32]) -> R>,
+    forward: Forward,
+    forward_inplace: ForwardInplace,
     /// `(saved, dy, dx)`.
-    backward: Box<dyn Fn(&[f32], &[f32], &mut [f32]) -> R>,
-    backward_inplace: Box<dyn Fn(&[f32], &mut [f32]) -> R>,
+    backward: Backward,
+    backward_inplace: BackwardInplace,
     /// Backward reads `y` (otherwise `x`).
     from_output: bool,
     reference: Box<dyn Fn(f64) -> f64>,
@@ -90,15 +94,19 @@ struct Elementwise {
     kinks: Vec<f64>,
 }
 
-fn ok(_: ()) -> R {
-    Ok(())
+/// An infallible in-place forward as a fallible one.
+fn infallible(f: fn(&mut [f32])) -> ForwardInplace {
+    Box::new(move |x| {
+        f(x);
+        Ok(())
+    })
 }
 
 fn relu_op() -> Elementwise {
     Elementwise {
         name: "relu".into(),
         forward: Box::new(act::relu),
-        forward_inplace: Box::new(|x| ok(act::relu_inplace(x))),
+        forward_inplace: infallible(act::relu_inplace),
         backward: Box::new(act::relu_backward),
         backward_inplace: Box::new(act::relu_backward_inplace),
         from_output: true,
@@ -132,7 +140,7 @@ fn sigmoid_op() -> Elementwise {
     Elementwise {
         name: "sigmoid".into(),
         forward: Box::new(act::sigmoid),
-        forward_inplace: Box::new(|x| ok(act::sigmoid_inplace(x))),
+        forward_inplace: infallible(act::sigmoid_inplace),
         backward: Box::new(act::sigmoid_backward),
         backward_inplace: Box::new(act::sigmoid_backward_inplace),
         from_output: true,
@@ -153,7 +161,7 @@ fn tanh_op() -> Elementwise {
     Elementwise {
         name: "tanh".into(),
         forward: Box::new(act::tanh),
-        forward_inplace: Box::new(|x| ok(act::tanh_inplace(x))),
+        forward_inplace: infallible(act::tanh_inplace),
         backward: Box::new(act::tanh_backward),
         backward_inplace: Box::new(act::tanh_backward_inplace),
         from_output: true,
@@ -171,7 +179,7 @@ fn gelu_op() -> Elementwise {
     Elementwise {
         name: "gelu".into(),
         forward: Box::new(act::gelu),
-        forward_inplace: Box::new(|x| ok(act::gelu_inplace(x))),
+        forward_inplace: infallible(act::gelu_inplace),
         backward: Box::new(act::gelu_backward),
         backward_inplace: Box::new(act::gelu_backward_inplace),
         from_output: false,
@@ -193,7 +201,7 @@ fn gelu_tanh_op() -> Elementwise {
     Elementwise {
         name: "gelu_tanh".into(),
         forward: Box::new(act::gelu_tanh),
-        forward_inplace: Box::new(|x| ok(act::gelu_tanh_inplace(x))),
+        forward_inplace: infallible(act::gelu_tanh_inplace),
         backward: Box::new(act::gelu_tanh_backward),
         backward_inplace: Box::new(act::gelu_tanh_backward_inplace),
         from_output: false,
@@ -227,7 +235,7 @@ fn silu_op() -> Elementwise {
     Elementwise {
         name: "silu".into(),
         forward: Box::new(act::silu),
-        forward_inplace: Box::new(|x| ok(act::silu_inplace(x))),
+        forward_inplace: infallible(act::silu_inplace),
         backward: Box::new(act::silu_backward),
         backward_inplace: Box::new(act::silu_backward_inplace),
         from_output: false,
@@ -289,10 +297,7 @@ fn softplus_op(beta: f32, threshold: f32) -> Elementwise {
 
 fn elu_op(alpha: f32, from_output: bool) -> Elementwise {
     let a = alpha as f64;
-    let (backward, backward_inplace): (
-        Box<dyn Fn(&[f32], &[f32], &mut [f32]) -> R>,
-        Box<dyn Fn(&[f32], &mut [f32]) -> R>,
-    ) = if from_output {
+    let (backward, backward_inplace): (Backward, BackwardInplace) = if from_output {
         (
             Box::new(move |v, g, d| act::elu_backward(v, g, d, alpha)),
             Box::new(move |v, g| act::elu_backward_inplace(v, g, alpha)),
@@ -808,6 +813,32 @@ fn sum_budget(x: &[f32], p: &[f64]) -> f64 {
         + n)
 }
 
+/// (forward, forward in place, backward, backward in place) of softmax or log-softmax.
+type RowKernels = (
+    fn(&[f32], &mut [f32], usize) -> R,
+    fn(&mut [f32], usize) -> R,
+    fn(&[f32], &[f32], &mut [f32], usize) -> R,
+    fn(&[f32], &mut [f32], usize) -> R,
+);
+
+fn row_kernels(log: bool) -> RowKernels {
+    if log {
+        (
+            act::log_softmax,
+            act::log_softmax_inplace,
+            act::log_softmax_backward,
+            act::log_softmax_backward_inplace,
+        )
+    } else {
+        (
+            act::softmax,
+            act::softmax_inplace,
+            act::softmax_backward,
+            act::softmax_backward_inplace,
+        )
+    }
+}
+
 /// Checks softmax or log-softmax on `rows × cols` data inside a guarded buffer at offset `off`.
 fn check_softmax(log: bool, x: &[f32], dy: &[f32], cols: usize, off: usize) {
     let n = x.len();
@@ -823,26 +854,7 @@ fn check_softmax(log: bool, x: &[f32], dy: &[f32], cols: usize, off: usize) {
             .chain(&b[off + n..])
             .all(|g| g.to_bits() == GUARD.to_bits())
     };
-    let (fwd, fwd_ip, bwd, bwd_ip): (
-        fn(&[f32], &mut [f32], usize) -> R,
-        fn(&mut [f32], usize) -> R,
-        fn(&[f32], &[f32], &mut [f32], usize) -> R,
-        fn(&[f32], &mut [f32], usize) -> R,
-    ) = if log {
-        (
-            act::log_softmax,
-            act::log_softmax_inplace,
-            act::log_softmax_backward,
-            act::log_softmax_backward_inplace,
-        )
-    } else {
-        (
-            act::softmax,
-            act::softmax_inplace,
-            act::softmax_backward,
-            act::softmax_backward_inplace,
-        )
-    };
+    let (fwd, fwd_ip, bwd, bwd_ip) = row_kernels(log);
 
     let xb = guarded(x);
     let mut yb = guarded(&vec![0.0; n]);
@@ -1216,26 +1228,7 @@ fn errors() {
     // Softmax shapes.
     let zero = Error::ZeroDimension { what: "cols" };
     for log in [false, true] {
-        let (f, fi, b, bi): (
-            fn(&[f32], &mut [f32], usize) -> R,
-            fn(&mut [f32], usize) -> R,
-            fn(&[f32], &[f32], &mut [f32], usize) -> R,
-            fn(&[f32], &mut [f32], usize) -> R,
-        ) = if log {
-            (
-                act::log_softmax,
-                act::log_softmax_inplace,
-                act::log_softmax_backward,
-                act::log_softmax_backward_inplace,
-            )
-        } else {
-            (
-                act::softmax,
-                act::softmax_inplace,
-                act::softmax_backward,
-                act::softmax_backward_inplace,
-            )
-        };
+        let (f, fi, b, bi) = row_kernels(log);
         assert_eq!(f(&x, &mut y6, 0), Err(zero));
         assert_eq!(f(&[], &mut [], 0), Err(zero));
         assert_eq!(fi(&mut z, 0), Err(zero));

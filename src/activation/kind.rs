@@ -139,10 +139,17 @@ impl Activation {
     /// Which tensor [`Activation::backward`] needs as `saved`: the forward's input or output.
     pub fn saved(&self) -> Saved {
         match *self {
-            Self::Gelu | Self::GeluTanh | Self::Silu | Self::Softplus(_) => Saved::Input,
-            Self::LeakyRelu(p) if !(p.negative_slope >= 0.0) => Saved::Input,
-            Self::Elu(p) if !(p.alpha >= 0.0) => Saved::Input,
-            _ => Saved::Output,
+            Self::Relu | Self::Sigmoid | Self::Tanh | Self::Softmax | Self::LogSoftmax => {
+                Saved::Output
+            }
+            Self::LeakyRelu(p) if p.negative_slope >= 0.0 => Saved::Output,
+            Self::Elu(p) if p.alpha >= 0.0 => Saved::Output,
+            Self::LeakyRelu(_)
+            | Self::Elu(_)
+            | Self::Gelu
+            | Self::GeluTanh
+            | Self::Silu
+            | Self::Softplus(_) => Saved::Input,
         }
     }
 

@@ -1,19 +1,22 @@
 //! Softmax and log-softmax over the last dimension of a row-major `[rows, cols]` slice.
 
-use crate::error::{check_len, Error};
+use crate::error::{check_len, check_nonzero, Error};
 use crate::simd::{self, f32x8, math, LANES};
 use crate::Result;
 
 /// `len / cols` when `cols ≠ 0` divides `len`; `what` names the slice whose length is checked.
 pub(super) fn rows_of(what: &'static str, len: usize, cols: usize) -> Result<usize> {
-    match (len.checked_div(cols), len.checked_rem(cols)) {
-        (Some(rows), Some(0)) => Ok(rows),
-        (Some(rows), Some(_)) => Err(Error::LengthMismatch {
+    check_nonzero("cols", cols)?;
+    // `checked_*` keep the division free of a panic path; `cols ≠ 0` here.
+    let rows = len.checked_div(cols).unwrap_or(0);
+    if len.checked_rem(cols) == Some(0) {
+        Ok(rows)
+    } else {
+        Err(Error::LengthMismatch {
             what,
             expected: rows * cols,
             actual: len,
-        }),
-        _ => Err(Error::ZeroDimension { what: "cols" }),
+        })
     }
 }
 
