@@ -1,0 +1,298 @@
+//! Softmax cross-entropy on logits, with class-index or probability targets.
+//!
+//! Per row of `C` logits `x`, with `m = max_c x_c`, `z_c = x_c − m ≤ 0` and
+//! `S = Σ_c e^{z_c} ∈ [1, C]`: `log p_c = z_c − ln S`, so `−log p_c = ln S − z_c ≥ 0` is a
+//! sum of non-negative terms for any logits (no overflow, no cancellation), and
+//! `p_c = e^{z_c} / S`.
+
+use super::sum::LaneSum;
+use super::{check_class_targets, check_label_smoothing, Reduction};
+use crate::error::{check_len, check_nonzero};
+use crate::simd::math::exp;
+use crate::simd::{self, f32x8, load, load_partial, store_partial, LANES};
+use crate::{Error, Result};
+
+/// Cross-entropy with class-index targets, torch's
+/// `F.cross_entropy(logits, target, label_smoothing=ε, reduction=…)` (no class weights, no
+/// `ignore_index`).
+///
+/// `logits` is `[B, classes]` row-major with `B = target.len()`. Per sample `b`, with
+/// `p = softmax(logits[b])`, target `y = target[b]` and `C = classes`:
+///
+/// `ℓ_b = (1 − ε)·(−ln p_y) + ε · (1/C)·Σ_c (−ln p_c)`,
+///
+/// which is the cross-entropy against the smoothed distribution `q' = (1 − ε)·onehot(y) + ε/C`.
+/// `loss = s · Σ_b ℓ_b` with `s = 1/B` (mean, over the batch only, not `B·C`) or `1` (sum).
+/// The gradient is `grad[b, c] = s · (p_c − q'_c)`: each row sums to zero.
+///
+/// The log-sum-exp subtracts the row maximum, so logits of any magnitude (±1e4 and beyond)
+/// give a finite loss and gradient.
+///
+/// # Errors
+/// [`Error::InvalidHyperParameter`] (`"label_smoothing"`) unless `0 ≤ ε ≤ 1`;
+/// [`Error::ZeroDimension`] when `classes` (`"classes"`) or `B` (`"batch"`) is zero;
+/// [`Error::DimensionOverflow`] (`"logits"`) when `B·classes` overflows;
+/// [`Error::LengthMismatch`] when `logits` (`"logits"`) or `grad` (`"grad"`) is not
+/// `B·classes` long; [`Error::ClassOutOfRange`] for the first `target[b] ≥ classes`. Nothing
+/// is written on error.
+pub fn cross_entropy(
+    logits: &[f32],
+    target: &[usize],
+    classes: usize,
+    label_smoothing: f32,
+    grad: Option<&mut [f32]>,
+    reduction: Reduction,
+) -> Result<f32> {
+    check_label_smoothing(label_smoothing)?;
+    check_class_targets("logits", logits, target, classes, grad.as_deref())?;
+    let b = target.len();
+    let w = Smoothing::new(label_smoothing, classes);
+    let scale = reduction.grad_scale(b);
+    let rows = logits.chunks_exact(classes).zip(target);
+    let mut total = 0.0f64;
+    match grad {
+        Some(g) => {
+            for ((row, &y), g) in rows.zip(g.chunks_exact_mut(classes)) {
+                let m = simd::max(row);
+                let r = exp_row(row, m, Some(g));
+                let z_y = row.get(y).map_or(f32::NAN, |x| x - m);
+                total += f64::from(w.class_row_loss(&r, z_y));
+                // `g` holds e^{z}; p = e^{z}/S, and the gradient is s·(p − q').
+                let e_y = g.get(y).copied().unwrap_or(f32::NAN);
+                let inv = 1.0 / r.sum_exp;
+                let (vinv, vspread, vscale) = (
+                    f32x8::splat(inv),
+                    f32x8::splat(w.spread),
+                    f32x8::splat(scale),
+                );
+                simd::map_inplace(g, |e| (e * vinv - vspread) * vscale);
+                if let Some(gy) = g.get_mut(y) {
+                    *gy = (e_y * inv - (w.spread + w.keep)) * scale;
+                }
+            }
+        }
+        None => {
+            for (row, &y) in rows {
+                let m = simd::max(row);
+                let r = exp_row(row, m, None);
+                let z_y = row.get(y).map_or(f32::NAN, |x| x - m);
+                total += f64::from(w.class_row_loss(&r, z_y));
+            }
+        }
+    }
+    Ok(reduction.finish(total, b))
+}
+
+/// Cross-entropy with probability targets, torch's
+/// `F.cross_entropy(logits, target, label_smoothing=ε, reduction=…)` where `target` has the
+/// shape of `logits`.
+///
+/// `logits` and `target` are `[B, classes]` row-major (`B = logits.len() / classes`). Per
+/// sample `b`, with `p = softmax(logits[b])`, `q = target[b]` and the smoothed target
+/// `q'_c = (1 − ε)·q_c + ε/C`:
+///
+/// `ℓ_b = Σ_c q'_c·(−ln p_c)`, `loss = s · Σ_b ℓ_b` with `s = 1/B` (mean: torch divides by
+/// the batch, **not** by `B·C`) or `1` (sum).
+///
+/// The gradient is `grad[b, c] = s · (p_c·Σ_k q'_k − q'_c)`; rows of `q` need not sum to one
+/// (torch does not check it either), the `Σ q'` factor keeps the gradient exact then.
+///
+/// # Errors
+/// [`Error::InvalidHyperParameter`] (`"label_smoothing"`) unless `0 ≤ ε ≤ 1`;
+/// [`Error::ZeroDimension`] when `classes` (`"classes"`) or the batch (`"batch"`, an empty
+/// `logits`) is zero; [`Error::LengthMismatch`] when `logits` is not a multiple of `classes`
+/// (`"logits"`, expecting the next multiple), or `target` (`"target"`) or `grad` (`"grad"`)
+/// is not as long as `logits`. Nothing is written on error.
+pub fn cross_entropy_probs(
+    logits: &[f32],
+    target: &[f32],
+    classes: usize,
+    label_smoothing: f32,
+    grad: Option<&mut [f32]>,
+    reduction: Reduction,
+) -> Result<f32> {
+    check_label_smoothing(label_smoothing)?;
+    check_nonzero("classes", classes)?;
+    check_nonzero("batch", logits.len())?;
+    if logits.len() % classes != 0 {
+        return Err(Error::LengthMismatch {
+            what: "logits",
+            expected: logits.len().div_ceil(classes).saturating_mul(classes),
+            actual: logits.len(),
+        });
+    }
+    check_len("target", target.len(), logits.len())?;
+    if let Some(g) = grad.as_deref() {
+        check_len("grad", g.len(), logits.len())?;
+    }
+    let b = logits.len() / classes;
+    let w = Smoothing::new(label_smoothing, classes);
+    let scale = reduction.grad_scale(b);
+    let rows = logits
+        .chunks_exact(classes)
+        .zip(target.chunks_exact(classes));
+    let mut total = 0.0f64;
+    match grad {
+        Some(g) => {
+            for ((row, q), g) in rows.zip(g.chunks_exact_mut(classes)) {
+                let m = simd::max(row);
+                let r = exp_row_probs(row, q, m, Some(g));
+                let (loss, sum_qs) = w.probs_row_loss(&r, label_smoothing);
+                total += f64::from(loss);
+                let (vinv, vkeep, vspread, vscale) = (
+                    f32x8::splat(sum_qs / r.row.sum_exp),
+                    f32x8::splat(w.keep),
+                    f32x8::splat(w.spread),
+                    f32x8::splat(scale),
+                );
+                simd::zip_map_inplace(q, g, |q, e| (e * vinv - (q * vkeep + vspread)) * vscale);
+            }
+        }
+        None => {
+            for (row, q) in rows {
+                let m = simd::max(row);
+                let r = exp_row_probs(row, q, m, None);
+                total += f64::from(w.probs_row_loss(&r, label_smoothing).0);
+            }
+        }
+    }
+    Ok(reduction.finish(total, b))
+}
+
+/// The label-smoothing weights: `q' = keep·q + spread`.
+struct Smoothing {
+    /// `1 − ε`.
+    keep: f32,
+    /// `ε / C`.
+    spread: f32,
+}
+
+impl Smoothing {
+    fn new(label_smoothing: f32, classes: usize) -> Self {
+        let eps = f64::from(label_smoothing);
+        Smoothing {
+            keep: (1.0 - eps) as f32,
+            spread: (eps / classes as f64) as f32,
+        }
+    }
+
+    /// `(1 − ε)·(ln S − z_y) + (ε/C)·Σ_c (ln S − z_c)
+    ///  = ln S − (1 − ε)·z_y − (ε/C)·Σ_c z_c`: three non-negative terms.
+    #[inline]
+    fn class_row_loss(&self, r: &RowSums, z_y: f32) -> f32 {
+        libm::logf(r.sum_exp) - self.keep * z_y - self.spread * r.sum_z
+    }
+
+    /// `Σ_c q'_c·(ln S − z_c) = ln S·Σq' − (1 − ε)·Σ q·z − (ε/C)·Σ z`, and `Σq'`.
+    /// For non-negative targets every term is non-negative.
+    #[inline]
+    fn probs_row_loss(&self, r: &ProbsRowSums, label_smoothing: f32) -> (f32, f32) {
+        let sum_qs = self.keep * r.sum_q + label_smoothing;
+        let loss =
+            libm::logf(r.row.sum_exp) * sum_qs - self.keep * r.sum_qz - self.spread * r.row.sum_z;
+        (loss, sum_qs)
+    }
+}
+
+/// Sums over one row: `S = Σ e^{z}` and `Σ z`, with `z = x − m`.
+struct RowSums {
+    sum_exp: f32,
+    sum_z: f32,
+}
+
+/// [`RowSums`] plus `Σ q·z` and `Σ q` for probability targets `q`.
+struct ProbsRowSums {
+    row: RowSums,
+    sum_qz: f32,
+    sum_q: f32,
+}
+
+/// One pass over a row: `z = x − m`, `e = e^{z}` (stored into `out` when given), their sums.
+/// The tail is padded with `m` (so `z = 0`) and only its real lanes are summed and stored.
+#[inline(always)]
+fn exp_row(row: &[f32], m: f32, out: Option<&mut [f32]>) -> RowSums {
+    let vm = f32x8::splat(m);
+    let (mut se, mut sz) = (LaneSum::new(), LaneSum::new());
+    let mut step = |x: f32x8, k: usize| {
+        let z = x - vm;
+        let e = exp(z);
+        se.add_first(e, k);
+        sz.add_first(z, k);
+        e
+    };
+    let (rc, rt) = row.as_chunks::<LANES>();
+    match out {
+        Some(out) => {
+            let (oc, ot) = out.as_chunks_mut::<LANES>();
+            for (ra, oa) in rc.iter().zip(oc.iter_mut()) {
+                *oa = step(load(ra), LANES).to_array();
+            }
+            if !rt.is_empty() {
+                store_partial(step(load_partial(rt, m), rt.len()), ot);
+            }
+        }
+        None => {
+            for ra in rc {
+                step(load(ra), LANES);
+            }
+            if !rt.is_empty() {
+                step(load_partial(rt, m), rt.len());
+            }
+        }
+    }
+    RowSums {
+        sum_exp: se.total_f32(),
+        sum_z: sz.total_f32(),
+    }
+}
+
+/// [`exp_row`] that also sums `q·z` and `q` over the row's targets `q`.
+#[inline(always)]
+fn exp_row_probs(row: &[f32], q: &[f32], m: f32, out: Option<&mut [f32]>) -> ProbsRowSums {
+    let vm = f32x8::splat(m);
+    let (mut se, mut sz, mut sqz, mut sq) = (
+        LaneSum::new(),
+        LaneSum::new(),
+        LaneSum::new(),
+        LaneSum::new(),
+    );
+    let mut step = |x: f32x8, q: f32x8, k: usize| {
+        let z = x - vm;
+        let e = exp(z);
+        se.add_first(e, k);
+        sz.add_first(z, k);
+        sqz.add_first(q * z, k);
+        sq.add_first(q, k);
+        e
+    };
+    let (rc, rt) = row.as_chunks::<LANES>();
+    let (qc, qt) = q.as_chunks::<LANES>();
+    match out {
+        Some(out) => {
+            let (oc, ot) = out.as_chunks_mut::<LANES>();
+            for ((ra, qa), oa) in rc.iter().zip(qc).zip(oc.iter_mut()) {
+                *oa = step(load(ra), load(qa), LANES).to_array();
+            }
+            if !rt.is_empty() {
+                let e = step(load_partial(rt, m), load_partial(qt, 0.0), rt.len());
+                store_partial(e, ot);
+            }
+        }
+        None => {
+            for (ra, qa) in rc.iter().zip(qc) {
+                step(load(ra), load(qa), LANES);
+            }
+            if !rt.is_empty() {
+                step(load_partial(rt, m), load_partial(qt, 0.0), rt.len());
+            }
+        }
+    }
+    ProbsRowSums {
+        row: RowSums {
+            sum_exp: se.total_f32(),
+            sum_z: sz.total_f32(),
+        },
+        sum_qz: sqz.total_f32(),
+        sum_q: sq.total_f32(),
+    }
+}
