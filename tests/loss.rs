@@ -257,8 +257,7 @@ fn assert_elementwise(
     t: &[f32],
     pw: Option<&[f32]>,
     red: Reduction,
-    loss: f32,
-    grad: &[f32],
+    (loss, grad): (f32, &[f32]),
 ) {
     let r = elem_reference(kind, x, t, pw, red);
     assert!(
@@ -330,7 +329,7 @@ fn elementwise_match_f64_reference_at_every_length_and_offset() {
                         continue;
                     }
                     let l = got.unwrap();
-                    assert_elementwise(&what, kind, xs, ts, None, red, l, &gb[off..off + n]);
+                    assert_elementwise(&what, kind, xs, ts, None, red, (l, &gb[off..off + n]));
                     assert_guards(&gb, off, n, &what);
                     // Without a gradient: the very same loss.
                     let l2 = call(kind, xs, ts, None, None, red).unwrap();
@@ -370,8 +369,7 @@ fn bce_pos_weight_matches_reference_for_every_row_length() {
                         ts,
                         Some(&pw),
                         red,
-                        l,
-                        &gb[off..off + n],
+                        (l, &gb[off..off + n]),
                     );
                     assert_guards(&gb, off, n, &what);
                     let l2 = loss::binary_cross_entropy_with_logits(xs, ts, Some(&pw), None, red)
@@ -437,7 +435,7 @@ fn bce_is_finite_and_accurate_for_huge_logits() {
             assert!(l.is_finite(), "{l}");
             assert!(g.iter().all(|v| v.is_finite()), "{g:?}");
             let what = format!("huge logits pos_weight={pos_weight:?} {red:?}");
-            assert_elementwise(&what, Kind::Bce, &x, &t, pos_weight, red, l, &g);
+            assert_elementwise(&what, Kind::Bce, &x, &t, pos_weight, red, (l, &g));
         }
     }
     // Saturated logits on the right side cost nothing and push nothing.

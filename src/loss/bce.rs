@@ -45,7 +45,7 @@ pub fn binary_cross_entropy_with_logits(
     let n = input.len();
     if let Some(pw) = pos_weight {
         check_nonzero("pos_weight", pw.len())?;
-        if n % pw.len() != 0 {
+        if !n.is_multiple_of(pw.len()) {
             return Err(Error::LengthMismatch {
                 what: "pos_weight",
                 expected: n,

@@ -114,7 +114,7 @@ pub fn cross_entropy_probs(
     check_label_smoothing(label_smoothing)?;
     check_nonzero("classes", classes)?;
     check_nonzero("batch", logits.len())?;
-    if logits.len() % classes != 0 {
+    if !logits.len().is_multiple_of(classes) {
         return Err(Error::LengthMismatch {
             what: "logits",
             expected: logits.len().div_ceil(classes).saturating_mul(classes),

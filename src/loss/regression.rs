@@ -84,8 +84,7 @@ pub fn huber(
     grad: Option<&mut [f32]>,
     reduction: Reduction,
 ) -> Result<f32> {
-    // `!(delta > 0)` also rejects NaN.
-    if !(delta > 0.0) {
+    if delta.is_nan() || delta <= 0.0 {
         return Err(Error::InvalidHyperParameter { what: "delta" });
     }
     check_elementwise(input, target, grad.as_deref())?;
@@ -129,8 +128,7 @@ pub fn smooth_l1(
     grad: Option<&mut [f32]>,
     reduction: Reduction,
 ) -> Result<f32> {
-    // `!(beta >= 0)` also rejects NaN.
-    if !(beta >= 0.0) {
+    if beta.is_nan() || beta < 0.0 {
         return Err(Error::InvalidHyperParameter { what: "beta" });
     }
     check_elementwise(input, target, grad.as_deref())?;
@@ -157,8 +155,7 @@ pub fn smooth_l1(
 #[inline(always)]
 fn sign(d: f32x8) -> f32x8 {
     let one = f32x8::ONE;
-    // `d − d` is +0 for every finite d (±0 included) and NaN for NaN; ±∞ take the first two
-    // branches.
+    let zero_or_nan = d.is_nan().select(d, f32x8::ZERO);
     d.simd_gt(f32x8::ZERO)
-        .select(one, d.simd_lt(f32x8::ZERO).select(-one, d - d))
+        .select(one, d.simd_lt(f32x8::ZERO).select(-one, zero_or_nan))
 }
