@@ -213,30 +213,33 @@ struct ProbsRowSums {
 fn exp_row(row: &[f32], m: f32, out: Option<&mut [f32]>) -> RowSums {
     let vm = f32x8::splat(m);
     let (mut se, mut sz) = (LaneSum::new(), LaneSum::new());
-    let mut step = |x: f32x8, k: usize| {
-        let z = x - vm;
-        let e = exp(z);
-        se.add_first(e, k);
-        sz.add_first(z, k);
-        e
-    };
     let (rc, rt) = row.as_chunks::<LANES>();
     match out {
         Some(out) => {
             let (oc, ot) = out.as_chunks_mut::<LANES>();
             for (ra, oa) in rc.iter().zip(oc.iter_mut()) {
-                *oa = step(load(ra), LANES).to_array();
+                let (z, e) = z_exp(load(ra), vm);
+                se.add(e);
+                sz.add(z);
+                *oa = e.to_array();
             }
             if !rt.is_empty() {
-                store_partial(step(load_partial(rt, m), rt.len()), ot);
+                let (z, e) = z_exp(load_partial(rt, m), vm);
+                se.add_first(e, rt.len());
+                sz.add_first(z, rt.len());
+                store_partial(e, ot);
             }
         }
         None => {
             for ra in rc {
-                step(load(ra), LANES);
+                let (z, e) = z_exp(load(ra), vm);
+                se.add(e);
+                sz.add(z);
             }
             if !rt.is_empty() {
-                step(load_partial(rt, m), rt.len());
+                let (z, e) = z_exp(load_partial(rt, m), vm);
+                se.add_first(e, rt.len());
+                sz.add_first(z, rt.len());
             }
         }
     }
@@ -250,49 +253,73 @@ fn exp_row(row: &[f32], m: f32, out: Option<&mut [f32]>) -> RowSums {
 #[inline(always)]
 fn exp_row_probs(row: &[f32], q: &[f32], m: f32, out: Option<&mut [f32]>) -> ProbsRowSums {
     let vm = f32x8::splat(m);
-    let (mut se, mut sz, mut sqz, mut sq) = (
-        LaneSum::new(),
-        LaneSum::new(),
-        LaneSum::new(),
-        LaneSum::new(),
-    );
-    let mut step = |x: f32x8, q: f32x8, k: usize| {
-        let z = x - vm;
-        let e = exp(z);
-        se.add_first(e, k);
-        sz.add_first(z, k);
-        sqz.add_first(q * z, k);
-        sq.add_first(q, k);
-        e
-    };
+    let mut sums = ProbsLaneSums::new();
     let (rc, rt) = row.as_chunks::<LANES>();
     let (qc, qt) = q.as_chunks::<LANES>();
     match out {
         Some(out) => {
             let (oc, ot) = out.as_chunks_mut::<LANES>();
             for ((ra, qa), oa) in rc.iter().zip(qc).zip(oc.iter_mut()) {
-                *oa = step(load(ra), load(qa), LANES).to_array();
+                *oa = sums.step(load(ra), load(qa), vm, LANES).to_array();
             }
             if !rt.is_empty() {
-                let e = step(load_partial(rt, m), load_partial(qt, 0.0), rt.len());
+                let e = sums.step(load_partial(rt, m), load_partial(qt, 0.0), vm, rt.len());
                 store_partial(e, ot);
             }
         }
         None => {
             for (ra, qa) in rc.iter().zip(qc) {
-                step(load(ra), load(qa), LANES);
+                sums.step(load(ra), load(qa), vm, LANES);
             }
             if !rt.is_empty() {
-                step(load_partial(rt, m), load_partial(qt, 0.0), rt.len());
+                sums.step(load_partial(rt, m), load_partial(qt, 0.0), vm, rt.len());
             }
         }
     }
     ProbsRowSums {
         row: RowSums {
-            sum_exp: se.total_f32(),
-            sum_z: sz.total_f32(),
+            sum_exp: sums.e.total_f32(),
+            sum_z: sums.z.total_f32(),
         },
-        sum_qz: sqz.total_f32(),
-        sum_q: sq.total_f32(),
+        sum_qz: sums.qz.total_f32(),
+        sum_q: sums.q.total_f32(),
+    }
+}
+
+/// `(z, e^{z})` with `z = x − m`.
+#[inline(always)]
+fn z_exp(x: f32x8, vm: f32x8) -> (f32x8, f32x8) {
+    let z = x - vm;
+    (z, exp(z))
+}
+
+/// The four lane sums of [`exp_row_probs`].
+struct ProbsLaneSums {
+    e: LaneSum,
+    z: LaneSum,
+    qz: LaneSum,
+    q: LaneSum,
+}
+
+impl ProbsLaneSums {
+    #[inline(always)]
+    fn new() -> Self {
+        ProbsLaneSums {
+            e: LaneSum::new(),
+            z: LaneSum::new(),
+            qz: LaneSum::new(),
+            q: LaneSum::new(),
+        }
+    }
+
+    /// Adds the first `k` lanes of one vector of logits `x` and targets `q`; returns `e^{z}`.
+    #[inline(always)]
+    fn step(&mut self, x: f32x8, q: f32x8, vm: f32x8, k: usize) -> f32x8 {
+        let (z, e) = z_exp(x, vm);
+        self.e.add_first(e, k);
+        self.z.add_first(z, k);
+        self.qz.add_first(q * z, k);
+        self.q.add_first(q, k);
+        e
     }
 }

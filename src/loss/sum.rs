@@ -76,14 +76,12 @@ impl LaneSum {
     }
 }
 
-/// `v` with the lanes from `k` on set to zero.
+/// `v` with the lanes from `k` on set to zero, by a lane mask (no trip through memory).
 #[inline(always)]
 fn keep_first(v: f32x8, k: usize) -> f32x8 {
-    let mut a = v.to_array();
-    for lane in a.iter_mut().skip(k) {
-        *lane = 0.0;
-    }
-    f32x8::new(a)
+    const INDEX: f32x8 = f32x8::new([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+    // k < 8 here, exact in f32.
+    INDEX.simd_lt(f32x8::splat(k as f32)).select(v, f32x8::ZERO)
 }
 
 /// Runs `f(a, b) → (loss lanes, gradient lanes)` over the common length of `a` and `b`, eight
