@@ -48,6 +48,28 @@ pub fn cross_entropy(
     let b = target.len();
     let w = Smoothing::new(label_smoothing, classes);
     let scale = reduction.grad_scale(b);
+    if classes <= SMALL_CLASSES {
+        let total = small_rows(logits, classes, grad, |sample, row, m, e, write| {
+            let y = target.get(sample).copied().unwrap_or(usize::MAX);
+            let r = RowSums {
+                sum_exp: e.iter().sum(),
+                sum_z: row.iter().map(|x| x - m).sum(),
+            };
+            let z_y = row.get(y).map_or(f32::NAN, |x| x - m);
+            if write {
+                let e_y = e.get(y).copied().unwrap_or(f32::NAN);
+                let inv = 1.0 / r.sum_exp;
+                for g in e.iter_mut() {
+                    *g = (*g * inv - w.spread) * scale;
+                }
+                if let Some(gy) = e.get_mut(y) {
+                    *gy = (e_y * inv - (w.spread + w.keep)) * scale;
+                }
+            }
+            w.class_row_loss(&r, z_y)
+        });
+        return Ok(reduction.finish(total, b));
+    }
     let rows = logits.chunks_exact(classes).zip(target);
     let mut total = 0.0f64;
     match grad {
@@ -128,6 +150,29 @@ pub fn cross_entropy_probs(
     let b = logits.len() / classes;
     let w = Smoothing::new(label_smoothing, classes);
     let scale = reduction.grad_scale(b);
+    if classes <= SMALL_CLASSES {
+        let total = small_rows(logits, classes, grad, |sample, row, m, e, write| {
+            let start = sample * classes;
+            let q = target.get(start..start + classes).unwrap_or(&[]);
+            let r = ProbsRowSums {
+                row: RowSums {
+                    sum_exp: e.iter().sum(),
+                    sum_z: row.iter().map(|x| x - m).sum(),
+                },
+                sum_qz: q.iter().zip(row).map(|(q, x)| q * (x - m)).sum(),
+                sum_q: q.iter().sum(),
+            };
+            let (loss, sum_qs) = w.probs_row_loss(&r, label_smoothing);
+            if write {
+                let inv = sum_qs / r.row.sum_exp;
+                for (g, q) in e.iter_mut().zip(q) {
+                    *g = (*g * inv - (q * w.keep + w.spread)) * scale;
+                }
+            }
+            loss
+        });
+        return Ok(reduction.finish(total, b));
+    }
     let rows = logits
         .chunks_exact(classes)
         .zip(target.chunks_exact(classes));
@@ -157,6 +202,78 @@ pub fn cross_entropy_probs(
         }
     }
     Ok(reduction.finish(total, b))
+}
+
+/// Rows of at most this many classes take [`small_rows`]: one vector pass of `exp` over many
+/// rows at once instead of a padded vector tail per row. Its per-row sums are sequential, of
+/// at most 16 terms: no less accurate than the lane sums of longer rows.
+const SMALL_CLASSES: usize = 16;
+
+/// Scratch for [`small_rows`] when there is no gradient buffer to work in: 512 bytes of stack.
+const SCRATCH: usize = 128;
+
+/// Softmax rows of few classes, batched: writes `z = x − max(row)` for many rows into a buffer
+/// (`grad` itself when given, else a stack scratch, a group of rows at a time), exponentiates
+/// the whole buffer in one [`simd::map_inplace`] pass, then calls
+/// `finish(sample, row, max, e_row, write_grad)` for each row, which returns the row's loss
+/// and, when `write_grad`, turns `e_row` into the row's gradient. Returns the sum of the row
+/// losses.
+#[inline(always)]
+fn small_rows(
+    logits: &[f32],
+    classes: usize,
+    grad: Option<&mut [f32]>,
+    mut finish: impl FnMut(usize, &[f32], f32, &mut [f32], bool) -> f32,
+) -> f64 {
+    let mut group = |first: usize, logits: &[f32], buf: &mut [f32], write: bool| {
+        for (row, z) in logits
+            .chunks_exact(classes)
+            .zip(buf.chunks_exact_mut(classes))
+        {
+            let m = row_max(row);
+            for (z, x) in z.iter_mut().zip(row) {
+                *z = x - m;
+            }
+        }
+        simd::map_inplace(buf, exp);
+        let mut total = 0.0f64;
+        let rows = logits
+            .chunks_exact(classes)
+            .zip(buf.chunks_exact_mut(classes));
+        for (i, (row, e)) in rows.enumerate() {
+            total += f64::from(finish(first + i, row, row_max(row), e, write));
+        }
+        total
+    };
+    match grad {
+        Some(g) => group(0, logits, g, true),
+        None => {
+            let mut scratch = [0.0f32; SCRATCH];
+            let rows_per_group = (SCRATCH / classes).max(1);
+            let mut total = 0.0f64;
+            for (i, chunk) in logits.chunks(rows_per_group * classes).enumerate() {
+                if let Some(buf) = scratch.get_mut(..chunk.len()) {
+                    total += group(i * rows_per_group, chunk, buf, false);
+                }
+            }
+            total
+        }
+    }
+}
+
+/// The maximum of a short row, NaN if any element is NaN (as [`simd::max`]).
+#[inline(always)]
+fn row_max(row: &[f32]) -> f32 {
+    row.iter().fold(
+        f32::NEG_INFINITY,
+        |m, &x| {
+            if x > m || x.is_nan() {
+                x
+            } else {
+                m
+            }
+        },
+    )
 }
 
 /// The label-smoothing weights: `q' = keep·q + spread`.
