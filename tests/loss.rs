@@ -459,15 +459,19 @@ fn bce_is_finite_and_accurate_for_huge_logits() {
 /// Cross-entropy against smoothed targets `qs` ([B, C], f64), straight from the definition:
 /// `ℓ_b = −Σ_c q'_c·log_softmax(x_b)_c` and `∂ℓ_b/∂x_bc = p_c·Σq' − q'_c`.
 ///
-/// Bounds, with `S = Σ e^{z}`, `z = x − max ≤ 0`:
-/// * `S` is within `δS = (C/2 + 8)·U` relative: the lane sum (⌈C/8⌉ + 3)U, `exp` 4U, and the
-///   rounding of `z` (relative U, hence `U·|z|·e^{z} ≤ 0.37U` absolute per class, `S ≥ 1`).
+/// Bounds, with `S = Σ e^{z}`, `z = x − max ≤ 0`, and `k` the error of one row sum of
+/// non-negative (or non-positive) terms in U: `C` for the sequential sums of rows of ≤ 16
+/// classes, `⌈C/8⌉ + 3` for the lane sums of longer rows (⌈C/8⌉ terms a lane, 3 levels of
+/// horizontal adds):
+/// * `S` is within `δS = (k + C/2 + 5)·U` relative: the sum `k`, `exp` 4U, and the rounding of
+///   `z` (relative U, hence `U·|z|·e^{z} ≤ 0.37U` absolute per class, with `S ≥ 1`), plus one.
 /// * The row loss `ln S − (1−ε)·z_y − (ε/C)·Σz` (or `ln S·Σq' − …` for probabilities) is a
-///   sum of non-negative terms: its error is `δS + 4U·ln S` plus (⌈C/8⌉ + 8)U of the row
-///   loss (the rounding of `z`, of the weights and of the sums):
-///   `U·((C/2 + 8) + (⌈C/8⌉ + 12)·ℓ_b)`, with `2C/8` for the probabilities' extra sums.
-/// * A gradient element `s·(e^{z}·(Σq'/S) − q')` errs by `s·U·(p·(C/2 + ⌈C/4⌉ + 20 + |z|) +
-///   2q' + 2|g|)`, plus `2·MIN_POSITIVE·s` for an underflowing `e^{z}`.
+///   sum of non-negative terms: its error is `δS + 4U·ln S` plus `(2k + 8)U` of the row loss
+///   (the rounding of `z`, of the weights and of the sums `Σz`, `Σq·z`, `Σq`), rounded up
+///   to `U·(δS/U + (2k + 12)·ℓ_b)`.
+/// * A gradient element `s·(e^{z}·(Σq'/S) − q')` errs by `s·U·(p·(δS/U + k + 12 + |z|) +
+///   2q' + 2|g|)` (`Σq'` another `k`, `exp` and `z` as above, the products and the
+///   subtraction), plus `2·MIN_POSITIVE·s` for an underflowing `e^{z}`.
 struct CeRef {
     loss: f64,
     loss_tol: f64,
@@ -480,7 +484,12 @@ fn ce_reference(x: &[f32], qs: &[f64], c: usize, red: Reduction) -> CeRef {
     let s = scale(red, b);
     let (mut loss, mut loss_tol) = (0.0, 0.0);
     let (mut grad, mut grad_tol) = (Vec::new(), Vec::new());
-    let cf = c as f64;
+    let k = if c <= 16 {
+        c as f64
+    } else {
+        c.div_ceil(8) as f64 + 3.0
+    };
+    let ds = k + c as f64 / 2.0 + 5.0;
     for (row, q) in x.chunks_exact(c).zip(qs.chunks_exact(c)) {
         let m = row.iter().fold(f64::NEG_INFINITY, |m, v| m.max(*v as f64));
         let z: Vec<f64> = row.iter().map(|v| *v as f64 - m).collect();
@@ -489,14 +498,14 @@ fn ce_reference(x: &[f32], qs: &[f64], c: usize, red: Reduction) -> CeRef {
         let sum_q: f64 = q.iter().sum();
         let l: f64 = q.iter().zip(&z).map(|(q, z)| q * (lse - z)).sum();
         loss += l;
-        loss_tol += U * ((cf / 2.0 + 8.0) + (2.0 * c.div_ceil(8) as f64 + 12.0) * l.abs());
+        loss_tol += U * (ds + (2.0 * k + 12.0) * l.abs());
         for (qc, zc) in q.iter().zip(&z) {
             let p = zc.exp() / sum;
             let g = p * sum_q - qc;
             grad.push(s * g);
-            let k = cf / 2.0 + c.div_ceil(4) as f64 + 20.0 + zc.abs();
+            let kp = ds + k + 12.0 + zc.abs();
             grad_tol.push(
-                s * U * (p * k + 2.0 * qc.abs() + 2.0 * g.abs())
+                s * U * (p * kp + 2.0 * qc.abs() + 2.0 * g.abs())
                     + 2.0 * f32::MIN_POSITIVE as f64 * s,
             );
         }
