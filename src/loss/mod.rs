@@ -20,10 +20,12 @@
 //! torch's per-class `weight`, `ignore_index` and `reduction="none"` are not offered.
 //!
 //! Numerics: the element losses are summed in eight `f32` lanes within blocks of 256 elements
-//! and the blocks in `f64`, so the rounding error of a sum of `n` non-negative terms stays a
-//! few `u = 2⁻²⁴` relative for any `n`. Softmax-based losses subtract the row maximum before
-//! exponentiating (finite for logits of any magnitude), and the logistic loss uses a form
-//! without cancellation; see each function.
+//! and the blocks in `f64`, so the rounding error of a sum of `n` non-negative terms stays
+//! below ~40 `u` (`u = 2⁻²⁴`) relative for any `n`. Softmax rows are summed in lanes (or
+//! sequentially for rows of at most 16 classes), the per-sample losses in `f64`. Softmax-based
+//! losses subtract the row maximum before exponentiating (finite for logits of any magnitude),
+//! and the logistic loss uses a form without cancellation; see each function. Exponentials and
+//! logarithms come from [`crate::simd::math`].
 //!
 //! ```
 //! use descent::loss::{cross_entropy, Reduction};
