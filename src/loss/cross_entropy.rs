@@ -1,0 +1,442 @@
+//! Softmax cross-entropy on logits, with class-index or probability targets.
+//!
+//! Per row of `C` logits `x`, with `m = max_c x_c`, `z_c = x_c − m ≤ 0` and
+//! `S = Σ_c e^{z_c} ∈ [1, C]`: `log p_c = z_c − ln S`, so `−log p_c = ln S − z_c ≥ 0` is a
+//! sum of non-negative terms for any logits (no overflow, no cancellation), and
+//! `p_c = e^{z_c} / S`.
+
+use super::sum::LaneSum;
+use super::{check_class_targets, check_label_smoothing, Reduction};
+use crate::error::{check_len, check_nonzero};
+use crate::simd::math::exp;
+use crate::simd::{self, f32x8, load, load_partial, store_partial, LANES};
+use crate::{Error, Result};
+
+/// Cross-entropy with class-index targets, torch's
+/// `F.cross_entropy(logits, target, label_smoothing=ε, reduction=…)` (no class weights, no
+/// `ignore_index`).
+///
+/// `logits` is `[B, classes]` row-major with `B = target.len()`. Per sample `b`, with
+/// `p = softmax(logits[b])`, target `y = target[b]` and `C = classes`:
+///
+/// `ℓ_b = (1 − ε)·(−ln p_y) + ε · (1/C)·Σ_c (−ln p_c)`,
+///
+/// which is the cross-entropy against the smoothed distribution `q' = (1 − ε)·onehot(y) + ε/C`.
+/// `loss = s · Σ_b ℓ_b` with `s = 1/B` (mean, over the batch only, not `B·C`) or `1` (sum).
+/// The gradient is `grad[b, c] = s · (p_c − q'_c)`: each row sums to zero.
+///
+/// The log-sum-exp subtracts the row maximum, so logits of any magnitude (±1e4 and beyond)
+/// give a finite loss and gradient.
+///
+/// # Errors
+/// [`Error::InvalidHyperParameter`] (`"label_smoothing"`) unless `0 ≤ ε ≤ 1`;
+/// [`Error::ZeroDimension`] when `classes` (`"classes"`) or `B` (`"batch"`) is zero;
+/// [`Error::DimensionOverflow`] (`"logits"`) when `B·classes` overflows;
+/// [`Error::LengthMismatch`] when `logits` (`"logits"`) or `grad` (`"grad"`) is not
+/// `B·classes` long; [`Error::ClassOutOfRange`] for the first `target[b] ≥ classes`. Nothing
+/// is written on error.
+pub fn cross_entropy(
+    logits: &[f32],
+    target: &[usize],
+    classes: usize,
+    label_smoothing: f32,
+    grad: Option<&mut [f32]>,
+    reduction: Reduction,
+) -> Result<f32> {
+    check_label_smoothing(label_smoothing)?;
+    check_class_targets("logits", logits, target, classes, grad.as_deref())?;
+    let b = target.len();
+    let w = Smoothing::new(label_smoothing, classes);
+    let scale = reduction.grad_scale(b);
+    if classes <= SMALL_CLASSES {
+        let total = small_rows(logits, classes, grad, |sample, row, m, e, write| {
+            let y = target.get(sample).copied().unwrap_or(usize::MAX);
+            let r = RowSums {
+                sum_exp: e.iter().sum(),
+                sum_z: row.iter().map(|x| x - m).sum(),
+            };
+            let z_y = row.get(y).map_or(f32::NAN, |x| x - m);
+            if write {
+                let e_y = e.get(y).copied().unwrap_or(f32::NAN);
+                let inv = 1.0 / r.sum_exp;
+                for g in e.iter_mut() {
+                    *g = (*g * inv - w.spread) * scale;
+                }
+                if let Some(gy) = e.get_mut(y) {
+                    *gy = (e_y * inv - (w.spread + w.keep)) * scale;
+                }
+            }
+            w.class_row_loss(&r, z_y)
+        });
+        return Ok(reduction.finish(total, b));
+    }
+    let rows = logits.chunks_exact(classes).zip(target);
+    let mut total = 0.0f64;
+    match grad {
+        Some(g) => {
+            for ((row, &y), g) in rows.zip(g.chunks_exact_mut(classes)) {
+                let m = simd::max(row);
+                let r = exp_row(row, m, Some(g));
+                let z_y = row.get(y).map_or(f32::NAN, |x| x - m);
+                total += f64::from(w.class_row_loss(&r, z_y));
+                // `g` holds e^{z}; p = e^{z}/S, and the gradient is s·(p − q').
+                let e_y = g.get(y).copied().unwrap_or(f32::NAN);
+                let inv = 1.0 / r.sum_exp;
+                let (vinv, vspread, vscale) = (
+                    f32x8::splat(inv),
+                    f32x8::splat(w.spread),
+                    f32x8::splat(scale),
+                );
+                simd::map_inplace(g, |e| (e * vinv - vspread) * vscale);
+                if let Some(gy) = g.get_mut(y) {
+                    *gy = (e_y * inv - (w.spread + w.keep)) * scale;
+                }
+            }
+        }
+        None => {
+            for (row, &y) in rows {
+                let m = simd::max(row);
+                let r = exp_row(row, m, None);
+                let z_y = row.get(y).map_or(f32::NAN, |x| x - m);
+                total += f64::from(w.class_row_loss(&r, z_y));
+            }
+        }
+    }
+    Ok(reduction.finish(total, b))
+}
+
+/// Cross-entropy with probability targets, torch's
+/// `F.cross_entropy(logits, target, label_smoothing=ε, reduction=…)` where `target` has the
+/// shape of `logits`.
+///
+/// `logits` and `target` are `[B, classes]` row-major (`B = logits.len() / classes`). Per
+/// sample `b`, with `p = softmax(logits[b])`, `q = target[b]` and the smoothed target
+/// `q'_c = (1 − ε)·q_c + ε/C`:
+///
+/// `ℓ_b = Σ_c q'_c·(−ln p_c)`, `loss = s · Σ_b ℓ_b` with `s = 1/B` (mean: torch divides by
+/// the batch, **not** by `B·C`) or `1` (sum).
+///
+/// The gradient is `grad[b, c] = s · (p_c·Σ_k q'_k − q'_c)`; rows of `q` need not sum to one
+/// (torch does not check it either), the `Σ q'` factor keeps the gradient exact then.
+///
+/// # Errors
+/// [`Error::InvalidHyperParameter`] (`"label_smoothing"`) unless `0 ≤ ε ≤ 1`;
+/// [`Error::ZeroDimension`] when `classes` (`"classes"`) or the batch (`"batch"`, an empty
+/// `logits`) is zero; [`Error::LengthMismatch`] when `logits` is not a multiple of `classes`
+/// (`"logits"`, expecting the next multiple), or `target` (`"target"`) or `grad` (`"grad"`)
+/// is not as long as `logits`. Nothing is written on error.
+pub fn cross_entropy_probs(
+    logits: &[f32],
+    target: &[f32],
+    classes: usize,
+    label_smoothing: f32,
+    grad: Option<&mut [f32]>,
+    reduction: Reduction,
+) -> Result<f32> {
+    check_label_smoothing(label_smoothing)?;
+    check_nonzero("classes", classes)?;
+    check_nonzero("batch", logits.len())?;
+    if !logits.len().is_multiple_of(classes) {
+        return Err(Error::LengthMismatch {
+            what: "logits",
+            expected: logits.len().div_ceil(classes).saturating_mul(classes),
+            actual: logits.len(),
+        });
+    }
+    check_len("target", target.len(), logits.len())?;
+    if let Some(g) = grad.as_deref() {
+        check_len("grad", g.len(), logits.len())?;
+    }
+    let b = logits.len() / classes;
+    let w = Smoothing::new(label_smoothing, classes);
+    let scale = reduction.grad_scale(b);
+    if classes <= SMALL_CLASSES {
+        let total = small_rows(logits, classes, grad, |sample, row, m, e, write| {
+            let start = sample * classes;
+            let q = target.get(start..start + classes).unwrap_or(&[]);
+            let r = ProbsRowSums {
+                row: RowSums {
+                    sum_exp: e.iter().sum(),
+                    sum_z: row.iter().map(|x| x - m).sum(),
+                },
+                sum_qz: q.iter().zip(row).map(|(q, x)| q * (x - m)).sum(),
+                sum_q: q.iter().sum(),
+            };
+            let (loss, sum_qs) = w.probs_row_loss(&r, label_smoothing);
+            if write {
+                let inv = sum_qs / r.row.sum_exp;
+                for (g, q) in e.iter_mut().zip(q) {
+                    *g = (*g * inv - (q * w.keep + w.spread)) * scale;
+                }
+            }
+            loss
+        });
+        return Ok(reduction.finish(total, b));
+    }
+    let rows = logits
+        .chunks_exact(classes)
+        .zip(target.chunks_exact(classes));
+    let mut total = 0.0f64;
+    match grad {
+        Some(g) => {
+            for ((row, q), g) in rows.zip(g.chunks_exact_mut(classes)) {
+                let m = simd::max(row);
+                let r = exp_row_probs(row, q, m, Some(g));
+                let (loss, sum_qs) = w.probs_row_loss(&r, label_smoothing);
+                total += f64::from(loss);
+                let (vinv, vkeep, vspread, vscale) = (
+                    f32x8::splat(sum_qs / r.row.sum_exp),
+                    f32x8::splat(w.keep),
+                    f32x8::splat(w.spread),
+                    f32x8::splat(scale),
+                );
+                simd::zip_map_inplace(q, g, |q, e| (e * vinv - (q * vkeep + vspread)) * vscale);
+            }
+        }
+        None => {
+            for (row, q) in rows {
+                let m = simd::max(row);
+                let r = exp_row_probs(row, q, m, None);
+                total += f64::from(w.probs_row_loss(&r, label_smoothing).0);
+            }
+        }
+    }
+    Ok(reduction.finish(total, b))
+}
+
+/// Rows of at most this many classes take [`small_rows`]: one vector pass of `exp` over many
+/// rows at once instead of a padded vector tail per row. Its per-row sums are sequential, of
+/// at most 16 terms: no less accurate than the lane sums of longer rows.
+const SMALL_CLASSES: usize = 16;
+
+/// Scratch for [`small_rows`] when there is no gradient buffer to work in: 512 bytes of stack.
+const SCRATCH: usize = 128;
+
+/// Softmax rows of few classes, batched: writes `z = x − max(row)` for many rows into a buffer
+/// (`grad` itself when given, else a stack scratch, a group of rows at a time), exponentiates
+/// the whole buffer in one [`simd::map_inplace`] pass, then calls
+/// `finish(sample, row, max, e_row, write_grad)` for each row, which returns the row's loss
+/// and, when `write_grad`, turns `e_row` into the row's gradient. Returns the sum of the row
+/// losses.
+#[inline(always)]
+fn small_rows(
+    logits: &[f32],
+    classes: usize,
+    grad: Option<&mut [f32]>,
+    mut finish: impl FnMut(usize, &[f32], f32, &mut [f32], bool) -> f32,
+) -> f64 {
+    let mut group = |first: usize, logits: &[f32], buf: &mut [f32], write: bool| {
+        for (row, z) in logits
+            .chunks_exact(classes)
+            .zip(buf.chunks_exact_mut(classes))
+        {
+            let m = row_max(row);
+            for (z, x) in z.iter_mut().zip(row) {
+                *z = x - m;
+            }
+        }
+        simd::map_inplace(buf, exp);
+        let mut total = 0.0f64;
+        let rows = logits
+            .chunks_exact(classes)
+            .zip(buf.chunks_exact_mut(classes));
+        for (i, (row, e)) in rows.enumerate() {
+            total += f64::from(finish(first + i, row, row_max(row), e, write));
+        }
+        total
+    };
+    match grad {
+        Some(g) => group(0, logits, g, true),
+        None => {
+            let mut scratch = [0.0f32; SCRATCH];
+            let rows_per_group = (SCRATCH / classes).max(1);
+            let mut total = 0.0f64;
+            for (i, chunk) in logits.chunks(rows_per_group * classes).enumerate() {
+                if let Some(buf) = scratch.get_mut(..chunk.len()) {
+                    total += group(i * rows_per_group, chunk, buf, false);
+                }
+            }
+            total
+        }
+    }
+}
+
+/// The maximum of a short row, NaN if any element is NaN (as [`simd::max`]).
+#[inline(always)]
+fn row_max(row: &[f32]) -> f32 {
+    row.iter().fold(
+        f32::NEG_INFINITY,
+        |m, &x| {
+            if x > m || x.is_nan() {
+                x
+            } else {
+                m
+            }
+        },
+    )
+}
+
+/// The label-smoothing weights: `q' = keep·q + spread`.
+struct Smoothing {
+    /// `1 − ε`.
+    keep: f32,
+    /// `ε / C`.
+    spread: f32,
+}
+
+impl Smoothing {
+    fn new(label_smoothing: f32, classes: usize) -> Self {
+        let eps = f64::from(label_smoothing);
+        Smoothing {
+            keep: (1.0 - eps) as f32,
+            spread: (eps / classes as f64) as f32,
+        }
+    }
+
+    /// `(1 − ε)·(ln S − z_y) + (ε/C)·Σ_c (ln S − z_c)
+    ///  = ln S − (1 − ε)·z_y − (ε/C)·Σ_c z_c`: three non-negative terms.
+    #[inline]
+    fn class_row_loss(&self, r: &RowSums, z_y: f32) -> f32 {
+        libm::logf(r.sum_exp) - self.keep * z_y - self.spread * r.sum_z
+    }
+
+    /// `Σ_c q'_c·(ln S − z_c) = ln S·Σq' − (1 − ε)·Σ q·z − (ε/C)·Σ z`, and `Σq'`.
+    /// For non-negative targets every term is non-negative.
+    #[inline]
+    fn probs_row_loss(&self, r: &ProbsRowSums, label_smoothing: f32) -> (f32, f32) {
+        let sum_qs = self.keep * r.sum_q + label_smoothing;
+        let loss =
+            libm::logf(r.row.sum_exp) * sum_qs - self.keep * r.sum_qz - self.spread * r.row.sum_z;
+        (loss, sum_qs)
+    }
+}
+
+/// Sums over one row: `S = Σ e^{z}` and `Σ z`, with `z = x − m`.
+struct RowSums {
+    sum_exp: f32,
+    sum_z: f32,
+}
+
+/// [`RowSums`] plus `Σ q·z` and `Σ q` for probability targets `q`.
+struct ProbsRowSums {
+    row: RowSums,
+    sum_qz: f32,
+    sum_q: f32,
+}
+
+/// One pass over a row: `z = x − m`, `e = e^{z}` (stored into `out` when given), their sums.
+/// The tail is padded with `m` (so `z = 0`) and only its real lanes are summed and stored.
+#[inline(always)]
+fn exp_row(row: &[f32], m: f32, out: Option<&mut [f32]>) -> RowSums {
+    let vm = f32x8::splat(m);
+    let (mut se, mut sz) = (LaneSum::new(), LaneSum::new());
+    let (rc, rt) = row.as_chunks::<LANES>();
+    match out {
+        Some(out) => {
+            let (oc, ot) = out.as_chunks_mut::<LANES>();
+            for (ra, oa) in rc.iter().zip(oc.iter_mut()) {
+                let (z, e) = z_exp(load(ra), vm);
+                se.add(e);
+                sz.add(z);
+                *oa = e.to_array();
+            }
+            if !rt.is_empty() {
+                let (z, e) = z_exp(load_partial(rt, m), vm);
+                se.add_first(e, rt.len());
+                sz.add_first(z, rt.len());
+                store_partial(e, ot);
+            }
+        }
+        None => {
+            for ra in rc {
+                let (z, e) = z_exp(load(ra), vm);
+                se.add(e);
+                sz.add(z);
+            }
+            if !rt.is_empty() {
+                let (z, e) = z_exp(load_partial(rt, m), vm);
+                se.add_first(e, rt.len());
+                sz.add_first(z, rt.len());
+            }
+        }
+    }
+    RowSums {
+        sum_exp: se.total_f32(),
+        sum_z: sz.total_f32(),
+    }
+}
+
+/// [`exp_row`] that also sums `q·z` and `q` over the row's targets `q`.
+#[inline(always)]
+fn exp_row_probs(row: &[f32], q: &[f32], m: f32, out: Option<&mut [f32]>) -> ProbsRowSums {
+    let vm = f32x8::splat(m);
+    let mut sums = ProbsLaneSums::new();
+    let (rc, rt) = row.as_chunks::<LANES>();
+    let (qc, qt) = q.as_chunks::<LANES>();
+    match out {
+        Some(out) => {
+            let (oc, ot) = out.as_chunks_mut::<LANES>();
+            for ((ra, qa), oa) in rc.iter().zip(qc).zip(oc.iter_mut()) {
+                *oa = sums.step(load(ra), load(qa), vm, LANES).to_array();
+            }
+            if !rt.is_empty() {
+                let e = sums.step(load_partial(rt, m), load_partial(qt, 0.0), vm, rt.len());
+                store_partial(e, ot);
+            }
+        }
+        None => {
+            for (ra, qa) in rc.iter().zip(qc) {
+                sums.step(load(ra), load(qa), vm, LANES);
+            }
+            if !rt.is_empty() {
+                sums.step(load_partial(rt, m), load_partial(qt, 0.0), vm, rt.len());
+            }
+        }
+    }
+    ProbsRowSums {
+        row: RowSums {
+            sum_exp: sums.e.total_f32(),
+            sum_z: sums.z.total_f32(),
+        },
+        sum_qz: sums.qz.total_f32(),
+        sum_q: sums.q.total_f32(),
+    }
+}
+
+/// `(z, e^{z})` with `z = x − m`.
+#[inline(always)]
+fn z_exp(x: f32x8, vm: f32x8) -> (f32x8, f32x8) {
+    let z = x - vm;
+    (z, exp(z))
+}
+
+/// The four lane sums of [`exp_row_probs`].
+struct ProbsLaneSums {
+    e: LaneSum,
+    z: LaneSum,
+    qz: LaneSum,
+    q: LaneSum,
+}
+
+impl ProbsLaneSums {
+    #[inline(always)]
+    fn new() -> Self {
+        ProbsLaneSums {
+            e: LaneSum::new(),
+            z: LaneSum::new(),
+            qz: LaneSum::new(),
+            q: LaneSum::new(),
+        }
+    }
+
+    /// Adds the first `k` lanes of one vector of logits `x` and targets `q`; returns `e^{z}`.
+    #[inline(always)]
+    fn step(&mut self, x: f32x8, q: f32x8, vm: f32x8, k: usize) -> f32x8 {
+        let (z, e) = z_exp(x, vm);
+        self.e.add_first(e, k);
+        self.z.add_first(z, k);
+        self.qz.add_first(q * z, k);
+        self.q.add_first(q, k);
+        e
+    }
+}
