@@ -162,7 +162,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let eval2 = Dense::new(1, HIDDEN, CLASSES);
     let mut correct = 0;
     for (xs, t) in test {
-        let (mut h1, mut out) = ([0.0; HIDDEN], [0.0; CLASSES]);
+        let (mut h1, mut out) = ([0.0f32; HIDDEN], [0.0f32; CLASSES]);
         eval1.forward(xs, &model.w1, Some(&model.b1), &mut h1)?;
         relu_inplace(&mut h1);
         eval2.forward(&h1, &model.w2, Some(&model.b2), &mut out)?;

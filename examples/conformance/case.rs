@@ -218,8 +218,7 @@ pub fn check_tensor(
         let g = *g as f64;
         let err = (g - w).abs();
         let tol = atol + case.rtol * w.abs();
-        // `!(err <= tol)` also catches NaN.
-        if !(err <= tol) && worst.is_none_or(|(_, _, _, e)| err > e || err.is_nan()) {
+        if (err.is_nan() || err > tol) && worst.is_none_or(|(_, _, _, e)| err > e || err.is_nan()) {
             worst = Some((i, g, *w, err));
         }
     }

@@ -1,10 +1,10 @@
 //! The SIMD layer: lanes of eight `f32` over [`wide::f32x8`], with tails handled so that every
 //! element of a slice gets the same arithmetic wherever it sits.
 //!
-//! * Element-wise maps ([`map`], [`zip_map`], …) run the tail through the *same* vector code on a
+//! * Element-wise maps (`map`, `zip_map`, …) run the tail through the *same* vector code on a
 //!   zero-padded lane, so the result for an element never depends on the slice's length or on
 //!   the element's position: a kernel is bit-identical on a slice and on any sub-slice of it.
-//! * Reductions ([`dot`], [`sum`], [`max`]) accumulate in eight lanes and add the tail in scalar
+//! * Reductions (`dot`, `sum`, `max`) accumulate in eight lanes and add the tail in scalar
 //!   code; their rounding depends on the length, as any reordered sum does.
 //! * [`math`] has the vectorised transcendental functions (`exp`, `ln`, `tanh`, `erf`) with
 //!   their documented error against `libm`.
