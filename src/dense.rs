@@ -32,7 +32,7 @@
 
 use crate::error::{check_len, check_nonzero, checked_len};
 use crate::gemm::{self, Isa};
-use crate::simd;
+use crate::simd::{self, f32x8, LANES};
 use crate::Result;
 
 /// The shape of a dense (fully connected) layer over a batch, and the instruction set its
@@ -70,9 +70,31 @@ impl Dense {
         }
     }
 
+    /// A layer on the instruction set `isa`, in a constant expression, so that firmware can
+    /// size its buffers at compile time:
+    ///
+    /// ```
+    /// use descent::{dense::Dense, gemm::Isa};
+    /// const LAYER: Dense = Dense::new_with_isa(1, 16, 8, Isa::Portable);
+    /// static mut WEIGHT: [f32; LAYER.weight_len()] = [0.0; LAYER.weight_len()];
+    /// ```
+    pub const fn new_with_isa(
+        batch: usize,
+        in_features: usize,
+        out_features: usize,
+        isa: Isa,
+    ) -> Self {
+        Dense {
+            batch,
+            in_features,
+            out_features,
+            isa,
+        }
+    }
+
     /// The same layer on the instruction set `isa` (one the CPU lacks runs the portable
     /// kernels instead; see [`Isa`]).
-    pub fn with_isa(self, isa: Isa) -> Self {
+    pub const fn with_isa(self, isa: Isa) -> Self {
         Dense { isa, ..self }
     }
 
@@ -190,14 +212,29 @@ impl Dense {
         let (batch, inp, out) = (self.batch, self.in_features, self.out_features);
         gemm::matmul_tn_acc(self.isa, out, inp, batch, dy, x, dweight)?;
         if let Some(dbias) = dbias {
-            for dy_row in dy.chunks_exact(out) {
-                simd::zip_map_inplace(dy_row, dbias, |g, acc| acc + g);
-            }
+            add_column_sums(dy, out, dbias);
         }
         if let Some(dx) = dx {
             gemm::matmul_nn(self.isa, batch, inp, out, dy, weight, dx)?;
         }
         Ok(())
+    }
+}
+
+/// `sums[j] += Σ_r rows[r·n + j]`: the column sums of `rows` (`[·, n]`), summed apart and
+/// then added, as autograd adds a fresh gradient to `.grad`. Eight columns at a time.
+fn add_column_sums(rows: &[f32], n: usize, sums: &mut [f32]) {
+    for (j, out) in sums.chunks_mut(LANES).enumerate() {
+        let mut acc = f32x8::ZERO;
+        for row in rows.chunks_exact(n) {
+            let lanes = row.get(j * LANES..).unwrap_or(&[]);
+            acc += match lanes.first_chunk::<LANES>() {
+                Some(full) => simd::load(full),
+                None => simd::load_partial(lanes, 0.0),
+            };
+        }
+        let total = simd::load_partial(out, 0.0) + acc;
+        simd::store_partial(total, out);
     }
 }
 
