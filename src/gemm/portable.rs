@@ -1,0 +1,238 @@
+//! The portable kernels: safe code over [`f32x8`], with no packing and no scratch memory, so
+//! they fit the smallest stacks (Cortex-M, where `f32x8` is eight scalars).
+//!
+//! * `C = A·Bᵀ`: both operands are contiguous along `k`, so a tile of 2 × 2 dot products runs
+//!   eight lanes along `k` and reduces them horizontally at the end.
+//! * `C = A·B` and `C += Aᵀ·B`: `B` is contiguous along `n`, so a tile of 4 rows × 8 columns
+//!   multiplies one vector row of `B` by four broadcast elements of `A` per step of `k`.
+//!
+//! Every element of `C` is one sum over `k` in a fixed order, so results are deterministic.
+
+use super::{Kernel, Operands};
+use crate::simd::{f32x8, load, load_partial, store_partial, LANES};
+
+/// The portable instruction set: always available.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Portable;
+
+impl Kernel for Portable {
+    fn nt(self, ops: Operands<'_>) {
+        nt(ops);
+    }
+
+    fn tn_acc(self, ops: Operands<'_>) {
+        broadcast::<true>(ops);
+    }
+
+    fn nn(self, ops: Operands<'_>) {
+        broadcast::<false>(ops);
+    }
+}
+
+/// `C = A·Bᵀ (+ bias)`, two rows of `A` at a time.
+fn nt(ops: Operands<'_>) {
+    let Operands {
+        n,
+        k,
+        a,
+        b,
+        bias,
+        c,
+        ..
+    } = ops;
+    let mut a_pairs = a.chunks_exact(2 * k);
+    let mut c_pairs = c.chunks_exact_mut(2 * n);
+    for (a2, c2) in (&mut a_pairs).zip(&mut c_pairs) {
+        let (a0, a1) = a2.split_at(k);
+        nt_rows([a0, a1], b, bias, c2, n, k);
+    }
+    let (a_last, c_last) = (a_pairs.remainder(), c_pairs.into_remainder());
+    if !a_last.is_empty() {
+        nt_rows([a_last], b, bias, c_last, n, k);
+    }
+}
+
+/// The `R` rows of `C` in `c` (`R·n` long): two columns (rows of `B`) at a time.
+#[inline(always)]
+fn nt_rows<const R: usize>(
+    a_rows: [&[f32]; R],
+    b: &[f32],
+    bias: Option<&[f32]>,
+    c: &mut [f32],
+    n: usize,
+    k: usize,
+) {
+    let mut b_pairs = b.chunks_exact(2 * k);
+    let mut j = 0;
+    for b2 in &mut b_pairs {
+        let (b0, b1) = b2.split_at(k);
+        let sums = dot_tile(a_rows, [b0, b1], k);
+        write_sums(&sums, bias, c, n, j);
+        j += 2;
+    }
+    let b_last = b_pairs.remainder();
+    if !b_last.is_empty() {
+        let sums = dot_tile(a_rows, [b_last], k);
+        write_sums(&sums, bias, c, n, j);
+    }
+}
+
+/// `c[r·n + j + s] = sums[r][s] (+ bias[j + s])`.
+#[inline(always)]
+fn write_sums<const R: usize, const S: usize>(
+    sums: &[[f32; S]; R],
+    bias: Option<&[f32]>,
+    c: &mut [f32],
+    n: usize,
+    j: usize,
+) {
+    for (row, c_row) in sums.iter().zip(c.chunks_exact_mut(n)) {
+        let outs = c_row.iter_mut().skip(j);
+        match bias {
+            Some(bias) => {
+                for ((out, sum), b) in outs.zip(row).zip(bias.iter().skip(j)) {
+                    *out = sum + b;
+                }
+            }
+            None => {
+                for (out, sum) in outs.zip(row) {
+                    *out = *sum;
+                }
+            }
+        }
+    }
+}
+
+/// The `R × S` dot products `Σ_p a[r][p]·b[s][p]` of rows `k` long: eight lanes along `k`
+/// (the tail on a zero-padded lane), then a horizontal sum of each lane.
+#[inline(always)]
+fn dot_tile<const R: usize, const S: usize>(
+    a: [&[f32]; R],
+    b: [&[f32]; S],
+    k: usize,
+) -> [[f32; S]; R] {
+    let steps = k / LANES;
+    let mut sums = [[0.0; S]; R];
+    let (Some(a_lanes), Some(b_lanes)) = (exact_lanes(a, steps), exact_lanes(b, steps)) else {
+        return sums;
+    };
+    let mut acc = [[f32x8::ZERO; S]; R];
+    for q in 0..steps {
+        let bv: [f32x8; S] = core::array::from_fn(|s| load(&b_lanes[s].0[q]));
+        for (acc_r, a_r) in acc.iter_mut().zip(&a_lanes) {
+            let av = load(&a_r.0[q]);
+            for (acc_rs, bv_s) in acc_r.iter_mut().zip(&bv) {
+                *acc_rs = av.mul_add(*bv_s, *acc_rs);
+            }
+        }
+    }
+    if k % LANES != 0 {
+        let bv: [f32x8; S] = core::array::from_fn(|s| load_partial(b_lanes[s].1, 0.0));
+        for (acc_r, a_r) in acc.iter_mut().zip(&a_lanes) {
+            let av = load_partial(a_r.1, 0.0);
+            for (acc_rs, bv_s) in acc_r.iter_mut().zip(&bv) {
+                *acc_rs = av.mul_add(*bv_s, *acc_rs);
+            }
+        }
+    }
+    for (sums_r, acc_r) in sums.iter_mut().zip(&acc) {
+        for (sum, v) in sums_r.iter_mut().zip(acc_r) {
+            *sum = v.reduce_add();
+        }
+    }
+    sums
+}
+
+/// Each row as exactly `steps` lanes of eight and a tail; `None` if a row is too short.
+#[inline(always)]
+fn exact_lanes<const R: usize>(
+    rows: [&[f32]; R],
+    steps: usize,
+) -> Option<[(&[[f32; LANES]], &[f32]); R]> {
+    let mut out = [(&[][..], &[][..]); R];
+    for (o, row) in out.iter_mut().zip(rows) {
+        let (lanes, tail) = row.as_chunks::<LANES>();
+        *o = (lanes.get(..steps)?, tail);
+    }
+    Some(out)
+}
+
+/// Rows of `C` per broadcast tile.
+const ROWS: usize = 4;
+
+/// `C = A·B` (`TN = false`, `A` `[m, k]`) or `C += Aᵀ·B` (`TN = true`, `A` `[k, m]`),
+/// four rows of `C` at a time.
+fn broadcast<const TN: bool>(ops: Operands<'_>) {
+    let Operands {
+        m, n, k, a, b, c, ..
+    } = ops;
+    let mut c_blocks = c.chunks_exact_mut(ROWS * n);
+    let mut i = 0;
+    for c_block in &mut c_blocks {
+        broadcast_rows::<ROWS, TN>(a, b, c_block, i, m, n, k);
+        i += ROWS;
+    }
+    let c_last = c_blocks.into_remainder();
+    match c_last.len() / n {
+        3 => broadcast_rows::<3, TN>(a, b, c_last, i, m, n, k),
+        2 => broadcast_rows::<2, TN>(a, b, c_last, i, m, n, k),
+        1 => broadcast_rows::<1, TN>(a, b, c_last, i, m, n, k),
+        _ => {}
+    }
+}
+
+/// Rows `i..i + R` of `C` (in `c`, `R·n` long), eight columns at a time.
+#[inline(always)]
+fn broadcast_rows<const R: usize, const TN: bool>(
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    i: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+) {
+    // The `R` rows of `A` (NN: rows of `k`) used by the tile.
+    let a_rows: [&[f32]; R] =
+        core::array::from_fn(|r| a.get((i + r) * k..(i + r + 1) * k).unwrap_or(&[]));
+    let mut j = 0;
+    while j < n {
+        let width = LANES.min(n - j);
+        let mut acc = [f32x8::ZERO; R];
+        // `b_col` yields `B[p, j..]` for p = 0, 1, …: row p starts at p·n + j.
+        let b_col = b.get(j..).unwrap_or(&[]).chunks(n).take(k);
+        for (p, b_row) in b_col.enumerate() {
+            let bv = match b_row.first_chunk::<LANES>() {
+                Some(lanes) if width == LANES => load(lanes),
+                _ => load_partial(b_row.get(..width).unwrap_or(b_row), 0.0),
+            };
+            let av: [f32; R] = if TN {
+                // A is [k, m]: A(i + r, p) = a[p·m + i + r], contiguous in r.
+                a.get(p * m + i..)
+                    .and_then(|s| s.first_chunk::<R>())
+                    .copied()
+                    .unwrap_or([0.0; R])
+            } else {
+                core::array::from_fn(|r| a_rows[r].get(p).copied().unwrap_or(0.0))
+            };
+            for (acc_r, a_rp) in acc.iter_mut().zip(av) {
+                *acc_r = f32x8::splat(a_rp).mul_add(bv, *acc_r);
+            }
+        }
+        for (acc_r, c_row) in acc.iter().zip(c.chunks_exact_mut(n)) {
+            let Some(out) = c_row.get_mut(j..j + width) else {
+                continue;
+            };
+            let v = if TN {
+                load_partial(out, 0.0) + *acc_r
+            } else {
+                *acc_r
+            };
+            match out.first_chunk_mut::<LANES>() {
+                Some(lanes) => *lanes = v.to_array(),
+                None => store_partial(v, out),
+            }
+        }
+        j += LANES;
+    }
+}

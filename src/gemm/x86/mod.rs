@@ -1,0 +1,396 @@
+//! The x86_64 AVX2 + FMA kernels, compiled for these features in any build (no `RUSTFLAGS`)
+//! and run only behind the [`Avx2Fma`] token, which exists only when the CPU has them.
+//!
+//! Strategies, by product and shape:
+//!
+//! * `C = A·Bᵀ` with few rows (`m ≤ DOT_MAX_M`): dot tiles ([`dot`]) on the operands in
+//!   place; with `m = 1` this is the matrix-vector product, which reads the weights once.
+//! * `C = A·Bᵀ` otherwise: panels of `Bᵀ` (`KC × 16`) transposed into a stack tile
+//!   ([`pack`]), then broadcast tiles of 6 × 16 ([`tile`]) over blocks of `MC` rows of `A`.
+//! * `C = A·B`, `C += Aᵀ·B`: `B` is already contiguous along `n`. Small problems run the
+//!   broadcast tiles on `B` in place (one to three rows of `C` use wider tiles, up to
+//!   1 × 64); large ones pack `B` in `KC × 16` panels to keep them in L1.
+
+mod dot;
+mod pack;
+mod tile;
+
+use core::ptr;
+
+use super::{Isa, Kernel, Operands};
+use dot::{dot_tile, DotArgs};
+use pack::{pack_rows, pack_transposed, Panel, KC, NR};
+use tile::{tile, TileArgs, Update};
+
+/// Rows of `C` per broadcast tile.
+const MR: usize = 6;
+/// Rows of `A` per block of the packed strategy: `MC × KC` floats (192 KiB) stay in L2
+/// while every panel of `B` passes over them.
+const MC: usize = 192;
+/// `C = A·Bᵀ` with at most this many rows uses the dot tiles.
+const DOT_MAX_M: usize = 3;
+
+/// Proof that this CPU has AVX2 and FMA: the only constructor, [`Avx2Fma::new`], checks.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Avx2Fma {
+    _detected: (),
+}
+
+impl Avx2Fma {
+    /// The token, when the CPU has AVX2 and FMA ([`Isa::is_available`]).
+    pub(super) fn new() -> Option<Self> {
+        Isa::Avx2Fma
+            .is_available()
+            .then_some(Avx2Fma { _detected: () })
+    }
+}
+
+impl Kernel for Avx2Fma {
+    fn nt(self, ops: Operands<'_>) {
+        // SAFETY: an `Avx2Fma` exists only when the CPU has AVX2 and FMA.
+        unsafe { nt(ops) }
+    }
+
+    fn tn_acc(self, ops: Operands<'_>) {
+        // A is [k, m]: A(i, p) = a[p·m + i].
+        let (rs_a, cs_a) = (1, ops.m);
+        // SAFETY: an `Avx2Fma` exists only when the CPU has AVX2 and FMA.
+        unsafe { broadcast_rows_of_b(ops, rs_a, cs_a, Update::Add) }
+    }
+
+    fn nn(self, ops: Operands<'_>) {
+        // A is [m, k]: A(i, p) = a[i·k + p].
+        let (rs_a, cs_a) = (ops.k, 1);
+        // SAFETY: an `Avx2Fma` exists only when the CPU has AVX2 and FMA.
+        unsafe { broadcast_rows_of_b(ops, rs_a, cs_a, Update::Write(ptr::null())) }
+    }
+}
+
+/// The pointers of checked operands.
+///
+/// From the [`Operands`] invariants: `a` has `m·k` readable floats, `b` `n·k`, `c` `m·n`
+/// writable ones, `bias` (or null) `n`; `m, n, k ≥ 1`; `c` is a unique borrow, so it overlaps
+/// none of the others.
+#[derive(Clone, Copy)]
+struct Ptrs {
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const f32,
+    b: *const f32,
+    bias: *const f32,
+    c: *mut f32,
+}
+
+impl Ptrs {
+    fn new(ops: Operands<'_>) -> Self {
+        Ptrs {
+            m: ops.m,
+            n: ops.n,
+            k: ops.k,
+            a: ops.a.as_ptr(),
+            b: ops.b.as_ptr(),
+            bias: ops.bias.map_or(ptr::null(), <[f32]>::as_ptr),
+            c: ops.c.as_mut_ptr(),
+        }
+    }
+}
+
+/// `C = A·Bᵀ (+ bias)`: dot tiles for few rows, packed broadcast tiles otherwise.
+#[target_feature(enable = "avx2,fma")]
+fn nt(ops: Operands<'_>) {
+    let p = Ptrs::new(ops);
+    if p.m <= DOT_MAX_M {
+        // SAFETY: `p` comes from checked operands (see `Ptrs`), and `dot_nt` only reads and
+        // writes inside them.
+        unsafe { dot_nt(p) }
+    } else {
+        // SAFETY: as above; A is [m, k], so A(i, q) = a[i·k + q].
+        unsafe { broadcast_packed::<true>(p, p.k, 1, Update::Write(p.bias)) }
+    }
+}
+
+/// `C = A·B` or `C += Aᵀ·B` (`A(i, q) = a[i·rs_a + q·cs_a]`, `B` `[k, n]`): `B` in place for
+/// small problems, packed for large ones.
+///
+/// # Safety
+/// `ops` describe `A` with this layout (`rs_a, cs_a` ∈ {(k, 1), (1, m)}); the CPU has AVX2
+/// and FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn broadcast_rows_of_b(ops: Operands<'_>, rs_a: usize, cs_a: usize, first: Update) {
+    let p = Ptrs::new(ops);
+    if pack_rows_of_b(p.m, p.k) {
+        // SAFETY: checked operands and the caller's layout of `A`.
+        unsafe { broadcast_packed::<false>(p, rs_a, cs_a, first) }
+    } else {
+        // SAFETY: as above.
+        unsafe { broadcast_in_place(p, rs_a, cs_a, first) }
+    }
+}
+
+/// Whether `C = A·B` / `Aᵀ·B` packs `B`: when its panels are reused by many rows of `C`
+/// and are long enough to fall out of L1 (or into few cache sets, with `n` a power of two).
+fn pack_rows_of_b(m: usize, k: usize) -> bool {
+    m > 4 * MR && k > 2 * NR
+}
+
+/// `C = A·Bᵀ (+ bias)` by dot tiles: three rows of `C` × four columns (one row × eight when
+/// `m = 1`).
+///
+/// # Safety
+/// `p` from checked operands of `C = A·Bᵀ`; the CPU has AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_nt(p: Ptrs) {
+    // SAFETY (all calls): rows `i..i + R ≤ m` of `A` and `C`; see `dot_rows`.
+    unsafe {
+        if p.m == 1 {
+            return dot_rows::<1, 8>(p, 0);
+        }
+        let mut i = 0;
+        while i + 3 <= p.m {
+            dot_rows::<3, 4>(p, i);
+            i += 3;
+        }
+        match p.m - i {
+            2 => dot_rows::<2, 4>(p, i),
+            1 => dot_rows::<1, 4>(p, i),
+            _ => {}
+        }
+    }
+}
+
+/// Rows `i..i + R` of `C = A·Bᵀ (+ bias)` by dot tiles `R × S` (the last columns by
+/// narrower ones).
+///
+/// # Safety
+/// `p` from checked operands of `C = A·Bᵀ`, `i + R ≤ m`, `S ≤ 8`; the CPU has AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_rows<const R: usize, const S: usize>(p: Ptrs, i: usize) {
+    let args = |j: usize| DotArgs {
+        k: p.k,
+        a: p.a.wrapping_add(i * p.k),
+        lda: p.k,
+        b: p.b.wrapping_add(j * p.k),
+        ldb: p.k,
+        c: p.c.wrapping_add(i * p.n + j),
+        ldc: p.n,
+        update: Update::Write(if p.bias.is_null() {
+            ptr::null()
+        } else {
+            p.bias.wrapping_add(j)
+        }),
+    };
+    let mut j = 0;
+    // SAFETY (all calls): rows `i..i + R` of `A` (`k` floats each, `i + R ≤ m`), rows
+    // `j..j + S'` of `B` (`j + S' ≤ n`), `C[i..i + R, j..j + S']` and `bias[j..j + S']`
+    // are inside the operands.
+    unsafe {
+        while j + S <= p.n {
+            dot_tile::<R, S>(args(j));
+            j += S;
+        }
+        match p.n - j {
+            1 => dot_tile::<R, 1>(args(j)),
+            2 => dot_tile::<R, 2>(args(j)),
+            3 => dot_tile::<R, 3>(args(j)),
+            4 => dot_tile::<R, 4>(args(j)),
+            5 => dot_tile::<R, 5>(args(j)),
+            6 => dot_tile::<R, 6>(args(j)),
+            7 => dot_tile::<R, 7>(args(j)),
+            _ => {}
+        }
+    }
+}
+
+/// The broadcast strategy with packed panels of `B`: for each block of `KC` steps, for each
+/// block of `MC` rows of `A`, for each panel of 16 columns: pack it (transposing it when
+/// `TRANSPOSED`: `B` `[n, k]`; as it is otherwise: `B` `[k, n]`), then run the tiles of
+/// the row block over it.
+///
+/// `first` is the update of the first block of steps; the later ones add.
+///
+/// # Safety
+/// `p` from checked operands; `A(i, q) = a[i·rs_a + q·cs_a]` is inside `a` for `i < m`,
+/// `q < k`; `first` carries `p.bias` or null (`Write`) or is `Add`; the CPU has AVX2 and
+/// FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn broadcast_packed<const TRANSPOSED: bool>(
+    p: Ptrs,
+    rs_a: usize,
+    cs_a: usize,
+    first: Update,
+) {
+    let mut panel = Panel::new();
+    let mut pc = 0;
+    while pc < p.k {
+        let kc = KC.min(p.k - pc);
+        let mut ic = 0;
+        while ic < p.m {
+            let mc = MC.min(p.m - ic);
+            let mut jc = 0;
+            while jc < p.n {
+                let cols = NR.min(p.n - jc);
+                // SAFETY: columns `jc..jc + cols ≤ n` and steps `pc..pc + kc ≤ k` of `B`;
+                // `kc ≤ KC`, `cols ≤ NR`.
+                unsafe {
+                    if TRANSPOSED {
+                        pack_transposed(&mut panel, p.b.wrapping_add(jc * p.k + pc), p.k, cols, kc);
+                    } else {
+                        pack_rows(&mut panel, p.b.wrapping_add(pc * p.n + jc), p.n, cols, kc);
+                    }
+                }
+                let update = match first {
+                    _ if pc > 0 => Update::Add,
+                    Update::Write(bias) if !bias.is_null() => Update::Write(bias.wrapping_add(jc)),
+                    other => other,
+                };
+                let t = TileArgs {
+                    kc,
+                    a: p.a.wrapping_add(ic * rs_a + pc * cs_a),
+                    rs_a,
+                    cs_a,
+                    b: panel.as_mut_ptr(),
+                    ldb: NR,
+                    c: p.c.wrapping_add(ic * p.n + jc),
+                    ldc: p.n,
+                    cols,
+                    update,
+                };
+                // SAFETY: rows `ic..ic + mc ≤ m` of `A` and `C`, steps `pc..pc + kc ≤ k`,
+                // columns `jc..jc + cols ≤ n`; the packed panel has `kc` rows of `NR`.
+                unsafe { row_blocks::<false>(t, mc) };
+                jc += NR;
+            }
+            ic += mc;
+        }
+        pc += kc;
+    }
+}
+
+/// The broadcast strategy on `B` `[k, n]` in place, all `k` steps at once: one to three rows
+/// of `C` use tiles up to 64 columns wide, more rows 16-column panels of 6-row tiles.
+///
+/// # Safety
+/// As [`broadcast_packed`], with `B` `[k, n]`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn broadcast_in_place(p: Ptrs, rs_a: usize, cs_a: usize, first: Update) {
+    let t = TileArgs {
+        kc: p.k,
+        a: p.a,
+        rs_a,
+        cs_a,
+        b: p.b,
+        ldb: p.n,
+        c: p.c,
+        ldc: p.n,
+        cols: 0,
+        update: first,
+    };
+    // SAFETY (all calls): rows `0..m` of `A` and `C`, every step and column of `B`.
+    unsafe {
+        match p.m {
+            1 => few_rows::<1, 8>(t, p.n),
+            2 => few_rows::<2, 4>(t, p.n),
+            3 => few_rows::<3, 4>(t, p.n),
+            _ => {
+                let mut jc = 0;
+                while jc < p.n {
+                    let cols = NR.min(p.n - jc);
+                    let tj = TileArgs {
+                        b: p.b.wrapping_add(jc),
+                        c: p.c.wrapping_add(jc),
+                        cols,
+                        ..t
+                    };
+                    if cols == NR {
+                        row_blocks::<false>(tj, p.m);
+                    } else {
+                        row_blocks::<true>(tj, p.m);
+                    }
+                    jc += NR;
+                }
+            }
+        }
+    }
+}
+
+/// All `R` rows of `C` (`m = R ≤ 3`) on `B` in place: tiles `R × 8·NV`, then 16 columns,
+/// then the masked rest.
+///
+/// # Safety
+/// `t` at row 0, column 0 of operands with `m = R` rows and `n` columns, `B` `[k, n]` in
+/// place (`ldb = ldc = n`); the CPU has AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn few_rows<const R: usize, const NV: usize>(t: TileArgs, n: usize) {
+    let at = |j: usize, cols: usize| TileArgs {
+        b: t.b.wrapping_add(j),
+        c: t.c.wrapping_add(j),
+        cols,
+        ..t
+    };
+    let mut j = 0;
+    // SAFETY (all calls): columns `j..j + cols ≤ n` of `B` and of the `R` rows of `C`.
+    unsafe {
+        while j + 8 * NV <= n {
+            tile::<R, NV, false>(at(j, 8 * NV));
+            j += 8 * NV;
+        }
+        while j + NR <= n {
+            tile::<R, 2, false>(at(j, NR));
+            j += NR;
+        }
+        match n - j {
+            0 => {}
+            rest @ 1..=8 => tile::<R, 1, true>(at(j, rest)),
+            rest => tile::<R, 2, true>(at(j, rest)),
+        }
+    }
+}
+
+/// `rows` rows of `C` over one panel of `B` (`t.cols ≤ 16` columns), `MR` rows per tile and
+/// the remainder by a smaller tile.
+///
+/// # Safety
+/// `t` at the first row; rows `0..rows` of `A` and `C` inside the operands; the panel has
+/// `t.kc` rows of 16 readable floats (the first `t.cols` with `MASKED_B`); the CPU has
+/// AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn row_blocks<const MASKED_B: bool>(t: TileArgs, rows: usize) {
+    let at = |i: usize| TileArgs {
+        a: t.a.wrapping_add(i * t.rs_a),
+        c: t.c.wrapping_add(i * t.ldc),
+        ..t
+    };
+    let mut i = 0;
+    // SAFETY (all calls): rows `i..i + r ≤ rows`.
+    unsafe {
+        while i + MR <= rows {
+            panel_tile::<MR, MASKED_B>(at(i));
+            i += MR;
+        }
+        match rows - i {
+            5 => panel_tile::<5, MASKED_B>(at(i)),
+            4 => panel_tile::<4, MASKED_B>(at(i)),
+            3 => panel_tile::<3, MASKED_B>(at(i)),
+            2 => panel_tile::<2, MASKED_B>(at(i)),
+            1 => panel_tile::<1, MASKED_B>(at(i)),
+            _ => {}
+        }
+    }
+}
+
+/// One tile over a panel of 16 columns: one vector wide when `cols ≤ 8`, two otherwise.
+///
+/// # Safety
+/// As [`tile`] with `NV = 2` (`NV = 1` covers the first `cols ≤ 8` columns).
+#[target_feature(enable = "avx2,fma")]
+unsafe fn panel_tile<const ROWS: usize, const MASKED_B: bool>(t: TileArgs) {
+    // SAFETY: the caller's contract; `cols` picks an `NV` with `8·(NV − 1) < cols ≤ 8·NV`.
+    unsafe {
+        if t.cols > 8 {
+            tile::<ROWS, 2, MASKED_B>(t);
+        } else {
+            tile::<ROWS, 1, MASKED_B>(t);
+        }
+    }
+}

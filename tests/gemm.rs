@@ -1,0 +1,530 @@
+//! The three matrix products against a naive f64 reference, on every instruction set.
+//!
+//! Tolerance (the dense rule of `tests/data/conformance/FORMAT.md`, `2u·√n·max|·|`, made
+//! robust to cancellation): a sum of `n` terms computed in f32 in any order, each addition
+//! (or FMA) rounding with a relative error of at most `u = 2⁻²⁴`, is off by at most
+//! `u·Σ_steps |partial sum|`; every partial sum is bounded by `S = Σ_p |a_p·b_p|` (plus
+//! `|c₀|` for an accumulation), and with rounding errors of random sign the total grows
+//! like `√n` rather than `n` (Higham & Mary, "A new approach to probabilistic rounding error
+//! analysis", 2019). So element `(i, j)` must satisfy
+//!
+//! ```text
+//! |got − want| ≤ 2u·√n·S_ij + 2u·|want|
+//! ```
+//!
+//! where the second term covers the final rounding to f32 (a few ulps). With `S_ij`
+//! instead of the rule's `max|want|`, a lucky cancellation in one element (`|want| ≪ S`)
+//! cannot make the bound smaller than the error the sum can honestly make.
+
+use descent::gemm::{matmul_nn, matmul_nt, matmul_tn_acc, Isa};
+use descent::Error;
+
+/// Unit roundoff of f32.
+const U: f64 = 1.0 / (1u64 << 24) as f64;
+
+/// A small deterministic generator (64-bit LCG, high bits), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1))
+    }
+
+    /// Uniform in [-1, 1).
+    fn next(&mut self) -> f32 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+
+    fn vec(&mut self, len: usize) -> Vec<f32> {
+        (0..len).map(|_| self.next()).collect()
+    }
+}
+
+/// Every instruction set to test: the available ones, and always the portable one.
+fn isas() -> Vec<Isa> {
+    let isas: Vec<Isa> = Isa::available().collect();
+    assert!(isas.contains(&Isa::Portable));
+    isas
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Product {
+    Nt,
+    TnAcc,
+    Nn,
+}
+
+const PRODUCTS: [Product; 3] = [Product::Nt, Product::TnAcc, Product::Nn];
+
+impl Product {
+    /// `(A(i, p), B(p, j))` indices into `a` and `b` for this layout.
+    fn index(self, m: usize, n: usize, k: usize, i: usize, j: usize, p: usize) -> (usize, usize) {
+        match self {
+            Product::Nt => (i * k + p, j * k + p),
+            Product::TnAcc => (p * m + i, p * n + j),
+            Product::Nn => (i * k + p, p * n + j),
+        }
+    }
+
+    fn run(
+        self,
+        isa: Isa,
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+    ) -> Result<(), Error> {
+        match self {
+            Product::Nt => matmul_nt(isa, m, n, k, a, b, c),
+            Product::TnAcc => matmul_tn_acc(isa, m, n, k, a, b, c),
+            Product::Nn => matmul_nn(isa, m, n, k, a, b, c),
+        }
+    }
+}
+
+/// The exact (f64) result and the tolerance of every element, for `c0` the initial `C`
+/// (read only by the accumulating product).
+fn reference(
+    product: Product,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    b: &[f32],
+    c0: &[f32],
+) -> (Vec<f64>, Vec<f64>) {
+    let mut want = vec![0.0; m * n];
+    let mut tol = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let (mut sum, mut abs) = (0.0f64, 0.0f64);
+            for p in 0..k {
+                let (ia, ib) = product.index(m, n, k, i, j, p);
+                let t = a[ia] as f64 * b[ib] as f64;
+                sum += t;
+                abs += t.abs();
+            }
+            let mut terms = k;
+            if product == Product::TnAcc {
+                sum += c0[i * n + j] as f64;
+                abs += (c0[i * n + j] as f64).abs();
+                terms += 1;
+            }
+            want[i * n + j] = sum;
+            tol[i * n + j] = 2.0 * U * (terms as f64).sqrt() * abs + 2.0 * U * sum.abs();
+        }
+    }
+    (want, tol)
+}
+
+/// Runs `product` on fresh random data and checks it against the reference.
+fn check_shape(isa: Isa, product: Product, m: usize, n: usize, k: usize, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let a = rng.vec(m * k);
+    let b = rng.vec(n * k);
+    let c0 = if product == Product::TnAcc {
+        rng.vec(m * n)
+    } else {
+        // A written product must not read `C`: start from NaN.
+        vec![f32::NAN; m * n]
+    };
+    let mut c = c0.clone();
+    product.run(isa, m, n, k, &a, &b, &mut c).unwrap();
+    let (want, tol) = reference(product, m, n, k, &a, &b, &c0);
+    for (idx, ((g, w), t)) in c.iter().zip(&want).zip(&tol).enumerate() {
+        let err = (*g as f64 - w).abs();
+        assert!(
+            err <= *t,
+            "{isa} {product:?} m={m} n={n} k={k}: c[{}, {}] = {g:e}, want {w:e}, |err| {err:.3e} > tol {t:.3e}",
+            idx / n,
+            idx % n
+        );
+    }
+}
+
+#[test]
+fn every_small_shape_matches_reference() {
+    for isa in isas() {
+        for product in PRODUCTS {
+            for m in 1..=17 {
+                for n in 1..=17 {
+                    for k in 1..=17 {
+                        check_shape(isa, product, m, n, k, (m * 10_000 + n * 100 + k) as u64);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Shapes that reach every strategy of every kernel: matrix-vector (m = 1), few rows
+/// (m ≤ 3), dot and packed tiles, in-place and packed `B`, several blocks of `k` (> 256) and
+/// of rows (> 192), and ragged edges everywhere.
+const LARGER: [(usize, usize, usize); 18] = [
+    (1, 784, 128),
+    (1, 128, 784),
+    (1, 1000, 3),
+    (2, 70, 300),
+    (3, 100, 50),
+    (4, 61, 40),
+    (5, 300, 257),
+    (7, 9, 1000),
+    (25, 17, 33),
+    (32, 10, 128),
+    (33, 65, 129),
+    (64, 256, 256),
+    (70, 70, 70),
+    (200, 33, 600),
+    (130, 1, 77),
+    (40, 2, 513),
+    (16, 100, 8),
+    (300, 300, 20),
+];
+
+#[test]
+fn larger_and_odd_shapes_match_reference() {
+    for isa in isas() {
+        for product in PRODUCTS {
+            for (s, &(m, n, k)) in LARGER.iter().enumerate() {
+                check_shape(isa, product, m, n, k, 7 + s as u64);
+                // The same shape with the roles of m and n swapped.
+                check_shape(isa, product, n, m, k, 70 + s as u64);
+            }
+        }
+    }
+}
+
+/// A token of any variant, available or not, gives the right answer: an unavailable one
+/// runs the portable kernels (bit-identically).
+#[test]
+fn every_variant_is_safe_to_pass() {
+    for isa in Isa::ALL {
+        for product in PRODUCTS {
+            for &(m, n, k) in &[(3, 5, 7), (33, 65, 129)] {
+                check_shape(isa, product, m, n, k, 99);
+                if !isa.is_available() {
+                    let mut rng = Rng::new(5);
+                    let (a, b) = (rng.vec(m * k), rng.vec(n * k));
+                    let (mut c1, mut c2) = (vec![0.5; m * n], vec![0.5; m * n]);
+                    product.run(isa, m, n, k, &a, &b, &mut c1).unwrap();
+                    product
+                        .run(Isa::Portable, m, n, k, &a, &b, &mut c2)
+                        .unwrap();
+                    assert_eq!(bits(&c1), bits(&c2));
+                }
+            }
+        }
+    }
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+#[test]
+fn written_products_overwrite_and_accumulating_one_adds() {
+    for isa in isas() {
+        let (m, n, k) = (9, 19, 21);
+        let mut rng = Rng::new(3);
+        let (a, b) = (rng.vec(m * k), rng.vec(n * k));
+        for product in [Product::Nt, Product::Nn] {
+            let mut from_zero = vec![0.0; m * n];
+            let mut from_junk = vec![f32::NAN; m * n];
+            let mut from_big = vec![1e30; m * n];
+            product.run(isa, m, n, k, &a, &b, &mut from_zero).unwrap();
+            product.run(isa, m, n, k, &a, &b, &mut from_junk).unwrap();
+            product.run(isa, m, n, k, &a, &b, &mut from_big).unwrap();
+            assert_eq!(bits(&from_zero), bits(&from_junk), "{isa} {product:?}");
+            assert_eq!(bits(&from_zero), bits(&from_big), "{isa} {product:?}");
+        }
+        // Accumulating: starting from C0, the result is C0 + product (up to rounding), and
+        // twice in a row adds the product twice.
+        let c0 = rng.vec(m * n);
+        let mut once = vec![0.0; m * n];
+        matmul_tn_acc(isa, m, n, k, &a, &b, &mut once).unwrap();
+        let mut twice = c0.clone();
+        matmul_tn_acc(isa, m, n, k, &a, &b, &mut twice).unwrap();
+        matmul_tn_acc(isa, m, n, k, &a, &b, &mut twice).unwrap();
+        for ((t, o), z) in twice.iter().zip(&once).zip(&c0) {
+            let want = *z as f64 + 2.0 * *o as f64;
+            // Two accumulations of k = 21 terms each onto |c0| ≤ 1 with |a·b| ≤ 1:
+            // the partial sums stay below 1 + 2·21, each of the 2·21 + 2 roundings adds
+            // at most u·43 — far below 1e-4.
+            assert!(
+                (*t as f64 - want).abs() <= 44.0 * 43.0 * U,
+                "{isa}: {t} vs {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn zero_dimensions() {
+    for isa in isas() {
+        // k = 0: the written products write zeros, the accumulating one leaves C.
+        let mut c = vec![f32::NAN; 6];
+        matmul_nt(isa, 2, 3, 0, &[], &[], &mut c).unwrap();
+        assert_eq!(c, [0.0; 6]);
+        let mut c = vec![f32::NAN; 6];
+        matmul_nn(isa, 2, 3, 0, &[], &[], &mut c).unwrap();
+        assert_eq!(c, [0.0; 6]);
+        let mut c = vec![1.5; 6];
+        matmul_tn_acc(isa, 2, 3, 0, &[], &[], &mut c).unwrap();
+        assert_eq!(c, [1.5; 6]);
+        // m = 0 or n = 0: nothing to compute; the lengths must still agree.
+        for product in PRODUCTS {
+            product.run(isa, 0, 3, 4, &[], &[0.0; 12], &mut []).unwrap();
+            product.run(isa, 3, 0, 4, &[0.0; 12], &[], &mut []).unwrap();
+            product.run(isa, 0, 0, 0, &[], &[], &mut []).unwrap();
+            assert_eq!(
+                product.run(isa, 0, 3, 4, &[1.0], &[0.0; 12], &mut []),
+                Err(Error::LengthMismatch {
+                    what: "a",
+                    expected: 0,
+                    actual: 1
+                })
+            );
+        }
+    }
+}
+
+#[test]
+fn length_and_overflow_errors_write_nothing() {
+    for isa in isas() {
+        for product in PRODUCTS {
+            let (m, n, k) = (3, 4, 5);
+            let (a, b) = (vec![1.0; m * k], vec![1.0; n * k]);
+            let mut c = vec![7.0; m * n];
+            let cases: [(&[f32], &[f32], usize, &str, usize, usize); 3] = [
+                (&a[1..], &b, m * n, "a", m * k, m * k - 1),
+                (&a, &b[..n * k - 2], m * n, "b", n * k, n * k - 2),
+                (&a, &b, m * n - 1, "c", m * n, m * n - 1),
+            ];
+            for (a, b, c_len, what, expected, actual) in cases {
+                let err = product
+                    .run(isa, m, n, k, a, b, &mut c[..c_len])
+                    .unwrap_err();
+                assert_eq!(
+                    err,
+                    Error::LengthMismatch {
+                        what,
+                        expected,
+                        actual
+                    }
+                );
+                assert!(c.iter().all(|v| *v == 7.0), "{product:?} wrote on error");
+            }
+            // Too long is as wrong as too short.
+            let mut long = vec![7.0; m * n + 1];
+            assert_eq!(
+                product.run(isa, m, n, k, &a, &b, &mut long),
+                Err(Error::LengthMismatch {
+                    what: "c",
+                    expected: m * n,
+                    actual: m * n + 1
+                })
+            );
+            assert!(long.iter().all(|v| *v == 7.0));
+            // Overflowing products of dimensions.
+            let big = usize::MAX / 2 + 1;
+            assert_eq!(
+                product.run(isa, big, 1, 2, &[], &[], &mut []),
+                Err(Error::DimensionOverflow { what: "a" })
+            );
+            assert_eq!(
+                product.run(isa, 0, big, 2, &[], &[], &mut []),
+                Err(Error::DimensionOverflow { what: "b" })
+            );
+            assert_eq!(
+                product.run(isa, big, 2, 0, &[], &[], &mut []),
+                Err(Error::DimensionOverflow { what: "c" })
+            );
+        }
+    }
+}
+
+/// Sub-slices at offsets 1..=3 into larger buffers (so no operand is 32-byte aligned): the
+/// same bits as aligned operands, and nothing outside `C` touched.
+#[test]
+fn unaligned_operands_give_the_same_bits_and_stay_inside() {
+    const GUARD: f32 = -12345.5;
+    for isa in isas() {
+        for product in PRODUCTS {
+            for &(m, n, k) in &[
+                (1, 13, 11),
+                (2, 37, 9),
+                (5, 17, 19),
+                (7, 70, 3),
+                (30, 19, 40),
+                (1, 70, 70),
+            ] {
+                let mut rng = Rng::new((m * n * k) as u64);
+                let (a, b, c0) = (rng.vec(m * k), rng.vec(n * k), rng.vec(m * n));
+                let mut aligned = c0.clone();
+                product.run(isa, m, n, k, &a, &b, &mut aligned).unwrap();
+                for off in 1..=3 {
+                    let pad = |v: &[f32]| {
+                        let mut buf = vec![GUARD; v.len() + off + 5];
+                        buf[off..off + v.len()].copy_from_slice(v);
+                        buf
+                    };
+                    let (ab, bb, mut cb) = (pad(&a), pad(&b), pad(&c0));
+                    product
+                        .run(
+                            isa,
+                            m,
+                            n,
+                            k,
+                            &ab[off..off + m * k],
+                            &bb[off..off + n * k],
+                            &mut cb[off..off + m * n],
+                        )
+                        .unwrap();
+                    assert_eq!(
+                        bits(&cb[off..off + m * n]),
+                        bits(&aligned),
+                        "{isa} {product:?} {m}x{n}x{k} +{off}"
+                    );
+                    assert!(cb[..off]
+                        .iter()
+                        .chain(&cb[off + m * n..])
+                        .all(|v| *v == GUARD));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn deterministic() {
+    for isa in isas() {
+        for product in PRODUCTS {
+            for &(m, n, k) in &[(1, 784, 128), (33, 65, 129), (200, 33, 600)] {
+                let mut rng = Rng::new(11);
+                let (a, b, c0) = (rng.vec(m * k), rng.vec(n * k), rng.vec(m * n));
+                let (mut c1, mut c2) = (c0.clone(), c0.clone());
+                product.run(isa, m, n, k, &a, &b, &mut c1).unwrap();
+                product.run(isa, m, n, k, &a, &b, &mut c2).unwrap();
+                assert_eq!(bits(&c1), bits(&c2));
+            }
+        }
+    }
+}
+
+#[test]
+fn nan_and_infinity_propagate() {
+    for isa in isas() {
+        for product in PRODUCTS {
+            for &(m, n, k) in &[(1, 20, 9), (6, 17, 12), (40, 40, 40)] {
+                let mut rng = Rng::new(17);
+                let (mut a, b) = (rng.vec(m * k), rng.vec(n * k));
+                // A NaN in A(i = m − 1, p = 2) poisons row m − 1 of C and nothing else.
+                let (ia, _) = product.index(m, n, k, m - 1, 0, 2);
+                a[ia] = f32::NAN;
+                let mut c = vec![0.0; m * n];
+                product.run(isa, m, n, k, &a, &b, &mut c).unwrap();
+                for (idx, v) in c.iter().enumerate() {
+                    assert_eq!(
+                        v.is_nan(),
+                        idx / n == m - 1,
+                        "{isa} {product:?} {m}x{n}x{k} c[{idx}]"
+                    );
+                }
+                // An infinity gives ±inf in that row (the other terms are finite).
+                a[ia] = f32::INFINITY;
+                let mut c = vec![0.0; m * n];
+                product.run(isa, m, n, k, &a, &b, &mut c).unwrap();
+                for (idx, v) in c.iter().enumerate() {
+                    assert_eq!(
+                        v.is_infinite(),
+                        idx / n == m - 1,
+                        "{isa} {product:?} c[{idx}]"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn isa_tokens() {
+    assert!(Isa::Portable.is_available());
+    let detected = Isa::detect();
+    assert!(detected.is_available());
+    let available: Vec<Isa> = Isa::available().collect();
+    assert_eq!(available.first(), Some(&Isa::Portable));
+    assert!(available.contains(&detected));
+    assert_eq!(Isa::ALL.len(), 2);
+    assert_eq!(Isa::Portable.name(), "portable");
+    assert_eq!(Isa::Avx2Fma.to_string(), "avx2-fma");
+    if cfg!(not(target_arch = "x86_64")) {
+        assert!(!Isa::Avx2Fma.is_available());
+    }
+    #[cfg(target_arch = "x86_64")]
+    assert_eq!(
+        Isa::Avx2Fma.is_available(),
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    );
+}
+
+#[cfg(feature = "portable")]
+#[test]
+fn portable_feature_forces_portable() {
+    assert_eq!(Isa::detect(), Isa::Portable);
+}
+
+/// Set in the child processes of [`descent_isa_environment_variable`].
+const CHILD: &str = "DESCENT_GEMM_TEST_CHILD";
+
+/// `DESCENT_ISA` is read by `Isa::detect`. Environment variables are process-global, so this
+/// runs the test binary again, once per value, with only the child test selected.
+#[test]
+fn descent_isa_environment_variable() {
+    if let Some(expect) = std::env::var_os(CHILD) {
+        // In a child: the parent says what `detect` must return.
+        let expect = expect.into_string().unwrap();
+        assert_eq!(Isa::detect().name(), expect);
+        return;
+    }
+    let natural = Isa::detect();
+    let best = if cfg!(feature = "portable") {
+        Isa::Portable
+    } else {
+        Isa::available().last().unwrap()
+    };
+    assert_eq!(natural, best);
+    let avx = if Isa::Avx2Fma.is_available() && cfg!(not(feature = "portable")) {
+        Isa::Avx2Fma
+    } else {
+        natural
+    };
+    for (value, expect) in [
+        ("portable", Isa::Portable),
+        ("PORTABLE", Isa::Portable),
+        ("avx2-fma", avx),
+        ("nonsense", natural),
+    ] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "descent_isa_environment_variable",
+                "--test-threads=1",
+            ])
+            .env("DESCENT_ISA", value)
+            .env(CHILD, expect.name())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "DESCENT_ISA={value}: {stdout}");
+        assert!(
+            stdout.contains("1 passed"),
+            "the child test did not run: {stdout}"
+        );
+    }
+}
