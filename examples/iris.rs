@@ -17,7 +17,7 @@ const FEATURES: usize = 4;
 const HIDDEN: usize = 16;
 const CLASSES: usize = 3;
 const BATCH: usize = 8;
-const EPOCHS: usize = 60;
+const EPOCHS: usize = 150;
 const LR: f32 = 0.1;
 
 /// xorshift64*: a tiny deterministic generator for the shuffle and the initial weights.
@@ -81,8 +81,12 @@ impl Mlp {
             b2: [0.0; CLASSES],
         };
         let (k1, k2) = (1.0 / (FEATURES as f32).sqrt(), 1.0 / (HIDDEN as f32).sqrt());
-        m.w1.iter_mut().chain(&mut m.b1).for_each(|v| *v = rng.uniform(k1));
-        m.w2.iter_mut().chain(&mut m.b2).for_each(|v| *v = rng.uniform(k2));
+        m.w1.iter_mut()
+            .chain(&mut m.b1)
+            .for_each(|v| *v = rng.uniform(k1));
+        m.w2.iter_mut()
+            .chain(&mut m.b2)
+            .for_each(|v| *v = rng.uniform(k2));
         m
     }
 
@@ -122,7 +126,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut grad = Mlp::zeroed();
     let layer1 = Dense::new(BATCH, FEATURES, HIDDEN);
     let layer2 = Dense::new(BATCH, HIDDEN, CLASSES);
-    let (mut x, mut h, mut logits) = ([0.0; BATCH * FEATURES], [0.0; BATCH * HIDDEN], [0.0; BATCH * CLASSES]);
+    let (mut x, mut h, mut logits) = (
+        [0.0; BATCH * FEATURES],
+        [0.0; BATCH * HIDDEN],
+        [0.0; BATCH * CLASSES],
+    );
     let (mut dlogits, mut dh) = ([0.0; BATCH * CLASSES], [0.0; BATCH * HIDDEN]);
     let mut target = [0usize; BATCH];
     let mut order: Vec<usize> = (0..train.len()).collect();
@@ -133,18 +141,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut batches = 0;
         // Full batches only: the layers are sized for BATCH rows.
         for chunk in order.chunks_exact(BATCH) {
-            for ((row, xs), t) in chunk.iter().zip(x.chunks_exact_mut(FEATURES)).zip(&mut target) {
+            for ((row, xs), t) in chunk
+                .iter()
+                .zip(x.chunks_exact_mut(FEATURES))
+                .zip(&mut target)
+            {
                 xs.copy_from_slice(&train[*row].0);
                 *t = train[*row].1;
             }
             layer1.forward(&x, &model.w1, Some(&model.b1), &mut h)?;
             relu_inplace(&mut h);
             layer2.forward(&h, &model.w2, Some(&model.b2), &mut logits)?;
-            total += cross_entropy(&logits, &target, CLASSES, 0.0, Some(&mut dlogits), Reduction::Mean)?;
+            total += cross_entropy(
+                &logits,
+                &target,
+                CLASSES,
+                0.0,
+                Some(&mut dlogits),
+                Reduction::Mean,
+            )?;
             batches += 1;
 
             grad.params_mut().iter_mut().for_each(|g| g.fill(0.0));
-            layer2.backward(&h, &model.w2, &dlogits, &mut grad.w2, Some(&mut grad.b2), Some(&mut dh))?;
+            layer2.backward(
+                &h,
+                &model.w2,
+                &dlogits,
+                &mut grad.w2,
+                Some(&mut grad.b2),
+                Some(&mut dh),
+            )?;
             relu_backward_inplace(&h, &mut dh)?; // h is ReLU's output: h > 0 ⇔ x > 0
             layer1.backward(&x, &model.w1, &dh, &mut grad.w1, Some(&mut grad.b1), None)?;
 
@@ -152,7 +178,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 p.iter_mut().zip(g.iter()).for_each(|(p, g)| *p -= LR * g);
             }
         }
-        if epoch % 10 == 0 || epoch == 1 {
+        if epoch % 25 == 0 || epoch == 1 {
             println!("epoch {epoch:3}  train loss {:.4}", total / batches as f32);
         }
     }
@@ -172,7 +198,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         correct += usize::from(predicted == *t);
     }
     let accuracy = correct as f32 / test.len() as f32;
-    println!("test accuracy {:.1} % ({correct}/{})", 100.0 * accuracy, test.len());
+    println!(
+        "test accuracy {:.1} % ({correct}/{})",
+        100.0 * accuracy,
+        test.len()
+    );
     if accuracy < 0.9 {
         return Err(format!("test accuracy {accuracy} is below 90 %").into());
     }
