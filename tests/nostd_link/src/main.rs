@@ -40,23 +40,36 @@ fn step() -> Result<f32, descent::Error> {
     let mut h = [0.0f32; B * HID];
     let mut logits = [0.0f32; B * C];
     l1.forward(black_box(x), black_box(w1), Some(black_box(b1)), &mut h)?;
-    let act = black_box(Activation::default());
-    act.forward_inplace(&mut h)?;
+    let act = black_box(Activation::Elu(Default::default()));
+    act.forward_inplace(&mut h, HID)?;
     activation::gelu_inplace(&mut h);
     l2.forward(&h, black_box(w2), Some(black_box(b2)), &mut logits)?;
 
     let target = black_box([0usize, 1, 2, 1]);
     let mut dlogits = [0.0f32; B * C];
-    let mut value = loss::cross_entropy(&logits, &target, C, 0.1, Some(&mut dlogits), Reduction::Mean)?;
+    let mut value = loss::cross_entropy(
+        &logits,
+        &target,
+        C,
+        0.1,
+        Some(&mut dlogits),
+        Reduction::Mean,
+    )?;
     let mut probs = [0.0f32; B * C];
     activation::softmax(&logits, &mut probs, C)?;
     value += loss::mse(&probs, black_box(&[0.3; B * C]), None, Reduction::Sum)?;
     value += loss::binary_cross_entropy_with_logits(&logits, &probs, None, None, Reduction::Mean)?;
 
-    let (mut dw1, mut db1, mut dw2, mut db2) = ([0.0f32; HID * IN], [0.0f32; HID], [0.0f32; C * HID], [0.0f32; C]);
+    let (mut dw1, mut db1, mut dw2, mut db2) = (
+        [0.0f32; HID * IN],
+        [0.0f32; HID],
+        [0.0f32; C * HID],
+        [0.0f32; C],
+    );
     let mut dh = [0.0f32; B * HID];
     l2.backward(&h, w2, &dlogits, &mut dw2, Some(&mut db2), Some(&mut dh))?;
     activation::tanh_backward_inplace(&h, &mut dh)?;
+    act.backward_inplace(&h, &mut dh, HID)?;
     l1.backward(x, w1, &dh, &mut dw1, Some(&mut db1), None)?;
     Ok(value + dw1[0] + db1[0] + dw2[0] + db2[0])
 }
