@@ -95,6 +95,8 @@ fn gelu_grad_lanes(x: f32x8, dy: f32x8) -> f32x8 {
 /// (`x < −13.15`) are subnormal or `−0`. `gelu(+∞) = +∞`, `gelu(−∞) = −0` (torch: NaN);
 /// NaN propagates.
 ///
+/// Derivative: `Φ(x) + x·φ(x)`, `φ(x) = e^{−x²/2}/√(2π)`.
+///
 /// # Errors
 /// [`crate::Error::LengthMismatch`] when `y.len() != x.len()`.
 pub fn gelu(x: &[f32], y: &mut [f32]) -> Result<()> {
@@ -103,7 +105,7 @@ pub fn gelu(x: &[f32], y: &mut [f32]) -> Result<()> {
     Ok(())
 }
 
-/// [`gelu`] in place.
+/// [`gelu`] in place: `x ← x·Φ(x)` (same bits).
 pub fn gelu_inplace(x: &mut [f32]) {
     simd::map_inplace(x, gelu_lanes);
 }
@@ -177,6 +179,8 @@ fn gelu_tanh_grad_lanes(x: f32x8, dy: f32x8) -> f32x8 {
 /// function's steep lower tail amplifies (the tail's own condition number, about `3|w|`).
 /// `gelu_tanh(−∞) = −0` (torch: NaN); NaN propagates.
 ///
+/// Derivative: `σ(w) + x·σ(w)·(1 − σ(w))·w′`, `w′ = 2√(2/π)·(1 + 3·0.044715x²)`.
+///
 /// # Errors
 /// [`crate::Error::LengthMismatch`] when `y.len() != x.len()`.
 pub fn gelu_tanh(x: &[f32], y: &mut [f32]) -> Result<()> {
@@ -185,7 +189,7 @@ pub fn gelu_tanh(x: &[f32], y: &mut [f32]) -> Result<()> {
     Ok(())
 }
 
-/// [`gelu_tanh`] in place.
+/// [`gelu_tanh`] in place: `x ← ½x·(1 + tanh(√(2/π)·(x + 0.044715x³)))` (same bits).
 pub fn gelu_tanh_inplace(x: &mut [f32]) {
     simd::map_inplace(x, gelu_tanh_lanes);
 }

@@ -22,8 +22,8 @@
 //! * Forward: `op(x, y, …)` writes `y`; `op_inplace(x, …)` overwrites `x` with `y`. Both give
 //!   the same bits.
 //! * Backward: `op_backward(saved, dy, dx, …)` **writes** `dx = dy·f′(x)` (it does not
-//!   accumulate), where `saved` is `x` or `y` as the table says; `op_backward_inplace(saved, dy, …)`
-//!   overwrites `dy` with `dx`, same bits.
+//!   accumulate), where `saved` is `x` or `y` as the table says;
+//!   `op_backward_inplace(saved, dy, …)` overwrites `dy` with `dx`, same bits.
 //! * Every slice must have the length of the first one (`x`, or the saved tensor), otherwise the
 //!   call returns [`Error::LengthMismatch`](crate::Error::LengthMismatch) and writes nothing.
 //!   Hyper-parameters out of range give

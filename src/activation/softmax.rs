@@ -81,7 +81,7 @@ pub fn softmax(x: &[f32], y: &mut [f32], cols: usize) -> Result<()> {
     Ok(())
 }
 
-/// [`softmax`] in place (same bits).
+/// [`softmax`] in place, row by row: `x_j ← e^{x_j − m} / Σ_k e^{x_k − m}` (same bits).
 ///
 /// # Errors
 /// [`Error::ZeroDimension`] when `cols == 0`; [`Error::LengthMismatch`] when `x.len()` is not a
@@ -152,7 +152,7 @@ pub fn log_softmax(x: &[f32], y: &mut [f32], cols: usize) -> Result<()> {
     Ok(())
 }
 
-/// [`log_softmax`] in place (same bits).
+/// [`log_softmax`] in place, row by row: `x_j ← (x_j − m) − ln Σ_k e^{x_k − m}` (same bits).
 ///
 /// # Errors
 /// [`Error::ZeroDimension`] when `cols == 0`; [`Error::LengthMismatch`] when `x.len()` is not a
