@@ -48,8 +48,8 @@ pub fn silu_inplace(x: &mut [f32]) {
 /// Gradient of [`silu`] from its input: `dx = dy·σ(x)·(1 + x·(1 − σ(x)))`.
 ///
 /// `1 − σ(x)` is computed directly (not by subtraction), so the factor is accurate for large
-/// `|x|`; its absolute error is within about `14u·σ(x)·(1 + |x|·(1 − σ(x)))`. The limits at `±∞`
-/// are `1` and `0`.
+/// `|x|`; its absolute error is within `u·(14·|f′(x)| + 12·σ(x)·|x|·(1 − σ(x)))` (the sum
+/// cancels near `x ≈ −1.28`, where `f′ = 0`). The limits at `±∞` are `1` and `0`.
 ///
 /// # Errors
 /// [`crate::Error::LengthMismatch`] when `dy` or `dx` is not as long as `x`.
