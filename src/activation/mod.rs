@@ -14,6 +14,9 @@
 //! | [`softmax`] | `e^{x_j} / Σ_k e^{x_k}` over each row | `dx = y·(dy − Σ y·dy)` | `y` |
 //! | [`log_softmax`] | `x_j − ln Σ_k e^{x_k}` over each row | `dx = dy − e^y·Σ dy` | `y` |
 //!
+//! elu has two backward kernels: [`elu_backward`] from `y` (no exponential; needs `α ≥ 0`) and
+//! [`elu_backward_input`] from `x` (torch's autograd formula, any `α`).
+//!
 //! [`Activation`] names one of them with its hyper-parameters and dispatches to the kernels; its
 //! [`Activation::saved`] says which tensor the backward pass needs.
 //!
