@@ -958,7 +958,7 @@ fn check_softmax(log: bool, x: &[f32], dy: &[f32], cols: usize, off: usize) {
             };
             assert!(
                 close(dr[j], want, tol + fd_err),
-                "{name} backward cols={cols} off={off} row {r} j={j}: dx={:e} want {want:e} ± {:e} (fd {fd_err:e}); x={xr:?} y={yr:?} dy={gr:?}",
+                "{name}′ cols={cols} off={off} row {r} j={j}: dx={:e} want {want:e} ± {:e}; x={xr:?}",
                 dr[j],
                 tol + fd_err
             );

@@ -49,6 +49,8 @@ fn elu_grad_from_input(x: f32x8, dy: f32x8, alpha: f32x8) -> f32x8 {
 /// relative accuracy (`elu(−1e−7) = −1e−7·α`); the error is within 4 ulp of `expm1` plus one
 /// rounding. `elu(−∞) = −α`; NaN propagates.
 ///
+/// Derivative: `1` for `x > 0`, `α·eˣ = y + α` for `x ≤ 0` (torch's choice at `x = 0`).
+///
 /// # Errors
 /// [`Error::InvalidHyperParameter`] when `alpha` is not finite; [`Error::LengthMismatch`] when
 /// `y.len() != x.len()`.
@@ -60,7 +62,7 @@ pub fn elu(x: &[f32], y: &mut [f32], alpha: f32) -> Result<()> {
     Ok(())
 }
 
-/// [`elu`] in place.
+/// [`elu`] in place: `x ← x` for `x > 0`, `α·(eˣ − 1)` otherwise (same bits).
 ///
 /// # Errors
 /// [`Error::InvalidHyperParameter`] when `alpha` is not finite.

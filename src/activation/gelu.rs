@@ -17,7 +17,7 @@ const CLAMP: f32 = 16.0;
 /// `P(t)`, highest degree first, for the Mills ratio `M(a) = Q(a)/φ(a) ≈ t·P(t)` with
 /// `t = 1/(1 + a/4)`, `a ≥ 0`, `Q(a) = 1 − Φ(a)` the upper normal tail.
 ///
-/// Fitted here (Chebyshev interpolation in `t` over `a ∈ [0, 16]`, computed with mpmath at 40
+/// Fitted for this crate (Chebyshev interpolation in `t` over `a ∈ [0, 16]`, computed with mpmath at 40
 /// digits): the polynomial's relative error is below 1.5e−8; evaluated in `f32` from a rounded
 /// `t`, `t·P(t)` stays within about 6u (`u = 2⁻²⁴`) of `M(a)`.
 const MILLS: [f32; 10] = [
@@ -40,8 +40,8 @@ const MILLS: [f32; 10] = [
 /// product with Veltkamp's split, so no FMA is needed) and `e^{−a²/2} = e^{−hi/2}·(1 − lo/2)`:
 /// rounding `a²` directly would cost up to `a²/2·2⁻²⁴` relative (4e−6 at `a = 12`).
 /// `Q(a) = φ(a)·t·P(t)` (see [`MILLS`]); `Φ(x) = Q(|x|)` for `x < 0`, `1 − Q(|x|)` otherwise.
-/// Budget: `Q` within about 18u relative (8u `exp`, 6u Mills ratio, 4 roundings), so `Φ` within
-/// 19u for every `x`; no `1 + erf` cancellation.
+/// Budget: `Q` within 18.5u relative (8u `exp`, 6u Mills ratio, 4.5u for the roundings and the
+/// rounded `1/√(2π)`), so `Φ` within 19.5u for every `x`; no `1 + erf` cancellation.
 #[inline(always)]
 fn normal_cdf_pdf(x: f32x8) -> (f32x8, f32x8) {
     let one = f32x8::ONE;
@@ -56,7 +56,7 @@ fn normal_cdf_pdf(x: f32x8) -> (f32x8, f32x8) {
     let a_hi = big - (big - a);
     let a_lo = a - a_hi;
     let lo = ((a_hi * a_hi - hi) + (a_hi + a_hi) * a_lo) + a_lo * a_lo;
-    // |lo/2| ≤ 2⁻²⁵·a²/2 ≤ 8e−6, so 1 − lo/2 matches e^{−lo/2} to 3e−11.
+    // |lo/2| ≤ 2⁻²⁵·a² ≤ 8e−6, so 1 − lo/2 matches e^{−lo/2} to 3e−11.
     let gauss = math::exp(-(hi * half)) * (one - lo * half);
     let pdf = gauss * f32x8::splat(INV_SQRT_2PI);
     let t = one / (one + a * f32x8::splat(0.25));
@@ -89,11 +89,13 @@ fn gelu_grad_lanes(x: f32x8, dy: f32x8) -> f32x8 {
 /// `gelu(x) = x·Φ(x) = ½x·(1 + erf(x/√2))`: torch's `F.gelu(x, approximate="none")`, into `y`.
 ///
 /// `Φ` is evaluated through the upper normal tail `Q(|x|) = ½·erfc(|x|/√2)` (see the module
-/// notes), so the result is accurate relative to itself for every `x` — within 20u
-/// (`u = 2⁻²⁴`, about 1.2e−6) — including the lower tail where `1 + erf(x/√2)` cancels:
+/// notes), so the result is accurate relative to itself for every `x` — within 21u
+/// (`u = 2⁻²⁴`, about 1.3e−6) — including the lower tail where `1 + erf(x/√2)` cancels:
 /// `gelu(−8) ≈ −5.0e−15`, `gelu(−13) ≈ −8e−38`. Results below the smallest normal `f32`
 /// (`x < −13.15`) are subnormal or `−0`. `gelu(+∞) = +∞`, `gelu(−∞) = −0` (torch: NaN);
 /// NaN propagates.
+///
+/// Derivative: `Φ(x) + x·φ(x)`, `φ(x) = e^{−x²/2}/√(2π)`.
 ///
 /// # Errors
 /// [`crate::Error::LengthMismatch`] when `y.len() != x.len()`.
@@ -103,7 +105,7 @@ pub fn gelu(x: &[f32], y: &mut [f32]) -> Result<()> {
     Ok(())
 }
 
-/// [`gelu`] in place.
+/// [`gelu`] in place: `x ← x·Φ(x)` (same bits).
 pub fn gelu_inplace(x: &mut [f32]) {
     simd::map_inplace(x, gelu_lanes);
 }
@@ -111,7 +113,7 @@ pub fn gelu_inplace(x: &mut [f32]) {
 /// Gradient of [`gelu`] from its input: `dx = dy·(Φ(x) + x·φ(x))`, `φ(x) = e^{−x²/2}/√(2π)`.
 ///
 /// The two terms cancel near `x ≈ −0.75` (where the derivative is 0); the absolute error of the
-/// factor stays within about `20u·(Φ(x) + |x|·φ(x))`. Limits `0` at `−∞`, `1` at `+∞`.
+/// factor stays within `u·(20·Φ(x) + 13·|x|·φ(x) + 2·|f′(x)|)`. Limits `0` at `−∞`, `1` at `+∞`.
 ///
 /// # Errors
 /// [`crate::Error::LengthMismatch`] when `dy` or `dx` is not as long as `x`.
@@ -177,6 +179,8 @@ fn gelu_tanh_grad_lanes(x: f32x8, dy: f32x8) -> f32x8 {
 /// function's steep lower tail amplifies (the tail's own condition number, about `3|w|`).
 /// `gelu_tanh(−∞) = −0` (torch: NaN); NaN propagates.
 ///
+/// Derivative: `σ(w) + x·σ(w)·(1 − σ(w))·w′`, `w′ = 2√(2/π)·(1 + 3·0.044715x²)`.
+///
 /// # Errors
 /// [`crate::Error::LengthMismatch`] when `y.len() != x.len()`.
 pub fn gelu_tanh(x: &[f32], y: &mut [f32]) -> Result<()> {
@@ -185,7 +189,7 @@ pub fn gelu_tanh(x: &[f32], y: &mut [f32]) -> Result<()> {
     Ok(())
 }
 
-/// [`gelu_tanh`] in place.
+/// [`gelu_tanh`] in place: `x ← ½x·(1 + tanh(√(2/π)·(x + 0.044715x³)))` (same bits).
 pub fn gelu_tanh_inplace(x: &mut [f32]) {
     simd::map_inplace(x, gelu_tanh_lanes);
 }

@@ -14,6 +14,9 @@
 //! | [`softmax`] | `e^{x_j} / Σ_k e^{x_k}` over each row | `dx = y·(dy − Σ y·dy)` | `y` |
 //! | [`log_softmax`] | `x_j − ln Σ_k e^{x_k}` over each row | `dx = dy − e^y·Σ dy` | `y` |
 //!
+//! elu has two backward kernels: [`elu_backward`] from `y` (no exponential; needs `α ≥ 0`) and
+//! [`elu_backward_input`] from `x` (torch's autograd formula, any `α`).
+//!
 //! [`Activation`] names one of them with its hyper-parameters and dispatches to the kernels; its
 //! [`Activation::saved`] says which tensor the backward pass needs.
 //!
@@ -22,8 +25,8 @@
 //! * Forward: `op(x, y, …)` writes `y`; `op_inplace(x, …)` overwrites `x` with `y`. Both give
 //!   the same bits.
 //! * Backward: `op_backward(saved, dy, dx, …)` **writes** `dx = dy·f′(x)` (it does not
-//!   accumulate), where `saved` is `x` or `y` as the table says; `op_backward_inplace(saved, dy, …)`
-//!   overwrites `dy` with `dx`, same bits.
+//!   accumulate), where `saved` is `x` or `y` as the table says;
+//!   `op_backward_inplace(saved, dy, …)` overwrites `dy` with `dx`, same bits.
 //! * Every slice must have the length of the first one (`x`, or the saved tensor), otherwise the
 //!   call returns [`Error::LengthMismatch`](crate::Error::LengthMismatch) and writes nothing.
 //!   Hyper-parameters out of range give

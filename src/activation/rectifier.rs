@@ -19,8 +19,8 @@ fn relu_grad_lanes(s: f32x8, dy: f32x8) -> f32x8 {
 
 /// `relu(x) = max(x, 0)`, torch's `F.relu`, into `y`.
 ///
-/// Derivative: `1` for `x > 0`, `0` for `x ≤ 0` (torch's choice at `x = 0`). Exact. `relu(−0) = +0`;
-/// NaN propagates.
+/// Derivative: `1` for `x > 0`, `0` for `x ≤ 0` (torch's choice at `x = 0`). Exact.
+/// `relu(−0) = +0`; NaN propagates.
 ///
 /// # Errors
 /// [`Error::LengthMismatch`] when `y.len() != x.len()`.
@@ -99,7 +99,7 @@ pub fn leaky_relu(x: &[f32], y: &mut [f32], negative_slope: f32) -> Result<()> {
     Ok(())
 }
 
-/// [`leaky_relu`] in place.
+/// [`leaky_relu`] in place: `x ← x` for `x > 0`, `negative_slope·x` otherwise (same bits).
 ///
 /// # Errors
 /// [`Error::InvalidHyperParameter`] when `negative_slope` is not finite.

@@ -38,6 +38,8 @@ fn sigmoid_grad_lanes(y: f32x8, dy: f32x8) -> f32x8 {
 /// overflow and the relative error stays within 12u (`u = 2⁻²⁴`, about 7e−7) for every `x`,
 /// including the tail `σ(−80) ≈ 1.8e−35`. `σ(±∞) = 1, 0`; NaN propagates.
 ///
+/// Derivative: `σ′(x) = σ(x)·(1 − σ(x)) = y·(1 − y)`.
+///
 /// # Errors
 /// [`crate::Error::LengthMismatch`] when `y.len() != x.len()`.
 pub fn sigmoid(x: &[f32], y: &mut [f32]) -> Result<()> {
@@ -46,7 +48,7 @@ pub fn sigmoid(x: &[f32], y: &mut [f32]) -> Result<()> {
     Ok(())
 }
 
-/// [`sigmoid`] in place.
+/// [`sigmoid`] in place: `x ← σ(x)` (same bits).
 pub fn sigmoid_inplace(x: &mut [f32]) {
     simd::map_inplace(x, sigmoid_lanes);
 }

@@ -24,10 +24,13 @@ fn silu_grad_lanes(x: f32x8, dy: f32x8) -> f32x8 {
 
 /// `silu(x) = x·σ(x) = x/(1 + e^{−x})`, torch's `F.silu`, into `y`.
 ///
-/// Relative error within 13u (`u = 2⁻²⁴`) for every finite `x` (σ from [`sigmoid`](super::sigmoid)'s
-/// `e^{−|x|}` form, then one product), also in the tail (`silu(−80) ≈ −1.4e−33`).
+/// Relative error within 12u (`u = 2⁻²⁴`) for every finite `x`: σ from
+/// [`sigmoid`](super::sigmoid)'s `e^{−|x|}` form (11u), then one product; also in the tail
+/// (`silu(−80) ≈ −1.4e−33`).
 /// `silu(+∞) = +∞`, `silu(−∞) = −0` (the limit; torch's `x/(1 + e^{−x})` gives NaN there); NaN
 /// propagates.
+///
+/// Derivative: `σ(x)·(1 + x·(1 − σ(x)))`.
 ///
 /// # Errors
 /// [`crate::Error::LengthMismatch`] when `y.len() != x.len()`.
@@ -37,7 +40,7 @@ pub fn silu(x: &[f32], y: &mut [f32]) -> Result<()> {
     Ok(())
 }
 
-/// [`silu`] in place.
+/// [`silu`] in place: `x ← x·σ(x)` (same bits).
 pub fn silu_inplace(x: &mut [f32]) {
     simd::map_inplace(x, silu_lanes);
 }
@@ -45,8 +48,8 @@ pub fn silu_inplace(x: &mut [f32]) {
 /// Gradient of [`silu`] from its input: `dx = dy·σ(x)·(1 + x·(1 − σ(x)))`.
 ///
 /// `1 − σ(x)` is computed directly (not by subtraction), so the factor is accurate for large
-/// `|x|`; its absolute error is within about `14u·σ(x)·(1 + |x|·(1 − σ(x)))`. The limits at `±∞`
-/// are `1` and `0`.
+/// `|x|`; its absolute error is within `u·(14·|f′(x)| + 12·σ(x)·|x|·(1 − σ(x)))` (the sum
+/// cancels near `x ≈ −1.28`, where `f′ = 0`). The limits at `±∞` are `1` and `0`.
 ///
 /// # Errors
 /// [`crate::Error::LengthMismatch`] when `dy` or `dx` is not as long as `x`.

@@ -63,9 +63,9 @@ fn log_normaliser(x: &[f32]) -> (f32x8, f32x8) {
 /// Computed as `e^{x_j − m} / Σ_k e^{x_k − m}` with `m` the row maximum, so any finite inputs
 /// (`±1e4` in one row) are safe; an entry of `−∞` gives exactly 0. A row whose entries are all
 /// `−∞` gives NaN, as torch (`−∞ − (−∞)`); so does a row containing `+∞` or NaN.
-/// Each `y_j` is within `u·y_j·(10 + cols + |x_j − m| + Σ_k y_k·|x_k − m| + 8)` of the exact
-/// value (`u = 2⁻²⁴`; the `|x − m|` terms are the rounding of the shift, the function's own
-/// conditioning).
+/// Each `y_j` is within `u·y_j·(17 + cols + |x_j − m| + Σ_k y_k·|x_k − m|)` of the exact value
+/// (`u = 2⁻²⁴`: two `exp` at 8u, the division, `cols` roundings of the sum; the `|x − m|` terms
+/// are the rounding of the shift, the function's own conditioning).
 ///
 /// Derivative: `∂y_i/∂x_j = y_i·(δ_ij − y_j)`.
 ///
@@ -81,7 +81,7 @@ pub fn softmax(x: &[f32], y: &mut [f32], cols: usize) -> Result<()> {
     Ok(())
 }
 
-/// [`softmax`] in place (same bits).
+/// [`softmax`] in place, row by row: `x_j ← e^{x_j − m} / Σ_k e^{x_k − m}` (same bits).
 ///
 /// # Errors
 /// [`Error::ZeroDimension`] when `cols == 0`; [`Error::LengthMismatch`] when `x.len()` is not a
@@ -134,8 +134,8 @@ pub fn softmax_backward_inplace(y: &[f32], dy: &mut [f32], cols: usize) -> Resul
 /// Computed as `(x_j − m) − ln Σ_k e^{x_k − m}` with `m` the row maximum (the max-subtracted
 /// log-sum-exp): no overflow, and `ln` of a sum in `[1, cols]`. An entry of `−∞` gives `−∞`; a
 /// row of all `−∞`, or with `+∞` or NaN, gives NaN, as torch. Each `y_j` is within
-/// `u·(|x_j − m| + |y_j| + 8·ln S + ΔS/(S·u))` with `S = Σ e^{x_k − m}` and
-/// `ΔS/S ≤ u·(cols + 8 + Σ_k y'_k·|x_k − m|)`, `y' = softmax(x)` (`u = 2⁻²⁴`).
+/// `u·(|x_j − m| + |y_j| + 8·ln S) + ΔS/S` of the exact value, with `S = Σ_k e^{x_k − m}` and
+/// `ΔS/S ≤ u·(8 + cols + Σ_k p_k·|x_k − m|)`, `p = softmax(x)` (`u = 2⁻²⁴`).
 ///
 /// Derivative: `∂y_i/∂x_j = δ_ij − softmax(x)_j`.
 ///
@@ -152,7 +152,7 @@ pub fn log_softmax(x: &[f32], y: &mut [f32], cols: usize) -> Result<()> {
     Ok(())
 }
 
-/// [`log_softmax`] in place (same bits).
+/// [`log_softmax`] in place, row by row: `x_j ← (x_j − m) − ln Σ_k e^{x_k − m}` (same bits).
 ///
 /// # Errors
 /// [`Error::ZeroDimension`] when `cols == 0`; [`Error::LengthMismatch`] when `x.len()` is not a

@@ -43,6 +43,8 @@ fn softplus_grad_lanes(x: f32x8, dy: f32x8, beta: f32x8, threshold: f32x8) -> f3
 /// error is within 18u (`u = 2⁻²⁴`) plus the effect of rounding `βx` (none when `β = 1`).
 /// `softplus(−∞) = 0`, `softplus(+∞) = +∞`; NaN propagates.
 ///
+/// Derivative: `σ(βx)`, or `1` where `βx > threshold`.
+///
 /// # Errors
 /// [`Error::InvalidHyperParameter`] unless `beta` is finite and `> 0` and `threshold` is not
 /// NaN; [`Error::LengthMismatch`] when `y.len() != x.len()`.
@@ -54,7 +56,7 @@ pub fn softplus(x: &[f32], y: &mut [f32], beta: f32, threshold: f32) -> Result<(
     Ok(())
 }
 
-/// [`softplus`] in place.
+/// [`softplus`] in place: `x ← ln(1 + e^{βx})/β`, or `x` where `βx > threshold` (same bits).
 ///
 /// # Errors
 /// [`Error::InvalidHyperParameter`] as [`softplus`].

@@ -16,6 +16,8 @@ fn tanh_grad_lanes(y: f32x8, dy: f32x8) -> f32x8 {
 /// [`math::tanh`](crate::simd::math::tanh): within 4 ulp, exactly `±1` once saturated, odd.
 /// NaN propagates.
 ///
+/// Derivative: `1 − tanh²x = 1 − y²`.
+///
 /// # Errors
 /// [`crate::Error::LengthMismatch`] when `y.len() != x.len()`.
 pub fn tanh(x: &[f32], y: &mut [f32]) -> Result<()> {
@@ -24,7 +26,7 @@ pub fn tanh(x: &[f32], y: &mut [f32]) -> Result<()> {
     Ok(())
 }
 
-/// [`tanh`] in place.
+/// [`tanh`] in place: `x ← tanh x` (same bits).
 pub fn tanh_inplace(x: &mut [f32]) {
     simd::map_inplace(x, math::tanh);
 }
