@@ -175,7 +175,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             layer1.backward(&x, &model.w1, &dh, &mut grad.w1, Some(&mut grad.b1), None)?;
 
             for (p, g) in model.params_mut().into_iter().zip(grad.params_mut()) {
-                p.iter_mut().zip(g.iter()).for_each(|(p, g)| *p -= LR * g);
+                descent::simd::axpy(-LR, g, p)?; // p -= lr·g
             }
         }
         if epoch % 25 == 0 || epoch == 1 {

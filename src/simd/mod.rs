@@ -14,8 +14,9 @@
 //! arrays of eight scalars on targets without SIMD (Cortex-M), where the same code compiles to
 //! unrolled scalar loops.
 //!
-//! The helpers here work on the common prefix when slices differ in length: the public kernels
-//! check lengths before they call them.
+//! The crate-internal helpers work on the common prefix when slices differ in length: the
+//! public kernels check lengths before they call them. The public ones ([`axpy`], [`scale`])
+//! check their own arguments.
 
 pub mod math;
 
@@ -107,33 +108,6 @@ pub(crate) fn zip_map_inplace(a: &[f32], b: &mut [f32], f: impl Fn(f32x8, f32x8)
     }
 }
 
-/// `out[i] = f(a[i], b[i], c[i])`.
-#[inline(always)]
-pub(crate) fn zip3_map(
-    a: &[f32],
-    b: &[f32],
-    c: &[f32],
-    out: &mut [f32],
-    f: impl Fn(f32x8, f32x8, f32x8) -> f32x8,
-) {
-    let n = a.len().min(b.len()).min(c.len()).min(out.len());
-    let (ac, at) = a[..n].as_chunks::<LANES>();
-    let (bc, bt) = b[..n].as_chunks::<LANES>();
-    let (cc, ct) = c[..n].as_chunks::<LANES>();
-    let (oc, ot) = out[..n].as_chunks_mut::<LANES>();
-    for (((aa, ba), ca), oa) in ac.iter().zip(bc).zip(cc).zip(oc.iter_mut()) {
-        *oa = f(load(aa), load(ba), load(ca)).to_array();
-    }
-    if !at.is_empty() {
-        let v = f(
-            load_partial(at, 0.0),
-            load_partial(bt, 0.0),
-            load_partial(ct, 0.0),
-        );
-        store_partial(v, ot);
-    }
-}
-
 /// `Σ a[i]·b[i]`, with two independent accumulators of eight lanes.
 #[inline]
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -201,16 +175,36 @@ pub(crate) fn max(a: &[f32]) -> f32 {
     }
 }
 
-/// `y[i] += alpha·x[i]`.
+/// `y[i] += alpha·x[i]` (BLAS `saxpy`; torch's `y.add_(x, alpha=alpha)`), eight lanes at a
+/// time with a fused multiply-add where the target has one.
+///
+/// # Errors
+/// [`Error::LengthMismatch`](crate::Error::LengthMismatch) naming `"y"` when
+/// `y.len() != x.len()`; nothing is written then.
+///
+/// ```
+/// let mut p = [1.0, 2.0, 3.0];
+/// descent::simd::axpy(-0.5, &[2.0, 2.0, 2.0], &mut p)?; // an SGD step p -= lr·g
+/// assert_eq!(p, [0.0, 1.0, 2.0]);
+/// # Ok::<(), descent::Error>(())
+/// ```
 #[inline]
-pub(crate) fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) -> crate::Result<()> {
+    crate::error::check_len("y", y.len(), x.len())?;
     let va = f32x8::splat(alpha);
     zip_map_inplace(x, y, |x, y| va.mul_add(x, y));
+    Ok(())
 }
 
-/// `x[i] *= alpha`.
+/// `x[i] *= alpha` (BLAS `sscal`; torch's `x.mul_(alpha)`).
+///
+/// ```
+/// let mut g = [1.0, -2.0, 4.0];
+/// descent::simd::scale(0.5, &mut g);
+/// assert_eq!(g, [0.5, -1.0, 2.0]);
+/// ```
 #[inline]
-pub(crate) fn scale(alpha: f32, x: &mut [f32]) {
+pub fn scale(alpha: f32, x: &mut [f32]) {
     let va = f32x8::splat(alpha);
     map_inplace(x, |x| x * va);
 }
@@ -280,7 +274,7 @@ mod tests {
                 }
                 let mut z = [7.0f32; 80];
                 z[off..off + n].copy_from_slice(b);
-                axpy(0.5, a, &mut z[off..off + n]);
+                axpy(0.5, a, &mut z[off..off + n]).unwrap();
                 for i in 0..n {
                     let want = 0.5 * a[i] as f64 + b[i] as f64;
                     assert!((z[off + i] as f64 - want).abs() <= 1e-6 * (1.0 + want.abs()));
