@@ -54,15 +54,28 @@ impl Kernel for Avx2Fma {
     fn tn_acc(self, ops: Operands<'_>) {
         // A is [k, m]: A(i, p) = a[p·m + i].
         let (rs_a, cs_a) = (1, ops.m);
-        // SAFETY: an `Avx2Fma` exists only when the CPU has AVX2 and FMA.
-        unsafe { broadcast_rows_of_b(ops, rs_a, cs_a, Update::Add) }
+        let p = Ptrs::new(ops);
+        // SAFETY (both): an `Avx2Fma` exists only when the CPU has AVX2 and FMA; `p` comes
+        // from checked operands with this layout of `A`.
+        if pack_rows_of_b(p.m, p.k) {
+            unsafe { broadcast_packed::<false>(p, rs_a, cs_a, Update::Add) }
+        } else {
+            unsafe { broadcast_in_place(p, rs_a, cs_a, Update::Add) }
+        }
     }
 
     fn nn(self, ops: Operands<'_>) {
         // A is [m, k]: A(i, p) = a[i·k + p].
         let (rs_a, cs_a) = (ops.k, 1);
-        // SAFETY: an `Avx2Fma` exists only when the CPU has AVX2 and FMA.
-        unsafe { broadcast_rows_of_b(ops, rs_a, cs_a, Update::Write(ptr::null())) }
+        let p = Ptrs::new(ops);
+        let first = Update::Write(ptr::null());
+        // SAFETY (both): an `Avx2Fma` exists only when the CPU has AVX2 and FMA; `p` comes
+        // from checked operands with this layout of `A`.
+        if pack_rows_of_b(p.m, p.k) {
+            unsafe { broadcast_packed::<false>(p, rs_a, cs_a, first) }
+        } else {
+            unsafe { broadcast_in_place(p, rs_a, cs_a, first) }
+        }
     }
 }
 
@@ -107,24 +120,6 @@ fn nt(ops: Operands<'_>) {
     } else {
         // SAFETY: as above; A is [m, k], so A(i, q) = a[i·k + q].
         unsafe { broadcast_packed::<true>(p, p.k, 1, Update::Write(p.bias)) }
-    }
-}
-
-/// `C = A·B` or `C += Aᵀ·B` (`A(i, q) = a[i·rs_a + q·cs_a]`, `B` `[k, n]`): `B` in place for
-/// small problems, packed for large ones.
-///
-/// # Safety
-/// `ops` describe `A` with this layout (`rs_a, cs_a` ∈ {(k, 1), (1, m)}); the CPU has AVX2
-/// and FMA.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn broadcast_rows_of_b(ops: Operands<'_>, rs_a: usize, cs_a: usize, first: Update) {
-    let p = Ptrs::new(ops);
-    if pack_rows_of_b(p.m, p.k) {
-        // SAFETY: checked operands and the caller's layout of `A`.
-        unsafe { broadcast_packed::<false>(p, rs_a, cs_a, first) }
-    } else {
-        // SAFETY: as above.
-        unsafe { broadcast_in_place(p, rs_a, cs_a, first) }
     }
 }
 
@@ -258,7 +253,7 @@ unsafe fn broadcast_packed<const TRANSPOSED: bool>(
                 };
                 // SAFETY: rows `ic..ic + mc ≤ m` of `A` and `C`, steps `pc..pc + kc ≤ k`,
                 // columns `jc..jc + cols ≤ n`; the packed panel has `kc` rows of `NR`.
-                unsafe { row_blocks::<false>(t, mc) };
+                unsafe { row_blocks::<false>(t, mc, MR * rs_a) };
                 jc += NR;
             }
             ic += mc;
@@ -303,9 +298,9 @@ unsafe fn broadcast_in_place(p: Ptrs, rs_a: usize, cs_a: usize, first: Update) {
                         ..t
                     };
                     if cols == NR {
-                        row_blocks::<false>(tj, p.m);
+                        row_blocks::<false>(tj, p.m, MR * rs_a);
                     } else {
-                        row_blocks::<true>(tj, p.m);
+                        row_blocks::<true>(tj, p.m, MR * rs_a);
                     }
                     jc += NR;
                 }
@@ -348,16 +343,17 @@ unsafe fn few_rows<const R: usize, const NV: usize>(t: TileArgs, n: usize) {
 }
 
 /// `rows` rows of `C` over one panel of `B` (`t.cols ≤ 16` columns), `MR` rows per tile and
-/// the remainder by a smaller tile.
+/// the remainder by a smaller tile; the `A` of each tile starts `a_step` floats after the
+/// previous one's (`MR·rs_a` in place, one micro-panel when packed).
 ///
 /// # Safety
-/// `t` at the first row; rows `0..rows` of `A` and `C` inside the operands; the panel has
-/// `t.kc` rows of 16 readable floats (the first `t.cols` with `MASKED_B`); the CPU has
-/// AVX2 and FMA.
+/// `t` at the first row; rows `0..rows` of `A` (as addressed through `a_step` and `t`) and
+/// of `C` inside the operands; the panel has `t.kc` rows of 16 readable floats (the first
+/// `t.cols` with `MASKED_B`); the CPU has AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn row_blocks<const MASKED_B: bool>(t: TileArgs, rows: usize) {
+unsafe fn row_blocks<const MASKED_B: bool>(t: TileArgs, rows: usize, a_step: usize) {
     let at = |i: usize| TileArgs {
-        a: t.a.wrapping_add(i * t.rs_a),
+        a: t.a.wrapping_add(i / MR * a_step),
         c: t.c.wrapping_add(i * t.ldc),
         ..t
     };

@@ -108,6 +108,16 @@ pub(super) unsafe fn tile<const ROWS: usize, const NV: usize, const MASKED_B: bo
         masks[v] = lane_mask(t.cols.saturating_sub(8 * v));
         full[v] = t.cols >= 8 * (v + 1);
     }
+    // Fetch the tile of `C` while the sum runs: it is read (or written) only at the end, and
+    // a large `C` is out of cache by then, which would stall every tile on its misses.
+    for r in 0..ROWS {
+        let c_r = t.c.wrapping_add(r * t.ldc);
+        // SAFETY: a prefetch reads nothing into the program and cannot fault.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(c_r.cast::<i8>());
+            _mm_prefetch::<_MM_HINT_T0>(c_r.wrapping_add(t.cols - 1).cast::<i8>());
+        }
+    }
     let mut acc = [[_mm256_setzero_ps(); NV]; ROWS];
     let mut a_p = t.a;
     let mut b_p = t.b;
