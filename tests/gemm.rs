@@ -70,6 +70,7 @@ impl Product {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run(
         self,
         isa: Isa,
@@ -301,6 +302,8 @@ fn length_and_overflow_errors_write_nothing() {
             let (m, n, k) = (3, 4, 5);
             let (a, b) = (vec![1.0; m * k], vec![1.0; n * k]);
             let mut c = vec![7.0; m * n];
+            // (a, b, length of c, argument at fault, expected length, actual length)
+            #[allow(clippy::type_complexity)]
             let cases: [(&[f32], &[f32], usize, &str, usize, usize); 3] = [
                 (&a[1..], &b, m * n, "a", m * k, m * k - 1),
                 (&a, &b[..n * k - 2], m * n, "b", n * k, n * k - 2),

@@ -126,7 +126,7 @@ fn dot_tile<const R: usize, const S: usize>(
             }
         }
     }
-    if k % LANES != 0 {
+    if !k.is_multiple_of(LANES) {
         let bv: [f32x8; S] = core::array::from_fn(|s| load_partial(b_lanes[s].1, 0.0));
         for (acc_r, a_r) in acc.iter_mut().zip(&a_lanes) {
             let av = load_partial(a_r.1, 0.0);
@@ -143,12 +143,12 @@ fn dot_tile<const R: usize, const S: usize>(
     sums
 }
 
+/// A row split into lanes of eight and a tail shorter than eight.
+type Lanes<'a> = (&'a [[f32; LANES]], &'a [f32]);
+
 /// Each row as exactly `steps` lanes of eight and a tail; `None` if a row is too short.
 #[inline(always)]
-fn exact_lanes<const R: usize>(
-    rows: [&[f32]; R],
-    steps: usize,
-) -> Option<[(&[[f32; LANES]], &[f32]); R]> {
+fn exact_lanes<const R: usize>(rows: [&[f32]; R], steps: usize) -> Option<[Lanes<'_>; R]> {
     let mut out = [(&[][..], &[][..]); R];
     for (o, row) in out.iter_mut().zip(rows) {
         let (lanes, tail) = row.as_chunks::<LANES>();

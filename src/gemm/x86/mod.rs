@@ -3,8 +3,9 @@
 //!
 //! Strategies, by product and shape:
 //!
-//! * `C = A·Bᵀ` with few rows (`m ≤ DOT_MAX_M`): dot tiles ([`dot`]) on the operands in
-//!   place; with `m = 1` this is the matrix-vector product, which reads the weights once.
+//! * `C = A·Bᵀ` with few rows or narrow (see `nt_uses_dot`): dot tiles ([`dot`]) on the
+//!   operands in place; with `m = 1` this is the matrix-vector product, which reads the
+//!   weights once.
 //! * `C = A·Bᵀ` otherwise: panels of `Bᵀ` (`KC × 16`) transposed into a stack tile
 //!   ([`pack`]), then broadcast tiles of 6 × 16 ([`tile`]) over blocks of `MC` rows of `A`.
 //! * `C = A·B`, `C += Aᵀ·B`: `B` is already contiguous along `n`. Small problems run the
@@ -27,8 +28,6 @@ const MR: usize = 6;
 /// Rows of `A` per block of the packed strategy: `MC × KC` floats (192 KiB) stay in L2
 /// while every panel of `B` passes over them.
 const MC: usize = 192;
-/// `C = A·Bᵀ` with at most this many rows uses the dot tiles.
-const DOT_MAX_M: usize = 3;
 
 /// Proof that this CPU has AVX2 and FMA: the only constructor, [`Avx2Fma::new`], checks.
 #[derive(Clone, Copy, Debug)]
@@ -113,7 +112,7 @@ impl Ptrs {
 #[target_feature(enable = "avx2,fma")]
 fn nt(ops: Operands<'_>) {
     let p = Ptrs::new(ops);
-    if p.m <= DOT_MAX_M {
+    if nt_uses_dot(p.m, p.n, p.k) {
         // SAFETY: `p` comes from checked operands (see `Ptrs`), and `dot_nt` only reads and
         // writes inside them.
         unsafe { dot_nt(p) }
@@ -121,6 +120,14 @@ fn nt(ops: Operands<'_>) {
         // SAFETY: as above; A is [m, k], so A(i, q) = a[i·k + q].
         unsafe { broadcast_packed::<true>(p, p.k, 1, Update::Write(p.bias)) }
     }
+}
+
+/// Whether `C = A·Bᵀ` runs on dot tiles rather than packed broadcast tiles: for up to three
+/// rows (the matrix-vector product reads `B` once, without the cost of transposing it), and
+/// for narrow outputs (fewer than 32 columns leave much of a 16-column panel empty) whose
+/// sums are long enough (`k ≥ 32`) to pay for the horizontal reductions.
+fn nt_uses_dot(m: usize, n: usize, k: usize) -> bool {
+    m <= 3 || (n < 2 * NR && k >= 2 * NR)
 }
 
 /// Whether `C = A·B` / `Aᵀ·B` packs `B`: when its panels are reused by many rows of `C`
