@@ -8,7 +8,7 @@
 //!   `dweight += dyᵀ·x`, `dbias += Σ_batch dy` (accumulated, as autograd does into `.grad`),
 //!   and `dx = dy·W` (written).
 //!
-//! The products run on the [`gemm`](crate::gemm) kernels of the layer's [`Isa`], picked by
+//! The products run on the [`gemm`] kernels of the layer's [`Isa`], picked by
 //! [`Isa::detect`] in [`Dense::new`].
 //!
 //! ```

@@ -7,7 +7,7 @@
 //!   operands in place; with `m = 1` this is the matrix-vector product, which reads the
 //!   weights once.
 //! * `C = A·Bᵀ` otherwise: panels of `Bᵀ` (`KC × 16`) transposed into a stack tile
-//!   ([`pack`]), then broadcast tiles of 6 × 16 ([`tile`]) over blocks of `MC` rows of `A`.
+//!   ([`pack`]), then broadcast tiles of 6 × 16 ([`tile()`]) over blocks of `MC` rows of `A`.
 //! * `C = A·B`, `C += Aᵀ·B`: `B` is already contiguous along `n`. Small problems run the
 //!   broadcast tiles on `B` in place (one to three rows of `C` use wider tiles, up to
 //!   1 × 64); large ones pack `B` in `KC × 16` panels to keep them in L1.
@@ -385,7 +385,7 @@ unsafe fn row_blocks<const MASKED_B: bool>(t: TileArgs, rows: usize, a_step: usi
 /// One tile over a panel of 16 columns: one vector wide when `cols ≤ 8`, two otherwise.
 ///
 /// # Safety
-/// As [`tile`] with `NV = 2` (`NV = 1` covers the first `cols ≤ 8` columns).
+/// As [`tile()`] with `NV = 2` (`NV = 1` covers the first `cols ≤ 8` columns).
 #[target_feature(enable = "avx2,fma")]
 unsafe fn panel_tile<const ROWS: usize, const MASKED_B: bool>(t: TileArgs) {
     // SAFETY: the caller's contract; `cols` picks an `NV` with `8·(NV − 1) < cols ≤ 8·NV`.
