@@ -224,6 +224,9 @@ impl Dense {
 /// `sums[j] += Σ_r rows[r·n + j]`: the column sums of `rows` (`[·, n]`), summed apart and
 /// then added, as autograd adds a fresh gradient to `.grad`. Eight columns at a time.
 fn add_column_sums(rows: &[f32], n: usize, sums: &mut [f32]) {
+    if n == 0 {
+        return;
+    }
     for (j, out) in sums.chunks_mut(LANES).enumerate() {
         let mut acc = f32x8::ZERO;
         for row in rows.chunks_exact(n) {

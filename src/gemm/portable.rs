@@ -8,6 +8,8 @@
 //!
 //! Every element of `C` is one sum over `k` in a fixed order, so results are deterministic.
 
+use core::num::NonZeroUsize;
+
 use super::{Kernel, Operands};
 use crate::simd::{f32x8, load, load_partial, store_partial, LANES};
 
@@ -29,6 +31,12 @@ impl Kernel for Portable {
     }
 }
 
+/// `a·b` when it is neither zero nor overflowing.
+#[inline(always)]
+fn nonzero_mul(a: usize, b: usize) -> Option<usize> {
+    a.checked_mul(b).filter(|p| *p != 0)
+}
+
 /// `C = A·Bᵀ (+ bias)`, two rows of `A` at a time.
 fn nt(ops: Operands<'_>) {
     let Operands {
@@ -40,11 +48,19 @@ fn nt(ops: Operands<'_>) {
         c,
         ..
     } = ops;
-    let mut a_pairs = a.chunks_exact(2 * k);
-    let mut c_pairs = c.chunks_exact_mut(2 * n);
+    // Never taken (the operands are checked); it shows the compiler that no chunk size below
+    // is zero, so that `chunks_exact` cannot panic.
+    let (Some(k2), Some(n2), Some(n)) =
+        (nonzero_mul(2, k), nonzero_mul(2, n), NonZeroUsize::new(n))
+    else {
+        return;
+    };
+    let mut a_pairs = a.chunks_exact(k2);
+    let mut c_pairs = c.chunks_exact_mut(n2);
     for (a2, c2) in (&mut a_pairs).zip(&mut c_pairs) {
-        let (a0, a1) = a2.split_at(k);
-        nt_rows([a0, a1], b, bias, c2, n, k);
+        if let Some((a0, a1)) = a2.split_at_checked(k) {
+            nt_rows([a0, a1], b, bias, c2, n, k);
+        }
     }
     let (a_last, c_last) = (a_pairs.remainder(), c_pairs.into_remainder());
     if !a_last.is_empty() {
@@ -59,15 +75,19 @@ fn nt_rows<const R: usize>(
     b: &[f32],
     bias: Option<&[f32]>,
     c: &mut [f32],
-    n: usize,
+    n: NonZeroUsize,
     k: usize,
 ) {
-    let mut b_pairs = b.chunks_exact(2 * k);
+    let Some(k2) = nonzero_mul(2, k) else {
+        return;
+    };
+    let mut b_pairs = b.chunks_exact(k2);
     let mut j = 0;
     for b2 in &mut b_pairs {
-        let (b0, b1) = b2.split_at(k);
-        let sums = dot_tile(a_rows, [b0, b1], k);
-        write_sums(&sums, bias, c, n, j);
+        if let Some((b0, b1)) = b2.split_at_checked(k) {
+            let sums = dot_tile(a_rows, [b0, b1], k);
+            write_sums(&sums, bias, c, n, j);
+        }
         j += 2;
     }
     let b_last = b_pairs.remainder();
@@ -83,10 +103,10 @@ fn write_sums<const R: usize, const S: usize>(
     sums: &[[f32; S]; R],
     bias: Option<&[f32]>,
     c: &mut [f32],
-    n: usize,
+    n: NonZeroUsize,
     j: usize,
 ) {
-    for (row, c_row) in sums.iter().zip(c.chunks_exact_mut(n)) {
+    for (row, c_row) in sums.iter().zip(c.chunks_exact_mut(n.get())) {
         let outs = c_row.iter_mut().skip(j);
         match bias {
             Some(bias) => {
@@ -166,14 +186,19 @@ fn broadcast<const TN: bool>(ops: Operands<'_>) {
     let Operands {
         m, n, k, a, b, c, ..
     } = ops;
-    let mut c_blocks = c.chunks_exact_mut(ROWS * n);
+    // Never taken (the operands are checked); it shows the compiler that no chunk size or
+    // divisor below is zero.
+    let (Some(rows_n), true) = (nonzero_mul(ROWS, n), k > 0 && n > 0) else {
+        return;
+    };
+    let mut c_blocks = c.chunks_exact_mut(rows_n);
     let mut i = 0;
     for c_block in &mut c_blocks {
         broadcast_rows::<ROWS, TN>(a, b, c_block, i, m, n, k);
         i += ROWS;
     }
     let c_last = c_blocks.into_remainder();
-    match c_last.len() / n {
+    match c_last.len().checked_div(n).unwrap_or(0) {
         3 => broadcast_rows::<3, TN>(a, b, c_last, i, m, n, k),
         2 => broadcast_rows::<2, TN>(a, b, c_last, i, m, n, k),
         1 => broadcast_rows::<1, TN>(a, b, c_last, i, m, n, k),
