@@ -595,3 +595,13 @@ fn descent_isa_environment_variable() {
         );
     }
 }
+
+#[test]
+fn stack_scratch_is_bounded() {
+    let expected = if cfg!(target_arch = "x86_64") {
+        16 * 1024
+    } else {
+        0
+    };
+    assert_eq!(descent::gemm::STACK_SCRATCH_BYTES, expected);
+}

@@ -23,6 +23,9 @@ use dot::{dot_tile, DotArgs};
 use pack::{pack_rows, pack_transposed, Panel, KC, NR};
 use tile::{tile, TileArgs, Update};
 
+/// The stack a product uses for packing: one [`Panel`].
+pub(super) const SCRATCH_BYTES: usize = core::mem::size_of::<Panel>();
+
 /// Rows of `C` per broadcast tile.
 const MR: usize = 6;
 /// Rows of `A` per block of the packed strategy: `MC × KC` floats (192 KiB) stay in L2
