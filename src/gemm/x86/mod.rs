@@ -10,7 +10,8 @@
 //!   ([`pack`]), then broadcast tiles of 6 × 16 ([`tile()`]) over blocks of `MC` rows of `A`.
 //! * `C = A·B`, `C += Aᵀ·B`: `B` is already contiguous along `n`. Small problems run the
 //!   broadcast tiles on `B` in place (one to three rows of `C` use wider tiles, up to
-//!   1 × 64); large ones pack `B` in `KC × 16` panels to keep them in L1.
+//!   1 × 64; short sums sweep `C` row by row); large ones pack `B` in `KC × 16` panels to
+//!   keep them in L1.
 
 mod dot;
 mod pack;
@@ -28,6 +29,9 @@ pub(super) const SCRATCH_BYTES: usize = core::mem::size_of::<Panel>();
 
 /// Rows of `C` per broadcast tile.
 const MR: usize = 6;
+/// `C = A·B`, `Aᵀ·B` on `B` in place with at most this many steps sweep `C` row by row
+/// (otherwise panel by panel, to keep each panel of `B` in L1).
+const ROWS_FIRST_MAX_K: usize = 8;
 /// Rows of `A` per block of the packed strategy: `MC × KC` floats (192 KiB) stay in L2
 /// while every panel of `B` passes over them.
 const MC: usize = 192;
@@ -297,6 +301,27 @@ unsafe fn broadcast_in_place(p: Ptrs, rs_a: usize, cs_a: usize, first: Update) {
             1 => few_rows::<1, 8>(t, p.n),
             2 => few_rows::<2, 4>(t, p.n),
             3 => few_rows::<3, 4>(t, p.n),
+            _ if p.k <= ROWS_FIRST_MAX_K => {
+                // Short sums: `C` dominates the traffic, so sweep it row by row.
+                let at = |i: usize| TileArgs {
+                    a: p.a.wrapping_add(i * rs_a),
+                    c: p.c.wrapping_add(i * p.n),
+                    ..t
+                };
+                let mut i = 0;
+                while i + MR <= p.m {
+                    few_rows::<MR, 2>(at(i), p.n);
+                    i += MR;
+                }
+                match p.m - i {
+                    5 => few_rows::<5, 2>(at(i), p.n),
+                    4 => few_rows::<4, 2>(at(i), p.n),
+                    3 => few_rows::<3, 2>(at(i), p.n),
+                    2 => few_rows::<2, 2>(at(i), p.n),
+                    1 => few_rows::<1, 2>(at(i), p.n),
+                    _ => {}
+                }
+            }
             _ => {
                 let mut jc = 0;
                 while jc < p.n {
@@ -319,12 +344,12 @@ unsafe fn broadcast_in_place(p: Ptrs, rs_a: usize, cs_a: usize, first: Update) {
     }
 }
 
-/// All `R` rows of `C` (`m = R ≤ 3`) on `B` in place: tiles `R × 8·NV`, then 16 columns,
-/// then the masked rest.
+/// `R` rows of `C` on `B` in place, left to right: tiles `R × 8·NV`, then 16 columns, then
+/// the masked rest.
 ///
 /// # Safety
-/// `t` at row 0, column 0 of operands with `m = R` rows and `n` columns, `B` `[k, n]` in
-/// place (`ldb = ldc = n`); the CPU has AVX2 and FMA.
+/// `t` at column 0 of `R` rows of `A` and `C` inside the operands (`n` columns), `B` `[k, n]`
+/// in place (`ldb = ldc = n`); `R·NV ≤ 12`; the CPU has AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn few_rows<const R: usize, const NV: usize>(t: TileArgs, n: usize) {
     let at = |j: usize, cols: usize| TileArgs {
