@@ -8,7 +8,7 @@
 //!   `dweight += dyᵀ·x`, `dbias += Σ_batch dy` (accumulated, as autograd does into `.grad`),
 //!   and `dx = dy·W` (written).
 //!
-//! The products run on the [`gemm`](crate::gemm) kernels of the layer's [`Isa`], picked by
+//! The products run on the [`gemm`] kernels of the layer's [`Isa`], picked by
 //! [`Isa::detect`] in [`Dense::new`].
 //!
 //! ```
@@ -224,6 +224,9 @@ impl Dense {
 /// `sums[j] += Σ_r rows[r·n + j]`: the column sums of `rows` (`[·, n]`), summed apart and
 /// then added, as autograd adds a fresh gradient to `.grad`. Eight columns at a time.
 fn add_column_sums(rows: &[f32], n: usize, sums: &mut [f32]) {
+    if n == 0 {
+        return;
+    }
     for (j, out) in sums.chunks_mut(LANES).enumerate() {
         let mut acc = f32x8::ZERO;
         for row in rows.chunks_exact(n) {

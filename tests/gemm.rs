@@ -70,6 +70,7 @@ impl Product {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run(
         self,
         isa: Isa,
@@ -200,6 +201,70 @@ fn larger_and_odd_shapes_match_reference() {
     }
 }
 
+/// Every width and depth from 0 to 70 for the few-row paths (matrix-vector tiles up to 64
+/// columns wide, their ragged right edges, and every tail of `k` modulo 8), and every depth
+/// for a few widths.
+#[test]
+fn every_length_to_70_for_few_rows() {
+    for isa in isas() {
+        for product in PRODUCTS {
+            for m in [1, 2, 3, 7] {
+                for n in 0..=70 {
+                    for k in [0, 1, 7, 8, 9, 33, 70] {
+                        check_any(isa, product, m, n, k, (m * 7919 + n * 71 + k) as u64);
+                    }
+                }
+                for k in 0..=70 {
+                    for n in [1, 9, 70] {
+                        check_any(isa, product, m, n, k, (m * 7919 + n * 71 + k) as u64);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`check_shape`], also for zero dimensions (where there is nothing to compare but the
+/// written zeros).
+fn check_any(isa: Isa, product: Product, m: usize, n: usize, k: usize, seed: u64) {
+    if m > 0 && n > 0 && k > 0 {
+        check_shape(isa, product, m, n, k, seed);
+        return;
+    }
+    let mut c = vec![f32::NAN; m * n];
+    product
+        .run(isa, m, n, k, &vec![1.0; m * k], &vec![1.0; n * k], &mut c)
+        .unwrap();
+    if product != Product::TnAcc {
+        assert!(c.iter().all(|v| *v == 0.0), "{isa} {product:?} {m}x{n}x{k}");
+    }
+}
+
+/// Scaling `A` (and, for the accumulation, `C`) by a power of two scales every rounding by
+/// the same power, so the result scales exactly, as long as nothing leaves the normal range:
+/// the kernels are exact in this sense from 2⁻⁶⁰ to 2⁶⁰ (values ~1e-18 to ~1e18).
+#[test]
+fn scaling_by_powers_of_two_is_exact() {
+    for isa in isas() {
+        for product in PRODUCTS {
+            for &(m, n, k) in &[(1, 70, 33), (5, 17, 300), (40, 40, 40)] {
+                let mut rng = Rng::new(23);
+                let (a, b, c0) = (rng.vec(m * k), rng.vec(n * k), rng.vec(m * n));
+                let mut base = c0.clone();
+                product.run(isa, m, n, k, &a, &b, &mut base).unwrap();
+                for e in [-60, 60] {
+                    let s = 2f32.powi(e);
+                    let a_s: Vec<f32> = a.iter().map(|v| v * s).collect();
+                    let mut c = c0.iter().map(|v| v * s).collect::<Vec<f32>>();
+                    product.run(isa, m, n, k, &a_s, &b, &mut c).unwrap();
+                    let want: Vec<f32> = base.iter().map(|v| v * s).collect();
+                    assert_eq!(bits(&c), bits(&want), "{isa} {product:?} {m}x{n}x{k} 2^{e}");
+                }
+            }
+        }
+    }
+}
+
 /// A token of any variant, available or not, gives the right answer: an unavailable one
 /// runs the portable kernels (bit-identically).
 #[test]
@@ -301,6 +366,8 @@ fn length_and_overflow_errors_write_nothing() {
             let (m, n, k) = (3, 4, 5);
             let (a, b) = (vec![1.0; m * k], vec![1.0; n * k]);
             let mut c = vec![7.0; m * n];
+            // (a, b, length of c, argument at fault, expected length, actual length)
+            #[allow(clippy::type_complexity)]
             let cases: [(&[f32], &[f32], usize, &str, usize, usize); 3] = [
                 (&a[1..], &b, m * n, "a", m * k, m * k - 1),
                 (&a, &b[..n * k - 2], m * n, "b", n * k, n * k - 2),
@@ -466,10 +533,16 @@ fn isa_tokens() {
     if cfg!(not(target_arch = "x86_64")) {
         assert!(!Isa::Avx2Fma.is_available());
     }
+    // Run-time detection under `std`, the compile-time target features without it.
     #[cfg(target_arch = "x86_64")]
     assert_eq!(
         Isa::Avx2Fma.is_available(),
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        if cfg!(feature = "std") {
+            std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+        } else {
+            cfg!(all(target_feature = "avx2", target_feature = "fma"))
+        }
     );
 }
 
@@ -527,4 +600,14 @@ fn descent_isa_environment_variable() {
             "the child test did not run: {stdout}"
         );
     }
+}
+
+#[test]
+fn stack_scratch_is_bounded() {
+    let expected = if cfg!(target_arch = "x86_64") {
+        16 * 1024
+    } else {
+        0
+    };
+    assert_eq!(descent::gemm::STACK_SCRATCH_BYTES, expected);
 }

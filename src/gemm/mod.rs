@@ -34,13 +34,15 @@ use crate::error::{check_len, checked_len};
 use crate::Result;
 
 /// The most stack memory one product uses for packing, in bytes: 16 KiB with
-/// [`Isa::Avx2Fma`], none with [`Isa::Portable`] (which is all a target without AVX2, such
-/// as Cortex-M, compiles).
-pub const STACK_SCRATCH_BYTES: usize = if cfg!(target_arch = "x86_64") {
-    16 * 1024
-} else {
-    0
-};
+/// [`Isa::Avx2Fma`] (one panel of `B`, 256 steps × 16 columns), none with [`Isa::Portable`]
+/// (which is all a target without AVX2, such as Cortex-M, compiles).
+#[cfg(target_arch = "x86_64")]
+pub const STACK_SCRATCH_BYTES: usize = x86::SCRATCH_BYTES;
+
+/// The most stack memory one product uses for packing, in bytes: none on this target, whose
+/// only kernels are the portable ones.
+#[cfg(not(target_arch = "x86_64"))]
+pub const STACK_SCRATCH_BYTES: usize = 0;
 
 /// `C = A·Bᵀ`: `c[i·n + j] = Σ_p a[i·k + p] · b[j·k + p]` for `A` `[m, k]`, `B` `[n, k]`,
 /// `C` `[m, n]`, all row-major. `c` is overwritten (never read).

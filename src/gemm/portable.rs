@@ -6,7 +6,13 @@
 //! * `C = A·B` and `C += Aᵀ·B`: `B` is contiguous along `n`, so a tile of 4 rows × 8 columns
 //!   multiplies one vector row of `B` by four broadcast elements of `A` per step of `k`.
 //!
+//! On targets without SIMD (`SIMD` false) the tiles are one dot product and one row: an
+//! `f32x8` is eight scalars there, so these already use most of the 32 FPU registers of a
+//! Cortex-M4F, and the code stays small.
+//!
 //! Every element of `C` is one sum over `k` in a fixed order, so results are deterministic.
+
+use core::num::NonZeroUsize;
 
 use super::{Kernel, Operands};
 use crate::simd::{f32x8, load, load_partial, store_partial, LANES};
@@ -17,20 +23,34 @@ pub(super) struct Portable;
 
 impl Kernel for Portable {
     fn nt(self, ops: Operands<'_>) {
-        nt(ops);
+        nt::<SIMD>(ops);
     }
 
     fn tn_acc(self, ops: Operands<'_>) {
-        broadcast::<true>(ops);
+        broadcast::<true, SIMD>(ops);
     }
 
     fn nn(self, ops: Operands<'_>) {
-        broadcast::<false>(ops);
+        broadcast::<false, SIMD>(ops);
     }
 }
 
-/// `C = A·Bᵀ (+ bias)`, two rows of `A` at a time.
-fn nt(ops: Operands<'_>) {
+/// Whether [`f32x8`] lives in vector registers on this target (the cases where `wide` uses
+/// SSE2, NEON or WASM SIMD), so that tiles of several rows and columns pay off.
+const SIMD: bool = cfg!(any(
+    target_feature = "sse2",
+    target_feature = "neon",
+    target_feature = "simd128"
+));
+
+/// `a·b` when it is neither zero nor overflowing.
+#[inline(always)]
+fn nonzero_mul(a: usize, b: usize) -> Option<usize> {
+    a.checked_mul(b).filter(|p| *p != 0)
+}
+
+/// `C = A·Bᵀ (+ bias)`, two rows of `A` at a time (one unless `WIDE`).
+fn nt<const WIDE: bool>(ops: Operands<'_>) {
     let Operands {
         n,
         k,
@@ -40,34 +60,60 @@ fn nt(ops: Operands<'_>) {
         c,
         ..
     } = ops;
-    let mut a_pairs = a.chunks_exact(2 * k);
-    let mut c_pairs = c.chunks_exact_mut(2 * n);
+    // Never taken (the operands are checked); it shows the compiler that no chunk size below
+    // is zero, so that `chunks_exact` cannot panic.
+    let (Some(k2), Some(n2), Some(n)) =
+        (nonzero_mul(2, k), nonzero_mul(2, n), NonZeroUsize::new(n))
+    else {
+        return;
+    };
+    if !WIDE {
+        for (a_row, c_row) in a.chunks_exact(k2 / 2).zip(c.chunks_exact_mut(n2 / 2)) {
+            nt_rows::<1, false>([a_row], b, bias, c_row, n, k);
+        }
+        return;
+    }
+    let mut a_pairs = a.chunks_exact(k2);
+    let mut c_pairs = c.chunks_exact_mut(n2);
     for (a2, c2) in (&mut a_pairs).zip(&mut c_pairs) {
-        let (a0, a1) = a2.split_at(k);
-        nt_rows([a0, a1], b, bias, c2, n, k);
+        if let Some((a0, a1)) = a2.split_at_checked(k) {
+            nt_rows::<2, true>([a0, a1], b, bias, c2, n, k);
+        }
     }
     let (a_last, c_last) = (a_pairs.remainder(), c_pairs.into_remainder());
     if !a_last.is_empty() {
-        nt_rows([a_last], b, bias, c_last, n, k);
+        nt_rows::<1, true>([a_last], b, bias, c_last, n, k);
     }
 }
 
-/// The `R` rows of `C` in `c` (`R·n` long): two columns (rows of `B`) at a time.
+/// The `R` rows of `C` in `c` (`R·n` long): two columns (rows of `B`) at a time (one
+/// unless `WIDE`).
 #[inline(always)]
-fn nt_rows<const R: usize>(
+fn nt_rows<const R: usize, const WIDE: bool>(
     a_rows: [&[f32]; R],
     b: &[f32],
     bias: Option<&[f32]>,
     c: &mut [f32],
-    n: usize,
+    n: NonZeroUsize,
     k: usize,
 ) {
-    let mut b_pairs = b.chunks_exact(2 * k);
+    let Some(k2) = nonzero_mul(2, k) else {
+        return;
+    };
+    if !WIDE {
+        for (j, b_row) in b.chunks_exact(k2 / 2).enumerate() {
+            let sums = dot_tile(a_rows, [b_row], k);
+            write_sums(&sums, bias, c, n, j);
+        }
+        return;
+    }
+    let mut b_pairs = b.chunks_exact(k2);
     let mut j = 0;
     for b2 in &mut b_pairs {
-        let (b0, b1) = b2.split_at(k);
-        let sums = dot_tile(a_rows, [b0, b1], k);
-        write_sums(&sums, bias, c, n, j);
+        if let Some((b0, b1)) = b2.split_at_checked(k) {
+            let sums = dot_tile(a_rows, [b0, b1], k);
+            write_sums(&sums, bias, c, n, j);
+        }
         j += 2;
     }
     let b_last = b_pairs.remainder();
@@ -83,10 +129,10 @@ fn write_sums<const R: usize, const S: usize>(
     sums: &[[f32; S]; R],
     bias: Option<&[f32]>,
     c: &mut [f32],
-    n: usize,
+    n: NonZeroUsize,
     j: usize,
 ) {
-    for (row, c_row) in sums.iter().zip(c.chunks_exact_mut(n)) {
+    for (row, c_row) in sums.iter().zip(c.chunks_exact_mut(n.get())) {
         let outs = c_row.iter_mut().skip(j);
         match bias {
             Some(bias) => {
@@ -126,7 +172,7 @@ fn dot_tile<const R: usize, const S: usize>(
             }
         }
     }
-    if k % LANES != 0 {
+    if !k.is_multiple_of(LANES) {
         let bv: [f32x8; S] = core::array::from_fn(|s| load_partial(b_lanes[s].1, 0.0));
         for (acc_r, a_r) in acc.iter_mut().zip(&a_lanes) {
             let av = load_partial(a_r.1, 0.0);
@@ -143,12 +189,12 @@ fn dot_tile<const R: usize, const S: usize>(
     sums
 }
 
+/// A row split into lanes of eight and a tail shorter than eight.
+type Lanes<'a> = (&'a [[f32; LANES]], &'a [f32]);
+
 /// Each row as exactly `steps` lanes of eight and a tail; `None` if a row is too short.
 #[inline(always)]
-fn exact_lanes<const R: usize>(
-    rows: [&[f32]; R],
-    steps: usize,
-) -> Option<[(&[[f32; LANES]], &[f32]); R]> {
+fn exact_lanes<const R: usize>(rows: [&[f32]; R], steps: usize) -> Option<[Lanes<'_>; R]> {
     let mut out = [(&[][..], &[][..]); R];
     for (o, row) in out.iter_mut().zip(rows) {
         let (lanes, tail) = row.as_chunks::<LANES>();
@@ -157,27 +203,40 @@ fn exact_lanes<const R: usize>(
     Some(out)
 }
 
-/// Rows of `C` per broadcast tile.
-const ROWS: usize = 4;
-
 /// `C = A·B` (`TN = false`, `A` `[m, k]`) or `C += Aᵀ·B` (`TN = true`, `A` `[k, m]`),
-/// four rows of `C` at a time.
-fn broadcast<const TN: bool>(ops: Operands<'_>) {
+/// four rows of `C` at a time when `WIDE`, one otherwise.
+fn broadcast<const TN: bool, const WIDE: bool>(ops: Operands<'_>) {
+    if WIDE {
+        broadcast_blocks::<4, TN>(ops);
+    } else {
+        broadcast_blocks::<1, TN>(ops);
+    }
+}
+
+/// [`broadcast`] by tiles of `ROWS` rows, and the last rows one at a time.
+#[inline(always)]
+fn broadcast_blocks<const ROWS: usize, const TN: bool>(ops: Operands<'_>) {
     let Operands {
         m, n, k, a, b, c, ..
     } = ops;
-    let mut c_blocks = c.chunks_exact_mut(ROWS * n);
+    // Never taken (the operands are checked); it shows the compiler that no chunk size below
+    // is zero.
+    let (Some(rows_n), Some(n)) = (nonzero_mul(ROWS, n), NonZeroUsize::new(n)) else {
+        return;
+    };
+    let mut c_blocks = c.chunks_exact_mut(rows_n);
     let mut i = 0;
     for c_block in &mut c_blocks {
         broadcast_rows::<ROWS, TN>(a, b, c_block, i, m, n, k);
         i += ROWS;
     }
-    let c_last = c_blocks.into_remainder();
-    match c_last.len() / n {
-        3 => broadcast_rows::<3, TN>(a, b, c_last, i, m, n, k),
-        2 => broadcast_rows::<2, TN>(a, b, c_last, i, m, n, k),
-        1 => broadcast_rows::<1, TN>(a, b, c_last, i, m, n, k),
-        _ => {}
+    // The last rows one at a time (fewer tile shapes to compile).
+    let rest = c_blocks.into_remainder();
+    let rows_left = rest.len().checked_div(n.get()).unwrap_or(0);
+    for r in 0..rows_left {
+        if let Some(c_row) = rest.get_mut(r * n.get()..(r + 1) * n.get()) {
+            broadcast_rows::<1, TN>(a, b, c_row, i + r, m, n, k);
+        }
     }
 }
 
@@ -189,9 +248,10 @@ fn broadcast_rows<const R: usize, const TN: bool>(
     c: &mut [f32],
     i: usize,
     m: usize,
-    n: usize,
+    n: NonZeroUsize,
     k: usize,
 ) {
+    let (nz, n) = (n, n.get());
     // The `R` rows of `A` (NN: rows of `k`) used by the tile.
     let a_rows: [&[f32]; R] =
         core::array::from_fn(|r| a.get((i + r) * k..(i + r + 1) * k).unwrap_or(&[]));
@@ -200,7 +260,7 @@ fn broadcast_rows<const R: usize, const TN: bool>(
         let width = LANES.min(n - j);
         let mut acc = [f32x8::ZERO; R];
         // `b_col` yields `B[p, j..]` for p = 0, 1, …: row p starts at p·n + j.
-        let b_col = b.get(j..).unwrap_or(&[]).chunks(n).take(k);
+        let b_col = b.get(j..).unwrap_or(&[]).chunks(nz.get()).take(k);
         for (p, b_row) in b_col.enumerate() {
             let bv = match b_row.first_chunk::<LANES>() {
                 Some(lanes) if width == LANES => load(lanes),
@@ -219,7 +279,7 @@ fn broadcast_rows<const R: usize, const TN: bool>(
                 *acc_r = f32x8::splat(a_rp).mul_add(bv, *acc_r);
             }
         }
-        for (acc_r, c_row) in acc.iter().zip(c.chunks_exact_mut(n)) {
+        for (acc_r, c_row) in acc.iter().zip(c.chunks_exact_mut(nz.get())) {
             let Some(out) = c_row.get_mut(j..j + width) else {
                 continue;
             };
@@ -234,5 +294,58 @@ fn broadcast_rows<const R: usize, const TN: bool>(
             }
         }
         j += LANES;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The narrow tiles (compiled on targets without SIMD) give the same bits as the wide
+    /// ones tested against the reference in `tests/gemm.rs`: every element is the same sum
+    /// in the same order, whatever the tile it belongs to.
+    #[test]
+    fn narrow_tiles_match_wide_ones_bit_for_bit() {
+        let mut seed = 1u32;
+        let mut data = |len: usize| -> std::vec::Vec<f32> {
+            (0..len)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (seed >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
+                })
+                .collect()
+        };
+        for (m, n, k) in [
+            (1, 1, 1),
+            (1, 17, 9),
+            (2, 5, 16),
+            (3, 9, 33),
+            (5, 12, 7),
+            (9, 20, 70),
+        ] {
+            let (a, b, bias, c0) = (data(m * k), data(n * k), data(n), data(m * n));
+            type Run = fn(Operands<'_>);
+            let pairs: [(Run, Run, bool); 3] = [
+                (nt::<true>, nt::<false>, true),
+                (broadcast::<true, true>, broadcast::<true, false>, false),
+                (broadcast::<false, true>, broadcast::<false, false>, false),
+            ];
+            for (wide, narrow, with_bias) in pairs {
+                let bias = with_bias.then_some(&bias[..]);
+                let (mut c1, mut c2) = (c0.clone(), c0.clone());
+                wide(
+                    Operands::new(m, n, k, &a, &b, bias, &mut c1)
+                        .unwrap()
+                        .unwrap(),
+                );
+                narrow(
+                    Operands::new(m, n, k, &a, &b, bias, &mut c2)
+                        .unwrap()
+                        .unwrap(),
+                );
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<std::vec::Vec<_>>();
+                assert_eq!(bits(&c1), bits(&c2), "{m}x{n}x{k}");
+            }
+        }
     }
 }

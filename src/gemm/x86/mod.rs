@@ -3,13 +3,15 @@
 //!
 //! Strategies, by product and shape:
 //!
-//! * `C = A·Bᵀ` with few rows (`m ≤ DOT_MAX_M`): dot tiles ([`dot`]) on the operands in
-//!   place; with `m = 1` this is the matrix-vector product, which reads the weights once.
+//! * `C = A·Bᵀ` with few rows or narrow (see `nt_uses_dot`): dot tiles ([`dot`]) on the
+//!   operands in place; with `m = 1` this is the matrix-vector product, which reads the
+//!   weights once.
 //! * `C = A·Bᵀ` otherwise: panels of `Bᵀ` (`KC × 16`) transposed into a stack tile
-//!   ([`pack`]), then broadcast tiles of 6 × 16 ([`tile`]) over blocks of `MC` rows of `A`.
+//!   ([`pack`]), then broadcast tiles of 6 × 16 ([`tile()`]) over blocks of `MC` rows of `A`.
 //! * `C = A·B`, `C += Aᵀ·B`: `B` is already contiguous along `n`. Small problems run the
 //!   broadcast tiles on `B` in place (one to three rows of `C` use wider tiles, up to
-//!   1 × 64); large ones pack `B` in `KC × 16` panels to keep them in L1.
+//!   1 × 64; short sums sweep `C` row by row); large ones pack `B` in `KC × 16` panels to
+//!   keep them in L1.
 
 mod dot;
 mod pack;
@@ -22,13 +24,17 @@ use dot::{dot_tile, DotArgs};
 use pack::{pack_rows, pack_transposed, Panel, KC, NR};
 use tile::{tile, TileArgs, Update};
 
+/// The stack a product uses for packing: one [`Panel`].
+pub(super) const SCRATCH_BYTES: usize = core::mem::size_of::<Panel>();
+
 /// Rows of `C` per broadcast tile.
 const MR: usize = 6;
+/// `C = A·B`, `Aᵀ·B` on `B` in place with at most this many steps sweep `C` row by row
+/// (otherwise panel by panel, to keep each panel of `B` in L1).
+const ROWS_FIRST_MAX_K: usize = 8;
 /// Rows of `A` per block of the packed strategy: `MC × KC` floats (192 KiB) stay in L2
 /// while every panel of `B` passes over them.
 const MC: usize = 192;
-/// `C = A·Bᵀ` with at most this many rows uses the dot tiles.
-const DOT_MAX_M: usize = 3;
 
 /// Proof that this CPU has AVX2 and FMA: the only constructor, [`Avx2Fma::new`], checks.
 #[derive(Clone, Copy, Debug)]
@@ -54,15 +60,28 @@ impl Kernel for Avx2Fma {
     fn tn_acc(self, ops: Operands<'_>) {
         // A is [k, m]: A(i, p) = a[p·m + i].
         let (rs_a, cs_a) = (1, ops.m);
-        // SAFETY: an `Avx2Fma` exists only when the CPU has AVX2 and FMA.
-        unsafe { broadcast_rows_of_b(ops, rs_a, cs_a, Update::Add) }
+        let p = Ptrs::new(ops);
+        // SAFETY (both): an `Avx2Fma` exists only when the CPU has AVX2 and FMA; `p` comes
+        // from checked operands with this layout of `A`.
+        if pack_rows_of_b(p.m, p.k) {
+            unsafe { broadcast_packed::<false>(p, rs_a, cs_a, Update::Add) }
+        } else {
+            unsafe { broadcast_in_place(p, rs_a, cs_a, Update::Add) }
+        }
     }
 
     fn nn(self, ops: Operands<'_>) {
         // A is [m, k]: A(i, p) = a[i·k + p].
         let (rs_a, cs_a) = (ops.k, 1);
-        // SAFETY: an `Avx2Fma` exists only when the CPU has AVX2 and FMA.
-        unsafe { broadcast_rows_of_b(ops, rs_a, cs_a, Update::Write(ptr::null())) }
+        let p = Ptrs::new(ops);
+        let first = Update::Write(ptr::null());
+        // SAFETY (both): an `Avx2Fma` exists only when the CPU has AVX2 and FMA; `p` comes
+        // from checked operands with this layout of `A`.
+        if pack_rows_of_b(p.m, p.k) {
+            unsafe { broadcast_packed::<false>(p, rs_a, cs_a, first) }
+        } else {
+            unsafe { broadcast_in_place(p, rs_a, cs_a, first) }
+        }
     }
 }
 
@@ -100,7 +119,7 @@ impl Ptrs {
 #[target_feature(enable = "avx2,fma")]
 fn nt(ops: Operands<'_>) {
     let p = Ptrs::new(ops);
-    if p.m <= DOT_MAX_M {
+    if nt_uses_dot(p.m, p.n, p.k) {
         // SAFETY: `p` comes from checked operands (see `Ptrs`), and `dot_nt` only reads and
         // writes inside them.
         unsafe { dot_nt(p) }
@@ -110,22 +129,12 @@ fn nt(ops: Operands<'_>) {
     }
 }
 
-/// `C = A·B` or `C += Aᵀ·B` (`A(i, q) = a[i·rs_a + q·cs_a]`, `B` `[k, n]`): `B` in place for
-/// small problems, packed for large ones.
-///
-/// # Safety
-/// `ops` describe `A` with this layout (`rs_a, cs_a` ∈ {(k, 1), (1, m)}); the CPU has AVX2
-/// and FMA.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn broadcast_rows_of_b(ops: Operands<'_>, rs_a: usize, cs_a: usize, first: Update) {
-    let p = Ptrs::new(ops);
-    if pack_rows_of_b(p.m, p.k) {
-        // SAFETY: checked operands and the caller's layout of `A`.
-        unsafe { broadcast_packed::<false>(p, rs_a, cs_a, first) }
-    } else {
-        // SAFETY: as above.
-        unsafe { broadcast_in_place(p, rs_a, cs_a, first) }
-    }
+/// Whether `C = A·Bᵀ` runs on dot tiles rather than packed broadcast tiles: for up to three
+/// rows (the matrix-vector product reads `B` once, without the cost of transposing it), and
+/// for narrow outputs (fewer than 32 columns leave much of a 16-column panel empty) whose
+/// sums are long enough (`k ≥ 32`) to pay for the horizontal reductions.
+fn nt_uses_dot(m: usize, n: usize, k: usize) -> bool {
+    m <= 3 || (n < 2 * NR && k >= 2 * NR)
 }
 
 /// Whether `C = A·B` / `Aᵀ·B` packs `B`: when its panels are reused by many rows of `C`
@@ -258,7 +267,7 @@ unsafe fn broadcast_packed<const TRANSPOSED: bool>(
                 };
                 // SAFETY: rows `ic..ic + mc ≤ m` of `A` and `C`, steps `pc..pc + kc ≤ k`,
                 // columns `jc..jc + cols ≤ n`; the packed panel has `kc` rows of `NR`.
-                unsafe { row_blocks::<false>(t, mc) };
+                unsafe { row_blocks::<false>(t, mc, MR * rs_a) };
                 jc += NR;
             }
             ic += mc;
@@ -292,6 +301,27 @@ unsafe fn broadcast_in_place(p: Ptrs, rs_a: usize, cs_a: usize, first: Update) {
             1 => few_rows::<1, 8>(t, p.n),
             2 => few_rows::<2, 4>(t, p.n),
             3 => few_rows::<3, 4>(t, p.n),
+            _ if p.k <= ROWS_FIRST_MAX_K => {
+                // Short sums: `C` dominates the traffic, so sweep it row by row.
+                let at = |i: usize| TileArgs {
+                    a: p.a.wrapping_add(i * rs_a),
+                    c: p.c.wrapping_add(i * p.n),
+                    ..t
+                };
+                let mut i = 0;
+                while i + MR <= p.m {
+                    few_rows::<MR, 2>(at(i), p.n);
+                    i += MR;
+                }
+                match p.m - i {
+                    5 => few_rows::<5, 2>(at(i), p.n),
+                    4 => few_rows::<4, 2>(at(i), p.n),
+                    3 => few_rows::<3, 2>(at(i), p.n),
+                    2 => few_rows::<2, 2>(at(i), p.n),
+                    1 => few_rows::<1, 2>(at(i), p.n),
+                    _ => {}
+                }
+            }
             _ => {
                 let mut jc = 0;
                 while jc < p.n {
@@ -303,9 +333,9 @@ unsafe fn broadcast_in_place(p: Ptrs, rs_a: usize, cs_a: usize, first: Update) {
                         ..t
                     };
                     if cols == NR {
-                        row_blocks::<false>(tj, p.m);
+                        row_blocks::<false>(tj, p.m, MR * rs_a);
                     } else {
-                        row_blocks::<true>(tj, p.m);
+                        row_blocks::<true>(tj, p.m, MR * rs_a);
                     }
                     jc += NR;
                 }
@@ -314,12 +344,12 @@ unsafe fn broadcast_in_place(p: Ptrs, rs_a: usize, cs_a: usize, first: Update) {
     }
 }
 
-/// All `R` rows of `C` (`m = R ≤ 3`) on `B` in place: tiles `R × 8·NV`, then 16 columns,
-/// then the masked rest.
+/// `R` rows of `C` on `B` in place, left to right: tiles `R × 8·NV`, then 16 columns, then
+/// the masked rest.
 ///
 /// # Safety
-/// `t` at row 0, column 0 of operands with `m = R` rows and `n` columns, `B` `[k, n]` in
-/// place (`ldb = ldc = n`); the CPU has AVX2 and FMA.
+/// `t` at column 0 of `R` rows of `A` and `C` inside the operands (`n` columns), `B` `[k, n]`
+/// in place (`ldb = ldc = n`); `R·NV ≤ 12`; the CPU has AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn few_rows<const R: usize, const NV: usize>(t: TileArgs, n: usize) {
     let at = |j: usize, cols: usize| TileArgs {
@@ -348,16 +378,17 @@ unsafe fn few_rows<const R: usize, const NV: usize>(t: TileArgs, n: usize) {
 }
 
 /// `rows` rows of `C` over one panel of `B` (`t.cols ≤ 16` columns), `MR` rows per tile and
-/// the remainder by a smaller tile.
+/// the remainder by a smaller tile; the `A` of each tile starts `a_step` floats after the
+/// previous one's (`MR·rs_a` in place, one micro-panel when packed).
 ///
 /// # Safety
-/// `t` at the first row; rows `0..rows` of `A` and `C` inside the operands; the panel has
-/// `t.kc` rows of 16 readable floats (the first `t.cols` with `MASKED_B`); the CPU has
-/// AVX2 and FMA.
+/// `t` at the first row; rows `0..rows` of `A` (as addressed through `a_step` and `t`) and
+/// of `C` inside the operands; the panel has `t.kc` rows of 16 readable floats (the first
+/// `t.cols` with `MASKED_B`); the CPU has AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn row_blocks<const MASKED_B: bool>(t: TileArgs, rows: usize) {
+unsafe fn row_blocks<const MASKED_B: bool>(t: TileArgs, rows: usize, a_step: usize) {
     let at = |i: usize| TileArgs {
-        a: t.a.wrapping_add(i * t.rs_a),
+        a: t.a.wrapping_add(i / MR * a_step),
         c: t.c.wrapping_add(i * t.ldc),
         ..t
     };
@@ -382,7 +413,7 @@ unsafe fn row_blocks<const MASKED_B: bool>(t: TileArgs, rows: usize) {
 /// One tile over a panel of 16 columns: one vector wide when `cols ≤ 8`, two otherwise.
 ///
 /// # Safety
-/// As [`tile`] with `NV = 2` (`NV = 1` covers the first `cols ≤ 8` columns).
+/// As [`tile()`] with `NV = 2` (`NV = 1` covers the first `cols ≤ 8` columns).
 #[target_feature(enable = "avx2,fma")]
 unsafe fn panel_tile<const ROWS: usize, const MASKED_B: bool>(t: TileArgs) {
     // SAFETY: the caller's contract; `cols` picks an `NV` with `8·(NV − 1) < cols ≤ 8·NV`.

@@ -108,6 +108,14 @@ pub(super) unsafe fn tile<const ROWS: usize, const NV: usize, const MASKED_B: bo
         masks[v] = lane_mask(t.cols.saturating_sub(8 * v));
         full[v] = t.cols >= 8 * (v + 1);
     }
+    // Fetch the tile of `C` while the sum runs: it is read (or written) only at the end, and
+    // a large `C` is out of cache by then, which would stall every tile on its misses.
+    for r in 0..ROWS {
+        let c_r = t.c.wrapping_add(r * t.ldc);
+        // A prefetch is only a hint: it cannot fault, and reads nothing into the program.
+        _mm_prefetch::<_MM_HINT_T0>(c_r.cast::<i8>());
+        _mm_prefetch::<_MM_HINT_T0>(c_r.wrapping_add(t.cols - 1).cast::<i8>());
+    }
     let mut acc = [[_mm256_setzero_ps(); NV]; ROWS];
     let mut a_p = t.a;
     let mut b_p = t.b;
@@ -123,11 +131,11 @@ pub(super) unsafe fn tile<const ROWS: usize, const NV: usize, const MASKED_B: bo
                 unsafe { _mm256_loadu_ps(b_p.wrapping_add(8 * v)) }
             };
         }
-        for r in 0..ROWS {
+        for (r, acc_r) in acc.iter_mut().enumerate() {
             // SAFETY: `a_p + r·rs_a` is `A(r, p)` with `r < ROWS`, `p < kc`: readable.
             let av = unsafe { _mm256_broadcast_ss(&*a_p.wrapping_add(r * t.rs_a)) };
-            for v in 0..NV {
-                acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
+            for (acc_rv, bv_v) in acc_r.iter_mut().zip(&bv) {
+                *acc_rv = _mm256_fmadd_ps(av, *bv_v, *acc_rv);
             }
         }
         // Wrapping: after the last step these may point past `A` or `B`; they are not read.
