@@ -45,8 +45,11 @@ impl Rng {
     }
 }
 
+/// One sample: its features and its class.
+type Row = ([f32; FEATURES], usize);
+
 /// Rows of (features, class) from the CSV whose first line is a header.
-fn load(path: &str) -> Result<Vec<([f32; FEATURES], usize)>, Box<dyn std::error::Error>> {
+fn load(path: &str) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(path)?;
     let mut rows = Vec::new();
     for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {

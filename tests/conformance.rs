@@ -41,3 +41,28 @@ fn activations() {
 fn losses() {
     assert_family("losses.json");
 }
+
+/// The runner over the whole folder: the implemented families pass, and every case of a family
+/// it does not implement yet is reported as failed (never skipped).
+#[test]
+fn unknown_families_are_reported_failed() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance");
+    let files = run::collect(&[dir]).unwrap();
+    assert!(files.len() >= 8, "{files:?}");
+    let mut summary = run::Summary::default();
+    let mut pending = 0;
+    for file in &files {
+        let cases = case::load_file(file).unwrap();
+        pending += cases
+            .iter()
+            .filter(|c| !["dense", "activations", "losses"].contains(&c.family.as_str()))
+            .count();
+        run::run_file(file, &mut summary).unwrap();
+    }
+    assert!(pending > 0);
+    assert_eq!(summary.failed, pending);
+    assert!(summary
+        .failures
+        .iter()
+        .all(|line| line.contains("is not implemented")));
+}

@@ -130,7 +130,7 @@ const LN_P: [f32; 8] = [
 ];
 
 /// `2/√π` in two parts: `ERF_C0_HI` rounded to `f32`, `ERF_C0_LO` the rest.
-const ERF_C0_HI: f32 = 1.128_379_2;
+const ERF_C0_HI: f32 = core::f32::consts::FRAC_2_SQRT_PI;
 const ERF_C0_LO: f32 = -5.863_538_3e-8;
 /// `(erf(x)/x − 2/√π)/x²` as a polynomial in `u = x²` on `[0, 0.875²]`, degree 4.
 const ERF_SMALL_P: [f32; 5] = [
