@@ -37,7 +37,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
-#[cfg(feature = "std")]
+// Unit tests use `std` (vectors, formatting) even when the library is built without it.
+#[cfg(any(feature = "std", test))]
 extern crate std;
 
 mod error;
