@@ -61,11 +61,12 @@ impl Kernel for Avx2Fma {
         // A is [k, m]: A(i, p) = a[p·m + i].
         let (rs_a, cs_a) = (1, ops.m);
         let p = Ptrs::new(ops);
-        // SAFETY (both): an `Avx2Fma` exists only when the CPU has AVX2 and FMA; `p` comes
-        // from checked operands with this layout of `A`.
         if pack_rows_of_b(p.m, p.k) {
+            // SAFETY: an `Avx2Fma` exists only when the CPU has AVX2 and FMA; `p` comes from
+            // checked operands with this layout of `A`.
             unsafe { broadcast_packed::<false>(p, rs_a, cs_a, Update::Add) }
         } else {
+            // SAFETY: as above.
             unsafe { broadcast_in_place(p, rs_a, cs_a, Update::Add) }
         }
     }
@@ -75,11 +76,12 @@ impl Kernel for Avx2Fma {
         let (rs_a, cs_a) = (ops.k, 1);
         let p = Ptrs::new(ops);
         let first = Update::Write(ptr::null());
-        // SAFETY (both): an `Avx2Fma` exists only when the CPU has AVX2 and FMA; `p` comes
-        // from checked operands with this layout of `A`.
         if pack_rows_of_b(p.m, p.k) {
+            // SAFETY: an `Avx2Fma` exists only when the CPU has AVX2 and FMA; `p` comes from
+            // checked operands with this layout of `A`.
             unsafe { broadcast_packed::<false>(p, rs_a, cs_a, first) }
         } else {
+            // SAFETY: as above.
             unsafe { broadcast_in_place(p, rs_a, cs_a, first) }
         }
     }
@@ -150,7 +152,7 @@ fn pack_rows_of_b(m: usize, k: usize) -> bool {
 /// `p` from checked operands of `C = A·Bᵀ`; the CPU has AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn dot_nt(p: Ptrs) {
-    // SAFETY (all calls): rows `i..i + R ≤ m` of `A` and `C`; see `dot_rows`.
+    // SAFETY: for every call, rows `i..i + R ≤ m` of `A` and `C`; see `dot_rows`.
     unsafe {
         if p.m == 1 {
             return dot_rows::<1, 8>(p, 0);
@@ -190,7 +192,7 @@ unsafe fn dot_rows<const R: usize, const S: usize>(p: Ptrs, i: usize) {
         }),
     };
     let mut j = 0;
-    // SAFETY (all calls): rows `i..i + R` of `A` (`k` floats each, `i + R ≤ m`), rows
+    // SAFETY: for every call, rows `i..i + R` of `A` (`k` floats each, `i + R ≤ m`), rows
     // `j..j + S'` of `B` (`j + S' ≤ n`), `C[i..i + R, j..j + S']` and `bias[j..j + S']`
     // are inside the operands.
     unsafe {
@@ -230,9 +232,12 @@ unsafe fn broadcast_packed<const TRANSPOSED: bool>(
     first: Update,
 ) {
     let mut panel = Panel::new();
+    // Blocks of equal length (a multiple of 8, for the transposes), rather than full blocks
+    // and a short last one: 784 = 4 × 196 runs as 200 + 200 + 200 + 184, not 3 × 256 + 16.
+    let step = p.k.div_ceil(p.k.div_ceil(KC)).next_multiple_of(8).min(KC);
     let mut pc = 0;
     while pc < p.k {
-        let kc = KC.min(p.k - pc);
+        let kc = step.min(p.k - pc);
         let mut ic = 0;
         while ic < p.m {
             let mc = MC.min(p.m - ic);
@@ -295,7 +300,7 @@ unsafe fn broadcast_in_place(p: Ptrs, rs_a: usize, cs_a: usize, first: Update) {
         cols: 0,
         update: first,
     };
-    // SAFETY (all calls): rows `0..m` of `A` and `C`, every step and column of `B`.
+    // SAFETY: for every call, rows `0..m` of `A` and `C`, every step and column of `B`.
     unsafe {
         match p.m {
             1 => few_rows::<1, 8>(t, p.n),
@@ -359,7 +364,7 @@ unsafe fn few_rows<const R: usize, const NV: usize>(t: TileArgs, n: usize) {
         ..t
     };
     let mut j = 0;
-    // SAFETY (all calls): columns `j..j + cols ≤ n` of `B` and of the `R` rows of `C`.
+    // SAFETY: for every call, columns `j..j + cols ≤ n` of `B` and of the `R` rows of `C`.
     unsafe {
         while j + 8 * NV <= n {
             tile::<R, NV, false>(at(j, 8 * NV));
@@ -393,7 +398,7 @@ unsafe fn row_blocks<const MASKED_B: bool>(t: TileArgs, rows: usize, a_step: usi
         ..t
     };
     let mut i = 0;
-    // SAFETY (all calls): rows `i..i + r ≤ rows`.
+    // SAFETY: for every call, rows `i..i + r ≤ rows`.
     unsafe {
         while i + MR <= rows {
             panel_tile::<MR, MASKED_B>(at(i));
