@@ -575,9 +575,12 @@ fn probe_inputs() -> Vec<f32> {
     v
 }
 
+/// A scalar convenience of `simd::math`.
+type ScalarFn = fn(f32) -> f32;
+
 #[test]
 fn result_does_not_depend_on_the_lane() {
-    let fs: [(&str, VecFn, fn(f32) -> f32); 6] = [
+    let fs: [(&str, VecFn, ScalarFn); 6] = [
         ("exp", math::exp, math::exp_scalar),
         ("expm1", math::expm1, math::expm1_scalar),
         ("ln", math::ln, math::ln_scalar),
