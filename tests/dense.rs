@@ -16,35 +16,8 @@ use descent::dense::{self, Dense};
 use descent::gemm::Isa;
 use descent::Error;
 
-const U: f64 = 1.0 / (1u64 << 24) as f64;
-
-/// A small deterministic generator (64-bit LCG, high bits), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1))
-    }
-
-    /// Uniform in [-1, 1).
-    fn next(&mut self) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-
-    fn vec(&mut self, len: usize) -> Vec<f32> {
-        (0..len).map(|_| self.next()).collect()
-    }
-}
-
-fn isas() -> Vec<Isa> {
-    let isas: Vec<Isa> = Isa::available().collect();
-    assert!(isas.contains(&Isa::Portable));
-    isas
-}
+mod common;
+use common::{isas, Rng, U};
 
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
