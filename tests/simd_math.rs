@@ -294,6 +294,66 @@ fn erf_accuracy() {
     );
 }
 
+/// Every one of the 2³² bit patterns, for every function, on all cores: the check behind the
+/// "measured" column of the table in `src/simd/math.rs`. Minutes in release mode, so ignored
+/// by default: `cargo test --release --test simd_math -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn exhaustive_all_f32() {
+    let fs: [(&str, VecFn, RefFn); 6] = [
+        ("exp", math::exp, libm::exp),
+        ("expm1", math::expm1, libm::expm1),
+        ("ln", math::ln, libm::log),
+        ("ln_1p", math::ln_1p, libm::log1p),
+        ("tanh", math::tanh, libm::tanh),
+        ("erf", math::erf, libm::erf),
+    ];
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    for (name, f, reference) in fs {
+        let chunk = (1u64 << 32) / threads;
+        let parts: Vec<Stats> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    scope.spawn(move || {
+                        let mut s = Sweeper::new(f, reference);
+                        let end = if t + 1 == threads {
+                            1 << 32
+                        } else {
+                            (t + 1) * chunk
+                        };
+                        for b in t * chunk..end {
+                            s.push(f32::from_bits(b as u32));
+                        }
+                        s.flush();
+                        s.stats
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut st = Stats::default();
+        for p in parts {
+            st.count += p.count;
+            st.max_exact = st.max_exact.max(p.max_exact);
+            if p.max > st.max {
+                (st.max, st.at, st.got, st.want) = (p.max, p.at, p.got, p.want);
+            }
+        }
+        eprintln!(
+            "{name:>6}: max error {:.3} ulp at x = {:e} ({:#010x}): got {:e}, want {:e}; \
+             {:.3} ulp against the unrounded reference [all {} bit patterns]",
+            st.max,
+            st.at,
+            st.at.to_bits(),
+            st.got,
+            st.want,
+            st.max_exact,
+            st.count,
+        );
+        assert!(st.max <= BOUND_ULP, "{name}: {} ulp", st.max);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Special values, thresholds, lanes.
 
