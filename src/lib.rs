@@ -46,7 +46,11 @@ mod error;
 pub mod activation;
 pub mod dense;
 pub mod gemm;
+pub mod init;
 pub mod loss;
+pub mod optim;
+pub mod regularize;
+pub mod schedule;
 pub mod simd;
 
 pub use error::{Error, Result};

@@ -7,10 +7,18 @@ mod activations;
 mod case;
 #[path = "../examples/conformance/dense.rs"]
 mod dense;
+#[path = "../examples/conformance/clipping.rs"]
+mod clipping;
 #[path = "../examples/conformance/losses.rs"]
 mod losses;
+#[path = "../examples/conformance/optimizers.rs"]
+mod optimizers;
+#[path = "../examples/conformance/regularization.rs"]
+mod regularization;
 #[path = "../examples/conformance/run.rs"]
 mod run;
+#[path = "../examples/conformance/schedules.rs"]
+mod schedules;
 
 use std::path::PathBuf;
 
@@ -42,6 +50,26 @@ fn losses() {
     assert_family("losses.json");
 }
 
+#[test]
+fn optimizers() {
+    assert_family("optimizers.json");
+}
+
+#[test]
+fn schedules() {
+    assert_family("schedules.json");
+}
+
+#[test]
+fn clipping() {
+    assert_family("clipping.json");
+}
+
+#[test]
+fn regularization() {
+    assert_family("regularization.json");
+}
+
 /// The runner over the whole folder: the implemented families pass, and every case of a family
 /// it does not implement yet is reported as failed (never skipped).
 #[test]
@@ -55,7 +83,15 @@ fn unknown_families_are_reported_failed() {
         let cases = case::load_file(file).unwrap();
         pending += cases
             .iter()
-            .filter(|c| !["dense", "activations", "losses"].contains(&c.family.as_str()))
+            .filter(|c| ![
+                    "dense",
+                    "activations",
+                    "losses",
+                    "optimizers",
+                    "schedules",
+                    "clipping",
+                    "regularization",
+                ].contains(&c.family.as_str()))
             .count();
         run::run_file(file, &mut summary).unwrap();
     }

@@ -10,9 +10,13 @@
 
 mod activations;
 mod case;
+mod clipping;
 mod dense;
 mod losses;
+mod optimizers;
+mod regularization;
 mod run;
+mod schedules;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -9,6 +9,10 @@ pub fn run_case(case: &Case) -> Result<(), String> {
         "dense" => crate::dense::run(case),
         "activations" => crate::activations::run(case),
         "losses" => crate::losses::run(case),
+        "optimizers" => crate::optimizers::run(case),
+        "schedules" => crate::schedules::run(case),
+        "clipping" => crate::clipping::run(case),
+        "regularization" => crate::regularization::run(case),
         other => Err(format!("family `{other}` is not implemented")),
     }
 }
