@@ -5,10 +5,10 @@
 mod activations;
 #[path = "../examples/conformance/case.rs"]
 mod case;
-#[path = "../examples/conformance/dense.rs"]
-mod dense;
 #[path = "../examples/conformance/clipping.rs"]
 mod clipping;
+#[path = "../examples/conformance/dense.rs"]
+mod dense;
 #[path = "../examples/conformance/losses.rs"]
 mod losses;
 #[path = "../examples/conformance/optimizers.rs"]
@@ -83,7 +83,8 @@ fn unknown_families_are_reported_failed() {
         let cases = case::load_file(file).unwrap();
         pending += cases
             .iter()
-            .filter(|c| ![
+            .filter(|c| {
+                ![
                     "dense",
                     "activations",
                     "losses",
@@ -91,7 +92,9 @@ fn unknown_families_are_reported_failed() {
                     "schedules",
                     "clipping",
                     "regularization",
-                ].contains(&c.family.as_str()))
+                ]
+                .contains(&c.family.as_str())
+            })
             .count();
         run::run_file(file, &mut summary).unwrap();
     }

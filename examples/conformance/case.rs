@@ -222,6 +222,14 @@ pub fn check_tensor(
             worst = Some((i, g, *w, err));
         }
     }
+    if std::env::var_os("DESCENT_CONFORMANCE_MARGIN").is_some() {
+        let used = got
+            .iter()
+            .zip(&want.data)
+            .map(|(g, w)| (*g as f64 - w).abs() / (atol + case.rtol * w.abs()))
+            .fold(0.0f64, f64::max);
+        eprintln!("{} `{key}`: {:.0}% of the tolerance", case.id, 100.0 * used);
+    }
     match worst {
         None => Ok(()),
         Some((i, g, w, err)) => Err(format!(

@@ -1,0 +1,254 @@
+//! Adam and AdamW.
+
+use super::lanes::{effective_grad, fused2, fused3, maximum};
+use super::{beta, check_update, non_negative, planes, powi, Optimizer};
+use crate::simd::f32x8;
+use crate::Result;
+
+/// Adam, torch's `optim.Adam` (Kingma & Ba, 2015), with torch's placement of `eps`.
+///
+/// With `g` the gradient after `maximize` and the L2 `weight_decay` (`g += wd·p`), step `t`:
+///
+/// ```text
+/// m = m + (1−β₁)·(g − m)                      (torch's lerp)
+/// v = β₂·v + (1−β₂)·g²
+/// v̂ = max(v̂, v); use v̂ for v               (amsgrad: the running max of the biased v)
+/// p = p − lr/(1−β₁ᵗ) · m / (√v / √(1−β₂ᵗ) + eps)
+/// ```
+///
+/// `eps` is added **after** un-biasing `√v`, as torch does; the paper's efficient form
+/// `lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m/(√v + ε̂)` differs when gradients are tiny. With
+/// `decoupled_weight_decay` the decay is AdamW's `p *= 1 − lr·wd` before the update (torch ≥ 2.5
+/// has the same flag); see [`AdamW`].
+///
+/// State: `exp_avg` (m), `exp_avg_sq` (v), and with `amsgrad` `max_exp_avg_sq` (v̂), `n`
+/// floats each.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Adam {
+    /// Learning rate (torch default 1e-3).
+    pub lr: f32,
+    /// `(β₁, β₂)`, the decay rates of the first and second moments (default `(0.9, 0.999)`).
+    pub betas: (f32, f32),
+    /// Added to the un-biased `√v` (default 1e-8).
+    pub eps: f32,
+    /// L2 penalty added to the gradient, or the decoupled decay rate (default 0).
+    pub weight_decay: f32,
+    /// Use the running maximum of `v` (AMSGrad, default false).
+    pub amsgrad: bool,
+    /// Maximise the objective: negate the gradient (default false).
+    pub maximize: bool,
+    /// Decay the parameters as AdamW does instead of adding to the gradient (default false).
+    pub decoupled_weight_decay: bool,
+}
+
+impl Adam {
+    /// torch's defaults.
+    pub const DEFAULT: Adam = Adam {
+        lr: 1e-3,
+        betas: (0.9, 0.999),
+        eps: 1e-8,
+        weight_decay: 0.0,
+        amsgrad: false,
+        maximize: false,
+        decoupled_weight_decay: false,
+    };
+
+    /// Floats of state for `n` parameters: `2n`, or `3n` with `amsgrad`.
+    pub const fn state_len(&self, n: usize) -> usize {
+        n.saturating_mul(if self.amsgrad { 3 } else { 2 })
+    }
+}
+
+impl Default for Adam {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl Optimizer for Adam {
+    fn state_planes(&self) -> &'static [&'static str] {
+        if self.amsgrad {
+            &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
+        } else {
+            &["exp_avg", "exp_avg_sq"]
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        non_negative("lr", self.lr)?;
+        non_negative("eps", self.eps)?;
+        beta("betas", self.betas.0)?;
+        beta("betas", self.betas.1)?;
+        non_negative("weight_decay", self.weight_decay)
+    }
+
+    fn update(&self, t: u64, params: &mut [f32], grads: &[f32], state: &mut [f32]) -> Result<()> {
+        check_update(self, t, params, grads, state)?;
+        if t == 1 {
+            state.fill(0.0);
+        }
+        let k = AdamScalars::new(self, t);
+        let coupled = self.weight_decay != 0.0 && !self.decoupled_weight_decay;
+        match (coupled, self.amsgrad) {
+            (false, false) => adam::<false>(&k, params, grads, state),
+            (true, false) => adam::<true>(&k, params, grads, state),
+            (false, true) => amsgrad::<false>(&k, params, grads, state),
+            (true, true) => amsgrad::<true>(&k, params, grads, state),
+        }
+        Ok(())
+    }
+}
+
+/// The per-step scalars, computed in f64 and rounded once, as torch's Python doubles are.
+struct AdamScalars {
+    sign: f32x8,
+    weight_decay: f32x8,
+    decay: f32x8,
+    one_minus_beta1: f32x8,
+    beta2: f32x8,
+    one_minus_beta2: f32x8,
+    step_size: f32x8,
+    inv_sqrt_bc2: f32x8,
+    eps: f32x8,
+}
+
+impl AdamScalars {
+    fn new(a: &Adam, t: u64) -> Self {
+        let (b1, b2) = (a.betas.0 as f64, a.betas.1 as f64);
+        let lr = a.lr as f64;
+        let bc1 = 1.0 - powi(b1, t);
+        let bc2 = 1.0 - powi(b2, t);
+        let decay = if a.decoupled_weight_decay {
+            1.0 - lr * a.weight_decay as f64
+        } else {
+            1.0
+        };
+        let splat = |v: f64| f32x8::splat(v as f32);
+        AdamScalars {
+            sign: f32x8::splat(if a.maximize { -1.0 } else { 1.0 }),
+            weight_decay: f32x8::splat(a.weight_decay),
+            decay: splat(decay),
+            one_minus_beta1: splat(1.0 - b1),
+            beta2: f32x8::splat(a.betas.1),
+            one_minus_beta2: splat(1.0 - b2),
+            step_size: splat(lr / bc1),
+            inv_sqrt_bc2: splat(1.0 / libm::sqrt(bc2)),
+            eps: f32x8::splat(a.eps),
+        }
+    }
+
+    /// The moments after seeing `g`: `(m, v)`.
+    #[inline(always)]
+    fn moments(&self, g: f32x8, m: f32x8, v: f32x8) -> (f32x8, f32x8) {
+        let m = self.one_minus_beta1.mul_add(g - m, m);
+        let v = v * self.beta2 + self.one_minus_beta2 * g * g;
+        (m, v)
+    }
+
+    /// The parameter after the step, from the moments (`v` already max-ed for amsgrad).
+    #[inline(always)]
+    fn apply(&self, p: f32x8, m: f32x8, v: f32x8) -> f32x8 {
+        let denom = v.sqrt().mul_add(self.inv_sqrt_bc2, self.eps);
+        p - self.step_size * (m / denom)
+    }
+}
+
+fn adam<const DECAY: bool>(k: &AdamScalars, params: &mut [f32], grads: &[f32], state: &mut [f32]) {
+    let n = params.len();
+    let [m, v] = planes::<2>(state, n);
+    fused2(params, grads, m, v, |p, g, m, v| {
+        let g = effective_grad::<DECAY>(g, p, k.sign, k.weight_decay);
+        let p = p * k.decay;
+        let (m, v) = k.moments(g, m, v);
+        (k.apply(p, m, v), m, v)
+    });
+}
+
+fn amsgrad<const DECAY: bool>(
+    k: &AdamScalars,
+    params: &mut [f32],
+    grads: &[f32],
+    state: &mut [f32],
+) {
+    let n = params.len();
+    let [m, v, vmax] = planes::<3>(state, n);
+    fused3(params, grads, m, v, vmax, |p, g, m, v, vmax| {
+        let g = effective_grad::<DECAY>(g, p, k.sign, k.weight_decay);
+        let p = p * k.decay;
+        let (m, v) = k.moments(g, m, v);
+        let vmax = maximum(vmax, v);
+        (k.apply(p, m, vmax), m, v, vmax)
+    });
+}
+
+/// AdamW, torch's `optim.AdamW` (Loshchilov & Hutter, 2019): [`Adam`] with the weight decay
+/// decoupled from the gradient.
+///
+/// Before the Adam update of step `t`, `p *= 1 − lr·weight_decay` (on the parameter before the
+/// step, with the current `lr`); the gradient is not touched. torch's default `weight_decay` is
+/// 1e-2 (Adam's is 0).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamW {
+    /// Learning rate (torch default 1e-3).
+    pub lr: f32,
+    /// `(β₁, β₂)` (default `(0.9, 0.999)`).
+    pub betas: (f32, f32),
+    /// Added to the un-biased `√v` (default 1e-8).
+    pub eps: f32,
+    /// Decoupled decay rate (default 1e-2).
+    pub weight_decay: f32,
+    /// Use the running maximum of `v` (default false).
+    pub amsgrad: bool,
+    /// Maximise the objective (default false).
+    pub maximize: bool,
+}
+
+impl AdamW {
+    /// torch's defaults.
+    pub const DEFAULT: AdamW = AdamW {
+        lr: 1e-3,
+        betas: (0.9, 0.999),
+        eps: 1e-8,
+        weight_decay: 1e-2,
+        amsgrad: false,
+        maximize: false,
+    };
+
+    /// Floats of state for `n` parameters: `2n`, or `3n` with `amsgrad`.
+    pub const fn state_len(&self, n: usize) -> usize {
+        self.as_adam().state_len(n)
+    }
+
+    /// The same optimizer as an [`Adam`] with `decoupled_weight_decay`.
+    pub const fn as_adam(&self) -> Adam {
+        Adam {
+            lr: self.lr,
+            betas: self.betas,
+            eps: self.eps,
+            weight_decay: self.weight_decay,
+            amsgrad: self.amsgrad,
+            maximize: self.maximize,
+            decoupled_weight_decay: true,
+        }
+    }
+}
+
+impl Default for AdamW {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl Optimizer for AdamW {
+    fn state_planes(&self) -> &'static [&'static str] {
+        self.as_adam().state_planes()
+    }
+
+    fn validate(&self) -> Result<()> {
+        self.as_adam().validate()
+    }
+
+    fn update(&self, t: u64, params: &mut [f32], grads: &[f32], state: &mut [f32]) -> Result<()> {
+        self.as_adam().update(t, params, grads, state)
+    }
+}

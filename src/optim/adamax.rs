@@ -1,0 +1,107 @@
+//! Adamax.
+
+use super::lanes::{effective_grad, fused2, maximum};
+use super::{beta, check_update, non_negative, planes, powi, Optimizer};
+use crate::simd::f32x8;
+use crate::Result;
+
+/// Adamax, torch's `optim.Adamax`: Adam with the infinity norm (Kingma & Ba, 2015, §7.1).
+///
+/// With `g` the gradient after `maximize` and the L2 `weight_decay` (`g += wd·p`), step `t`:
+///
+/// ```text
+/// m = m + (1−β₁)·(g − m)
+/// u = max(β₂·u, |g| + eps)
+/// p = p − lr/(1−β₁ᵗ) · m/u
+/// ```
+///
+/// `eps` sits inside the maximum, added to `|g|` (the paper has no `eps`); a NaN gradient
+/// makes `u` NaN, as torch's `amax` does.
+///
+/// State, `n` floats each: `exp_avg` (m), `exp_inf` (u).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Adamax {
+    /// Learning rate (torch default 2e-3).
+    pub lr: f32,
+    /// `(β₁, β₂)` (default `(0.9, 0.999)`).
+    pub betas: (f32, f32),
+    /// Added to `|g|` inside the maximum (default 1e-8).
+    pub eps: f32,
+    /// L2 penalty added to the gradient (default 0).
+    pub weight_decay: f32,
+    /// Maximise the objective (default false).
+    pub maximize: bool,
+}
+
+impl Adamax {
+    /// torch's defaults.
+    pub const DEFAULT: Adamax = Adamax {
+        lr: 2e-3,
+        betas: (0.9, 0.999),
+        eps: 1e-8,
+        weight_decay: 0.0,
+        maximize: false,
+    };
+
+    /// Floats of state for `n` parameters: `2n`.
+    pub const fn state_len(&self, n: usize) -> usize {
+        n.saturating_mul(2)
+    }
+}
+
+impl Default for Adamax {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl Optimizer for Adamax {
+    fn state_planes(&self) -> &'static [&'static str] {
+        &["exp_avg", "exp_inf"]
+    }
+
+    fn validate(&self) -> Result<()> {
+        non_negative("lr", self.lr)?;
+        non_negative("eps", self.eps)?;
+        beta("betas", self.betas.0)?;
+        beta("betas", self.betas.1)?;
+        non_negative("weight_decay", self.weight_decay)
+    }
+
+    fn update(&self, t: u64, params: &mut [f32], grads: &[f32], state: &mut [f32]) -> Result<()> {
+        check_update(self, t, params, grads, state)?;
+        if t == 1 {
+            state.fill(0.0);
+        }
+        if self.weight_decay != 0.0 {
+            adamax::<true>(self, t, params, grads, state);
+        } else {
+            adamax::<false>(self, t, params, grads, state);
+        }
+        Ok(())
+    }
+}
+
+fn adamax<const DECAY: bool>(
+    o: &Adamax,
+    t: u64,
+    params: &mut [f32],
+    grads: &[f32],
+    state: &mut [f32],
+) {
+    let n = params.len();
+    let b1 = o.betas.0 as f64;
+    let sign = f32x8::splat(if o.maximize { -1.0 } else { 1.0 });
+    let wd = f32x8::splat(o.weight_decay);
+    let one_minus_beta1 = f32x8::splat((1.0 - b1) as f32);
+    let beta2 = f32x8::splat(o.betas.1);
+    let eps = f32x8::splat(o.eps);
+    let neg_clr = f32x8::splat((-(o.lr as f64) / (1.0 - powi(b1, t))) as f32);
+    let [m, u] = planes::<2>(state, n);
+    fused2(params, grads, m, u, |p, g, m, u| {
+        let g = effective_grad::<DECAY>(g, p, sign, wd);
+        let m = one_minus_beta1.mul_add(g - m, m);
+        let u = maximum(u * beta2, g.abs() + eps);
+        (neg_clr.mul_add(m / u, p), m, u)
+    });
+}

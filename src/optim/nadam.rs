@@ -1,0 +1,163 @@
+//! NAdam.
+
+use super::lanes::{effective_grad, fused2};
+use super::{beta, check_update, non_negative, planes, powi, Optimizer};
+use crate::simd::f32x8;
+use crate::Result;
+
+/// NAdam, torch's `optim.NAdam`: Adam with Nesterov momentum (Dozat, 2016), with the momentum
+/// schedule `μₜ = β₁·(1 − ½·0.96^(t·momentum_decay))`.
+///
+/// With `g` the gradient after `maximize` and the weight decay (L2 `g += wd·p`, or with
+/// `decoupled_weight_decay` `p *= 1 − lr·wd` first), step `t`:
+///
+/// ```text
+/// Π = Π·μₜ                                       (the product of the μ so far, an f32)
+/// m = m + (1−β₁)·(g − m)
+/// v = β₂·v + (1−β₂)·g²
+/// d = √(v/(1−β₂ᵗ)) + eps
+/// p = p − lr·(1−μₜ)/(1−Π) · g/d − lr·μₜ₊₁/(1−Π·μₜ₊₁) · m/d
+/// ```
+///
+/// As in torch, `eps` is added after the square root and the product `Π` is kept in `f32`.
+///
+/// State: `exp_avg` (m) and `exp_avg_sq` (v), `n` floats each, then one float `mu_product`
+/// (Π, set to 1 by step 1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NAdam {
+    /// Learning rate (torch default 2e-3).
+    pub lr: f32,
+    /// `(β₁, β₂)` (default `(0.9, 0.999)`).
+    pub betas: (f32, f32),
+    /// Added to the un-biased root (default 1e-8).
+    pub eps: f32,
+    /// L2 penalty, or the decoupled decay rate (default 0).
+    pub weight_decay: f32,
+    /// The momentum schedule's decay ψ (default 4e-3).
+    pub momentum_decay: f32,
+    /// Decay the parameters as AdamW does (default false).
+    pub decoupled_weight_decay: bool,
+    /// Maximise the objective (default false).
+    pub maximize: bool,
+}
+
+impl NAdam {
+    /// torch's defaults.
+    pub const DEFAULT: NAdam = NAdam {
+        lr: 2e-3,
+        betas: (0.9, 0.999),
+        eps: 1e-8,
+        weight_decay: 0.0,
+        momentum_decay: 4e-3,
+        decoupled_weight_decay: false,
+        maximize: false,
+    };
+
+    /// Floats of state for `n` parameters: `2n + 1`.
+    pub const fn state_len(&self, n: usize) -> usize {
+        n.saturating_mul(2).saturating_add(1)
+    }
+}
+
+impl Default for NAdam {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl Optimizer for NAdam {
+    fn state_planes(&self) -> &'static [&'static str] {
+        &["exp_avg", "exp_avg_sq"]
+    }
+
+    fn state_scalars(&self) -> &'static [&'static str] {
+        &["mu_product"]
+    }
+
+    fn validate(&self) -> Result<()> {
+        non_negative("lr", self.lr)?;
+        non_negative("eps", self.eps)?;
+        beta("betas", self.betas.0)?;
+        beta("betas", self.betas.1)?;
+        non_negative("weight_decay", self.weight_decay)?;
+        non_negative("momentum_decay", self.momentum_decay)
+    }
+
+    fn update(&self, t: u64, params: &mut [f32], grads: &[f32], state: &mut [f32]) -> Result<()> {
+        check_update(self, t, params, grads, state)?;
+        let n = params.len();
+        let Some((planes_state, scalars)) = state.split_at_mut_checked(n.saturating_mul(2)) else {
+            return Ok(()); // unreachable: check_update saw 2n + 1 floats
+        };
+        if t == 1 {
+            planes_state.fill(0.0);
+            scalars.fill(1.0);
+        }
+        let Some(mu_product) = scalars.first_mut() else {
+            return Ok(()); // unreachable: check_update saw 2n + 1 floats
+        };
+        let (b1, b2) = (self.betas.0 as f64, self.betas.1 as f64);
+        let lr = self.lr as f64;
+        let mu_at = |t: f64| b1 * (1.0 - 0.5 * libm::pow(0.96, t * self.momentum_decay as f64));
+        let mu = mu_at(t as f64);
+        let mu_next = mu_at(t as f64 + 1.0);
+        // torch multiplies its f32 tensor by the double μ rounded to f32.
+        *mu_product *= mu as f32;
+        let prod = *mu_product as f64;
+        let prod_next = prod * mu_next;
+        let k = NAdamScalars {
+            sign: f32x8::splat(if self.maximize { -1.0 } else { 1.0 }),
+            weight_decay: f32x8::splat(self.weight_decay),
+            decay: f32x8::splat(if self.decoupled_weight_decay {
+                (1.0 - lr * self.weight_decay as f64) as f32
+            } else {
+                1.0
+            }),
+            one_minus_beta1: f32x8::splat((1.0 - b1) as f32),
+            beta2: f32x8::splat(self.betas.1),
+            one_minus_beta2: f32x8::splat((1.0 - b2) as f32),
+            inv_bc2: f32x8::splat((1.0 / (1.0 - powi(b2, t))) as f32),
+            eps: f32x8::splat(self.eps),
+            grad_step: f32x8::splat((-lr * (1.0 - mu) / (1.0 - prod)) as f32),
+            momentum_step: f32x8::splat((-lr * mu_next / (1.0 - prod_next)) as f32),
+        };
+        if self.weight_decay != 0.0 && !self.decoupled_weight_decay {
+            nadam::<true>(&k, params, grads, planes_state);
+        } else {
+            nadam::<false>(&k, params, grads, planes_state);
+        }
+        Ok(())
+    }
+}
+
+struct NAdamScalars {
+    sign: f32x8,
+    weight_decay: f32x8,
+    decay: f32x8,
+    one_minus_beta1: f32x8,
+    beta2: f32x8,
+    one_minus_beta2: f32x8,
+    inv_bc2: f32x8,
+    eps: f32x8,
+    grad_step: f32x8,
+    momentum_step: f32x8,
+}
+
+fn nadam<const DECAY: bool>(
+    k: &NAdamScalars,
+    params: &mut [f32],
+    grads: &[f32],
+    state: &mut [f32],
+) {
+    let n = params.len();
+    let [m, v] = planes::<2>(state, n);
+    fused2(params, grads, m, v, |p, g, m, v| {
+        let g = effective_grad::<DECAY>(g, p, k.sign, k.weight_decay);
+        let p = p * k.decay;
+        let m = k.one_minus_beta1.mul_add(g - m, m);
+        let v = v * k.beta2 + k.one_minus_beta2 * g * g;
+        let d = (v * k.inv_bc2).sqrt() + k.eps;
+        let p = k.grad_step.mul_add(g / d, p);
+        (k.momentum_step.mul_add(m / d, p), m, v)
+    });
+}

@@ -1,0 +1,158 @@
+//! RAdam.
+
+use super::lanes::{effective_grad, fused2};
+use super::{beta, check_update, non_negative, planes, powi, Optimizer};
+use crate::simd::f32x8;
+use crate::Result;
+
+/// RAdam, torch's `optim.RAdam`: Adam with the variance of the adaptive learning rate rectified
+/// (Liu et al., 2020).
+///
+/// With `g` the gradient after `maximize` and the weight decay (L2 `g += wd·p`, or with
+/// `decoupled_weight_decay` `p *= 1 − lr·wd` first), step `t`, `ρ∞ = 2/(1−β₂) − 1` and
+/// `ρₜ = ρ∞ − 2t·β₂ᵗ/(1−β₂ᵗ)`:
+///
+/// ```text
+/// m = m + (1−β₁)·(g − m)
+/// v = β₂·v + (1−β₂)·g²
+/// p = p − lr · m/(1−β₁ᵗ) · r · √(1−β₂ᵗ)/(√v + eps)     when ρₜ > 5,
+///     r = √((ρₜ−4)(ρₜ−2)ρ∞ / ((ρ∞−4)(ρ∞−2)ρₜ))
+/// p = p − lr · m/(1−β₁ᵗ)                              otherwise (plain momentum SGD)
+/// ```
+///
+/// `ρ` is computed in `f64`. `eps` is added to the *biased* `√v`, as torch does. With
+/// β₂ = 0.999 the first five steps are unrectified.
+///
+/// State, `n` floats each: `exp_avg` (m), `exp_avg_sq` (v).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RAdam {
+    /// Learning rate (torch default 1e-3).
+    pub lr: f32,
+    /// `(β₁, β₂)` (default `(0.9, 0.999)`).
+    pub betas: (f32, f32),
+    /// Added to `√v` (default 1e-8).
+    pub eps: f32,
+    /// L2 penalty, or the decoupled decay rate (default 0).
+    pub weight_decay: f32,
+    /// Decay the parameters as AdamW does (default false).
+    pub decoupled_weight_decay: bool,
+    /// Maximise the objective (default false).
+    pub maximize: bool,
+}
+
+impl RAdam {
+    /// torch's defaults.
+    pub const DEFAULT: RAdam = RAdam {
+        lr: 1e-3,
+        betas: (0.9, 0.999),
+        eps: 1e-8,
+        weight_decay: 0.0,
+        decoupled_weight_decay: false,
+        maximize: false,
+    };
+
+    /// Floats of state for `n` parameters: `2n`.
+    pub const fn state_len(&self, n: usize) -> usize {
+        n.saturating_mul(2)
+    }
+}
+
+impl Default for RAdam {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl Optimizer for RAdam {
+    fn state_planes(&self) -> &'static [&'static str] {
+        &["exp_avg", "exp_avg_sq"]
+    }
+
+    fn validate(&self) -> Result<()> {
+        non_negative("lr", self.lr)?;
+        non_negative("eps", self.eps)?;
+        beta("betas", self.betas.0)?;
+        beta("betas", self.betas.1)?;
+        non_negative("weight_decay", self.weight_decay)
+    }
+
+    fn update(&self, t: u64, params: &mut [f32], grads: &[f32], state: &mut [f32]) -> Result<()> {
+        check_update(self, t, params, grads, state)?;
+        if t == 1 {
+            state.fill(0.0);
+        }
+        let (b1, b2) = (self.betas.0 as f64, self.betas.1 as f64);
+        let lr = self.lr as f64;
+        let bc1 = 1.0 - powi(b1, t);
+        let b2t = powi(b2, t);
+        let bc2 = 1.0 - b2t;
+        let rho_inf = 2.0 / (1.0 - b2) - 1.0;
+        let rho_t = rho_inf - 2.0 * t as f64 * b2t / bc2;
+        // ρₜ > 5 also guards the root: its argument is positive there.
+        let rectified = rho_t > 5.0;
+        let step = if rectified {
+            let r = libm::sqrt(
+                (rho_t - 4.0) * (rho_t - 2.0) * rho_inf
+                    / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t),
+            );
+            lr * r * libm::sqrt(bc2) / bc1
+        } else {
+            lr / bc1
+        };
+        let k = RAdamScalars {
+            sign: f32x8::splat(if self.maximize { -1.0 } else { 1.0 }),
+            weight_decay: f32x8::splat(self.weight_decay),
+            decay: f32x8::splat(if self.decoupled_weight_decay {
+                (1.0 - lr * self.weight_decay as f64) as f32
+            } else {
+                1.0
+            }),
+            one_minus_beta1: f32x8::splat((1.0 - b1) as f32),
+            beta2: f32x8::splat(self.betas.1),
+            one_minus_beta2: f32x8::splat((1.0 - b2) as f32),
+            eps: f32x8::splat(self.eps),
+            neg_step: f32x8::splat(-step as f32),
+            rectified,
+        };
+        if self.weight_decay != 0.0 && !self.decoupled_weight_decay {
+            radam::<true>(&k, params, grads, state);
+        } else {
+            radam::<false>(&k, params, grads, state);
+        }
+        Ok(())
+    }
+}
+
+struct RAdamScalars {
+    sign: f32x8,
+    weight_decay: f32x8,
+    decay: f32x8,
+    one_minus_beta1: f32x8,
+    beta2: f32x8,
+    one_minus_beta2: f32x8,
+    eps: f32x8,
+    neg_step: f32x8,
+    rectified: bool,
+}
+
+fn radam<const DECAY: bool>(
+    k: &RAdamScalars,
+    params: &mut [f32],
+    grads: &[f32],
+    state: &mut [f32],
+) {
+    let n = params.len();
+    let [m, v] = planes::<2>(state, n);
+    fused2(params, grads, m, v, |p, g, m, v| {
+        let g = effective_grad::<DECAY>(g, p, k.sign, k.weight_decay);
+        let p = p * k.decay;
+        let m = k.one_minus_beta1.mul_add(g - m, m);
+        let v = v * k.beta2 + k.one_minus_beta2 * g * g;
+        let u = if k.rectified {
+            m / (v.sqrt() + k.eps)
+        } else {
+            m
+        };
+        (k.neg_step.mul_add(u, p), m, v)
+    });
+}

@@ -1,0 +1,150 @@
+//! RMSprop.
+
+use super::lanes::{effective_grad, fused1, fused2, fused3};
+use super::{check_update, non_negative, planes, Optimizer};
+use crate::simd::f32x8;
+use crate::Result;
+
+/// RMSprop, torch's `optim.RMSprop` (Hinton's lecture 6e; centered form from Graves, 2013).
+///
+/// With `g` the gradient after `maximize` and the L2 `weight_decay` (`g += wd·p`), step `t`:
+///
+/// ```text
+/// v = α·v + (1−α)·g²
+/// ḡ = ḡ + (1−α)·(g − ḡ)                       (centered only)
+/// a = √(v − ḡ²) + eps   (centered)   or   a = √v + eps
+/// b = μ·b + g/a;  p = p − lr·b               (momentum > 0)
+/// p = p − lr·g/a                             (otherwise)
+/// ```
+///
+/// `eps` is added **after** the square root (Keras and the lecture put it inside), and the
+/// momentum buffer starts at zero (unlike SGD's, which starts at the first gradient).
+///
+/// State, `n` floats each: `square_avg`, then `momentum_buffer` when `momentum > 0`, then
+/// `grad_avg` when `centered`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RmsProp {
+    /// Learning rate (torch default 1e-2).
+    pub lr: f32,
+    /// Smoothing constant α of the squared-gradient average (default 0.99).
+    pub alpha: f32,
+    /// Added to the root (default 1e-8).
+    pub eps: f32,
+    /// L2 penalty added to the gradient (default 0).
+    pub weight_decay: f32,
+    /// Momentum factor μ (default 0).
+    pub momentum: f32,
+    /// Normalise by the estimated variance instead of the raw second moment (default false).
+    pub centered: bool,
+    /// Maximise the objective (default false).
+    pub maximize: bool,
+}
+
+impl RmsProp {
+    /// torch's defaults.
+    pub const DEFAULT: RmsProp = RmsProp {
+        lr: 1e-2,
+        alpha: 0.99,
+        eps: 1e-8,
+        weight_decay: 0.0,
+        momentum: 0.0,
+        centered: false,
+        maximize: false,
+    };
+
+    /// Floats of state for `n` parameters: `n`, plus `n` with momentum, plus `n` centered.
+    pub const fn state_len(&self, n: usize) -> usize {
+        let planes = 1 + (self.momentum > 0.0) as usize + self.centered as usize;
+        n.saturating_mul(planes)
+    }
+}
+
+impl Default for RmsProp {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl Optimizer for RmsProp {
+    fn state_planes(&self) -> &'static [&'static str] {
+        match (self.momentum > 0.0, self.centered) {
+            (false, false) => &["square_avg"],
+            (true, false) => &["square_avg", "momentum_buffer"],
+            (false, true) => &["square_avg", "grad_avg"],
+            (true, true) => &["square_avg", "momentum_buffer", "grad_avg"],
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        non_negative("lr", self.lr)?;
+        non_negative("eps", self.eps)?;
+        non_negative("momentum", self.momentum)?;
+        non_negative("weight_decay", self.weight_decay)?;
+        non_negative("alpha", self.alpha)
+    }
+
+    fn update(&self, t: u64, params: &mut [f32], grads: &[f32], state: &mut [f32]) -> Result<()> {
+        check_update(self, t, params, grads, state)?;
+        if t == 1 {
+            state.fill(0.0);
+        }
+        if self.weight_decay != 0.0 {
+            rmsprop::<true>(self, params, grads, state);
+        } else {
+            rmsprop::<false>(self, params, grads, state);
+        }
+        Ok(())
+    }
+}
+
+fn rmsprop<const DECAY: bool>(o: &RmsProp, params: &mut [f32], grads: &[f32], state: &mut [f32]) {
+    let n = params.len();
+    let sign = f32x8::splat(if o.maximize { -1.0 } else { 1.0 });
+    let wd = f32x8::splat(o.weight_decay);
+    let alpha = f32x8::splat(o.alpha);
+    let one_minus_alpha = f32x8::splat((1.0 - o.alpha as f64) as f32);
+    let eps = f32x8::splat(o.eps);
+    let neg_lr = f32x8::splat(-o.lr);
+    let mu = f32x8::splat(o.momentum);
+    let square_avg = |g: f32x8, v: f32x8| v * alpha + one_minus_alpha * g * g;
+    match (o.momentum > 0.0, o.centered) {
+        (false, false) => {
+            let [v] = planes::<1>(state, n);
+            fused1(params, grads, v, |p, g, v| {
+                let g = effective_grad::<DECAY>(g, p, sign, wd);
+                let v = square_avg(g, v);
+                (neg_lr.mul_add(g / (v.sqrt() + eps), p), v)
+            });
+        }
+        (true, false) => {
+            let [v, b] = planes::<2>(state, n);
+            fused2(params, grads, v, b, |p, g, v, b| {
+                let g = effective_grad::<DECAY>(g, p, sign, wd);
+                let v = square_avg(g, v);
+                let b = b.mul_add(mu, g / (v.sqrt() + eps));
+                (neg_lr.mul_add(b, p), v, b)
+            });
+        }
+        (false, true) => {
+            let [v, gm] = planes::<2>(state, n);
+            fused2(params, grads, v, gm, |p, g, v, gm| {
+                let g = effective_grad::<DECAY>(g, p, sign, wd);
+                let v = square_avg(g, v);
+                let gm = one_minus_alpha.mul_add(g - gm, gm);
+                let a = gm.mul_neg_add(gm, v).sqrt() + eps;
+                (neg_lr.mul_add(g / a, p), v, gm)
+            });
+        }
+        (true, true) => {
+            let [v, b, gm] = planes::<3>(state, n);
+            fused3(params, grads, v, b, gm, |p, g, v, b, gm| {
+                let g = effective_grad::<DECAY>(g, p, sign, wd);
+                let v = square_avg(g, v);
+                let gm = one_minus_alpha.mul_add(g - gm, gm);
+                let a = gm.mul_neg_add(gm, v).sqrt() + eps;
+                let b = b.mul_add(mu, g / a);
+                (neg_lr.mul_add(b, p), v, b, gm)
+            });
+        }
+    }
+}
