@@ -81,11 +81,11 @@ impl Optimizer for Lion {
         let beta2 = f32x8::splat(self.betas.1);
         let one_minus_beta2 = f32x8::splat((1.0 - b2) as f32);
         let neg_lr = f32x8::splat(-self.lr);
-        let decay = f32x8::splat((1.0 - self.lr as f64 * self.weight_decay as f64) as f32);
+        let wd = f32x8::splat(self.weight_decay);
         fused1(params, grads, state, |p, g, m| {
             let g = g * g_sign;
             let c = beta1 * m + one_minus_beta1 * g;
-            let p = neg_lr.mul_add(sign(c), p * decay);
+            let p = neg_lr.mul_add(wd.mul_add(p, sign(c)), p);
             (p, beta2 * m + one_minus_beta2 * g)
         });
         Ok(())

@@ -1,0 +1,83 @@
+//! Turning the fuzzer's bytes into shapes, hyper-parameters and values that reach every edge:
+//! NaN, ±∞, ±0, subnormals, huge and tiny magnitudes, and ordinary numbers.
+#![allow(dead_code)]
+
+/// Reads the fuzzer's bytes front to back; zeros once they run out.
+pub struct Input<'a>(pub &'a [u8]);
+
+impl Input<'_> {
+    pub fn byte(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((b, rest)) => {
+                self.0 = rest;
+                *b
+            }
+            None => 0,
+        }
+    }
+
+    pub fn bool(&mut self) -> bool {
+        self.byte() & 1 == 1
+    }
+
+    pub fn u32(&mut self) -> u32 {
+        u32::from_le_bytes([self.byte(), self.byte(), self.byte(), self.byte()])
+    }
+
+    /// A length up to `max`.
+    pub fn len(&mut self, max: usize) -> usize {
+        self.byte() as usize % (max + 1)
+    }
+
+    /// A value: mostly ordinary (in ±scale), sometimes an edge case, sometimes raw bits.
+    pub fn value(&mut self, scale: f32) -> f32 {
+        let kind = self.byte();
+        match kind {
+            0..=199 => {
+                let u = self.u32() as f32 / u32::MAX as f32;
+                (2.0 * u - 1.0) * scale
+            }
+            200..=239 => [
+                0.0,
+                -0.0,
+                f32::NAN,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                f32::MIN_POSITIVE / 4.0,
+                1e-30,
+                1e-9,
+                1e30,
+                f32::MAX,
+            ][(kind - 200) as usize % 10],
+            _ => f32::from_bits(self.u32()),
+        }
+    }
+
+    /// A hyper-parameter: mostly in `[lo, hi]`, sometimes anything (negative, NaN, ∞, > 1).
+    pub fn hparam(&mut self, lo: f32, hi: f32) -> f32 {
+        let kind = self.byte();
+        if kind < 224 {
+            lo + (hi - lo) * (self.u32() as f32 / u32::MAX as f32)
+        } else {
+            self.value(2.0)
+        }
+    }
+
+    pub fn values(&mut self, n: usize, scale: f32) -> Vec<f32> {
+        (0..n).map(|_| self.value(scale)).collect()
+    }
+}
+
+/// `got` agrees with `want` element by element: NaN where it is NaN, the same infinity, or
+/// within `rel` of the element's scale (the largest magnitude among the inputs that produced
+/// it and the two results).
+pub fn agree(got: f32, want: f32, scale: f32, rel: f32) -> bool {
+    if want.is_nan() || got.is_nan() {
+        return want.is_nan() && got.is_nan();
+    }
+    if want.is_infinite() || got.is_infinite() {
+        return want == got;
+    }
+    let s = scale.abs().max(want.abs()).max(got.abs());
+    (got - want).abs() <= rel * s || (got - want).abs() <= f32::MIN_POSITIVE
+}
