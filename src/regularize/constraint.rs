@@ -1,0 +1,83 @@
+//! Weight constraints applied after an optimizer step: clipping every weight into a range
+//! (torch's `clamp_`, the WGAN critic's weight clipping) and capping the L2 norm of every row
+//! (torch's `renorm`, Keras' `MaxNorm`).
+
+use super::lanes::{power_sum, Power};
+use crate::error::{check_len, checked_len};
+use crate::simd::f32x8;
+use crate::{Error, Result};
+
+/// Clips every weight into `[min, max]` in place, torch's `w.clamp_(min, max)`:
+/// `wᵢ = min(max(wᵢ, min), max)`.
+///
+/// As in torch, `min > max` is not an error: every element becomes `max` (the upper clamp is
+/// applied last). A NaN weight stays NaN. Pass `f32::NEG_INFINITY` or `f32::INFINITY` for a
+/// side torch would leave as `None`.
+///
+/// ```
+/// let mut w = [-3.0, 0.005, 2.0];
+/// descent::regularize::clamp(&mut w, -0.01, 0.01)?;
+/// assert_eq!(w, [-0.01, 0.005, 0.01]);
+/// # Ok::<(), descent::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidHyperParameter`] (`"min"` or `"max"`) when a bound is NaN (torch would make
+/// every element NaN). Nothing is written on error.
+pub fn clamp(w: &mut [f32], min: f32, max: f32) -> Result<()> {
+    if min.is_nan() {
+        return Err(Error::InvalidHyperParameter { what: "min" });
+    }
+    if max.is_nan() {
+        return Err(Error::InvalidHyperParameter { what: "max" });
+    }
+    let (lo, hi) = (f32x8::splat(min), f32x8::splat(max));
+    crate::simd::map_inplace(w, |x| {
+        // Comparisons with NaN are false: a NaN element passes through both selects.
+        let x = x.simd_lt(lo).select(lo, x);
+        x.simd_gt(hi).select(hi, x)
+    });
+    Ok(())
+}
+
+/// Caps the L2 norm of every row of a `[rows, cols]` row-major weight at `max_norm`, in place:
+/// torch's `w.renorm_(p=2, dim=0, maxnorm=max_norm)` (the max-norm constraint of dropout
+/// networks; Keras' `MaxNorm(axis=1)` on a `[out, in]` weight). For each row `r`,
+/// `‖r‖ = √(Σⱼ r_j²)`; if `‖r‖ > max_norm` the row is multiplied by
+/// `max_norm / (‖r‖ + 1e-7)` (the `1e-7` is torch's, so a clipped row ends slightly inside
+/// the ball), otherwise it is left as it is. As in torch, a row whose norm is NaN is left
+/// unchanged. For a `torch.nn.Linear` weight `[out, in]`, a row holds the weights into one
+/// output unit.
+///
+/// The norms are summed as [`crate::regularize::grad_norm`] sums (no overflow for any finite
+/// row) and rounded to `f32`; the factor is computed in `f32` as torch does.
+///
+/// ```
+/// let mut w = [3.0, 4.0, 0.3, 0.4]; // two rows of norm 5 and 0.5
+/// descent::regularize::max_norm_rows(&mut w, 2, 2, 1.0)?;
+/// assert!((w[0] - 0.6).abs() < 1e-6 && (w[1] - 0.8).abs() < 1e-6);
+/// assert_eq!(&w[2..], &[0.3, 0.4]);
+/// # Ok::<(), descent::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidHyperParameter`] (`"maxnorm"`, torch's name) unless `max_norm ≥ 0` (NaN
+/// included), as torch checks; [`Error::DimensionOverflow`] (`"w"`) when `rows·cols`
+/// overflows; [`Error::LengthMismatch`] (`"w"`) unless `w.len() == rows·cols`. Nothing is
+/// written on error.
+pub fn max_norm_rows(w: &mut [f32], rows: usize, cols: usize, max_norm: f32) -> Result<()> {
+    if max_norm.is_nan() || max_norm < 0.0 {
+        return Err(Error::InvalidHyperParameter { what: "maxnorm" });
+    }
+    check_len("w", w.len(), checked_len("w", rows, cols)?)?;
+    if cols == 0 {
+        return Ok(());
+    }
+    for row in w.chunks_exact_mut(cols) {
+        let norm = libm::sqrt(power_sum(row, Power::Two)) as f32;
+        if norm > max_norm {
+            crate::simd::scale(max_norm / (norm + 1e-7), row);
+        }
+    }
+    Ok(())
+}
