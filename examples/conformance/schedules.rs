@@ -164,7 +164,7 @@ pub fn run(case: &Case) -> Result<(), String> {
             eta_min: hp.f64("eta_min")?,
         }),
         "cyclic_lr" => {
-            // torch overwrites the optimizer's lr with base_lr, and its momentum with the cycled one.
+            // torch overwrites the optimizer's lr with base_lr (and its momentum when cycled).
             hp.overwritten("lr")?;
             Box::new(CyclicLR {
                 base_lr: hp.f64("base_lr")?,

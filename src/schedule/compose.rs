@@ -74,7 +74,10 @@ impl Schedule for SequentialLR<'_> {
         if self.schedulers.is_empty() {
             return Err(Error::InvalidHyperParameter { what: "schedulers" });
         }
-        let sorted = self.milestones.windows(2).all(|w| w[0] <= w[1]);
+        let sorted = self
+            .milestones
+            .windows(2)
+            .all(|w| matches!(w, [a, b] if a <= b));
         if self.milestones.len() + 1 != self.schedulers.len() || !sorted {
             return Err(Error::InvalidHyperParameter { what: "milestones" });
         }
@@ -147,11 +150,14 @@ impl Schedule for ChainedScheduler<'_> {
 /// `s·v` to `v` and the schedule starts where the ramp ends.
 ///
 /// This is torch's idiom `SequentialLR(optimizer, [LinearLR(optimizer, start_factor, 1.0,
-/// total_iters=W), schedule], milestones=[W])` whenever the schedule starts at the optimizer's
-/// lr (every schedule here but [`ConstantLR`](super::ConstantLR), a
-/// [`LinearLR`](super::LinearLR) with `start_factor < 1` and a
-/// [`MultiStepLR`](super::MultiStepLR) with a milestone 0). During the warm-up the momentum is
-/// the schedule's at step 0, as the optimizer keeps it then.
+/// total_iters=W), schedule], milestones=[W])` whenever the schedule starts at the lr torch's
+/// warm-up ramps to: the optimizer's lr, or `max_lr/div_factor` for a
+/// [`OneCycleLR`](super::OneCycleLR) (which overwrites torch's `initial_lr`). That excludes
+/// [`ConstantLR`](super::ConstantLR), a [`LinearLR`](super::LinearLR) with
+/// `start_factor < 1`, a [`MultiStepLR`](super::MultiStepLR) with a milestone 0 and a
+/// [`CyclicLR`](super::CyclicLR) whose `base_lr` is not the optimizer's lr, where torch's
+/// result jumps at `W`. During the warm-up the momentum is the
+/// schedule's at step 0, as the optimizer keeps it then.
 ///
 /// It owns or borrows its schedule (`LinearWarmup<CosineAnnealingLR>`,
 /// `LinearWarmup<&dyn Schedule>`).

@@ -69,7 +69,7 @@ impl Schedule for LinearLR {
                 what: "start_factor",
             });
         }
-        if !(self.end_factor >= 0.0 && self.end_factor <= 1.0) {
+        if !(0.0..=1.0).contains(&self.end_factor) {
             return Err(Error::InvalidHyperParameter { what: "end_factor" });
         }
         Ok(())
@@ -126,7 +126,7 @@ impl Schedule for ConstantLR {
     fn validate(&self) -> Result<()> {
         check_nonneg("base_lr", self.base_lr)?;
         let f = self.factor;
-        if !(f >= 0.0 && f <= 1.0) || (f == 0.0 && self.total_iters > 0) {
+        if !(0.0..=1.0).contains(&f) || (f == 0.0 && self.total_iters > 0) {
             return Err(Error::InvalidHyperParameter { what: "factor" });
         }
         Ok(())

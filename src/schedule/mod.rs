@@ -15,8 +15,8 @@
 //! | `LinearLR` | [`LinearLR`] | `lr·(s + (e−s)·min(t,T)/T)` |
 //! | `ConstantLR` | [`ConstantLR`] | `lr·factor` for `t < T`, then `lr` |
 //! | `PolynomialLR` | [`PolynomialLR`] | `lr·(1 − min(t,T)/T)^power` |
-//! | `CosineAnnealingLR` | [`CosineAnnealingLR`] | `η_min + (lr−η_min)·(1+cos(π·t/T_max))/2` |
-//! | `CosineAnnealingWarmRestarts` | [`CosineAnnealingWarmRestarts`] | the same over `T_cur/T_i`, restarting |
+//! | `CosineAnnealingLR` | [`CosineAnnealingLR`] | `η_min + (lr−η_min)·(1+cos(πt/T_max))/2` |
+//! | `CosineAnnealingWarmRestarts` | [`CosineAnnealingWarmRestarts`] | same, over `T_cur/T_i` |
 //! | `CyclicLR` | [`CyclicLR`] | triangles between `base_lr` and `max_lr` |
 //! | `OneCycleLR` | [`OneCycleLR`] | warm-up to `max_lr`, anneal to `max_lr/div/final_div` |
 //! | `ReduceLROnPlateau` | [`ReduceLROnPlateau`] | `lr·factor` after `patience` bad epochs |
@@ -48,9 +48,15 @@
 //! use descent::schedule::{CosineAnnealingLR, LinearLR, Schedule, SequentialLR};
 //!
 //! // Five steps of linear warm-up from lr/10, then a cosine over 95 steps.
-//! static WARMUP: LinearLR = LinearLR { start_factor: 0.1, end_factor: 1.0, total_iters: 5, base_lr: 0.1 };
-//! static COSINE: CosineAnnealingLR = CosineAnnealingLR { base_lr: 0.1, t_max: 95, eta_min: 0.0 };
-//! static SCHEDULE: SequentialLR = SequentialLR { schedulers: &[&WARMUP, &COSINE], milestones: &[5] };
+//! static WARMUP: LinearLR = LinearLR {
+//!     start_factor: 0.1,
+//!     ..LinearLR::new(0.1)
+//! };
+//! static COSINE: CosineAnnealingLR = CosineAnnealingLR::new(0.1, 95);
+//! static SCHEDULE: SequentialLR = SequentialLR {
+//!     schedulers: &[&WARMUP, &COSINE],
+//!     milestones: &[5],
+//! };
 //!
 //! SCHEDULE.validate()?;
 //! assert!((SCHEDULE.lr_at(0) - 0.01).abs() < 1e-7);
@@ -83,8 +89,9 @@ use crate::{Error, Result};
 /// value right after torch builds the scheduler (which already performs one internal step).
 ///
 /// The trait is object safe; `&S` is a `Schedule` when `S` is, so composites take
-/// `&dyn Schedule` children or owned ones alike.
-pub trait Schedule {
+/// `&dyn Schedule` children or owned ones alike. It requires `Sync` (a schedule is plain data,
+/// read-only), so that a composite of `&dyn Schedule` children can be a `static`.
+pub trait Schedule: Sync {
     /// The scheduled value after `step` steps, in `f64` (torch computes in Python floats).
     fn lr_at_f64(&self, step: u64) -> f64;
 

@@ -216,7 +216,7 @@ impl Schedule for OneCycleLR {
             });
         }
         let p = self.pct_start;
-        if !(p >= 0.0 && p <= 1.0) || p * self.total_steps as f64 - 1.0 == 0.0 {
+        if !(0.0..=1.0).contains(&p) || p * self.total_steps as f64 - 1.0 == 0.0 {
             return Err(Error::InvalidHyperParameter { what: "pct_start" });
         }
         check_nonneg("max_lr", self.max_lr)?;
