@@ -54,3 +54,8 @@ pub mod schedule;
 pub mod simd;
 
 pub use error::{Error, Result};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
