@@ -45,13 +45,17 @@ mod error;
 
 pub mod activation;
 pub mod dense;
+pub mod dropout;
 pub mod gemm;
 pub mod init;
 pub mod loss;
+pub mod norm;
 pub mod optim;
 pub mod regularize;
 pub mod schedule;
 pub mod simd;
+#[cfg(feature = "std")]
+pub mod train;
 
 pub use error::{Error, Result};
 

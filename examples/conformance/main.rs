@@ -13,6 +13,7 @@ mod case;
 mod clipping;
 mod dense;
 mod losses;
+mod norms;
 mod optimizers;
 mod regularization;
 mod run;

@@ -13,6 +13,7 @@ pub fn run_case(case: &Case) -> Result<(), String> {
         "schedules" => crate::schedules::run(case),
         "clipping" => crate::clipping::run(case),
         "regularization" => crate::regularization::run(case),
+        "norms" => crate::norms::run(case),
         other => Err(format!("family `{other}` is not implemented")),
     }
 }
