@@ -11,6 +11,8 @@ mod clipping;
 mod dense;
 #[path = "../examples/conformance/losses.rs"]
 mod losses;
+#[path = "../examples/conformance/norms.rs"]
+mod norms;
 #[path = "../examples/conformance/optimizers.rs"]
 mod optimizers;
 #[path = "../examples/conformance/regularization.rs"]
