@@ -49,6 +49,7 @@ pub mod dropout;
 pub mod gemm;
 pub mod init;
 pub mod loss;
+pub mod network;
 pub mod norm;
 pub mod optim;
 pub mod regularize;

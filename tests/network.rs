@@ -1,0 +1,340 @@
+//! The sequential model: the same numbers as the layer kernels called by hand, gradients
+//! against central finite differences through the whole model, frozen layers, const sizes,
+//! and errors.
+
+mod common;
+
+use common::Rng;
+use descent::activation::{Activation, LeakyRelu};
+use descent::dense::Dense;
+use descent::network::{Layer, LayerKind, Params, Sequential};
+use descent::Error;
+
+const LAYERS: [Layer; 6] = [
+    Layer::dense(5, 7),
+    Layer::activation(Activation::Tanh),
+    Layer::dense(7, 6),
+    Layer::activation(Activation::Gelu),
+    Layer::dense_no_bias(6, 3),
+    Layer::activation(Activation::LogSoftmax),
+];
+const NET: Sequential = Sequential::new(5, &LAYERS);
+
+/// Parameters drawn like `nn.Linear`'s: uniform in ±1/√in.
+fn params(net: &Sequential, rng: &mut Rng) -> Vec<f32> {
+    let mut p = Vec::new();
+    let mut width = net.input_features;
+    for layer in net.layers {
+        let n = layer.param_len(width);
+        let scale = 1.0 / (width as f32).sqrt();
+        p.extend((0..n).map(|_| rng.next() * scale));
+        width = layer.output_width(width);
+    }
+    p
+}
+
+#[test]
+fn sizes_are_constants() {
+    static mut P: [f32; NET.trainable_len()] = [0.0; NET.trainable_len()];
+    static mut A: [f32; NET.activation_len(4)] = [0.0; NET.activation_len(4)];
+    static mut S: [f32; NET.scratch_len(4)] = [0.0; NET.scratch_len(4)];
+    assert_eq!(NET.trainable_len(), 5 * 7 + 7 + 7 * 6 + 6 + 6 * 3);
+    assert_eq!(NET.param_len(), NET.trainable_len());
+    assert_eq!(NET.frozen_len(), 0);
+    assert_eq!(NET.buffer_len(), 0);
+    assert_eq!(NET.output_features(), 3);
+    assert_eq!(NET.max_width(), 7);
+    assert_eq!(NET.activation_len(4), 4 * (7 + 7 + 6 + 6 + 3 + 3));
+    assert_eq!(NET.scratch_len(4), 2 * 4 * 7);
+    // The statics above have these sizes, fixed at compile time.
+    assert_eq!(core::mem::size_of::<[f32; NET.trainable_len()]>(), 4 * 108);
+    let _ = (&raw const P, &raw const A, &raw const S);
+    assert_eq!(NET.validate(), Ok(()));
+}
+
+/// The model's forward and backward against the kernels called layer by layer.
+#[test]
+fn model_equals_the_layers_by_hand() {
+    let batch = 4;
+    let mut rng = Rng::new(1);
+    let p = params(&NET, &mut rng);
+    let x = rng.vec(batch * 5);
+    let mut acts = vec![f32::NAN; NET.activation_len(batch)];
+    let out = NET
+        .forward_train(batch, &p[..], &mut [], &x, &mut acts)
+        .unwrap()
+        .to_vec();
+
+    // By hand.
+    let (w1, rest) = p.split_at(35);
+    let (b1, rest) = rest.split_at(7);
+    let (w2, rest) = rest.split_at(42);
+    let (b2, w3) = rest.split_at(6);
+    let l1 = Dense::new(batch, 5, 7);
+    let l2 = Dense::new(batch, 7, 6);
+    let l3 = Dense::new(batch, 6, 3);
+    let mut h1 = vec![0.0; batch * 7];
+    l1.forward(&x, w1, Some(b1), &mut h1).unwrap();
+    let mut a1 = vec![0.0; batch * 7];
+    Activation::Tanh.forward(&h1, &mut a1, 7).unwrap();
+    let mut h2 = vec![0.0; batch * 6];
+    l2.forward(&a1, w2, Some(b2), &mut h2).unwrap();
+    let mut a2 = vec![0.0; batch * 6];
+    Activation::Gelu.forward(&h2, &mut a2, 6).unwrap();
+    let mut h3 = vec![0.0; batch * 3];
+    l3.forward(&a2, w3, None, &mut h3).unwrap();
+    let mut y = vec![0.0; batch * 3];
+    Activation::LogSoftmax.forward(&h3, &mut y, 3).unwrap();
+    assert_eq!(out, y);
+
+    // Inference gives the same output.
+    let mut y_inf = vec![0.0; batch * 3];
+    let mut scratch = vec![0.0; NET.scratch_len(batch)];
+    NET.forward(batch, &p[..], &[], &x, &mut y_inf, &mut scratch)
+        .unwrap();
+    assert_eq!(y_inf, y);
+
+    // Backward by hand from the same upstream gradient.
+    let dy = rng.vec(batch * 3);
+    let mut grads = vec![0.0; NET.trainable_len()];
+    NET.backward(batch, &p[..], &x, &acts, &dy, &mut grads, &mut scratch)
+        .unwrap();
+    let mut want = vec![0.0; NET.trainable_len()];
+    let (dw1, rest) = want.split_at_mut(35);
+    let (db1, rest) = rest.split_at_mut(7);
+    let (dw2, rest) = rest.split_at_mut(42);
+    let (db2, dw3) = rest.split_at_mut(6);
+    let mut g3 = vec![0.0; batch * 3];
+    Activation::LogSoftmax
+        .backward(&y, &dy, &mut g3, 3)
+        .unwrap();
+    let mut ga2 = vec![0.0; batch * 6];
+    l3.backward(&a2, w3, &g3, dw3, None, Some(&mut ga2))
+        .unwrap();
+    let mut g2 = vec![0.0; batch * 6];
+    Activation::Gelu.backward(&h2, &ga2, &mut g2, 6).unwrap();
+    let mut ga1 = vec![0.0; batch * 7];
+    l2.backward(&a1, w2, &g2, dw2, Some(db2), Some(&mut ga1))
+        .unwrap();
+    let mut g1 = vec![0.0; batch * 7];
+    Activation::Tanh.backward(&a1, &ga1, &mut g1, 7).unwrap();
+    l1.backward(&x, w1, &g1, dw1, Some(db1), None).unwrap();
+    assert_eq!(grads, want);
+
+    // Gradients accumulate; zero_grad resets them.
+    NET.backward(batch, &p[..], &x, &acts, &dy, &mut grads, &mut scratch)
+        .unwrap();
+    for (g, w) in grads.iter().zip(&want) {
+        assert_eq!(*g, 2.0 * w);
+    }
+    NET.zero_grad(&mut grads).unwrap();
+    assert!(grads.iter().all(|g| *g == 0.0));
+}
+
+/// `L = Σ c·model(x)` for fixed `c`, in f64 from the f32 forward.
+fn loss(net: &Sequential, batch: usize, p: &[f32], x: &[f32], c: &[f32]) -> f64 {
+    let mut y = vec![0.0; batch * net.output_features()];
+    let mut scratch = vec![0.0; net.scratch_len(batch)];
+    net.forward(batch, p, &[], x, &mut y, &mut scratch).unwrap();
+    y.iter().zip(c).map(|(y, c)| *y as f64 * *c as f64).sum()
+}
+
+#[test]
+fn gradients_match_finite_differences_through_the_model() {
+    let layers = [
+        Layer::dense(4, 6),
+        Layer::activation(Activation::Silu),
+        Layer::dense(6, 5),
+        Layer::activation(Activation::Tanh),
+        Layer::dense(5, 3),
+        Layer::activation(Activation::Softmax),
+    ];
+    let net = Sequential::new(4, &layers);
+    let batch = 3;
+    let mut rng = Rng::new(2);
+    let p = params(&net, &mut rng);
+    let x = rng.vec(batch * 4);
+    let c = rng.vec(batch * 3);
+    let mut acts = vec![0.0; net.activation_len(batch)];
+    net.forward_train(batch, &p[..], &mut [], &x, &mut acts)
+        .unwrap();
+    let mut grads = vec![0.0; net.trainable_len()];
+    let mut scratch = vec![0.0; net.scratch_len(batch)];
+    net.backward(batch, &p[..], &x, &acts, &c, &mut grads, &mut scratch)
+        .unwrap();
+    // Central differences with h = 1e-2: truncation O(h²·|f'''|) ~ 1e-4, f32 rounding of the
+    // loss ~ 1e-7·|L|/h ~ 1e-5.
+    let h = 1e-2f32;
+    for i in 0..p.len() {
+        let (mut up, mut down) = (p.clone(), p.clone());
+        up[i] += h;
+        down[i] -= h;
+        let fd = (loss(&net, batch, &up, &x, &c) - loss(&net, batch, &down, &x, &c))
+            / (up[i] as f64 - down[i] as f64);
+        let err = (fd - grads[i] as f64).abs();
+        assert!(
+            err <= 5e-4 * (1.0 + fd.abs()),
+            "param {i}: finite difference {fd}, backward {}",
+            grads[i]
+        );
+    }
+}
+
+#[test]
+fn frozen_layers_read_their_own_slice_and_get_no_gradient() {
+    // The first two dense layers frozen (their weights could sit in flash), the last trains.
+    let frozen_layers = [
+        Layer::dense(5, 7).frozen(),
+        Layer::activation(Activation::Tanh),
+        Layer::dense(7, 6).frozen(),
+        Layer::activation(Activation::LeakyRelu(LeakyRelu::DEFAULT)),
+        Layer::dense(6, 3),
+    ];
+    let all_layers = frozen_layers.map(|l| Layer { frozen: false, ..l });
+    let frozen_net = Sequential::new(5, &frozen_layers);
+    let full_net = Sequential::new(5, &all_layers);
+    assert_eq!(frozen_net.frozen_len(), 35 + 7 + 42 + 6);
+    assert_eq!(frozen_net.trainable_len(), 18 + 3);
+    let batch = 6;
+    let mut rng = Rng::new(3);
+    let p = params(&full_net, &mut rng);
+    let (frozen, trainable) = p.split_at(frozen_net.frozen_len());
+    let x = rng.vec(batch * 5);
+    let params = Params { frozen, trainable };
+
+    let mut acts = vec![0.0; frozen_net.activation_len(batch)];
+    let out = frozen_net
+        .forward_train(batch, params, &mut [], &x, &mut acts)
+        .unwrap()
+        .to_vec();
+    let mut full_acts = vec![0.0; full_net.activation_len(batch)];
+    let full_out = full_net
+        .forward_train(batch, &p[..], &mut [], &x, &mut full_acts)
+        .unwrap()
+        .to_vec();
+    assert_eq!(out, full_out);
+
+    let dy = rng.vec(batch * 3);
+    let mut scratch = vec![0.0; frozen_net.scratch_len(batch)];
+    let mut grads = vec![0.0; frozen_net.trainable_len()];
+    frozen_net
+        .backward(batch, params, &x, &acts, &dy, &mut grads, &mut scratch)
+        .unwrap();
+    let mut full_grads = vec![0.0; full_net.trainable_len()];
+    full_net
+        .backward(
+            batch,
+            &p[..],
+            &x,
+            &full_acts,
+            &dy,
+            &mut full_grads,
+            &mut scratch,
+        )
+        .unwrap();
+    assert_eq!(grads, full_grads[frozen_net.frozen_len()..]);
+
+    // The backward pass stops at the lowest trainable layer: NaN in the frozen layers below it
+    // (in their parameters and saved activations) cannot reach the gradients.
+    let nan_frozen = vec![f32::NAN; frozen.len()];
+    let mut poisoned = acts.clone();
+    let first_two = batch * (7 + 7);
+    poisoned[..first_two].fill(f32::NAN);
+    let mut again = vec![0.0; grads.len()];
+    let nan_params = Params {
+        frozen: &nan_frozen,
+        trainable,
+    };
+    frozen_net
+        .backward(
+            batch,
+            nan_params,
+            &x,
+            &poisoned,
+            &dy,
+            &mut again,
+            &mut scratch,
+        )
+        .unwrap();
+    // Only the last dense layer reads the layer below its input (the LeakyReLU output).
+    assert_eq!(again, grads);
+}
+
+#[test]
+fn errors_are_reported_before_anything_is_written() {
+    let batch = 2;
+    let mut rng = Rng::new(4);
+    let p = params(&NET, &mut rng);
+    let x = rng.vec(batch * 5);
+    let mut y = vec![7.0; batch * 3];
+    let mut scratch = vec![7.0; NET.scratch_len(batch)];
+    let short = &p[1..];
+    assert_eq!(
+        NET.forward(batch, short, &[], &x, &mut y, &mut scratch),
+        Err(Error::LengthMismatch {
+            what: "params",
+            expected: p.len(),
+            actual: p.len() - 1
+        })
+    );
+    assert_eq!(
+        NET.forward(batch, &p[..], &[], &x[1..], &mut y, &mut scratch),
+        Err(Error::LengthMismatch {
+            what: "x",
+            expected: batch * 5,
+            actual: batch * 5 - 1
+        })
+    );
+    assert_eq!(
+        NET.forward(0, &p[..], &[], &[], &mut [], &mut []),
+        Err(Error::ZeroDimension { what: "batch" })
+    );
+    assert!(y.iter().chain(&scratch).all(|v| *v == 7.0));
+
+    // A chain that does not fit.
+    let bad = [Layer::dense(5, 4), Layer::dense(3, 2)];
+    assert_eq!(
+        Sequential::new(5, &bad).validate(),
+        Err(Error::LengthMismatch {
+            what: "in_features",
+            expected: 4,
+            actual: 3
+        })
+    );
+    assert_eq!(
+        Sequential::new(5, &[]).validate(),
+        Err(Error::ZeroDimension { what: "layers" })
+    );
+    let zero = [Layer::new(LayerKind::Dense {
+        in_features: 5,
+        out_features: 0,
+        bias: true,
+    })];
+    assert_eq!(
+        Sequential::new(5, &zero).validate(),
+        Err(Error::ZeroDimension {
+            what: "out_features"
+        })
+    );
+
+    let mut acts = vec![7.0; NET.activation_len(batch)];
+    let mut grads = vec![7.0; NET.trainable_len()];
+    assert_eq!(
+        NET.backward(batch, &p[..], &x, &acts, &y[1..], &mut grads, &mut scratch),
+        Err(Error::LengthMismatch {
+            what: "dy",
+            expected: batch * 3,
+            actual: batch * 3 - 1
+        })
+    );
+    assert!(grads.iter().all(|v| *v == 7.0));
+    assert_eq!(
+        NET.forward_train(batch, &p[..], &mut [], &x, &mut acts[1..])
+            .map(|_| ()),
+        Err(Error::LengthMismatch {
+            what: "acts",
+            expected: NET.activation_len(batch),
+            actual: NET.activation_len(batch) - 1
+        })
+    );
+}
