@@ -159,6 +159,44 @@ pub struct ParamSpan {
     pub len: usize,
 }
 
+/// Which caller slice a tensor lives in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    /// The frozen parameters.
+    Frozen,
+    /// The trainable parameters (and, at the same offset, their gradients).
+    Trainable,
+    /// The non-trained buffers (running statistics).
+    Buffer,
+}
+
+/// One tensor of a model: its layer, its torch name within the layer, its shape and where its
+/// floats are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// The layer's index (the `i` of torch's `"{i}.weight"`).
+    pub layer: usize,
+    /// The tensor's name within its layer: `"weight"`, `"bias"`, `"running_mean"`, ….
+    pub name: &'static str,
+    /// The shape; only the first `rank` entries count.
+    pub shape: [usize; 2],
+    /// How many dimensions the shape has (0 for a scalar).
+    pub rank: usize,
+    /// Which slice holds it.
+    pub store: Store,
+    /// Its offset in that slice.
+    pub offset: usize,
+    /// Its length in floats.
+    pub len: usize,
+}
+
+impl TensorInfo {
+    /// The shape as a slice.
+    pub fn dims(&self) -> &[usize] {
+        &self.shape[..self.rank.min(2)]
+    }
+}
+
 /// The parameters a model reads: the frozen layers' and the trainable layers' tensors.
 ///
 /// A plain `&[f32]` converts into `Params` with no frozen part, for models without frozen
@@ -561,6 +599,111 @@ impl<'a> Sequential<'a> {
             src = if src == 1 { 2 } else { 1 };
         }
         Ok(())
+    }
+
+    /// Initialises the parameters as torch's layers do when they are constructed, layer by
+    /// layer in order from one generator: a dense layer as `nn.Linear.reset_parameters`
+    /// ([`init::dense_default`](crate::init::dense_default): weight and bias uniform in
+    /// `±1/√in_features`).
+    ///
+    /// `frozen` and `trainable` are the two parameter slices (`frozen` empty when no layer is
+    /// frozen).
+    ///
+    /// # Errors
+    /// What [`validate`](Self::validate) finds, and [`Error::LengthMismatch`] for `"frozen"`,
+    /// `"params"` or `"buffers"`.
+    pub fn init<R: rand::Rng + ?Sized>(
+        &self,
+        frozen: &mut [f32],
+        trainable: &mut [f32],
+        buffers: &mut [f32],
+        rng: &mut R,
+    ) -> Result<()> {
+        self.validate()?;
+        check_len("frozen", frozen.len(), self.frozen_len())?;
+        check_len("params", trainable.len(), self.trainable_len())?;
+        check_len("buffers", buffers.len(), self.buffer_len())?;
+        for (layer, span) in self.layers.iter().zip(self.param_spans()) {
+            let slice = if span.frozen {
+                &mut *frozen
+            } else {
+                &mut *trainable
+            };
+            let end = span.offset.saturating_add(span.len);
+            let p = slice.get_mut(span.offset..end).unwrap_or(&mut []);
+            if let LayerKind::Dense {
+                in_features,
+                out_features,
+                bias,
+            } = layer.kind
+            {
+                let (w, b) = p.split_at_mut(in_features.saturating_mul(out_features).min(p.len()));
+                crate::init::dense_default(
+                    w,
+                    if bias { Some(b) } else { None },
+                    in_features,
+                    out_features,
+                    rng,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every tensor of the model, in torch's `state_dict` order, with where it lives: for
+    /// checkpoints. Layer `i`'s tensors are named `"{i}.weight"`, `"{i}.bias"`, … as in an
+    /// `nn.Sequential`.
+    pub fn tensors(&self) -> impl Iterator<Item = TensorInfo> + '_ {
+        let mut width = self.input_features;
+        let (mut frozen_at, mut trainable_at) = (0usize, 0usize);
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(move |(index, layer)| {
+                let at = if layer.frozen {
+                    &mut frozen_at
+                } else {
+                    &mut trainable_at
+                };
+                let store = if layer.frozen {
+                    Store::Frozen
+                } else {
+                    Store::Trainable
+                };
+                let mut list = [None, None];
+                if let LayerKind::Dense {
+                    in_features,
+                    out_features,
+                    bias,
+                } = layer.kind
+                {
+                    let w = in_features.saturating_mul(out_features);
+                    list[0] = Some(TensorInfo {
+                        layer: index,
+                        name: "weight",
+                        shape: [out_features, in_features],
+                        rank: 2,
+                        store,
+                        offset: *at,
+                        len: w,
+                    });
+                    *at = at.saturating_add(w);
+                    if bias {
+                        list[1] = Some(TensorInfo {
+                            layer: index,
+                            name: "bias",
+                            shape: [out_features, 0],
+                            rank: 1,
+                            store,
+                            offset: *at,
+                            len: out_features,
+                        });
+                        *at = at.saturating_add(out_features);
+                    }
+                }
+                width = layer.output_width(width);
+                list.into_iter().flatten()
+            })
     }
 
     /// Zeroes the gradients (torch's `zero_grad(set_to_none=False)`): backward passes

@@ -57,6 +57,14 @@ impl Default for Adadelta {
 }
 
 impl Optimizer for Adadelta {
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+
     fn state_planes(&self) -> &'static [&'static str] {
         &["square_avg", "acc_delta"]
     }

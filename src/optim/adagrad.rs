@@ -58,6 +58,14 @@ impl Default for Adagrad {
 }
 
 impl Optimizer for Adagrad {
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+
     fn state_planes(&self) -> &'static [&'static str] {
         &["sum"]
     }

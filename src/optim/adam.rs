@@ -66,6 +66,14 @@ impl Default for Adam {
 }
 
 impl Optimizer for Adam {
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+
     fn state_planes(&self) -> &'static [&'static str] {
         if self.amsgrad {
             &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
@@ -240,6 +248,14 @@ impl Default for AdamW {
 }
 
 impl Optimizer for AdamW {
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+
     fn state_planes(&self) -> &'static [&'static str] {
         self.as_adam().state_planes()
     }

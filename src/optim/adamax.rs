@@ -56,6 +56,14 @@ impl Default for Adamax {
 }
 
 impl Optimizer for Adamax {
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+
     fn state_planes(&self) -> &'static [&'static str] {
         &["exp_avg", "exp_inf"]
     }

@@ -55,6 +55,14 @@ impl Default for Lion {
 }
 
 impl Optimizer for Lion {
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+
     fn state_planes(&self) -> &'static [&'static str] {
         &["exp_avg"]
     }

@@ -113,6 +113,12 @@ pub trait Optimizer {
             .saturating_add(self.state_scalars().len())
     }
 
+    /// The learning rate (torch's `param_groups[i]["lr"]`).
+    fn lr(&self) -> f32;
+
+    /// Sets the learning rate, as a schedule does between steps; the state stays valid.
+    fn set_lr(&mut self, lr: f32);
+
     /// Checks the hyper-parameters where torch's constructor raises, and rejects NaN and
     /// infinite values.
     ///

@@ -66,6 +66,14 @@ impl Default for NAdam {
 }
 
 impl Optimizer for NAdam {
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+
     fn state_planes(&self) -> &'static [&'static str] {
         &["exp_avg", "exp_avg_sq"]
     }

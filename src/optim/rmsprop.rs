@@ -66,6 +66,14 @@ impl Default for RmsProp {
 }
 
 impl Optimizer for RmsProp {
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+
     fn state_planes(&self) -> &'static [&'static str] {
         match (self.momentum > 0.0, self.centered) {
             (false, false) => &["square_avg"],

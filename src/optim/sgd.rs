@@ -66,6 +66,14 @@ impl Default for Sgd {
 }
 
 impl Optimizer for Sgd {
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+
     fn state_planes(&self) -> &'static [&'static str] {
         if self.momentum != 0.0 {
             &["momentum_buffer"]
