@@ -81,8 +81,8 @@ pub enum CheckpointError {
         /// The tensor's name.
         tensor: String,
     },
-    /// A name that cannot be used: the tensor name `__metadata__`, the reserved metadata key
-    /// `descent.crc32`, or a metadata key given twice.
+    /// A name that cannot be used: the tensor name `__metadata__`, the reserved metadata keys
+    /// `descent.crc32` and `descent.checksum`, or a metadata key given twice.
     InvalidName {
         /// The name.
         name: String,

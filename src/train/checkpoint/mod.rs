@@ -29,11 +29,15 @@
 //! the data starts at a multiple of 8 bytes, as Python's safetensors pads. The same tensors
 //! and metadata always give the same bytes.
 //!
-//! The metadata gets one more key, [`CHECKSUM_KEY`] (`"descent.crc32"`): the CRC-32/IEEE, as
-//! 8 lowercase hex digits, of the canonical header *without that key* followed by the data
-//! section. Loading checks it, so a truncated or bit-flipped checkpoint is an `Err` instead
-//! of silently wrong weights. Files without the key (written by Python) load unchecked, but
-//! still fully validated. The key is not returned in the loaded metadata.
+//! The metadata gets two more keys: [`CHECKSUM_KEY`] (`"descent.crc32"`), the CRC-32/IEEE,
+//! as 8 lowercase hex digits, of the canonical header *without that key* followed by the
+//! data section; and [`CHECKSUM_ALGORITHM_KEY`] (`"descent.checksum": "crc32"`), which says
+//! the file carries a checksum (and is covered by it), so that damage to the name of the
+//! checksum key cannot pass for a file without one. Loading checks them, so a truncated or
+//! bit-flipped checkpoint is an `Err` instead of silently wrong weights. Files without these
+//! keys (written by Python) load unchecked, but still fully validated. Neither key is
+//! returned in the loaded metadata. A tool that rewrites a file must drop both keys (or the
+//! load fails with a checksum error).
 //!
 //! Saving is atomic: the bytes go to a temporary file in the target's directory
 //! (`.NAME.PID.N.tmp`), which is flushed (`sync_all`) and renamed over the target, and then
@@ -118,6 +122,13 @@ pub type Metadata = BTreeMap<String, String>;
 /// The metadata key that holds the checksum `save` writes (and loads check).
 pub const CHECKSUM_KEY: &str = "descent.crc32";
 
+/// The metadata key that declares the checksum, with the value `"crc32"`: when it is
+/// present, [`CHECKSUM_KEY`] must be too.
+pub const CHECKSUM_ALGORITHM_KEY: &str = "descent.checksum";
+
+/// The value of [`CHECKSUM_ALGORITHM_KEY`].
+const CHECKSUM_ALGORITHM: &str = "crc32";
+
 /// The largest header accepted, in bytes: Python's safetensors' limit.
 pub const MAX_HEADER_LEN: u64 = 100_000_000;
 
@@ -180,7 +191,7 @@ pub struct Tensor {
 pub struct Checkpoint {
     /// The tensors, in the order of the header.
     pub tensors: Vec<Tensor>,
-    /// The metadata, without [`CHECKSUM_KEY`].
+    /// The metadata, without [`CHECKSUM_KEY`] and [`CHECKSUM_ALGORITHM_KEY`].
     pub metadata: Metadata,
     /// The checksum the file carried and that was verified; `None` for files without one.
     pub crc32: Option<u32>,
@@ -197,7 +208,7 @@ impl Checkpoint {
 /// torch's names.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct LoadReport {
-    /// The metadata, without [`CHECKSUM_KEY`].
+    /// The metadata, without [`CHECKSUM_KEY`] and [`CHECKSUM_ALGORITHM_KEY`].
     pub metadata: Metadata,
     /// Requested tensors absent from the file, in the caller's order; left untouched.
     pub missing_keys: Vec<String>,
@@ -220,14 +231,14 @@ fn numel(name: &str, shape: &[usize]) -> Result<usize, CheckpointError> {
 ///
 /// Errors: a data length other than the shape's product ([`CheckpointError::LengthMismatch`]),
 /// a repeated tensor name, the name `__metadata__`, a repeated metadata key or the reserved
-/// key [`CHECKSUM_KEY`], sizes that overflow.
+/// keys [`CHECKSUM_KEY`] and [`CHECKSUM_ALGORITHM_KEY`], sizes that overflow.
 pub fn to_bytes(
     tensors: &[(&str, &[usize], &[f32])],
     metadata: &[(&str, &str)],
 ) -> Result<Vec<u8>, CheckpointError> {
     let mut meta = BTreeMap::new();
     for &(k, v) in metadata {
-        let reason = if k == CHECKSUM_KEY {
+        let reason = if k == CHECKSUM_KEY || k == CHECKSUM_ALGORITHM_KEY {
             "reserved for the checksum"
         } else if meta.insert(k, v).is_some() {
             "metadata key given twice"
@@ -281,6 +292,7 @@ pub fn to_bytes(
             .zip(&offsets)
             .map(|(&(name, shape, _), &o)| (name, "F32", shape, o))
     };
+    meta.insert(CHECKSUM_ALGORITHM_KEY, CHECKSUM_ALGORITHM);
     let mut crc = Crc32::new();
     crc.update(header::serialize(entries(), &meta).as_bytes());
     crc.update(&body);
@@ -335,7 +347,19 @@ impl View<'_> {
             .map_err(|e| CheckpointError::malformed(format!("header is not UTF-8: {e}")))?;
         let header = header::parse(json)?;
         let tensors = header::check(&header, n + 8, data.len())?;
+        let declared = header.metadata.get(CHECKSUM_ALGORITHM_KEY);
+        if declared.is_some_and(|a| a != CHECKSUM_ALGORITHM) {
+            return Err(CheckpointError::malformed(format!(
+                "unknown checksum `{CHECKSUM_ALGORITHM_KEY}`: `{}`",
+                declared.map_or("", |a| a.as_str())
+            )));
+        }
         let crc32 = match header.metadata.get(CHECKSUM_KEY) {
+            None if declared.is_some() => {
+                return Err(CheckpointError::malformed(format!(
+                    "`{CHECKSUM_ALGORITHM_KEY}` is set but `{CHECKSUM_KEY}` is missing"
+                )))
+            }
             None => None,
             Some(hex) => {
                 let stored = parse_hex(hex).ok_or_else(|| {
@@ -376,6 +400,7 @@ impl View<'_> {
     fn metadata(&self) -> Metadata {
         let mut m = self.header.metadata.clone();
         m.remove(CHECKSUM_KEY);
+        m.remove(CHECKSUM_ALGORITHM_KEY);
         m
     }
 
