@@ -405,9 +405,11 @@ fn every_single_bit_flip_is_an_error() {
             flipped[i] ^= 1 << bit;
             match checkpoint::parse(&flipped) {
                 Ok(ck) => {
-                    // Only a flip in the padding could leave the content unchanged, and
-                    // none does: no single-bit flip of a space (0x20) is JSON whitespace
-                    // (0x09, 0x0A, 0x0D), so such a flip is a trailing character.
+                    // A flip can leave the content unchanged only where the JSON could
+                    // spell it another way one bit apart: the padding, and the hex case of a
+                    // `\u00xx` escape (see the next test). This file has no escape, and no
+                    // single-bit flip of a space (0x20) is JSON whitespace (0x09, 0x0A,
+                    // 0x0D): the flip is a trailing character.
                     panic!(
                         "flip of bit {bit} of byte {i} loaded (equal to the original: {})",
                         same(&ck, &original)
@@ -421,6 +423,21 @@ fn every_single_bit_flip_is_an_error() {
     // Every flip of a data bit is caught by the checksum alone.
     let data_len = 4 * 5;
     assert!(checksum_errors >= 8 * data_len, "{checksum_errors}");
+}
+
+#[test]
+fn a_flipped_hex_case_in_an_escape_is_the_same_content() {
+    // A control character in a name or a value is written `\u001a`; its hex digit's case
+    // is one bit, and both spellings are the same JSON string, so the file loads unchanged
+    // (the checksum covers the canonical header, which writes lowercase).
+    let bytes = checkpoint::to_bytes(&[("w", &[1], &[2.0])], &[("k", "\u{1a}")]).unwrap();
+    let original = checkpoint::parse(&bytes).unwrap();
+    let at = bytes.windows(6).position(|w| w == b"\\u001a").unwrap() + 5;
+    let mut flipped = bytes.clone();
+    flipped[at] ^= 0x20; // 'a' -> 'A'
+    assert!(same(&checkpoint::parse(&flipped).unwrap(), &original));
+    flipped[at] ^= 0x01; // 'A' -> '@': no longer hex
+    assert!(checkpoint::parse(&flipped).is_err());
 }
 
 /// The exact bytes `safetensors.numpy.save` (safetensors 0.8) writes for

@@ -33,17 +33,23 @@
 //! as 8 lowercase hex digits, of the canonical header *without that key* followed by the
 //! data section; and [`CHECKSUM_ALGORITHM_KEY`] (`"descent.checksum": "crc32"`), which says
 //! the file carries a checksum (and is covered by it), so that damage to the name of the
-//! checksum key cannot pass for a file without one. Loading checks them, so a truncated or
-//! bit-flipped checkpoint is an `Err` instead of silently wrong weights. Files without these
-//! keys (written by Python) load unchecked, but still fully validated. Neither key is
+//! checksum key cannot pass for a file without one. Loading checks them, so a truncated
+//! checkpoint, or one with a flipped bit that changes its content, is an `Err` instead of
+//! silently wrong weights. (The checksum covers the content, not the spelling: a flip that
+//! only respells it, such as the hex case of a `\u001a` escape, loads the same tensors and
+//! metadata.) Files without these keys (written by Python) load unchecked, but still fully
+//! validated. Neither key is
 //! returned in the loaded metadata. A tool that rewrites a file must drop both keys (or the
 //! load fails with a checksum error).
 //!
 //! Saving is atomic: the bytes go to a temporary file in the target's directory
 //! (`.NAME.PID.N.tmp`), which is flushed (`sync_all`) and renamed over the target, and then
 //! the directory is flushed (on Unix). After a crash at any point the target holds either
-//! the previous checkpoint or the new one, never a mix. (The renamed file gets default
-//! permissions, not the replaced file's.)
+//! the previous checkpoint or the new one, never a mix. On an `Err` before the rename the
+//! temporary file is removed and the target is untouched; an `Err` from flushing the
+//! directory comes after the rename (the new file is in place, its durability unconfirmed).
+//! The renamed file gets default permissions, and a symbolic link at the target is replaced
+//! by the file rather than followed.
 //!
 //! # Loading
 //!
