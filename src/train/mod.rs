@@ -3,7 +3,9 @@
 //! progress and history.
 //!
 //! It adds no math: every number comes from the core kernels (`network`, `loss`, `optim`,
-//! `schedule`, `regularize`).
+//! `schedule`, `regularize`). [`checkpoint`] saves and restores named `f32` tensors
+//! (parameters, optimizer state) as safetensors files, atomically on save and all-or-nothing
+//! on load.
 //!
 //! ```
 //! use descent::activation::Activation;
@@ -27,6 +29,7 @@
 //! # Ok::<(), descent::train::TrainError>(())
 //! ```
 
+pub mod checkpoint;
 mod data;
 mod fit;
 mod metrics;
