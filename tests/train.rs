@@ -341,3 +341,88 @@ fn data_errors_are_clear() {
     assert_eq!((train.len(), held.len()), (6, 2));
     assert!(data.split(1.5, 1).is_err());
 }
+
+#[test]
+fn a_trainer_saved_and_loaded_resumes_exactly() {
+    let data = blobs(48, 10);
+    let options = FitOptions {
+        shuffle: false,
+        ..quiet(3, 8)
+    };
+    let adam = descent::optim::Adam {
+        lr: 0.01,
+        amsgrad: true,
+        ..descent::optim::Adam::DEFAULT
+    };
+    let dir = std::env::temp_dir().join(format!("descent-train-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("run.safetensors");
+
+    // Uninterrupted: 6 epochs.
+    let mut straight = Trainer::new(Model::new(NET, 5).unwrap(), adam).unwrap();
+    straight
+        .fit(&data, &options, |_| Control::Continue)
+        .unwrap();
+    straight
+        .fit(&data, &options, |_| Control::Continue)
+        .unwrap();
+
+    // 3 epochs, save, load into a fresh trainer, 3 more.
+    let mut first = Trainer::new(Model::new(NET, 5).unwrap(), adam).unwrap();
+    first.fit(&data, &options, |_| Control::Continue).unwrap();
+    first.save(&path).unwrap();
+    let mut resumed = Trainer::new(Model::new(NET, 99).unwrap(), adam).unwrap();
+    resumed.load(&path).unwrap();
+    assert_eq!(resumed.step, first.step);
+    assert_eq!(resumed.state, first.state);
+    assert_eq!(resumed.model.params, first.model.params);
+    resumed.fit(&data, &options, |_| Control::Continue).unwrap();
+    assert_eq!(resumed.model.params, straight.model.params);
+    assert_eq!(resumed.state, straight.state);
+
+    // The file has torch's names: the model's tensors, then the optimizer's state.
+    let ck = descent::train::checkpoint::read(&path).unwrap();
+    let names: Vec<&str> = ck.tensors.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(&names[..4], ["0.weight", "0.bias", "2.weight", "2.bias"]);
+    assert!(names.contains(&"optim.0.weight.exp_avg"));
+    assert!(names.contains(&"optim.2.bias.max_exp_avg_sq"));
+    assert_eq!(ck.tensors[0].shape, [8, 3]);
+    assert_eq!(
+        ck.metadata.get("optim.step").map(String::as_str),
+        Some("18")
+    );
+
+    // A model of another shape refuses the file, naming the tensor, and stays as it was.
+    let other_layers = [
+        Layer::dense(3, 9),
+        Layer::activation(Activation::Tanh),
+        Layer::dense(9, 2),
+    ];
+    let mut other = Model::new(Sequential::new(3, &other_layers), 1).unwrap();
+    let before = other.params.clone();
+    let err = other.load(&path).unwrap_err().to_string();
+    assert!(err.contains("0.weight"), "{err}");
+    assert_eq!(other.params, before);
+    // A model alone refuses a trainer's file (unexpected optimizer tensors): strict.
+    let mut plain = Model::new(NET, 1).unwrap();
+    assert!(plain.load(&path).is_err());
+    let model_path = dir.join("model.safetensors");
+    first.model.save(&model_path).unwrap();
+    plain.load(&model_path).unwrap();
+    assert_eq!(plain.params, first.model.params);
+    // Model::save writes what checkpoint::save writes for the same names: the bytes the
+    // Python interop check (.ci/checkpoint_interop.sh) reads.
+    let t = first.model.net.tensors().collect::<Vec<_>>();
+    let mut tensors = Vec::new();
+    let names: Vec<String> = t
+        .iter()
+        .map(|t| format!("{}.{}", t.layer, t.name))
+        .collect();
+    for (info, name) in t.iter().zip(&names) {
+        let data = &first.model.params[info.offset..info.offset + info.len];
+        tensors.push((name.as_str(), info.dims(), data));
+    }
+    let direct = descent::train::checkpoint::to_bytes(&tensors, &[]).unwrap();
+    assert_eq!(std::fs::read(&model_path).unwrap(), direct);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -34,6 +34,7 @@ mod data;
 mod fit;
 mod metrics;
 mod model;
+mod persist;
 
 pub use data::{shuffle, Dataset, Standardizer, Targets};
 pub use fit::{
@@ -42,6 +43,7 @@ pub use fit::{
 };
 pub use metrics::{accuracy, argmax, mae, mse, Loss};
 pub use model::Model;
+pub use persist::STEP_KEY;
 
 use crate::network::Sequential;
 use std::string::String;
