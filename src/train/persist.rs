@@ -33,7 +33,7 @@ fn layout(net: &Sequential<'_>) -> Vec<(String, Vec<usize>, Store, usize)> {
 }
 
 /// Cuts `data` into consecutive pieces of `lens`.
-fn pieces<'d>(mut data: &'d mut [f32], lens: impl Iterator<Item = usize>) -> Vec<&'d mut [f32]> {
+fn pieces(mut data: &mut [f32], lens: impl Iterator<Item = usize>) -> Vec<&mut [f32]> {
     let mut out = Vec::new();
     for len in lens {
         let k = len.min(data.len());
