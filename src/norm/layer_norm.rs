@@ -1,8 +1,8 @@
 //! Layer normalisation over the last dimension, as `torch.nn.LayerNorm(features)`.
 
-use super::{check_eps, check_opt_len, check_out_len, ld, ld_or, rows_of, rstd, st, valid};
+use super::{check_eps, check_opt_len, check_out_len, ld, rows_of, rstd, st};
 use crate::error::check_len;
-use crate::simd::{f32x8, LANES};
+use crate::simd::{f32x8, load, load_partial, store_partial, LANES};
 use crate::Result;
 
 /// Layer normalisation over the last dimension of a row-major `[rows, features]` slice:
@@ -208,7 +208,7 @@ impl LayerNorm {
         check_out_len("dbias", dbias.as_deref(), self.bias_len())?;
         let (deltas, rstds) = stats.split_at(s.rows);
         let n = s.features;
-        let inv_n = f32x8::splat((1.0 / n as f64) as f32);
+        let inv_n = (1.0 / n as f64) as f32;
         for ((((xr, dyr), dxr), &delta), &r) in x
             .chunks_exact(n)
             .zip(dy.chunks_exact(n))
@@ -216,22 +216,15 @@ impl LayerNorm {
             .zip(deltas)
             .zip(rstds)
         {
-            let pivot = f32x8::splat(xr.first().copied().unwrap_or(0.0));
-            let (vd, vr) = (f32x8::splat(delta), f32x8::splat(r));
-            let xhat = |i| ((ld(xr, i) - pivot) - vd) * vr;
-            let g = |i| ld(dyr, i) * ld_or(weight, i, f32x8::ONE);
-            // mean(g) and mean(g·x̂) over the row; the tail lanes are masked out.
-            let (mut sg, mut sgx) = (f32x8::ZERO, f32x8::ZERO);
-            for i in (0..n).step_by(LANES) {
-                let m = valid(i, n);
-                let gi = g(i);
-                sg += m.select(gi, f32x8::ZERO);
-                sgx += m.select(gi * xhat(i), f32x8::ZERO);
-            }
-            let mg = f32x8::splat(sg.reduce_add()) * inv_n;
-            let mgx = f32x8::splat(sgx.reduce_add()) * inv_n;
-            for i in (0..n).step_by(LANES) {
-                st(dxr, i, vr * ((g(i) - mg) - xhat(i) * mgx));
+            let pivot = xr.first().copied().unwrap_or(0.0);
+            let (sg, sgx) = match weight {
+                Some(w) => row_grad_sums(xr, dyr, w, pivot, delta, r),
+                None => row_grad_sums(xr, dyr, Ones, pivot, delta, r),
+            };
+            let (mg, mgx) = (sg * inv_n, sgx * inv_n);
+            match weight {
+                Some(w) => row_dx(xr, dyr, w, pivot, delta, r, mg, mgx, dxr),
+                None => row_dx(xr, dyr, Ones, pivot, delta, r, mg, mgx, dxr),
             }
         }
         if dweight.is_some() || dbias.is_some() {
@@ -241,26 +234,144 @@ impl LayerNorm {
     }
 }
 
-/// `(mean − pivot, rstd)` of one non-empty row, `pivot = row[0]`: two passes over `x − pivot`.
+/// `(mean − pivot, rstd)` of one non-empty row, `pivot = row[0]`: two passes over `x − pivot`,
+/// each with two accumulators of eight lanes and the tail added in scalar code.
 fn row_stats(row: &[f32], eps: f32) -> (f32, f32) {
     let n = row.len();
-    let pivot = f32x8::splat(row.first().copied().unwrap_or(0.0));
-    let mut s = f32x8::ZERO;
-    for i in (0..n).step_by(LANES) {
-        s += valid(i, n).select(ld(row, i) - pivot, f32x8::ZERO);
+    let p = row.first().copied().unwrap_or(0.0);
+    let pivot = f32x8::splat(p);
+    let (chunks, tail) = row.as_chunks::<LANES>();
+    let (pairs, rest) = chunks.as_chunks::<2>();
+    let (mut s0, mut s1) = (f32x8::ZERO, f32x8::ZERO);
+    for pair in pairs {
+        s0 += load(&pair[0]) - pivot;
+        s1 += load(&pair[1]) - pivot;
     }
-    let delta = s.reduce_add() / n as f32;
+    for c in rest {
+        s0 += load(c) - pivot;
+    }
+    let mut s = (s0 + s1).reduce_add();
+    for &v in tail {
+        s += v - p;
+    }
+    let delta = s / n as f32;
     let vd = f32x8::splat(delta);
-    let mut q = f32x8::ZERO;
-    for i in (0..n).step_by(LANES) {
-        let d = (ld(row, i) - pivot) - vd;
-        q += valid(i, n).select(d * d, f32x8::ZERO);
+    let (mut q0, mut q1) = (f32x8::ZERO, f32x8::ZERO);
+    for pair in pairs {
+        let d0 = (load(&pair[0]) - pivot) - vd;
+        let d1 = (load(&pair[1]) - pivot) - vd;
+        q0 = d0.mul_add(d0, q0);
+        q1 = d1.mul_add(d1, q1);
     }
-    let var = f64::from(q.reduce_add()) / n as f64;
+    for c in rest {
+        let d = (load(c) - pivot) - vd;
+        q0 = d.mul_add(d, q0);
+    }
+    let mut q = (q0 + q1).reduce_add();
+    for &v in tail {
+        let d = (v - p) - delta;
+        q += d * d;
+    }
+    let var = f64::from(q) / n as f64;
     (delta, rstd(var, eps))
 }
 
-/// `y = ((x − pivot) − δ)·rstd·weight + bias` over one row.
+/// The weight of an affine layer, or ones: lets one generic loop serve both.
+trait Scale: Copy {
+    /// The eight lanes of chunk `k`, zero-padded past the end.
+    fn chunk(self, k: usize) -> f32x8;
+    /// Element `i` (tail elements).
+    fn at(self, i: usize) -> f32;
+}
+
+/// No weight: all ones.
+#[derive(Clone, Copy)]
+struct Ones;
+
+impl Scale for Ones {
+    #[inline(always)]
+    fn chunk(self, _: usize) -> f32x8 {
+        f32x8::ONE
+    }
+    #[inline(always)]
+    fn at(self, _: usize) -> f32 {
+        1.0
+    }
+}
+
+impl Scale for &[f32] {
+    #[inline(always)]
+    fn chunk(self, k: usize) -> f32x8 {
+        ld(self, k * LANES)
+    }
+    #[inline(always)]
+    fn at(self, i: usize) -> f32 {
+        self.get(i).copied().unwrap_or(0.0)
+    }
+}
+
+/// `(Σ g, Σ g·x̂)` over one row, `g = dy·w`, `x̂ = ((x − pivot) − δ)·rstd`; the tail in
+/// scalar code.
+#[inline(always)]
+fn row_grad_sums(x: &[f32], dy: &[f32], w: impl Scale, p: f32, delta: f32, r: f32) -> (f32, f32) {
+    let (pivot, vd, vr) = (f32x8::splat(p), f32x8::splat(delta), f32x8::splat(r));
+    let (xc, xt) = x.as_chunks::<LANES>();
+    let (dc, dt) = dy.as_chunks::<LANES>();
+    let (mut sg, mut sgx) = (f32x8::ZERO, f32x8::ZERO);
+    for (k, (xa, da)) in xc.iter().zip(dc).enumerate() {
+        let g = load(da) * w.chunk(k);
+        let xhat = ((load(xa) - pivot) - vd) * vr;
+        sg += g;
+        sgx = g.mul_add(xhat, sgx);
+    }
+    let (mut a, mut b) = (sg.reduce_add(), sgx.reduce_add());
+    let base = xc.len() * LANES;
+    for (i, (&xv, &d)) in xt.iter().zip(dt).enumerate() {
+        let g = d * w.at(base + i);
+        a += g;
+        b += g * (((xv - p) - delta) * r);
+    }
+    (a, b)
+}
+
+/// `dx = rstd·((g − mean(g)) − x̂·mean(g·x̂))` over one row; the tail through padded lanes.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn row_dx(
+    x: &[f32],
+    dy: &[f32],
+    w: impl Scale,
+    p: f32,
+    delta: f32,
+    r: f32,
+    mg: f32,
+    mgx: f32,
+    dx: &mut [f32],
+) {
+    let (pivot, vd, vr) = (f32x8::splat(p), f32x8::splat(delta), f32x8::splat(r));
+    let (mg, mgx) = (f32x8::splat(mg), f32x8::splat(mgx));
+    let f = |xv: f32x8, d: f32x8, wv: f32x8| {
+        let xhat = ((xv - pivot) - vd) * vr;
+        vr * ((d * wv - mg) - xhat * mgx)
+    };
+    let (xc, xt) = x.as_chunks::<LANES>();
+    let (dc, dt) = dy.as_chunks::<LANES>();
+    let (oc, ot) = dx.as_chunks_mut::<LANES>();
+    for (k, ((xa, da), oa)) in xc.iter().zip(dc).zip(oc.iter_mut()).enumerate() {
+        *oa = f(load(xa), load(da), w.chunk(k)).to_array();
+    }
+    if !xt.is_empty() {
+        let v = f(
+            load_partial(xt, 0.0),
+            load_partial(dt, 0.0),
+            w.chunk(xc.len()),
+        );
+        store_partial(v, ot);
+    }
+}
+
+/// `y = ((x − pivot) − δ)·rstd·weight + bias` over one row, eight lanes at a time; the tail
+/// through padded lanes.
 #[inline(always)]
 fn normalize_row(
     x: &[f32],
@@ -272,24 +383,37 @@ fn normalize_row(
 ) {
     let pivot = f32x8::splat(x.first().copied().unwrap_or(0.0));
     let (vd, vr) = (f32x8::splat(delta), f32x8::splat(r));
-    let n = x.len();
+    let xhat = |v: f32x8| ((v - pivot) - vd) * vr;
     match (weight, bias) {
-        (Some(w), Some(b)) => {
-            for i in (0..n).step_by(LANES) {
-                let xhat = ((ld(x, i) - pivot) - vd) * vr;
-                st(y, i, xhat.mul_add(ld(w, i), ld(b, i)));
-            }
-        }
-        (Some(w), None) => {
-            for i in (0..n).step_by(LANES) {
-                st(y, i, ((ld(x, i) - pivot) - vd) * vr * ld(w, i));
-            }
-        }
-        (None, _) => {
-            for i in (0..n).step_by(LANES) {
-                st(y, i, ((ld(x, i) - pivot) - vd) * vr);
-            }
-        }
+        (Some(w), Some(b)) => map3(x, w, b, y, |v, w, b| xhat(v).mul_add(w, b)),
+        (Some(w), None) => map3(x, w, w, y, |v, w, _| xhat(v) * w),
+        (None, _) => map3(x, x, x, y, |v, _, _| xhat(v)),
+    }
+}
+
+/// `out[i] = f(a[i], b[i], c[i])`, eight lanes at a time, the tail on zero-padded lanes.
+#[inline(always)]
+fn map3(
+    a: &[f32],
+    b: &[f32],
+    c: &[f32],
+    out: &mut [f32],
+    f: impl Fn(f32x8, f32x8, f32x8) -> f32x8,
+) {
+    let (ac, at) = a.as_chunks::<LANES>();
+    let (bc, bt) = b.as_chunks::<LANES>();
+    let (cc, ct) = c.as_chunks::<LANES>();
+    let (oc, ot) = out.as_chunks_mut::<LANES>();
+    for (((aa, ba), ca), oa) in ac.iter().zip(bc).zip(cc).zip(oc.iter_mut()) {
+        *oa = f(load(aa), load(ba), load(ca)).to_array();
+    }
+    if !at.is_empty() {
+        let v = f(
+            load_partial(at, 0.0),
+            load_partial(bt, 0.0),
+            load_partial(ct, 0.0),
+        );
+        store_partial(v, ot);
     }
 }
 
@@ -304,8 +428,11 @@ fn param_grads(
     mut dweight: Option<&mut [f32]>,
     mut dbias: Option<&mut [f32]>,
 ) {
-    for i in (0..n).step_by(LANES) {
-        let (mut sw, mut sb) = (f32x8::ZERO, f32x8::ZERO);
+    // Blocks of `BLOCK` chunks share the per-row scalars and keep their sums in registers.
+    const BLOCK: usize = 4;
+    for i0 in (0..n).step_by(BLOCK * LANES) {
+        let mut sw = [f32x8::ZERO; BLOCK];
+        let mut sb = [f32x8::ZERO; BLOCK];
         for (((xr, dyr), &delta), &r) in x
             .chunks_exact(n)
             .zip(dy.chunks_exact(n))
@@ -313,18 +440,39 @@ fn param_grads(
             .zip(rstds)
         {
             let pivot = f32x8::splat(xr.first().copied().unwrap_or(0.0));
-            let xhat = ((ld(xr, i) - pivot) - f32x8::splat(delta)) * f32x8::splat(r);
-            let d = ld(dyr, i);
-            sw = d.mul_add(xhat, sw);
-            sb += d;
+            let (vd, vr) = (f32x8::splat(delta), f32x8::splat(r));
+            let xs = xr.get(i0..).unwrap_or(&[]);
+            let ds = dyr.get(i0..).unwrap_or(&[]);
+            let (xc, _) = xs.as_chunks::<LANES>();
+            let (dc, _) = ds.as_chunks::<LANES>();
+            if let (Some(xc), Some(dc)) = (xc.first_chunk::<BLOCK>(), dc.first_chunk::<BLOCK>()) {
+                // A whole block: fixed-size arrays, no bounds checks.
+                for k in 0..BLOCK {
+                    let xhat = ((load(&xc[k]) - pivot) - vd) * vr;
+                    let d = load(&dc[k]);
+                    sw[k] = d.mul_add(xhat, sw[k]);
+                    sb[k] += d;
+                }
+            } else {
+                for (k, (w, b)) in sw.iter_mut().zip(sb.iter_mut()).enumerate() {
+                    let i = k * LANES;
+                    let xhat = ((ld(xs, i) - pivot) - vd) * vr;
+                    let d = ld(ds, i);
+                    *w = d.mul_add(xhat, *w);
+                    *b += d;
+                }
+            }
         }
-        if let Some(dw) = dweight.as_deref_mut() {
-            let v = ld(dw, i) + sw;
-            st(dw, i, v);
-        }
-        if let Some(db) = dbias.as_deref_mut() {
-            let v = ld(db, i) + sb;
-            st(db, i, v);
+        for (k, (w, b)) in sw.into_iter().zip(sb).enumerate() {
+            let i = i0 + k * LANES;
+            if let Some(dw) = dweight.as_deref_mut() {
+                let v = ld(dw, i) + w;
+                st(dw, i, v);
+            }
+            if let Some(db) = dbias.as_deref_mut() {
+                let v = ld(db, i) + b;
+                st(db, i, v);
+            }
         }
     }
 }

@@ -119,15 +119,6 @@ fn st(s: &mut [f32], i: usize, v: f32x8) {
     }
 }
 
-/// All-ones lanes where `i + lane < len`: masks the padding of a tail chunk out of a
-/// reduction across lanes.
-#[inline(always)]
-fn valid(i: usize, len: usize) -> wide::f32x8 {
-    const IOTA: [f32; LANES] = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
-    let left = len.saturating_sub(i).min(LANES) as f32;
-    f32x8::new(IOTA).simd_lt(f32x8::splat(left))
-}
-
 /// Applies `f` to each of the eight lanes of `v` as a scalar.
 #[inline(always)]
 fn per_lane(v: f32x8, f: impl Fn(f32) -> f32) -> f32x8 {
