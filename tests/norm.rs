@@ -1813,3 +1813,56 @@ fn batch_norm_errors_are_exact_and_write_nothing() {
         true,
     );
 }
+
+/// An empty weight or bias is an absent one, never a weight of zeros (found by the fuzzer).
+#[test]
+fn empty_parameters_are_absent_ones() {
+    let mut rng = Rng::new(10);
+    let (rows, c) = (3usize, 11usize);
+    let n = rows * c;
+    let x = rng.vec(n);
+    let dy = rng.vec(n);
+    let empty: &[f32] = &[];
+    let ln = LayerNorm {
+        elementwise_affine: false,
+        ..LayerNorm::new(c)
+    };
+    let run_ln = |w: Option<&[f32]>, b: Option<&[f32]>| {
+        let (mut y, mut stats, mut dx) = (vec![0.0; n], vec![0.0; 2 * rows], vec![0.0; n]);
+        ln.forward_train(&x, w, b, &mut y, &mut stats).unwrap();
+        ln.backward(&x, w, &stats, &dy, &mut dx, Some(&mut []), Some(&mut []))
+            .unwrap();
+        (bits(&y), bits(&dx))
+    };
+    let none = run_ln(None, None);
+    assert_eq!(run_ln(Some(empty), Some(empty)), none);
+    let (y, _) = &none;
+    assert!(y.iter().any(|&v| f32::from_bits(v) != 0.0));
+    let bn = BatchNorm {
+        affine: false,
+        ..BatchNorm::new(c)
+    };
+    let run_bn = |w: Option<&[f32]>, b: Option<&[f32]>| {
+        let (mut y, mut stats, mut dx) = (vec![0.0; n], vec![0.0; 2 * c], vec![0.0; n]);
+        let (mut rm, mut rv, mut t) = (vec![0.0; c], vec![1.0; c], 0);
+        let running = RunningStats {
+            mean: &mut rm,
+            var: &mut rv,
+            num_batches_tracked: &mut t,
+        };
+        bn.forward_train(&x, w, b, Some(running), &mut y, &mut stats)
+            .unwrap();
+        bn.backward_train(&x, w, &stats, &dy, &mut dx, None, None)
+            .unwrap();
+        let mut ey = vec![0.0; n];
+        bn.forward_eval(&x, w, b, Some(&rm), Some(&rv), &mut ey)
+            .unwrap();
+        let mut edx = vec![0.0; n];
+        bn.backward_eval(&x, w, &rm, &rv, &dy, &mut edx, None, None)
+            .unwrap();
+        (bits(&y), bits(&dx), bits(&ey), bits(&edx))
+    };
+    let none = run_bn(None, None);
+    assert_eq!(run_bn(Some(empty), Some(empty)), none);
+    assert!(none.1.iter().any(|&v| f32::from_bits(v) != 0.0));
+}

@@ -173,7 +173,10 @@ impl BatchNorm {
         stats: &mut [f32],
     ) -> Result<()> {
         let rows = self.rows(x, weight)?;
+        // An empty weight is an absent one (a layer without affine parameters).
+        let weight = super::present(weight);
         check_opt_len("bias", bias, self.weight_len())?;
+        let bias = super::present(bias);
         let rlen = self.running_len();
         check_len(
             "running_mean",
@@ -253,7 +256,10 @@ impl BatchNorm {
         y: &mut [f32],
     ) -> Result<()> {
         let rows = self.rows(x, weight)?;
+        // An empty weight is an absent one (a layer without affine parameters).
+        let weight = super::present(weight);
         check_opt_len("bias", bias, self.weight_len())?;
+        let bias = super::present(bias);
         check_opt_len("running_mean", running_mean, self.running_len())?;
         check_opt_len("running_var", running_var, self.running_len())?;
         check_len("y", y.len(), x.len())?;
@@ -309,6 +315,8 @@ impl BatchNorm {
         dbias: Option<&mut [f32]>,
     ) -> Result<()> {
         let rows = self.rows(x, weight)?;
+        // An empty weight is an absent one (a layer without affine parameters).
+        let weight = super::present(weight);
         self.check_backward(x, dy, dx, dweight.as_deref(), dbias.as_deref())?;
         check_len("stats", stats.len(), self.stats_len())?;
         Self::check_batch(rows)?;
@@ -368,6 +376,8 @@ impl BatchNorm {
             });
         }
         self.rows(x, weight)?;
+        // An empty weight is an absent one (a layer without affine parameters).
+        let weight = super::present(weight);
         check_len("running_mean", running_mean.len(), self.features)?;
         check_len("running_var", running_var.len(), self.features)?;
         self.check_backward(x, dy, dx, dweight.as_deref(), dbias.as_deref())?;

@@ -130,7 +130,10 @@ impl LayerNorm {
         y: &mut [f32],
     ) -> Result<()> {
         let s = self.shape(x, weight)?;
+        // An empty weight is an absent one (a layer without affine parameters).
+        let weight = super::present(weight);
         check_opt_len("bias", bias, self.bias_len())?;
+        let bias = super::present(bias);
         check_len("y", y.len(), x.len())?;
         for (xr, yr) in x
             .chunks_exact(s.features)
@@ -158,7 +161,10 @@ impl LayerNorm {
         stats: &mut [f32],
     ) -> Result<()> {
         let s = self.shape(x, weight)?;
+        // An empty weight is an absent one (a layer without affine parameters).
+        let weight = super::present(weight);
         check_opt_len("bias", bias, self.bias_len())?;
+        let bias = super::present(bias);
         check_len("y", y.len(), x.len())?;
         check_len("stats", stats.len(), Self::stats_len(s.rows))?;
         let (deltas, rstds) = stats.split_at_mut(s.rows);
@@ -201,6 +207,8 @@ impl LayerNorm {
         dbias: Option<&mut [f32]>,
     ) -> Result<()> {
         let s = self.shape(x, weight)?;
+        // An empty weight is an absent one (a layer without affine parameters).
+        let weight = super::present(weight);
         check_len("stats", stats.len(), Self::stats_len(s.rows))?;
         check_len("dy", dy.len(), x.len())?;
         check_len("dx", dx.len(), x.len())?;

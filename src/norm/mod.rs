@@ -82,6 +82,12 @@ fn check_out_len(what: &'static str, s: Option<&[f32]>, expected: usize) -> Resu
     }
 }
 
+/// `None` for an empty slice: after the length checks an empty weight or bias is an absent
+/// one (the layer has no affine parameters), never a weight of zeros.
+fn present(s: Option<&[f32]>) -> Option<&[f32]> {
+    s.filter(|s| !s.is_empty())
+}
+
 /// `1/√(var + eps)`, computed in f64 and rounded once.
 #[inline]
 fn rstd(var: f64, eps: f32) -> f32 {
