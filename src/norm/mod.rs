@@ -1,1 +1,136 @@
-//! (being written)
+//! Normalisation layers, as torch's `nn.LayerNorm` and `nn.BatchNorm1d`: forward for inference,
+//! forward for training (which saves the statistics backward needs), and backward.
+//!
+//! * [`LayerNorm`] normalises each row of a row-major `[rows, features]` slice over its last
+//!   dimension.
+//! * [`BatchNorm`] normalises each channel (column) of a `[batch, features]` slice over the
+//!   batch, and keeps running statistics for evaluation.
+//!
+//! Both use the **biased** variance (÷n) with `eps` inside the square root:
+//! `x̂ = (x − mean)/√(var + eps)`, `y = x̂·weight + bias`, and the same backward
+//! `dx = rstd·(g − mean(g) − x̂·mean(g·x̂))` with `g = dy·weight` and `rstd = 1/√(var + eps)`.
+//! Parameter gradients **accumulate** (`dweight += Σ dy·x̂`, `dbias += Σ dy`), as autograd adds
+//! into `.grad`; the input gradient `dx` is **written**. Each parameter gradient is summed on
+//! its own first and then added, so two identical backward calls give exactly twice one.
+//!
+//! # Robust statistics
+//! The statistics are computed in two passes relative to a *pivot*, the first value of the
+//! reduced set: `δ = mean(x − pivot)`, then `var = mean(((x − pivot) − δ)²)`. The pivot makes
+//! `x − pivot` exact (or nearly so) when the mean is much larger than the spread (mean `1e4`,
+//! std `1e-2`), where the one-pass `E[x²] − E[x]²` cancels catastrophically and even a plain
+//! two-pass mean loses digits to the rounding of the mean itself. For the same reason the
+//! saved statistics hold the mean *relative to the pivot* (`δ`), not the mean: backward
+//! recomputes `x̂` from `x` and loses nothing.
+//!
+//! # Errors
+//! Every call checks everything before it writes anything: [`Error::InvalidHyperParameter`]
+//! for `eps` < 0 or NaN and (batch norm) a momentum outside `[0, 1]`,
+//! [`Error::ZeroDimension`] for zero features, [`Error::LengthMismatch`] for any slice of the
+//! wrong length. An optional slice (`Option<&[f32]>`) that must be absent counts as length 0.
+//!
+//! [`Error::InvalidHyperParameter`]: crate::Error::InvalidHyperParameter
+//! [`Error::ZeroDimension`]: crate::Error::ZeroDimension
+//! [`Error::LengthMismatch`]: crate::Error::LengthMismatch
+
+mod batch_norm;
+mod layer_norm;
+
+pub use batch_norm::{BatchNorm, RunningStats};
+pub use layer_norm::LayerNorm;
+
+use crate::error::{check_len, check_nonzero, Error};
+use crate::simd::{self, f32x8, LANES};
+use crate::Result;
+
+/// torch's default `eps` for both layers.
+pub const DEFAULT_EPS: f32 = 1e-5;
+
+/// `eps ≥ 0`, NaN rejected.
+fn check_eps(eps: f32) -> Result<()> {
+    if eps >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidHyperParameter { what: "eps" })
+    }
+}
+
+/// `len / features` when `features ≠ 0` divides `len` (`features` is named `what_features`).
+fn rows_of(what: &'static str, len: usize, features: usize, dim: &'static str) -> Result<usize> {
+    check_nonzero(dim, features)?;
+    let rows = len.checked_div(features).unwrap_or(0);
+    if len.checked_rem(features) == Some(0) {
+        Ok(rows)
+    } else {
+        Err(Error::LengthMismatch {
+            what,
+            expected: rows.saturating_mul(features),
+            actual: len,
+        })
+    }
+}
+
+/// An optional slice has length `expected`, `None` counting as length 0.
+fn check_opt_len(what: &'static str, s: Option<&[f32]>, expected: usize) -> Result<()> {
+    check_len(what, s.map_or(0, <[f32]>::len), expected)
+}
+
+/// An optional output slice, when given, has length `expected`.
+fn check_out_len(what: &'static str, s: Option<&[f32]>, expected: usize) -> Result<()> {
+    match s {
+        Some(s) => check_len(what, s.len(), expected),
+        None => Ok(()),
+    }
+}
+
+/// `None` for an empty slice: after the length checks an empty weight or bias is an absent
+/// one (the layer has no affine parameters), never a weight of zeros.
+fn present(s: Option<&[f32]>) -> Option<&[f32]> {
+    s.filter(|s| !s.is_empty())
+}
+
+/// `1/√(var + eps)`, computed in f64 and rounded once.
+#[inline]
+fn rstd(var: f64, eps: f32) -> f32 {
+    (1.0 / libm::sqrt(var + f64::from(eps))) as f32
+}
+
+/// The eight lanes of `s` from `i`, zero-padded past the end.
+#[inline(always)]
+fn ld(s: &[f32], i: usize) -> f32x8 {
+    let rest = s.get(i..).unwrap_or(&[]);
+    match rest.first_chunk::<LANES>() {
+        Some(a) => simd::load(a),
+        None => simd::load_partial(rest, 0.0),
+    }
+}
+
+/// The lanes of an optional slice, or `fill` when it is absent.
+#[inline(always)]
+fn ld_or(s: Option<&[f32]>, i: usize, fill: f32x8) -> f32x8 {
+    match s {
+        Some(s) => ld(s, i),
+        None => fill,
+    }
+}
+
+/// Stores the lanes of `v` at `s[i..]` that fall inside `s`.
+#[inline(always)]
+fn st(s: &mut [f32], i: usize, v: f32x8) {
+    if let Some(rest) = s.get_mut(i..) {
+        if let Some(a) = rest.first_chunk_mut::<LANES>() {
+            *a = v.to_array();
+        } else {
+            simd::store_partial(v, rest);
+        }
+    }
+}
+
+/// Applies `f` to each of the eight lanes of `v` as a scalar.
+#[inline(always)]
+fn per_lane(v: f32x8, f: impl Fn(f32) -> f32) -> f32x8 {
+    let mut a = v.to_array();
+    for x in a.iter_mut() {
+        *x = f(*x);
+    }
+    f32x8::new(a)
+}

@@ -1,0 +1,460 @@
+//! Batch normalisation over the batch of a `[batch, features]` slice, as
+//! `torch.nn.BatchNorm1d(features)`.
+
+use super::{check_eps, check_opt_len, check_out_len, ld, ld_or, per_lane, rows_of, rstd, st};
+use crate::error::{check_len, Error};
+use crate::simd::{f32x8, LANES};
+use crate::Result;
+
+/// Batch normalisation of each channel (column) of a row-major `[batch, features]` slice over
+/// the batch: torch's `nn.BatchNorm1d(features, eps=1e-5, momentum=0.1, affine=True,
+/// track_running_stats=True)` on a 2-D input.
+///
+/// **Training** ([`forward_train`](Self::forward_train)), per channel `c` over the `N` rows:
+///
+/// `mean = Σ x / N`, `var = Σ (x − mean)² / N` (biased), `x̂ = (x − mean)/√(var + eps)`,
+/// `y = x̂·weight + bias`,
+///
+/// and, with `track_running_stats`, the running statistics move towards the batch's, with the
+/// **unbiased** variance `Σ (x − mean)² / (N − 1)`:
+///
+/// `running_mean = (1 − m)·running_mean + m·mean`,
+/// `running_var = (1 − m)·running_var + m·var_unbiased`,
+///
+/// where `m = momentum`, or `1/num_batches_tracked` (a cumulative moving average) when
+/// `momentum` is `None`; `num_batches_tracked` is incremented first, on every training call
+/// that tracks statistics (as torch's buffer).
+///
+/// **Evaluation** ([`forward_eval`](Self::forward_eval)) uses the running statistics:
+/// `y = (x − running_mean)/√(running_var + eps)·weight + bias`; without
+/// `track_running_stats` torch normalises with the batch's statistics in evaluation too, and
+/// so does this.
+///
+/// **Backward**, with `g = dy·weight` and the sums over the batch, per channel:
+/// training ([`backward_train`](Self::backward_train)):
+/// `dx = rstd·(g − mean(g) − x̂·mean(g·x̂))`; evaluation with fixed statistics
+/// ([`backward_eval`](Self::backward_eval)): `dx = g·rstd`; both `dweight += Σ dy·x̂`,
+/// `dbias += Σ dy` (accumulated).
+///
+/// Training needs more than one row: torch raises "Expected more than 1 value per channel
+/// when training", this returns [`Error::ZeroDimension`] naming `"batch - 1"` (the unbiased
+/// variance divides by `N − 1`); an empty batch is [`Error::ZeroDimension`] (`"batch"`).
+///
+/// ```
+/// use descent::norm::{BatchNorm, RunningStats};
+///
+/// let bn = BatchNorm::new(2); // eps 1e-5, momentum Some(0.1), affine, running statistics
+/// let x = [1.0, 10.0, 3.0, 20.0]; // [batch = 2, features = 2]
+/// let (weight, bias) = ([1.0; 2], [0.0; 2]);
+/// let (mut mean, mut var, mut batches) = ([0.0; 2], [1.0; 2], 0u64);
+/// let mut y = [0.0; 4];
+/// let mut stats = [0.0; BatchNorm::new(2).stats_len()];
+/// let running = RunningStats { mean: &mut mean, var: &mut var, num_batches_tracked: &mut batches };
+/// bn.forward_train(&x, Some(&weight), Some(&bias), Some(running), &mut y, &mut stats)?;
+/// assert!((y[0] + 1.0).abs() < 1e-4 && (y[3] - 1.0).abs() < 1e-6);
+/// assert!((mean[1] - 1.5).abs() < 1e-6); // 0.9·0 + 0.1·15
+/// assert!((var[1] - 5.9).abs() < 1e-5); // 0.9·1 + 0.1·50 (unbiased)
+/// assert_eq!(batches, 1);
+///
+/// let dy = [1.0, 1.0, 0.0, 0.0];
+/// let (mut dx, mut dw, mut db) = ([0.0; 4], [0.0; 2], [0.0; 2]);
+/// bn.backward_train(&x, Some(&weight), &stats, &dy, &mut dx, Some(&mut dw), Some(&mut db))?;
+/// assert_eq!(db, [1.0, 1.0]);
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BatchNorm {
+    /// The number of channels `C` (torch's `num_features`): the last dimension of `[N, C]`.
+    pub features: usize,
+    /// Added to the variance inside the square root; torch's default `1e-5`. Must be ≥ 0.
+    pub eps: f32,
+    /// The weight of the batch statistic in the running average, in `[0, 1]`; `None` for a
+    /// cumulative moving average (`1/num_batches_tracked`). torch's default `Some(0.1)`.
+    pub momentum: Option<f32>,
+    /// Whether there are a learnable `weight` and `bias` (torch's `affine`, default true).
+    pub affine: bool,
+    /// Whether running statistics are kept and used in evaluation (torch's
+    /// `track_running_stats`, default true).
+    pub track_running_stats: bool,
+}
+
+/// The running statistics a [`BatchNorm`] updates in training: torch's `running_mean`,
+/// `running_var` (each `features` floats) and `num_batches_tracked` buffers.
+#[derive(Debug)]
+pub struct RunningStats<'a> {
+    /// `running_mean`, torch's initial value 0.
+    pub mean: &'a mut [f32],
+    /// `running_var` (unbiased), torch's initial value 1.
+    pub var: &'a mut [f32],
+    /// The number of training batches seen, torch's initial value 0.
+    pub num_batches_tracked: &'a mut u64,
+}
+
+impl BatchNorm {
+    /// torch's defaults: `eps = 1e-5`, `momentum = Some(0.1)`, `affine = true`,
+    /// `track_running_stats = true`.
+    pub const fn new(features: usize) -> Self {
+        BatchNorm {
+            features,
+            eps: super::DEFAULT_EPS,
+            momentum: Some(0.1),
+            affine: true,
+            track_running_stats: true,
+        }
+    }
+
+    /// The length of `weight`, `bias`, `dweight` and `dbias`: `features`, or 0 without
+    /// `affine`.
+    pub const fn weight_len(&self) -> usize {
+        if self.affine {
+            self.features
+        } else {
+            0
+        }
+    }
+
+    /// The length of `running_mean` and `running_var`: `features`, or 0 without
+    /// `track_running_stats`.
+    pub const fn running_len(&self) -> usize {
+        if self.track_running_stats {
+            self.features
+        } else {
+            0
+        }
+    }
+
+    /// The length of the statistics saved for backward: `2·features` floats (per channel, the
+    /// batch mean relative to the first row, then `rstd`).
+    pub const fn stats_len(&self) -> usize {
+        self.features.saturating_mul(2)
+    }
+
+    /// Checks the hyper-parameters, `x` and `weight`; the number of rows.
+    fn rows(&self, x: &[f32], weight: Option<&[f32]>) -> Result<usize> {
+        check_eps(self.eps)?;
+        if let Some(m) = self.momentum {
+            if !(0.0..=1.0).contains(&m) {
+                return Err(Error::InvalidHyperParameter { what: "momentum" });
+            }
+        }
+        let rows = rows_of("x", x.len(), self.features, "num_features")?;
+        check_opt_len("weight", weight, self.weight_len())?;
+        Ok(rows)
+    }
+
+    /// The batch must have at least two rows to normalise with its own statistics.
+    fn check_batch(rows: usize) -> Result<()> {
+        match rows {
+            0 => Err(Error::ZeroDimension { what: "batch" }),
+            1 => Err(Error::ZeroDimension { what: "batch - 1" }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Training forward: normalises with the batch's statistics, writes `stats`
+    /// ([`stats_len`](Self::stats_len) floats: `stats[c] = mean_c − x[0, c]`, the batch mean
+    /// relative to the first row, then `stats[features + c] = rstd_c = 1/√(var_c + eps)`) for
+    /// [`backward_train`](Self::backward_train), and updates `running` (when
+    /// `track_running_stats`; pass `None` otherwise).
+    ///
+    /// # Errors
+    /// [`InvalidHyperParameter`](Error::InvalidHyperParameter) (`"eps"`, `"momentum"`),
+    /// [`ZeroDimension`](Error::ZeroDimension) (`"num_features"`, `"batch"`, `"batch - 1"`),
+    /// [`LengthMismatch`](Error::LengthMismatch) naming `"x"`, `"weight"`, `"bias"`,
+    /// `"running_mean"`, `"running_var"` (a missing `running` counts as length 0), `"y"` or
+    /// `"stats"`. Nothing is written on error.
+    pub fn forward_train(
+        &self,
+        x: &[f32],
+        weight: Option<&[f32]>,
+        bias: Option<&[f32]>,
+        running: Option<RunningStats<'_>>,
+        y: &mut [f32],
+        stats: &mut [f32],
+    ) -> Result<()> {
+        let rows = self.rows(x, weight)?;
+        // An empty weight is an absent one (a layer without affine parameters).
+        let weight = super::present(weight);
+        check_opt_len("bias", bias, self.weight_len())?;
+        let bias = super::present(bias);
+        let rlen = self.running_len();
+        check_len(
+            "running_mean",
+            running.as_ref().map_or(0, |r| r.mean.len()),
+            rlen,
+        )?;
+        check_len(
+            "running_var",
+            running.as_ref().map_or(0, |r| r.var.len()),
+            rlen,
+        )?;
+        check_len("y", y.len(), x.len())?;
+        check_len("stats", stats.len(), self.stats_len())?;
+        Self::check_batch(rows)?;
+
+        let c = self.features;
+        let (deltas, rstds) = stats.split_at_mut(c);
+        let mut running = running.filter(|_| self.track_running_stats);
+        // The running average's weight: torch increments the counter first.
+        let factor = match &mut running {
+            Some(r) => {
+                *r.num_batches_tracked = r.num_batches_tracked.saturating_add(1);
+                match self.momentum {
+                    Some(m) => f64::from(m),
+                    None => 1.0 / *r.num_batches_tracked as f64,
+                }
+            }
+            None => 0.0,
+        };
+        let (n, n1) = (rows as f64, (rows - 1) as f64);
+        for j in (0..c).step_by(LANES) {
+            let (pivot, delta, q) = channel_moments(x, c, j);
+            let r = per_lane(q, |q| rstd(f64::from(q) / n, self.eps));
+            st(deltas, j, delta);
+            st(rstds, j, r);
+            if let Some(run) = &mut running {
+                let mean = pivot + delta;
+                let unbiased = per_lane(q, |q| (f64::from(q) / n1) as f32);
+                let blend = |old: f32x8, new: f32x8| {
+                    let (o, w) = (old.to_array(), new.to_array());
+                    f32x8::new(core::array::from_fn(|k| {
+                        ((1.0 - factor) * f64::from(o[k]) + factor * f64::from(w[k])) as f32
+                    }))
+                };
+                let v = blend(ld(run.mean, j), mean);
+                st(run.mean, j, v);
+                let v = blend(ld(run.var, j), unbiased);
+                st(run.var, j, v);
+            }
+            let w = ld_or(weight, j, f32x8::ONE);
+            let b = ld_or(bias, j, f32x8::ZERO);
+            for (xr, yr) in x.chunks_exact(c).zip(y.chunks_exact_mut(c)) {
+                let xhat = ((ld(xr, j) - pivot) - delta) * r;
+                st(yr, j, xhat.mul_add(w, b));
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluation forward: `y = (x − running_mean)·rstd·weight + bias` with
+    /// `rstd = 1/√(running_var + eps)`. Without `track_running_stats` (pass `None` for the
+    /// running statistics) it normalises with the batch's statistics, as torch does, which
+    /// needs at least two rows; differentiate that case with
+    /// [`forward_train`](Self::forward_train) and [`backward_train`](Self::backward_train)
+    /// (which update nothing without running statistics).
+    ///
+    /// # Errors
+    /// As [`forward_train`](Self::forward_train) (no `"stats"`; `"batch"` only without
+    /// `track_running_stats`). Nothing is written on error.
+    pub fn forward_eval(
+        &self,
+        x: &[f32],
+        weight: Option<&[f32]>,
+        bias: Option<&[f32]>,
+        running_mean: Option<&[f32]>,
+        running_var: Option<&[f32]>,
+        y: &mut [f32],
+    ) -> Result<()> {
+        let rows = self.rows(x, weight)?;
+        // An empty weight is an absent one (a layer without affine parameters).
+        let weight = super::present(weight);
+        check_opt_len("bias", bias, self.weight_len())?;
+        let bias = super::present(bias);
+        check_opt_len("running_mean", running_mean, self.running_len())?;
+        check_opt_len("running_var", running_var, self.running_len())?;
+        check_len("y", y.len(), x.len())?;
+        let c = self.features;
+        if !self.track_running_stats {
+            Self::check_batch(rows)?;
+        }
+        for j in (0..c).step_by(LANES) {
+            let (shift, r) = match (running_mean, running_var) {
+                (Some(rm), Some(rv)) => (ld(rm, j), self.running_rstd(ld(rv, j))),
+                _ => {
+                    let (pivot, delta, q) = channel_moments(x, c, j);
+                    let n = rows as f64;
+                    (
+                        pivot + delta,
+                        per_lane(q, |q| rstd(f64::from(q) / n, self.eps)),
+                    )
+                }
+            };
+            let w = ld_or(weight, j, f32x8::ONE);
+            let b = ld_or(bias, j, f32x8::ZERO);
+            for (xr, yr) in x.chunks_exact(c).zip(y.chunks_exact_mut(c)) {
+                let xhat = (ld(xr, j) - shift) * r;
+                st(yr, j, xhat.mul_add(w, b));
+            }
+        }
+        Ok(())
+    }
+
+    /// `1/√(running_var + eps)` per lane.
+    fn running_rstd(&self, var: f32x8) -> f32x8 {
+        per_lane(var, |v| rstd(f64::from(v), self.eps))
+    }
+
+    /// Training backward from `x` and the `stats` of [`forward_train`](Self::forward_train),
+    /// for the upstream gradient `dy` (`[batch, features]`), per channel over the batch:
+    ///
+    /// * `dx = rstd·(g − mean(g) − x̂·mean(g·x̂))`, `g = dy·weight` (written);
+    /// * `dweight += Σ dy·x̂`, `dbias += Σ dy` when given (accumulated; `None` skips one).
+    ///
+    /// # Errors
+    /// As [`forward_train`](Self::forward_train), with `"dy"`, `"dx"`, `"dweight"`,
+    /// `"dbias"` of the wrong length. Nothing is written on error.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_train(
+        &self,
+        x: &[f32],
+        weight: Option<&[f32]>,
+        stats: &[f32],
+        dy: &[f32],
+        dx: &mut [f32],
+        dweight: Option<&mut [f32]>,
+        dbias: Option<&mut [f32]>,
+    ) -> Result<()> {
+        let rows = self.rows(x, weight)?;
+        // An empty weight is an absent one (a layer without affine parameters).
+        let weight = super::present(weight);
+        self.check_backward(x, dy, dx, dweight.as_deref(), dbias.as_deref())?;
+        check_len("stats", stats.len(), self.stats_len())?;
+        Self::check_batch(rows)?;
+        let c = self.features;
+        let (deltas, rstds) = stats.split_at(c);
+        let (mut dweight, mut dbias) = (dweight, dbias);
+        let inv_n = f32x8::splat((1.0 / rows as f64) as f32);
+        let row0 = x.get(..c).unwrap_or(&[]);
+        for j in (0..c).step_by(LANES) {
+            let (pivot, delta, r) = (ld(row0, j), ld(deltas, j), ld(rstds, j));
+            let w = ld_or(weight, j, f32x8::ONE);
+            let xhat = |xr: &[f32]| ((ld(xr, j) - pivot) - delta) * r;
+            let (sum_dy, sum_dy_xhat) = sums(x, dy, c, j, xhat);
+            add(dweight.as_deref_mut(), j, sum_dy_xhat);
+            add(dbias.as_deref_mut(), j, sum_dy);
+            let (mg, mgx) = (sum_dy * inv_n, sum_dy_xhat * inv_n);
+            let rw = r * w;
+            for ((xr, dyr), dxr) in x
+                .chunks_exact(c)
+                .zip(dy.chunks_exact(c))
+                .zip(dx.chunks_exact_mut(c))
+            {
+                st(dxr, j, rw * ((ld(dyr, j) - mg) - xhat(xr) * mgx));
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluation backward with the running statistics held fixed (the layer is then the
+    /// affine map `y = (x − running_mean)·rstd·weight + bias`), per channel:
+    ///
+    /// * `dx = dy·weight·rstd`, `rstd = 1/√(running_var + eps)` (written);
+    /// * `dweight += Σ dy·x̂`, `dbias += Σ dy` when given (accumulated).
+    ///
+    /// Without `track_running_stats` evaluation uses the batch's statistics: use
+    /// [`backward_train`](Self::backward_train) then; this returns
+    /// [`InvalidHyperParameter`](Error::InvalidHyperParameter) (`"track_running_stats"`).
+    ///
+    /// # Errors
+    /// As [`forward_eval`](Self::forward_eval), with `"dy"`, `"dx"`, `"dweight"`, `"dbias"`
+    /// of the wrong length. Nothing is written on error.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_eval(
+        &self,
+        x: &[f32],
+        weight: Option<&[f32]>,
+        running_mean: &[f32],
+        running_var: &[f32],
+        dy: &[f32],
+        dx: &mut [f32],
+        dweight: Option<&mut [f32]>,
+        dbias: Option<&mut [f32]>,
+    ) -> Result<()> {
+        if !self.track_running_stats {
+            return Err(Error::InvalidHyperParameter {
+                what: "track_running_stats",
+            });
+        }
+        self.rows(x, weight)?;
+        // An empty weight is an absent one (a layer without affine parameters).
+        let weight = super::present(weight);
+        check_len("running_mean", running_mean.len(), self.features)?;
+        check_len("running_var", running_var.len(), self.features)?;
+        self.check_backward(x, dy, dx, dweight.as_deref(), dbias.as_deref())?;
+        let c = self.features;
+        let (mut dweight, mut dbias) = (dweight, dbias);
+        for j in (0..c).step_by(LANES) {
+            let mean = ld(running_mean, j);
+            let r = self.running_rstd(ld(running_var, j));
+            let w = ld_or(weight, j, f32x8::ONE);
+            let xhat = |xr: &[f32]| (ld(xr, j) - mean) * r;
+            let (sum_dy, sum_dy_xhat) = sums(x, dy, c, j, xhat);
+            add(dweight.as_deref_mut(), j, sum_dy_xhat);
+            add(dbias.as_deref_mut(), j, sum_dy);
+            let rw = r * w;
+            for (dyr, dxr) in dy.chunks_exact(c).zip(dx.chunks_exact_mut(c)) {
+                st(dxr, j, ld(dyr, j) * rw);
+            }
+        }
+        Ok(())
+    }
+
+    /// The lengths of `dy`, `dx`, `dweight` and `dbias`.
+    fn check_backward(
+        &self,
+        x: &[f32],
+        dy: &[f32],
+        dx: &[f32],
+        dweight: Option<&[f32]>,
+        dbias: Option<&[f32]>,
+    ) -> Result<()> {
+        check_len("dy", dy.len(), x.len())?;
+        check_len("dx", dx.len(), x.len())?;
+        check_out_len("dweight", dweight, self.weight_len())?;
+        check_out_len("dbias", dbias, self.weight_len())
+    }
+}
+
+/// For the channels `j..j + 8` of `[N, c]`: `(pivot, δ, q)` with `pivot = x[0, ·]`,
+/// `δ = mean(x − pivot)` and `q = Σ ((x − pivot) − δ)²`: two passes. Lanes past `c` are 0.
+fn channel_moments(x: &[f32], c: usize, j: usize) -> (f32x8, f32x8, f32x8) {
+    let pivot = ld(x.get(..c).unwrap_or(&[]), j);
+    let mut s = f32x8::ZERO;
+    let mut rows = 0usize;
+    for xr in x.chunks_exact(c) {
+        s += ld(xr, j) - pivot;
+        rows += 1;
+    }
+    let delta = s / f32x8::splat(rows.max(1) as f32);
+    let mut q = f32x8::ZERO;
+    for xr in x.chunks_exact(c) {
+        let d = (ld(xr, j) - pivot) - delta;
+        q = d.mul_add(d, q);
+    }
+    (pivot, delta, q)
+}
+
+/// `(Σ dy, Σ dy·x̂)` over the batch for the channels `j..j + 8`.
+fn sums(
+    x: &[f32],
+    dy: &[f32],
+    c: usize,
+    j: usize,
+    xhat: impl Fn(&[f32]) -> f32x8,
+) -> (f32x8, f32x8) {
+    let (mut a, mut b) = (f32x8::ZERO, f32x8::ZERO);
+    for (xr, dyr) in x.chunks_exact(c).zip(dy.chunks_exact(c)) {
+        let d = ld(dyr, j);
+        a += d;
+        b = d.mul_add(xhat(xr), b);
+    }
+    (a, b)
+}
+
+/// `grad[j..j + 8] += v` (the lanes inside `grad`), when the gradient is wanted.
+fn add(grad: Option<&mut [f32]>, j: usize, v: f32x8) {
+    if let Some(g) = grad {
+        let s = ld(g, j) + v;
+        st(g, j, s);
+    }
+}

@@ -1,0 +1,486 @@
+//! Layer normalisation over the last dimension, as `torch.nn.LayerNorm(features)`.
+
+use super::{check_eps, check_opt_len, check_out_len, ld, rows_of, rstd, st};
+use crate::error::check_len;
+use crate::simd::{f32x8, load, load_partial, store_partial, LANES};
+use crate::Result;
+
+/// Layer normalisation over the last dimension of a row-major `[rows, features]` slice:
+/// torch's `nn.LayerNorm(features, eps=1e-5, elementwise_affine=True, bias=True)` (and
+/// `F.layer_norm` with `normalized_shape = (features,)`).
+///
+/// For each row `x` of `features` values:
+///
+/// `mean = Σ x / n`, `var = Σ (x − mean)² / n` (biased, `n = features`),
+/// `rstd = 1/√(var + eps)`, `x̂ = (x − mean)·rstd`, `y = x̂·weight + bias`.
+///
+/// Backward, for `dy = ∂L/∂y`, with `g = dy·weight` (or `dy` without affine):
+///
+/// `dx = rstd·(g − mean(g) − x̂·mean(g·x̂))` per row (written),
+/// `dweight += Σ_rows dy·x̂`, `dbias += Σ_rows dy` (accumulated).
+///
+/// The struct holds only the shape and hyper-parameters; `weight` and `bias` (each
+/// [`weight_len`](Self::weight_len) / [`bias_len`](Self::bias_len) floats: `features`, or 0
+/// when absent) are the caller's slices, passed as `Option` like torch's `None`. The number of
+/// rows is `x.len() / features`; zero rows is allowed (nothing to do), as in torch.
+///
+/// Training saves per row the mean relative to the row's first element and `rstd`
+/// ([`stats_len`](Self::stats_len)`(rows) = 2·rows` floats, see [`forward_train`](Self::forward_train));
+/// backward recomputes `x̂` from `x` and them.
+///
+/// ```
+/// use descent::norm::LayerNorm;
+///
+/// let ln = LayerNorm::new(4); // eps 1e-5, weight and bias
+/// let x = [1.0, 2.0, 3.0, 4.0, -1.0, 0.0, 0.0, 1.0]; // [rows = 2, features = 4]
+/// let (weight, bias) = ([1.0; 4], [0.0; 4]);
+/// let mut y = [0.0; 8];
+/// let mut stats = [0.0; LayerNorm::stats_len(2)];
+/// ln.forward_train(&x, Some(&weight), Some(&bias), &mut y, &mut stats)?;
+/// // Row 0 has mean 2.5 and biased variance 1.25.
+/// let r = 1.0 / (1.25f32 + 1e-5).sqrt();
+/// assert!((y[0] - -1.5 * r).abs() < 1e-6 && (y[3] - 1.5 * r).abs() < 1e-6);
+///
+/// let dy = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+/// let (mut dx, mut dw, mut db) = ([0.0; 8], [0.0; 4], [0.0; 4]);
+/// ln.backward(&x, Some(&weight), &stats, &dy, &mut dx, Some(&mut dw), Some(&mut db))?;
+/// assert_eq!(db, [1.0, 0.0, 0.0, 0.0]);
+/// assert!(dx.iter().sum::<f32>().abs() < 1e-6); // dx sums to 0 over each row
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LayerNorm {
+    /// The size of the normalised (last) dimension: torch's `normalized_shape`.
+    pub features: usize,
+    /// Added to the variance inside the square root; torch's default `1e-5`. Must be ≥ 0.
+    pub eps: f32,
+    /// Whether there is a learnable `weight` (torch's `elementwise_affine`, default true).
+    pub elementwise_affine: bool,
+    /// Whether there is a learnable `bias` too (torch's `bias`, default true; only with
+    /// `elementwise_affine`).
+    pub bias: bool,
+}
+
+/// The checked shape of one call.
+struct Shape {
+    rows: usize,
+    features: usize,
+}
+
+impl LayerNorm {
+    /// torch's defaults: `eps = 1e-5`, `elementwise_affine = true`, `bias = true`.
+    pub const fn new(features: usize) -> Self {
+        LayerNorm {
+            features,
+            eps: super::DEFAULT_EPS,
+            elementwise_affine: true,
+            bias: true,
+        }
+    }
+
+    /// The length of `weight` and `dweight`: `features`, or 0 without `elementwise_affine`.
+    pub const fn weight_len(&self) -> usize {
+        if self.elementwise_affine {
+            self.features
+        } else {
+            0
+        }
+    }
+
+    /// The length of `bias` and `dbias`: `features` with `elementwise_affine` and `bias`,
+    /// else 0.
+    pub const fn bias_len(&self) -> usize {
+        if self.elementwise_affine && self.bias {
+            self.features
+        } else {
+            0
+        }
+    }
+
+    /// The length of the statistics saved for backward: `2·rows` floats (per row, the mean
+    /// relative to the row's first element, then `rstd`).
+    pub const fn stats_len(rows: usize) -> usize {
+        rows.saturating_mul(2)
+    }
+
+    /// Checks the hyper-parameters and the lengths shared by every call.
+    fn shape(&self, x: &[f32], weight: Option<&[f32]>) -> Result<Shape> {
+        check_eps(self.eps)?;
+        let rows = rows_of("x", x.len(), self.features, "normalized_shape")?;
+        check_opt_len("weight", weight, self.weight_len())?;
+        Ok(Shape {
+            rows,
+            features: self.features,
+        })
+    }
+
+    /// Inference forward: `y = (x − mean)·rstd·weight + bias` per row, saving nothing.
+    /// Bit-identical to [`forward_train`](Self::forward_train)'s `y`.
+    ///
+    /// # Errors
+    /// [`InvalidHyperParameter`](crate::Error::InvalidHyperParameter) (`"eps"`),
+    /// [`ZeroDimension`](crate::Error::ZeroDimension) (`"normalized_shape"`),
+    /// [`LengthMismatch`](crate::Error::LengthMismatch) naming `"x"` (not a multiple of
+    /// `features`), `"weight"`, `"bias"` or `"y"`. Nothing is written on error.
+    pub fn forward(
+        &self,
+        x: &[f32],
+        weight: Option<&[f32]>,
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+    ) -> Result<()> {
+        let s = self.shape(x, weight)?;
+        // An empty weight is an absent one (a layer without affine parameters).
+        let weight = super::present(weight);
+        check_opt_len("bias", bias, self.bias_len())?;
+        let bias = super::present(bias);
+        check_len("y", y.len(), x.len())?;
+        for (xr, yr) in x
+            .chunks_exact(s.features)
+            .zip(y.chunks_exact_mut(s.features))
+        {
+            let (delta, r) = row_stats(xr, self.eps);
+            normalize_row(xr, weight, bias, delta, r, yr);
+        }
+        Ok(())
+    }
+
+    /// Training forward: as [`forward`](Self::forward), and writes the statistics backward
+    /// needs into `stats` (`2·rows` floats): `stats[r] = mean_r − x[r, 0]` (the mean relative
+    /// to the row's first element, which keeps its precision when the mean is large) and
+    /// `stats[rows + r] = rstd_r = 1/√(var_r + eps)`. torch saves `mean` and `rstd`.
+    ///
+    /// # Errors
+    /// As [`forward`](Self::forward), and `"stats"` of the wrong length.
+    pub fn forward_train(
+        &self,
+        x: &[f32],
+        weight: Option<&[f32]>,
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+        stats: &mut [f32],
+    ) -> Result<()> {
+        let s = self.shape(x, weight)?;
+        // An empty weight is an absent one (a layer without affine parameters).
+        let weight = super::present(weight);
+        check_opt_len("bias", bias, self.bias_len())?;
+        let bias = super::present(bias);
+        check_len("y", y.len(), x.len())?;
+        check_len("stats", stats.len(), Self::stats_len(s.rows))?;
+        let (deltas, rstds) = stats.split_at_mut(s.rows);
+        for (((xr, yr), d), rs) in x
+            .chunks_exact(s.features)
+            .zip(y.chunks_exact_mut(s.features))
+            .zip(deltas)
+            .zip(rstds)
+        {
+            let (delta, r) = row_stats(xr, self.eps);
+            normalize_row(xr, weight, bias, delta, r, yr);
+            *d = delta;
+            *rs = r;
+        }
+        Ok(())
+    }
+
+    /// Backward from `x` and the statistics saved by [`forward_train`](Self::forward_train),
+    /// for the upstream gradient `dy` (`[rows, features]`):
+    ///
+    /// * `dx = rstd·(g − mean(g) − x̂·mean(g·x̂))` per row, `g = dy·weight` (written);
+    /// * `dweight += Σ_rows dy·x̂` when given (accumulated);
+    /// * `dbias += Σ_rows dy` when given (accumulated).
+    ///
+    /// `dweight`/`dbias` are `None` to skip them (a frozen parameter); when given they have
+    /// [`weight_len`](Self::weight_len) / [`bias_len`](Self::bias_len) floats.
+    ///
+    /// # Errors
+    /// As [`forward_train`](Self::forward_train), with `"dy"`, `"dx"`, `"dweight"`, `"dbias"`
+    /// of the wrong length. Nothing is written on error.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward(
+        &self,
+        x: &[f32],
+        weight: Option<&[f32]>,
+        stats: &[f32],
+        dy: &[f32],
+        dx: &mut [f32],
+        dweight: Option<&mut [f32]>,
+        dbias: Option<&mut [f32]>,
+    ) -> Result<()> {
+        let s = self.shape(x, weight)?;
+        // An empty weight is an absent one (a layer without affine parameters).
+        let weight = super::present(weight);
+        check_len("stats", stats.len(), Self::stats_len(s.rows))?;
+        check_len("dy", dy.len(), x.len())?;
+        check_len("dx", dx.len(), x.len())?;
+        check_out_len("dweight", dweight.as_deref(), self.weight_len())?;
+        check_out_len("dbias", dbias.as_deref(), self.bias_len())?;
+        let (deltas, rstds) = stats.split_at(s.rows);
+        let n = s.features;
+        let inv_n = (1.0 / n as f64) as f32;
+        for ((((xr, dyr), dxr), &delta), &r) in x
+            .chunks_exact(n)
+            .zip(dy.chunks_exact(n))
+            .zip(dx.chunks_exact_mut(n))
+            .zip(deltas)
+            .zip(rstds)
+        {
+            let pivot = xr.first().copied().unwrap_or(0.0);
+            let (sg, sgx) = match weight {
+                Some(w) => row_grad_sums(xr, dyr, w, pivot, delta, r),
+                None => row_grad_sums(xr, dyr, Ones, pivot, delta, r),
+            };
+            let (mg, mgx) = (sg * inv_n, sgx * inv_n);
+            match weight {
+                Some(w) => row_dx(xr, dyr, w, pivot, delta, r, mg, mgx, dxr),
+                None => row_dx(xr, dyr, Ones, pivot, delta, r, mg, mgx, dxr),
+            }
+        }
+        if dweight.is_some() || dbias.is_some() {
+            param_grads(x, deltas, rstds, dy, n, dweight, dbias);
+        }
+        Ok(())
+    }
+}
+
+/// `(mean − pivot, rstd)` of one non-empty row, `pivot = row[0]`: two passes over `x − pivot`,
+/// each with two accumulators of eight lanes and the tail added in scalar code.
+fn row_stats(row: &[f32], eps: f32) -> (f32, f32) {
+    let n = row.len();
+    let p = row.first().copied().unwrap_or(0.0);
+    let pivot = f32x8::splat(p);
+    let (chunks, tail) = row.as_chunks::<LANES>();
+    let (pairs, rest) = chunks.as_chunks::<2>();
+    let (mut s0, mut s1) = (f32x8::ZERO, f32x8::ZERO);
+    for pair in pairs {
+        s0 += load(&pair[0]) - pivot;
+        s1 += load(&pair[1]) - pivot;
+    }
+    for c in rest {
+        s0 += load(c) - pivot;
+    }
+    let mut s = (s0 + s1).reduce_add();
+    for &v in tail {
+        s += v - p;
+    }
+    let delta = s / n as f32;
+    let vd = f32x8::splat(delta);
+    let (mut q0, mut q1) = (f32x8::ZERO, f32x8::ZERO);
+    for pair in pairs {
+        let d0 = (load(&pair[0]) - pivot) - vd;
+        let d1 = (load(&pair[1]) - pivot) - vd;
+        q0 = d0.mul_add(d0, q0);
+        q1 = d1.mul_add(d1, q1);
+    }
+    for c in rest {
+        let d = (load(c) - pivot) - vd;
+        q0 = d.mul_add(d, q0);
+    }
+    let mut q = (q0 + q1).reduce_add();
+    for &v in tail {
+        let d = (v - p) - delta;
+        q += d * d;
+    }
+    let var = f64::from(q) / n as f64;
+    (delta, rstd(var, eps))
+}
+
+/// The weight of an affine layer, or ones: lets one generic loop serve both.
+trait Scale: Copy {
+    /// The eight lanes of chunk `k`, zero-padded past the end.
+    fn chunk(self, k: usize) -> f32x8;
+    /// Element `i` (tail elements).
+    fn at(self, i: usize) -> f32;
+}
+
+/// No weight: all ones.
+#[derive(Clone, Copy)]
+struct Ones;
+
+impl Scale for Ones {
+    #[inline(always)]
+    fn chunk(self, _: usize) -> f32x8 {
+        f32x8::ONE
+    }
+    #[inline(always)]
+    fn at(self, _: usize) -> f32 {
+        1.0
+    }
+}
+
+impl Scale for &[f32] {
+    #[inline(always)]
+    fn chunk(self, k: usize) -> f32x8 {
+        ld(self, k * LANES)
+    }
+    #[inline(always)]
+    fn at(self, i: usize) -> f32 {
+        self.get(i).copied().unwrap_or(0.0)
+    }
+}
+
+/// `(Σ g, Σ g·x̂)` over one row, `g = dy·w`, `x̂ = ((x − pivot) − δ)·rstd`; the tail in
+/// scalar code.
+#[inline(always)]
+fn row_grad_sums(x: &[f32], dy: &[f32], w: impl Scale, p: f32, delta: f32, r: f32) -> (f32, f32) {
+    let (pivot, vd, vr) = (f32x8::splat(p), f32x8::splat(delta), f32x8::splat(r));
+    let (xc, xt) = x.as_chunks::<LANES>();
+    let (dc, dt) = dy.as_chunks::<LANES>();
+    let (mut sg, mut sgx) = (f32x8::ZERO, f32x8::ZERO);
+    for (k, (xa, da)) in xc.iter().zip(dc).enumerate() {
+        let g = load(da) * w.chunk(k);
+        let xhat = ((load(xa) - pivot) - vd) * vr;
+        sg += g;
+        sgx = g.mul_add(xhat, sgx);
+    }
+    let (mut a, mut b) = (sg.reduce_add(), sgx.reduce_add());
+    let base = xc.len() * LANES;
+    for (i, (&xv, &d)) in xt.iter().zip(dt).enumerate() {
+        let g = d * w.at(base + i);
+        a += g;
+        b += g * (((xv - p) - delta) * r);
+    }
+    (a, b)
+}
+
+/// `dx = rstd·((g − mean(g)) − x̂·mean(g·x̂))` over one row; the tail through padded lanes.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn row_dx(
+    x: &[f32],
+    dy: &[f32],
+    w: impl Scale,
+    p: f32,
+    delta: f32,
+    r: f32,
+    mg: f32,
+    mgx: f32,
+    dx: &mut [f32],
+) {
+    let (pivot, vd, vr) = (f32x8::splat(p), f32x8::splat(delta), f32x8::splat(r));
+    let (mg, mgx) = (f32x8::splat(mg), f32x8::splat(mgx));
+    let f = |xv: f32x8, d: f32x8, wv: f32x8| {
+        let xhat = ((xv - pivot) - vd) * vr;
+        vr * ((d * wv - mg) - xhat * mgx)
+    };
+    let (xc, xt) = x.as_chunks::<LANES>();
+    let (dc, dt) = dy.as_chunks::<LANES>();
+    let (oc, ot) = dx.as_chunks_mut::<LANES>();
+    for (k, ((xa, da), oa)) in xc.iter().zip(dc).zip(oc.iter_mut()).enumerate() {
+        *oa = f(load(xa), load(da), w.chunk(k)).to_array();
+    }
+    if !xt.is_empty() {
+        let v = f(
+            load_partial(xt, 0.0),
+            load_partial(dt, 0.0),
+            w.chunk(xc.len()),
+        );
+        store_partial(v, ot);
+    }
+}
+
+/// `y = ((x − pivot) − δ)·rstd·weight + bias` over one row, eight lanes at a time; the tail
+/// through padded lanes.
+#[inline(always)]
+fn normalize_row(
+    x: &[f32],
+    weight: Option<&[f32]>,
+    bias: Option<&[f32]>,
+    delta: f32,
+    r: f32,
+    y: &mut [f32],
+) {
+    let pivot = f32x8::splat(x.first().copied().unwrap_or(0.0));
+    let (vd, vr) = (f32x8::splat(delta), f32x8::splat(r));
+    let xhat = |v: f32x8| ((v - pivot) - vd) * vr;
+    match (weight, bias) {
+        (Some(w), Some(b)) => map3(x, w, b, y, |v, w, b| xhat(v).mul_add(w, b)),
+        (Some(w), None) => map3(x, w, w, y, |v, w, _| xhat(v) * w),
+        (None, _) => map3(x, x, x, y, |v, _, _| xhat(v)),
+    }
+}
+
+/// `out[i] = f(a[i], b[i], c[i])`, eight lanes at a time, the tail on zero-padded lanes.
+#[inline(always)]
+fn map3(
+    a: &[f32],
+    b: &[f32],
+    c: &[f32],
+    out: &mut [f32],
+    f: impl Fn(f32x8, f32x8, f32x8) -> f32x8,
+) {
+    let (ac, at) = a.as_chunks::<LANES>();
+    let (bc, bt) = b.as_chunks::<LANES>();
+    let (cc, ct) = c.as_chunks::<LANES>();
+    let (oc, ot) = out.as_chunks_mut::<LANES>();
+    for (((aa, ba), ca), oa) in ac.iter().zip(bc).zip(cc).zip(oc.iter_mut()) {
+        *oa = f(load(aa), load(ba), load(ca)).to_array();
+    }
+    if !at.is_empty() {
+        let v = f(
+            load_partial(at, 0.0),
+            load_partial(bt, 0.0),
+            load_partial(ct, 0.0),
+        );
+        store_partial(v, ot);
+    }
+}
+
+/// `dweight += Σ_rows dy·x̂`, `dbias += Σ_rows dy`: eight columns at a time, each sum taken
+/// apart and then added.
+fn param_grads(
+    x: &[f32],
+    deltas: &[f32],
+    rstds: &[f32],
+    dy: &[f32],
+    n: usize,
+    mut dweight: Option<&mut [f32]>,
+    mut dbias: Option<&mut [f32]>,
+) {
+    // Blocks of `BLOCK` chunks share the per-row scalars and keep their sums in registers.
+    const BLOCK: usize = 4;
+    for i0 in (0..n).step_by(BLOCK * LANES) {
+        let mut sw = [f32x8::ZERO; BLOCK];
+        let mut sb = [f32x8::ZERO; BLOCK];
+        for (((xr, dyr), &delta), &r) in x
+            .chunks_exact(n)
+            .zip(dy.chunks_exact(n))
+            .zip(deltas)
+            .zip(rstds)
+        {
+            let pivot = f32x8::splat(xr.first().copied().unwrap_or(0.0));
+            let (vd, vr) = (f32x8::splat(delta), f32x8::splat(r));
+            let xs = xr.get(i0..).unwrap_or(&[]);
+            let ds = dyr.get(i0..).unwrap_or(&[]);
+            let (xc, _) = xs.as_chunks::<LANES>();
+            let (dc, _) = ds.as_chunks::<LANES>();
+            if let (Some(xc), Some(dc)) = (xc.first_chunk::<BLOCK>(), dc.first_chunk::<BLOCK>()) {
+                // A whole block: fixed-size arrays, no bounds checks.
+                for k in 0..BLOCK {
+                    let xhat = ((load(&xc[k]) - pivot) - vd) * vr;
+                    let d = load(&dc[k]);
+                    sw[k] = d.mul_add(xhat, sw[k]);
+                    sb[k] += d;
+                }
+            } else {
+                for (k, (w, b)) in sw.iter_mut().zip(sb.iter_mut()).enumerate() {
+                    let i = k * LANES;
+                    let xhat = ((ld(xs, i) - pivot) - vd) * vr;
+                    let d = ld(ds, i);
+                    *w = d.mul_add(xhat, *w);
+                    *b += d;
+                }
+            }
+        }
+        for (k, (w, b)) in sw.into_iter().zip(sb).enumerate() {
+            let i = i0 + k * LANES;
+            if let Some(dw) = dweight.as_deref_mut() {
+                let v = ld(dw, i) + w;
+                st(dw, i, v);
+            }
+            if let Some(db) = dbias.as_deref_mut() {
+                let v = ld(db, i) + b;
+                st(db, i, v);
+            }
+        }
+    }
+}

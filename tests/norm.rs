@@ -1,0 +1,1868 @@
+//! `descent::norm`: layer and batch normalisation against plain f64 references (every width
+//! 1..=70, several row counts, unaligned sub-slices with sentinels), gradients against central
+//! finite differences of the f64 forward, large-mean inputs, running statistics over several
+//! batches, accumulation of parameter gradients, and every error path.
+//!
+//! Tolerances are those of `tests/data/conformance/FORMAT.md` for float32 results against the
+//! float64 answer, with `u = 2⁻²⁴` and `n` the length of the reduction behind a value:
+//! `y` and running statistics `4u√n·max|want|`, `dx` `8u√n·max|want|`, `dweight`/`dbias`
+//! `4u√rows·max|want|` (the rows' `x̂` each carry their own error, so `n` there is
+//! `rows·features` for layer norm), eval `y` `4u·max|want|`; plus `2u·|want|` per element for
+//! the final rounding.
+
+#![allow(clippy::needless_range_loop)] // index arithmetic mirrors the formulas
+
+mod common;
+
+use common::{Rng, U};
+use descent::norm::{BatchNorm, LayerNorm, RunningStats};
+use descent::Error;
+
+const SENTINEL: f32 = -7777.0;
+
+// ---------------------------------------------------------------------------------------------
+// f64 references
+// ---------------------------------------------------------------------------------------------
+
+fn f64s(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|&x| x as f64).collect()
+}
+
+/// Layer norm forward in f64: `(y, mean, rstd)` per row.
+fn ln_ref(
+    x: &[f64],
+    w: Option<&[f64]>,
+    b: Option<&[f64]>,
+    c: usize,
+    eps: f64,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let mut y = vec![0.0; x.len()];
+    let (mut means, mut rstds) = (vec![], vec![]);
+    for (xr, yr) in x.chunks(c).zip(y.chunks_mut(c)) {
+        let mean = xr.iter().sum::<f64>() / c as f64;
+        let var = xr.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / c as f64;
+        let rstd = 1.0 / (var + eps).sqrt();
+        for (j, (yv, xv)) in yr.iter_mut().zip(xr).enumerate() {
+            let xhat = (xv - mean) * rstd;
+            *yv = xhat * w.map_or(1.0, |w| w[j]) + b.map_or(0.0, |b| b[j]);
+        }
+        means.push(mean);
+        rstds.push(rstd);
+    }
+    (y, means, rstds)
+}
+
+/// Layer norm backward in f64 by the closed form: `(dx, dweight, dbias)`.
+fn ln_backward_ref(
+    x: &[f64],
+    w: Option<&[f64]>,
+    dy: &[f64],
+    c: usize,
+    eps: f64,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let (_, means, rstds) = ln_ref(x, None, None, c, eps);
+    let mut dx = vec![0.0; x.len()];
+    let (mut dw, mut db) = (vec![0.0; c], vec![0.0; c]);
+    for r in 0..x.len() / c {
+        let row = r * c..(r + 1) * c;
+        let xhat: Vec<f64> = x[row.clone()]
+            .iter()
+            .map(|v| (v - means[r]) * rstds[r])
+            .collect();
+        let g: Vec<f64> = (0..c)
+            .map(|j| dy[r * c + j] * w.map_or(1.0, |w| w[j]))
+            .collect();
+        let mg = g.iter().sum::<f64>() / c as f64;
+        let mgx = g.iter().zip(&xhat).map(|(a, b)| a * b).sum::<f64>() / c as f64;
+        for j in 0..c {
+            dx[r * c + j] = rstds[r] * (g[j] - mg - xhat[j] * mgx);
+            dw[j] += dy[r * c + j] * xhat[j];
+            db[j] += dy[r * c + j];
+        }
+    }
+    (dx, dw, db)
+}
+
+/// Per-channel batch statistics in f64: `(mean, biased var, unbiased var)`.
+fn bn_moments(x: &[f64], c: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let n = x.len() / c;
+    let mean: Vec<f64> = (0..c)
+        .map(|j| (0..n).map(|i| x[i * c + j]).sum::<f64>() / n as f64)
+        .collect();
+    let q: Vec<f64> = (0..c)
+        .map(|j| {
+            (0..n)
+                .map(|i| (x[i * c + j] - mean[j]).powi(2))
+                .sum::<f64>()
+        })
+        .collect();
+    let var = q.iter().map(|q| q / n as f64).collect();
+    let unbiased = q.iter().map(|q| q / (n as f64 - 1.0)).collect();
+    (mean, var, unbiased)
+}
+
+/// Batch norm forward in f64 with the given per-channel statistics.
+fn bn_apply(
+    x: &[f64],
+    w: Option<&[f64]>,
+    b: Option<&[f64]>,
+    mean: &[f64],
+    var: &[f64],
+    c: usize,
+    eps: f64,
+) -> Vec<f64> {
+    x.iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let j = i % c;
+            (v - mean[j]) / (var[j] + eps).sqrt() * w.map_or(1.0, |w| w[j])
+                + b.map_or(0.0, |b| b[j])
+        })
+        .collect()
+}
+
+/// Batch norm training forward in f64 (batch statistics).
+fn bn_train_ref(x: &[f64], w: Option<&[f64]>, b: Option<&[f64]>, c: usize, eps: f64) -> Vec<f64> {
+    let (mean, var, _) = bn_moments(x, c);
+    bn_apply(x, w, b, &mean, &var, c, eps)
+}
+
+/// Batch norm training backward in f64 by the closed form: `(dx, dweight, dbias)`.
+fn bn_backward_ref(
+    x: &[f64],
+    w: Option<&[f64]>,
+    dy: &[f64],
+    c: usize,
+    eps: f64,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let n = x.len() / c;
+    let (mean, var, _) = bn_moments(x, c);
+    let mut dx = vec![0.0; x.len()];
+    let (mut dw, mut db) = (vec![0.0; c], vec![0.0; c]);
+    for j in 0..c {
+        let rstd = 1.0 / (var[j] + eps).sqrt();
+        let wj = w.map_or(1.0, |w| w[j]);
+        let xhat: Vec<f64> = (0..n).map(|i| (x[i * c + j] - mean[j]) * rstd).collect();
+        let a: f64 = (0..n).map(|i| dy[i * c + j]).sum();
+        let bsum: f64 = (0..n).map(|i| dy[i * c + j] * xhat[i]).sum();
+        for i in 0..n {
+            dx[i * c + j] = rstd * wj * (dy[i * c + j] - a / n as f64 - xhat[i] * bsum / n as f64);
+        }
+        dw[j] = bsum;
+        db[j] = a;
+    }
+    (dx, dw, db)
+}
+
+// ---------------------------------------------------------------------------------------------
+// comparison helpers
+// ---------------------------------------------------------------------------------------------
+
+/// `|got − want| ≤ k·u·max|want| + 2u·|want|` for every element.
+fn assert_close(what: &str, got: &[f32], want: &[f64], k: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let max = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        let tol = k * U * max + 2.0 * U * w.abs();
+        let err = (*g as f64 - w).abs();
+        assert!(
+            err <= tol,
+            "{what}[{i}]: got {g:e}, want {w:e}, |err| {err:.3e} > {tol:.3e}"
+        );
+    }
+}
+
+/// `|got − want| ≤ k·u·scaleᵢ + 2u·|want|` for every element, with a per-element scale.
+fn assert_scaled(what: &str, got: &[f32], want: &[f64], k: f64, scale: &[f64]) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, ((g, w), s)) in got.iter().zip(want).zip(scale).enumerate() {
+        let tol = k * U * s + 2.0 * U * w.abs();
+        let err = (*g as f64 - w).abs();
+        assert!(
+            err <= tol,
+            "{what}[{i}]: got {g:e}, want {w:e}, |err| {err:.3e} > {tol:.3e}"
+        );
+    }
+}
+
+/// The magnitude of the terms behind `dxᵢ = rstd·(gᵢ − mean(g) − x̂ᵢ·mean(g·x̂))`:
+/// `rstd·max|g|·(2 + |x̂ᵢ| + 2·|x̂_pivot|)` (see [`xhat_scale`]), with the maximum over the reduced set (the row for layer norm,
+/// the channel for batch norm). `dx` itself may be far smaller (two rows, or two columns,
+/// normalise to ±1 and leave almost nothing), so its rounding error scales with these terms.
+fn dx_scale(
+    xhat: &[f64],
+    g: &[f64],
+    rstd: &[f64],
+    group: impl Fn(usize) -> usize,
+    pivot: impl Fn(usize) -> usize,
+) -> Vec<f64> {
+    let groups = rstd.len();
+    let mut gmax = vec![0.0f64; groups];
+    for (i, v) in g.iter().enumerate() {
+        gmax[group(i)] = gmax[group(i)].max(v.abs());
+    }
+    let xs = xhat_scale(xhat, pivot);
+    (0..xhat.len())
+        .map(|i| rstd[group(i)] * gmax[group(i)] * (2.0 + xs[i]))
+        .collect()
+}
+
+/// [`dx_scale`] for layer norm.
+fn ln_dx_scale(x: &[f64], w: Option<&[f64]>, dy: &[f64], c: usize, eps: f64) -> Vec<f64> {
+    let (_, means, rstds) = ln_ref(x, None, None, c, eps);
+    let xhat: Vec<f64> = (0..x.len())
+        .map(|i| (x[i] - means[i / c]) * rstds[i / c])
+        .collect();
+    let g: Vec<f64> = (0..x.len())
+        .map(|i| dy[i] * w.map_or(1.0, |w| w[i % c]))
+        .collect();
+    dx_scale(&xhat, &g, &rstds, |i| i / c, |i| i / c * c)
+}
+
+/// [`dx_scale`] for batch norm in training.
+fn bn_dx_scale(x: &[f64], w: Option<&[f64]>, dy: &[f64], c: usize, eps: f64) -> Vec<f64> {
+    let (mean, var, _) = bn_moments(x, c);
+    let rstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
+    let xhat: Vec<f64> = (0..x.len())
+        .map(|i| (x[i] - mean[i % c]) * rstd[i % c])
+        .collect();
+    let g: Vec<f64> = (0..x.len())
+        .map(|i| dy[i] * w.map_or(1.0, |w| w[i % c]))
+        .collect();
+    dx_scale(&xhat, &g, &rstd, |i| i % c, |i| i % c)
+}
+
+/// The scale of the rounding error of each `x̂ᵢ = ((xᵢ − pivot) − δ)·rstd` as the kernels
+/// compute it: `|x̂ᵢ| + 2·|x̂_pivot|` (the subtraction errs relative to `|xᵢ − pivot| + |δ|`, and
+/// `|δ|·rstd = |x̂_pivot|`). `pivot(i)` is the index of element i's pivot.
+fn xhat_scale(xhat: &[f64], pivot: impl Fn(usize) -> usize) -> Vec<f64> {
+    (0..xhat.len())
+        .map(|i| xhat[i].abs() + 2.0 * xhat[pivot(i)].abs())
+        .collect()
+}
+
+/// The scales of `dweight = Σ dy·x̂` and `dbias = Σ dy` per column:
+/// `(Σ|dy|·xhat_scale, Σ|dy|)`; the sums may cancel far below their terms.
+fn param_scales(xscale: &[f64], dy: &[f64], c: usize) -> (Vec<f64>, Vec<f64>) {
+    let (mut sw, mut sb) = (vec![0.0; c], vec![0.0; c]);
+    for (i, (xs, d)) in xscale.iter().zip(dy).enumerate() {
+        sw[i % c] += xs * d.abs();
+        sb[i % c] += d.abs();
+    }
+    (sw, sb)
+}
+
+/// `x̂` of layer norm in f64.
+fn ln_xhat(x: &[f64], c: usize, eps: f64) -> Vec<f64> {
+    let (_, means, rstds) = ln_ref(x, None, None, c, eps);
+    (0..x.len())
+        .map(|i| (x[i] - means[i / c]) * rstds[i / c])
+        .collect()
+}
+
+/// `x̂` of batch norm in f64, with the given statistics.
+fn bn_xhat(x: &[f64], mean: &[f64], var: &[f64], c: usize, eps: f64) -> Vec<f64> {
+    (0..x.len())
+        .map(|i| (x[i] - mean[i % c]) / (var[i % c] + eps).sqrt())
+        .collect()
+}
+
+fn sqrt(n: usize) -> f64 {
+    (n as f64).sqrt()
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// A buffer of `len + off + 3` sentinels; the working slice is `[off..off + len]`.
+fn padded(len: usize, off: usize) -> Vec<f32> {
+    vec![SENTINEL; len + off + 3]
+}
+
+fn padded_with(v: &[f32], off: usize) -> Vec<f32> {
+    let mut p = padded(v.len(), off);
+    p[off..off + v.len()].copy_from_slice(v);
+    p
+}
+
+/// The slice `[off..off + len]` of a padded buffer, after checking the sentinels around it.
+fn inner(p: &[f32], off: usize, len: usize) -> &[f32] {
+    assert!(
+        p[..off]
+            .iter()
+            .chain(&p[off + len..])
+            .all(|&v| v == SENTINEL),
+        "a sentinel was overwritten"
+    );
+    &p[off..off + len]
+}
+
+/// Uniform values in `[lo, hi)`.
+fn uniform(rng: &mut Rng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+    (0..n)
+        .map(|_| lo + (hi - lo) * (rng.next() * 0.5 + 0.5))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// layer norm
+// ---------------------------------------------------------------------------------------------
+
+/// The affine variants: (elementwise_affine, bias).
+const AFFINE: [(bool, bool); 3] = [(true, true), (true, false), (false, false)];
+
+fn ln(c: usize, affine: bool, bias: bool, eps: f32) -> LayerNorm {
+    LayerNorm {
+        features: c,
+        eps,
+        elementwise_affine: affine,
+        bias,
+    }
+}
+
+/// Everything one layer-norm call sequence produces: `y` (train), `y` (inference), stats,
+/// `dx`, `dweight`, `dbias`.
+struct LnOut {
+    y: Vec<f32>,
+    stats: Vec<f32>,
+    dx: Vec<f32>,
+    dw: Vec<f32>,
+    db: Vec<f32>,
+}
+
+/// Runs forward (both), backward on sub-slices at offset `off` of sentinel-filled buffers,
+/// checks the sentinels and that both forwards agree bit for bit.
+fn run_ln(
+    m: &LayerNorm,
+    x: &[f32],
+    w: Option<&[f32]>,
+    b: Option<&[f32]>,
+    dy: &[f32],
+    off: usize,
+) -> LnOut {
+    let n = x.len();
+    let rows = n / m.features;
+    let sl = LayerNorm::stats_len(rows);
+    let xp = padded_with(x, off);
+    let dyp = padded_with(dy, off);
+    let wp = w.map(|w| padded_with(w, off));
+    let bp = b.map(|b| padded_with(b, off));
+    let (wl, bl) = (m.weight_len(), m.bias_len());
+    let ws = wp.as_ref().map(|p| &p[off..off + wl]);
+    let bs = bp.as_ref().map(|p| &p[off..off + bl]);
+    let (mut y, mut y2, mut stats) = (padded(n, off), padded(n, off), padded(sl, off));
+    m.forward_train(
+        &xp[off..off + n],
+        ws,
+        bs,
+        &mut y[off..off + n],
+        &mut stats[off..off + sl],
+    )
+    .unwrap();
+    m.forward(&xp[off..off + n], ws, bs, &mut y2[off..off + n])
+        .unwrap();
+    let (mut dx, mut dw, mut db) = (
+        padded(n, off),
+        padded_with(&vec![0.0; wl], off),
+        padded_with(&vec![0.0; bl], off),
+    );
+    m.backward(
+        &xp[off..off + n],
+        ws,
+        &stats[off..off + sl],
+        &dyp[off..off + n],
+        &mut dx[off..off + n],
+        Some(&mut dw[off..off + wl]),
+        Some(&mut db[off..off + bl]),
+    )
+    .unwrap();
+    let out = LnOut {
+        y: inner(&y, off, n).to_vec(),
+        stats: inner(&stats, off, sl).to_vec(),
+        dx: inner(&dx, off, n).to_vec(),
+        dw: inner(&dw, off, wl).to_vec(),
+        db: inner(&db, off, bl).to_vec(),
+    };
+    assert_eq!(
+        bits(inner(&y2, off, n)),
+        bits(&out.y),
+        "forward ≠ forward_train"
+    );
+    out
+}
+
+#[test]
+fn layer_norm_matches_the_f64_reference_at_every_width_and_offset() {
+    let mut rng = Rng::new(1);
+    for c in 1..=70usize {
+        for rows in [1usize, 2, 3, 5] {
+            for (k, &(affine, bias)) in AFFINE.iter().enumerate() {
+                let eps = if k == 1 { 1e-3 } else { 1e-5 };
+                let m = ln(c, affine, bias, eps);
+                let n = rows * c;
+                // A shifted mean in some rows, so the pivot matters.
+                let x: Vec<f32> = rng.vec(n).iter().map(|v| v * 2.0 + 0.5).collect();
+                let dy = rng.vec(n);
+                let w = affine.then(|| uniform(&mut rng, c, 0.5, 1.5));
+                let b = (affine && bias).then(|| rng.vec(c));
+                let base = run_ln(&m, &x, w.as_deref(), b.as_deref(), &dy, 0);
+
+                let (xd, dyd) = (f64s(&x), f64s(&dy));
+                let wd = w.as_deref().map(f64s);
+                let bd = b.as_deref().map(f64s);
+                let (y, means, rstds) = ln_ref(&xd, wd.as_deref(), bd.as_deref(), c, eps as f64);
+                let ctx = format!("c={c} rows={rows} affine={affine} bias={bias}");
+                assert_close(&format!("y {ctx}"), &base.y, &y, 4.0 * sqrt(c));
+                // stats: mean relative to the row's first element, then rstd.
+                let rel: Vec<f64> = (0..rows).map(|r| means[r] - xd[r * c]).collect();
+                let spread = (0..rows).fold(0.0f64, |s, r| s.max(1.0 / rstds[r]));
+                for r in 0..rows {
+                    let err = (base.stats[r] as f64 - rel[r]).abs();
+                    assert!(
+                        err <= 4.0 * U * sqrt(c) * (spread + rel[r].abs()),
+                        "δ {ctx}"
+                    );
+                }
+                assert_close(
+                    &format!("rstd {ctx}"),
+                    &base.stats[rows..],
+                    &rstds,
+                    4.0 * sqrt(c),
+                );
+                let (dx, dw, db) = ln_backward_ref(&xd, wd.as_deref(), &dyd, c, eps as f64);
+                let sc = ln_dx_scale(&xd, wd.as_deref(), &dyd, c, eps as f64);
+                assert_scaled(&format!("dx {ctx}"), &base.dx, &dx, 8.0 * sqrt(c), &sc);
+                let (sw, sb) = param_scales(
+                    &xhat_scale(&ln_xhat(&xd, c, eps as f64), |i| i / c * c),
+                    &dyd,
+                    c,
+                );
+                let k = 4.0 * (sqrt(c) + sqrt(rows));
+                if affine {
+                    assert_scaled(&format!("dweight {ctx}"), &base.dw, &dw, k, &sw);
+                } else {
+                    assert!(base.dw.is_empty());
+                }
+                if affine && bias {
+                    assert_scaled(&format!("dbias {ctx}"), &base.db, &db, k, &sb);
+                } else {
+                    assert!(base.db.is_empty());
+                }
+                // Unaligned sub-slices give the same bits.
+                for off in 1..=3 {
+                    let o = run_ln(&m, &x, w.as_deref(), b.as_deref(), &dy, off);
+                    assert_eq!(bits(&o.y), bits(&base.y), "{ctx} off={off}");
+                    assert_eq!(bits(&o.stats), bits(&base.stats));
+                    assert_eq!(bits(&o.dx), bits(&base.dx));
+                    assert_eq!(bits(&o.dw), bits(&base.dw));
+                    assert_eq!(bits(&o.db), bits(&base.db));
+                }
+            }
+        }
+    }
+}
+
+/// `L(x, w, b) = Σ y·probe` in f64, for finite differences.
+fn loss(y: &[f64], probe: &[f64]) -> f64 {
+    y.iter().zip(probe).map(|(a, b)| a * b).sum()
+}
+
+/// The central difference `(f(v + h) − f(v − h))/2h` of `f` in element `i` of `v`, with
+/// `h = 1e-6·max(1, |vᵢ|)`: the truncation error `h²·f'''/6` and the f64 rounding error
+/// `ε·|f|/h` are both near 1e-10 relative for these O(1) functions.
+fn central(v: &[f64], i: usize, f: impl Fn(&[f64]) -> f64) -> f64 {
+    let h = 1e-6 * v[i].abs().max(1.0);
+    let (mut p, mut m) = (v.to_vec(), v.to_vec());
+    p[i] += h;
+    m[i] -= h;
+    (f(&p) - f(&m)) / (2.0 * h)
+}
+
+/// Checks the kernel's f32 gradient against central differences of the f64 forward, with
+/// the tolerance `k·u·scale` of the f32 result plus `1e-7·scale` for the difference; the scale
+/// is `max|fd|`, or per element where given ([`dx_scale`]).
+fn assert_grad(what: &str, got: &[f32], fd: &[f64], k: f64) {
+    let max = fd.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert_grad_scaled(what, got, fd, k, &vec![max; fd.len()]);
+}
+
+fn assert_grad_scaled(what: &str, got: &[f32], fd: &[f64], k: f64, scale: &[f64]) {
+    for (i, ((g, w), s)) in got.iter().zip(fd).zip(scale).enumerate() {
+        let tol = (k * U + 1e-7) * s + 2.0 * U * w.abs();
+        let err = (*g as f64 - w).abs();
+        assert!(
+            err <= tol,
+            "{what}[{i}]: got {g:e}, fd {w:e}, |err| {err:.3e} > {tol:.3e}"
+        );
+    }
+}
+
+#[test]
+fn layer_norm_gradients_match_finite_differences() {
+    let mut rng = Rng::new(2);
+    for (rows, c) in [(1usize, 1usize), (2, 2), (3, 5), (4, 17), (2, 64)] {
+        for &(affine, bias) in &AFFINE {
+            for eps in [1e-5f32, 1e-2] {
+                let m = ln(c, affine, bias, eps);
+                let n = rows * c;
+                let x = rng.vec(n);
+                let dy = rng.vec(n);
+                let w = affine.then(|| uniform(&mut rng, c, -1.5, 1.5));
+                let b = (affine && bias).then(|| rng.vec(c));
+                let o = run_ln(&m, &x, w.as_deref(), b.as_deref(), &dy, 0);
+                let (xd, probe) = (f64s(&x), f64s(&dy));
+                let wd = w.as_deref().map(f64s);
+                let bd = b.as_deref().map(f64s);
+                let e = eps as f64;
+                let f = |x: &[f64], w: Option<&[f64]>, b: Option<&[f64]>| {
+                    loss(&ln_ref(x, w, b, c, e).0, &probe)
+                };
+                let fd_x: Vec<f64> = (0..n)
+                    .map(|i| central(&xd, i, |x| f(x, wd.as_deref(), bd.as_deref())))
+                    .collect();
+                let ctx = format!("rows={rows} c={c} affine={affine} bias={bias} eps={eps}");
+                let sc = ln_dx_scale(&xd, wd.as_deref(), &probe, c, e);
+                assert_grad_scaled(&format!("dx {ctx}"), &o.dx, &fd_x, 8.0 * sqrt(c), &sc);
+                if let Some(wd) = &wd {
+                    let fd_w: Vec<f64> = (0..c)
+                        .map(|j| central(wd, j, |w| f(&xd, Some(w), bd.as_deref())))
+                        .collect();
+                    assert_grad(&format!("dweight {ctx}"), &o.dw, &fd_w, 4.0 * sqrt(n));
+                }
+                if let Some(bd) = &bd {
+                    let fd_b: Vec<f64> = (0..c)
+                        .map(|j| central(bd, j, |b| f(&xd, wd.as_deref(), Some(b))))
+                        .collect();
+                    assert_grad(&format!("dbias {ctx}"), &o.db, &fd_b, 4.0 * sqrt(rows));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn layer_norm_is_accurate_when_the_mean_dwarfs_the_spread() {
+    let mut rng = Rng::new(3);
+    for c in [7usize, 37, 256] {
+        let rows = 4;
+        let n = rows * c;
+        // mean 1e4, std ≈ 1e-2 (uniform ±√3·1e-2), rounded to f32 (spacing 1e-3 there).
+        let x: Vec<f32> = rng.vec(n).iter().map(|v| 1e4 + v * 1.7e-2).collect();
+        let dy = rng.vec(n);
+        let w = uniform(&mut rng, c, 0.5, 1.5);
+        let b = rng.vec(c);
+        let m = LayerNorm::new(c);
+        let o = run_ln(&m, &x, Some(&w), Some(&b), &dy, 0);
+        let (xd, dyd, wd, bd) = (f64s(&x), f64s(&dy), f64s(&w), f64s(&b));
+        let (y, _, _) = ln_ref(&xd, Some(&wd), Some(&bd), c, 1e-5);
+        assert_close(&format!("y c={c}"), &o.y, &y, 4.0 * sqrt(c));
+        let (dx, dw, db) = ln_backward_ref(&xd, Some(&wd), &dyd, c, 1e-5);
+        let sc = ln_dx_scale(&xd, Some(&wd), &dyd, c, 1e-5);
+        assert_scaled(&format!("dx c={c}"), &o.dx, &dx, 8.0 * sqrt(c), &sc);
+        let (sw, sb) = param_scales(&xhat_scale(&ln_xhat(&xd, c, 1e-5), |i| i / c * c), &dyd, c);
+        let k = 4.0 * (sqrt(c) + sqrt(rows));
+        assert_scaled(&format!("dweight c={c}"), &o.dw, &dw, k, &sw);
+        assert_scaled(&format!("dbias c={c}"), &o.db, &db, k, &sb);
+        // The normalised rows really have mean 0 and variance 1 (the reference agrees).
+        let ones = vec![1.0f32; c];
+        let zeros = vec![0.0f32; c];
+        let mut yn = vec![0.0; n];
+        let exact = LayerNorm { eps: 0.0, ..m };
+        exact
+            .forward(&x, Some(&ones), Some(&zeros), &mut yn)
+            .unwrap();
+        for row in yn.chunks(c) {
+            let mean = row.iter().map(|&v| v as f64).sum::<f64>() / c as f64;
+            let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / c as f64;
+            assert!(
+                mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-3,
+                "{mean} {var}"
+            );
+        }
+    }
+}
+
+#[test]
+fn layer_norm_parameter_gradients_accumulate_and_dx_is_written() {
+    let mut rng = Rng::new(4);
+    let (rows, c) = (6, 19);
+    let m = LayerNorm::new(c);
+    let x = rng.vec(rows * c);
+    let dy = rng.vec(rows * c);
+    let (w, b) = (rng.vec(c), rng.vec(c));
+    let mut y = vec![0.0; rows * c];
+    let mut stats = vec![0.0; LayerNorm::stats_len(rows)];
+    m.forward_train(&x, Some(&w), Some(&b), &mut y, &mut stats)
+        .unwrap();
+    let (mut dw, mut db) = (vec![0.0; c], vec![0.0; c]);
+    let mut dx = vec![f32::NAN; rows * c];
+    m.backward(
+        &x,
+        Some(&w),
+        &stats,
+        &dy,
+        &mut dx,
+        Some(&mut dw),
+        Some(&mut db),
+    )
+    .unwrap();
+    let (dx1, dw1, db1) = (dx.clone(), dw.clone(), db.clone());
+    m.backward(
+        &x,
+        Some(&w),
+        &stats,
+        &dy,
+        &mut dx,
+        Some(&mut dw),
+        Some(&mut db),
+    )
+    .unwrap();
+    assert_eq!(bits(&dx), bits(&dx1));
+    let doubled = |v: &[f32]| bits(&v.iter().map(|a| a * 2.0).collect::<Vec<_>>());
+    assert_eq!(bits(&dw), doubled(&dw1));
+    assert_eq!(bits(&db), doubled(&db1));
+    // Skipping the parameter gradients leaves dx as it was.
+    let mut dx3 = vec![f32::NAN; rows * c];
+    m.backward(&x, Some(&w), &stats, &dy, &mut dx3, None, None)
+        .unwrap();
+    assert_eq!(bits(&dx3), bits(&dx1));
+    // Zero rows: nothing to do, no error (as torch).
+    m.forward_train(&[], Some(&w), Some(&b), &mut [], &mut [])
+        .unwrap();
+}
+
+#[test]
+fn layer_norm_errors_are_exact_and_write_nothing() {
+    let (rows, c) = (3usize, 4usize);
+    let n = rows * c;
+    let x = vec![0.5f32; n];
+    let (w, b) = (vec![1.0f32; c], vec![0.0f32; c]);
+    let good = LayerNorm::new(c);
+    let mismatch = |what, expected, actual| {
+        Err(Error::LengthMismatch {
+            what,
+            expected,
+            actual,
+        })
+    };
+    type Case<'a> = (
+        LayerNorm,
+        &'a [f32],
+        Option<&'a [f32]>,
+        Option<&'a [f32]>,
+        usize,
+        usize,
+        Result<(), Error>,
+    );
+    let bad_eps = |eps| LayerNorm { eps, ..good };
+    let no_affine = LayerNorm {
+        elementwise_affine: false,
+        ..good
+    };
+    let no_bias = LayerNorm {
+        bias: false,
+        ..good
+    };
+    let hp = Err(Error::InvalidHyperParameter { what: "eps" });
+    // (layer, x, weight, bias, y len, stats len, expected error) for both forwards.
+    let cases: Vec<Case> = vec![
+        (bad_eps(-1e-5), &x, Some(&w), Some(&b), n, 2 * rows, hp),
+        (bad_eps(f32::NAN), &x, Some(&w), Some(&b), n, 2 * rows, hp),
+        (
+            bad_eps(f32::NEG_INFINITY),
+            &x,
+            Some(&w),
+            Some(&b),
+            n,
+            2 * rows,
+            hp,
+        ),
+        (
+            LayerNorm::new(0),
+            &x,
+            None,
+            None,
+            n,
+            2 * rows,
+            Err(Error::ZeroDimension {
+                what: "normalized_shape",
+            }),
+        ),
+        (
+            good,
+            &x[..n - 1],
+            Some(&w),
+            Some(&b),
+            n - 1,
+            2 * rows,
+            mismatch("x", 8, 11),
+        ),
+        (
+            good,
+            &x,
+            None,
+            Some(&b),
+            n,
+            2 * rows,
+            mismatch("weight", 4, 0),
+        ),
+        (
+            good,
+            &x,
+            Some(&w[..3]),
+            Some(&b),
+            n,
+            2 * rows,
+            mismatch("weight", 4, 3),
+        ),
+        (
+            good,
+            &x,
+            Some(&w),
+            None,
+            n,
+            2 * rows,
+            mismatch("bias", 4, 0),
+        ),
+        (
+            no_bias,
+            &x,
+            Some(&w),
+            Some(&b),
+            n,
+            2 * rows,
+            mismatch("bias", 0, 4),
+        ),
+        (
+            no_affine,
+            &x,
+            Some(&w),
+            None,
+            n,
+            2 * rows,
+            mismatch("weight", 0, 4),
+        ),
+        (
+            good,
+            &x,
+            Some(&w),
+            Some(&b),
+            n + 1,
+            2 * rows,
+            mismatch("y", 12, 13),
+        ),
+    ];
+    for (m, x, w, b, ylen, slen, want) in cases {
+        let mut y = vec![SENTINEL; ylen];
+        let mut stats = vec![SENTINEL; slen];
+        assert_eq!(m.forward(x, w, b, &mut y), want, "{m:?}");
+        assert_eq!(m.forward_train(x, w, b, &mut y, &mut stats), want, "{m:?}");
+        assert!(y.iter().chain(&stats).all(|&v| v == SENTINEL));
+    }
+    let mut y = vec![SENTINEL; n];
+    let mut stats = vec![SENTINEL; 2 * rows + 1];
+    assert_eq!(
+        good.forward_train(&x, Some(&w), Some(&b), &mut y, &mut stats),
+        mismatch("stats", 6, 7)
+    );
+    assert!(y.iter().chain(&stats).all(|&v| v == SENTINEL));
+
+    // Backward.
+    let stats = vec![0.0f32; 2 * rows];
+    let dy = vec![1.0f32; n];
+    let run = |m: &LayerNorm,
+               x: &[f32],
+               st: &[f32],
+               dy: &[f32],
+               dxl,
+               dwl: Option<usize>,
+               dbl: Option<usize>| {
+        let mut dx = vec![SENTINEL; dxl];
+        let mut dw = dwl.map(|l| vec![SENTINEL; l]);
+        let mut db = dbl.map(|l| vec![SENTINEL; l]);
+        let r = m.backward(
+            x,
+            Some(&w[..m.weight_len().min(4)]).filter(|_| m.elementwise_affine),
+            st,
+            dy,
+            &mut dx,
+            dw.as_deref_mut(),
+            db.as_deref_mut(),
+        );
+        let untouched = dx
+            .iter()
+            .chain(dw.iter().flatten())
+            .chain(db.iter().flatten())
+            .all(|&v| v == SENTINEL);
+        assert!(untouched, "{m:?}");
+        r
+    };
+    assert_eq!(
+        run(&bad_eps(-1.0), &x, &stats, &dy, n, Some(c), Some(c)),
+        hp
+    );
+    assert_eq!(
+        run(&good, &x, &stats[1..], &dy, n, Some(c), Some(c)),
+        mismatch("stats", 6, 5)
+    );
+    assert_eq!(
+        run(&good, &x, &stats, &dy[1..], n, Some(c), Some(c)),
+        mismatch("dy", 12, 11)
+    );
+    assert_eq!(
+        run(&good, &x, &stats, &dy, n - 1, Some(c), Some(c)),
+        mismatch("dx", 12, 11)
+    );
+    assert_eq!(
+        run(&good, &x, &stats, &dy, n, Some(c + 1), Some(c)),
+        mismatch("dweight", 4, 5)
+    );
+    assert_eq!(
+        run(&good, &x, &stats, &dy, n, Some(c), Some(0)),
+        mismatch("dbias", 4, 0)
+    );
+    assert_eq!(
+        run(&no_bias, &x, &stats, &dy, n, Some(c), Some(c)),
+        mismatch("dbias", 0, 4)
+    );
+    assert_eq!(
+        run(&no_affine, &x, &stats, &dy, n, Some(c), None),
+        mismatch("dweight", 0, 4)
+    );
+    assert_eq!(
+        run(&LayerNorm::new(0), &x, &stats, &dy, n, None, None),
+        Err(Error::ZeroDimension {
+            what: "normalized_shape"
+        })
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// batch norm
+// ---------------------------------------------------------------------------------------------
+
+fn bn(c: usize, affine: bool, eps: f32) -> BatchNorm {
+    BatchNorm {
+        features: c,
+        eps,
+        momentum: Some(0.1),
+        affine,
+        track_running_stats: true,
+    }
+}
+
+struct BnOut {
+    y: Vec<f32>,
+    stats: Vec<f32>,
+    running_mean: Vec<f32>,
+    running_var: Vec<f32>,
+    dx: Vec<f32>,
+    dw: Vec<f32>,
+    db: Vec<f32>,
+    eval_y: Vec<f32>,
+    eval_dx: Vec<f32>,
+    eval_dw: Vec<f32>,
+    eval_db: Vec<f32>,
+}
+
+/// Training forward + backward, then evaluation forward + backward with the updated running
+/// statistics, all on sub-slices at `off` of sentinel-filled buffers.
+#[allow(clippy::too_many_arguments)]
+fn run_bn(
+    m: &BatchNorm,
+    x: &[f32],
+    w: Option<&[f32]>,
+    b: Option<&[f32]>,
+    rm: &[f32],
+    rv: &[f32],
+    dy: &[f32],
+    off: usize,
+) -> BnOut {
+    let (n, c) = (x.len(), m.features);
+    let wl = m.weight_len();
+    let xp = padded_with(x, off);
+    let dyp = padded_with(dy, off);
+    let wp = w.map(|w| padded_with(w, off));
+    let bp = b.map(|b| padded_with(b, off));
+    let ws = wp.as_ref().map(|p| &p[off..off + wl]);
+    let bs = bp.as_ref().map(|p| &p[off..off + wl]);
+    let (mut rmp, mut rvp) = (padded_with(rm, off), padded_with(rv, off));
+    let (mut y, mut stats) = (padded(n, off), padded(2 * c, off));
+    let mut batches = 0u64;
+    m.forward_train(
+        &xp[off..off + n],
+        ws,
+        bs,
+        Some(RunningStats {
+            mean: &mut rmp[off..off + c],
+            var: &mut rvp[off..off + c],
+            num_batches_tracked: &mut batches,
+        }),
+        &mut y[off..off + n],
+        &mut stats[off..off + 2 * c],
+    )
+    .unwrap();
+    assert_eq!(batches, 1);
+    let zeros = vec![0.0; wl];
+    let (mut dx, mut dw, mut db) = (
+        padded(n, off),
+        padded_with(&zeros, off),
+        padded_with(&zeros, off),
+    );
+    m.backward_train(
+        &xp[off..off + n],
+        ws,
+        &stats[off..off + 2 * c],
+        &dyp[off..off + n],
+        &mut dx[off..off + n],
+        Some(&mut dw[off..off + wl]),
+        Some(&mut db[off..off + wl]),
+    )
+    .unwrap();
+    let mut ey = padded(n, off);
+    let (rms, rvs) = (&rmp[off..off + c], &rvp[off..off + c]);
+    m.forward_eval(
+        &xp[off..off + n],
+        ws,
+        bs,
+        Some(rms),
+        Some(rvs),
+        &mut ey[off..off + n],
+    )
+    .unwrap();
+    let (mut edx, mut edw, mut edb) = (
+        padded(n, off),
+        padded_with(&zeros, off),
+        padded_with(&zeros, off),
+    );
+    m.backward_eval(
+        &xp[off..off + n],
+        ws,
+        rms,
+        rvs,
+        &dyp[off..off + n],
+        &mut edx[off..off + n],
+        Some(&mut edw[off..off + wl]),
+        Some(&mut edb[off..off + wl]),
+    )
+    .unwrap();
+    BnOut {
+        y: inner(&y, off, n).to_vec(),
+        stats: inner(&stats, off, 2 * c).to_vec(),
+        running_mean: inner(&rmp, off, c).to_vec(),
+        running_var: inner(&rvp, off, c).to_vec(),
+        dx: inner(&dx, off, n).to_vec(),
+        dw: inner(&dw, off, wl).to_vec(),
+        db: inner(&db, off, wl).to_vec(),
+        eval_y: inner(&ey, off, n).to_vec(),
+        eval_dx: inner(&edx, off, n).to_vec(),
+        eval_dw: inner(&edw, off, wl).to_vec(),
+        eval_db: inner(&edb, off, wl).to_vec(),
+    }
+}
+
+/// The eval-mode backward in f64 with fixed statistics: `(dx, dweight, dbias)`.
+fn bn_eval_backward_ref(
+    x: &[f64],
+    w: Option<&[f64]>,
+    rm: &[f64],
+    rv: &[f64],
+    dy: &[f64],
+    c: usize,
+    eps: f64,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let mut dx = vec![0.0; x.len()];
+    let (mut dw, mut db) = (vec![0.0; c], vec![0.0; c]);
+    for (i, (&xv, &d)) in x.iter().zip(dy).enumerate() {
+        let j = i % c;
+        let rstd = 1.0 / (rv[j] + eps).sqrt();
+        dx[i] = d * w.map_or(1.0, |w| w[j]) * rstd;
+        dw[j] += d * (xv - rm[j]) * rstd;
+        db[j] += d;
+    }
+    (dx, dw, db)
+}
+
+#[test]
+fn batch_norm_matches_the_f64_reference_at_every_width_and_offset() {
+    let mut rng = Rng::new(5);
+    for c in 1..=70usize {
+        for rows in [2usize, 3, 5, 9] {
+            for affine in [true, false] {
+                let eps = if affine { 1e-5 } else { 1e-3 };
+                let m = bn(c, affine, eps);
+                let n = rows * c;
+                let x: Vec<f32> = rng.vec(n).iter().map(|v| v * 3.0 - 0.5).collect();
+                let dy = rng.vec(n);
+                let w = affine.then(|| uniform(&mut rng, c, 0.5, 1.5));
+                let b = affine.then(|| rng.vec(c));
+                let rm = rng.vec(c);
+                let rv = uniform(&mut rng, c, 0.5, 2.0);
+                let o = run_bn(&m, &x, w.as_deref(), b.as_deref(), &rm, &rv, &dy, 0);
+
+                let (xd, dyd) = (f64s(&x), f64s(&dy));
+                let wd = w.as_deref().map(f64s);
+                let bd = b.as_deref().map(f64s);
+                let e = eps as f64;
+                let ctx = format!("c={c} rows={rows} affine={affine}");
+                let y = bn_train_ref(&xd, wd.as_deref(), bd.as_deref(), c, e);
+                assert_close(&format!("y {ctx}"), &o.y, &y, 4.0 * sqrt(rows));
+                let (mean, var, unbiased) = bn_moments(&xd, c);
+                let rstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + e).sqrt()).collect();
+                assert_close(
+                    &format!("rstd {ctx}"),
+                    &o.stats[c..],
+                    &rstd,
+                    4.0 * sqrt(rows),
+                );
+                let want_rm: Vec<f64> =
+                    (0..c).map(|j| 0.9 * rm[j] as f64 + 0.1 * mean[j]).collect();
+                let want_rv: Vec<f64> = (0..c)
+                    .map(|j| 0.9 * rv[j] as f64 + 0.1 * unbiased[j])
+                    .collect();
+                assert_close(
+                    &format!("running_mean {ctx}"),
+                    &o.running_mean,
+                    &want_rm,
+                    4.0 * sqrt(rows),
+                );
+                assert_close(
+                    &format!("running_var {ctx}"),
+                    &o.running_var,
+                    &want_rv,
+                    4.0 * sqrt(rows),
+                );
+                let (dx, dw, db) = bn_backward_ref(&xd, wd.as_deref(), &dyd, c, e);
+                let sc = bn_dx_scale(&xd, wd.as_deref(), &dyd, c, e);
+                assert_scaled(&format!("dx {ctx}"), &o.dx, &dx, 8.0 * sqrt(rows), &sc);
+                let (sw, sb) = param_scales(
+                    &xhat_scale(&bn_xhat(&xd, &mean, &var, c, e), |i| i % c),
+                    &dyd,
+                    c,
+                );
+                if affine {
+                    assert_scaled(&format!("dweight {ctx}"), &o.dw, &dw, 8.0 * sqrt(rows), &sw);
+                    assert_scaled(&format!("dbias {ctx}"), &o.db, &db, 8.0 * sqrt(rows), &sb);
+                }
+                // Evaluation with the (f32) running statistics the kernel produced.
+                let (rmd, rvd) = (f64s(&o.running_mean), f64s(&o.running_var));
+                let ey = bn_apply(&xd, wd.as_deref(), bd.as_deref(), &rmd, &rvd, c, e);
+                // Per element, the scale of the terms of `x̂·w + b` (they may cancel).
+                let no_bias_y = bn_apply(&xd, wd.as_deref(), None, &rmd, &rvd, c, e);
+                let sc: Vec<f64> = (0..n)
+                    .map(|i| no_bias_y[i].abs() + bd.as_deref().map_or(0.0, |b| b[i % c].abs()))
+                    .collect();
+                assert_scaled(&format!("eval y {ctx}"), &o.eval_y, &ey, 4.0, &sc);
+                let (edx, edw, edb) =
+                    bn_eval_backward_ref(&xd, wd.as_deref(), &rmd, &rvd, &dyd, c, e);
+                assert_close(&format!("eval dx {ctx}"), &o.eval_dx, &edx, 4.0);
+                let (sw, sb) = param_scales(
+                    &bn_xhat(&xd, &rmd, &rvd, c, e)
+                        .iter()
+                        .map(|v| v.abs())
+                        .collect::<Vec<_>>(),
+                    &dyd,
+                    c,
+                );
+                if affine {
+                    assert_scaled(
+                        &format!("eval dweight {ctx}"),
+                        &o.eval_dw,
+                        &edw,
+                        8.0 * sqrt(rows),
+                        &sw,
+                    );
+                    assert_scaled(
+                        &format!("eval dbias {ctx}"),
+                        &o.eval_db,
+                        &edb,
+                        8.0 * sqrt(rows),
+                        &sb,
+                    );
+                }
+                for off in 1..=3 {
+                    let p = run_bn(&m, &x, w.as_deref(), b.as_deref(), &rm, &rv, &dy, off);
+                    for (a, b) in [
+                        (&p.y, &o.y),
+                        (&p.stats, &o.stats),
+                        (&p.running_mean, &o.running_mean),
+                        (&p.running_var, &o.running_var),
+                        (&p.dx, &o.dx),
+                        (&p.dw, &o.dw),
+                        (&p.db, &o.db),
+                        (&p.eval_y, &o.eval_y),
+                        (&p.eval_dx, &o.eval_dx),
+                        (&p.eval_dw, &o.eval_dw),
+                        (&p.eval_db, &o.eval_db),
+                    ] {
+                        assert_eq!(bits(a), bits(b), "{ctx} off={off}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn batch_norm_gradients_match_finite_differences() {
+    let mut rng = Rng::new(6);
+    for (rows, c) in [(2usize, 1usize), (2, 3), (5, 8), (16, 17)] {
+        for affine in [true, false] {
+            let eps = 1e-5f32;
+            let e = eps as f64;
+            let m = bn(c, affine, eps);
+            let n = rows * c;
+            let x = rng.vec(n);
+            let dy = rng.vec(n);
+            let w = affine.then(|| uniform(&mut rng, c, -1.5, 1.5));
+            let b = affine.then(|| rng.vec(c));
+            let rm = rng.vec(c);
+            let rv = uniform(&mut rng, c, 0.5, 2.0);
+            let o = run_bn(&m, &x, w.as_deref(), b.as_deref(), &rm, &rv, &dy, 0);
+            let (xd, probe) = (f64s(&x), f64s(&dy));
+            let wd = w.as_deref().map(f64s);
+            let bd = b.as_deref().map(f64s);
+            let ctx = format!("rows={rows} c={c} affine={affine}");
+
+            // Training: the loss through the batch statistics.
+            let f = |x: &[f64], w: Option<&[f64]>, b: Option<&[f64]>| {
+                loss(&bn_train_ref(x, w, b, c, e), &probe)
+            };
+            let fd_x: Vec<f64> = (0..n)
+                .map(|i| central(&xd, i, |x| f(x, wd.as_deref(), bd.as_deref())))
+                .collect();
+            let sc = bn_dx_scale(&xd, wd.as_deref(), &probe, c, e);
+            assert_grad_scaled(
+                &format!("train dx {ctx}"),
+                &o.dx,
+                &fd_x,
+                8.0 * sqrt(rows),
+                &sc,
+            );
+            if let (Some(wd), Some(bd)) = (&wd, &bd) {
+                let fd_w: Vec<f64> = (0..c)
+                    .map(|j| central(wd, j, |w| f(&xd, Some(w), Some(bd))))
+                    .collect();
+                let fd_b: Vec<f64> = (0..c)
+                    .map(|j| central(bd, j, |b| f(&xd, Some(wd), Some(b))))
+                    .collect();
+                assert_grad(
+                    &format!("train dweight {ctx}"),
+                    &o.dw,
+                    &fd_w,
+                    4.0 * sqrt(rows),
+                );
+                assert_grad(
+                    &format!("train dbias {ctx}"),
+                    &o.db,
+                    &fd_b,
+                    4.0 * sqrt(rows),
+                );
+            }
+
+            // Evaluation: the loss through fixed (the updated) running statistics.
+            let (rmd, rvd) = (f64s(&o.running_mean), f64s(&o.running_var));
+            let g = |x: &[f64], w: Option<&[f64]>, b: Option<&[f64]>| {
+                loss(&bn_apply(x, w, b, &rmd, &rvd, c, e), &probe)
+            };
+            let fd_x: Vec<f64> = (0..n)
+                .map(|i| central(&xd, i, |x| g(x, wd.as_deref(), bd.as_deref())))
+                .collect();
+            assert_grad(&format!("eval dx {ctx}"), &o.eval_dx, &fd_x, 4.0);
+            if let (Some(wd), Some(bd)) = (&wd, &bd) {
+                let fd_w: Vec<f64> = (0..c)
+                    .map(|j| central(wd, j, |w| g(&xd, Some(w), Some(bd))))
+                    .collect();
+                let fd_b: Vec<f64> = (0..c)
+                    .map(|j| central(bd, j, |b| g(&xd, Some(wd), Some(b))))
+                    .collect();
+                assert_grad(
+                    &format!("eval dweight {ctx}"),
+                    &o.eval_dw,
+                    &fd_w,
+                    4.0 * sqrt(rows),
+                );
+                assert_grad(
+                    &format!("eval dbias {ctx}"),
+                    &o.eval_db,
+                    &fd_b,
+                    4.0 * sqrt(rows),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn batch_norm_is_accurate_when_the_mean_dwarfs_the_spread() {
+    let mut rng = Rng::new(7);
+    for (rows, c) in [(8usize, 5usize), (64, 37)] {
+        let n = rows * c;
+        let x: Vec<f32> = rng.vec(n).iter().map(|v| 1e4 + v * 1.7e-2).collect();
+        let dy = rng.vec(n);
+        let w = uniform(&mut rng, c, 0.5, 1.5);
+        let b = rng.vec(c);
+        let (rm, rv) = (vec![0.0f32; c], vec![1.0f32; c]);
+        let m = BatchNorm::new(c);
+        let o = run_bn(&m, &x, Some(&w), Some(&b), &rm, &rv, &dy, 0);
+        let (xd, dyd, wd, bd) = (f64s(&x), f64s(&dy), f64s(&w), f64s(&b));
+        let y = bn_train_ref(&xd, Some(&wd), Some(&bd), c, 1e-5);
+        assert_close(&format!("y {rows}x{c}"), &o.y, &y, 4.0 * sqrt(rows));
+        let (dx, dw, db) = bn_backward_ref(&xd, Some(&wd), &dyd, c, 1e-5);
+        let sc = bn_dx_scale(&xd, Some(&wd), &dyd, c, 1e-5);
+        assert_scaled("dx", &o.dx, &dx, 8.0 * sqrt(rows), &sc);
+        let (mean, var, unbiased) = bn_moments(&xd, c);
+        let (sw, sb) = param_scales(
+            &xhat_scale(&bn_xhat(&xd, &mean, &var, c, 1e-5), |i| i % c),
+            &dyd,
+            c,
+        );
+        assert_scaled("dweight", &o.dw, &dw, 8.0 * sqrt(rows), &sw);
+        assert_scaled("dbias", &o.db, &db, 8.0 * sqrt(rows), &sb);
+        let want_rm: Vec<f64> = mean.iter().map(|m| 0.1 * m).collect();
+        let want_rv: Vec<f64> = unbiased.iter().map(|v| 0.9 + 0.1 * v).collect();
+        assert_close("running_mean", &o.running_mean, &want_rm, 4.0 * sqrt(rows));
+        assert_close("running_var", &o.running_var, &want_rv, 4.0 * sqrt(rows));
+        // The batch variance itself (≈ 1e-4), from rstd, to 1e-5 relative.
+        for j in 0..c {
+            let var = 1.0 / (o.stats[c + j] as f64).powi(2) - 1e-5;
+            let want = unbiased[j] * (rows as f64 - 1.0) / rows as f64;
+            assert!(
+                (var - want).abs() <= 1e-5 * want + 1e-5 * 4.0 * U * sqrt(rows),
+                "{var} {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn running_statistics_over_several_batches() {
+    let mut rng = Rng::new(8);
+    let (rows, c) = (6usize, 11usize);
+    for momentum in [Some(0.1f32), Some(0.0), Some(1.0), Some(0.37), None] {
+        for start in [0u64, 3] {
+            let m = BatchNorm {
+                momentum,
+                ..BatchNorm::new(c)
+            };
+            let mut rm = rng.vec(c);
+            let mut rv = uniform(&mut rng, c, 0.5, 2.0);
+            let (mut want_rm, mut want_rv) = (f64s(&rm), f64s(&rv));
+            let mut batches = start;
+            let (w, b) = (vec![1.0f32; c], vec![0.0f32; c]);
+            for t in 1..=5u64 {
+                let x: Vec<f32> = rng
+                    .vec(rows * c)
+                    .iter()
+                    .map(|v| v * t as f32 + t as f32)
+                    .collect();
+                let mut y = vec![0.0; rows * c];
+                let mut stats = vec![0.0; m.stats_len()];
+                let running = RunningStats {
+                    mean: &mut rm,
+                    var: &mut rv,
+                    num_batches_tracked: &mut batches,
+                };
+                m.forward_train(&x, Some(&w), Some(&b), Some(running), &mut y, &mut stats)
+                    .unwrap();
+                assert_eq!(batches, start + t);
+                let factor = momentum.map_or(1.0 / (start + t) as f64, |m| m as f64);
+                let (mean, _, unbiased) = bn_moments(&f64s(&x), c);
+                for j in 0..c {
+                    want_rm[j] = (1.0 - factor) * want_rm[j] + factor * mean[j];
+                    want_rv[j] = (1.0 - factor) * want_rv[j] + factor * unbiased[j];
+                }
+                // Each update rounds once more: t·4u·√rows.
+                let k = 4.0 * t as f64 * sqrt(rows);
+                assert_close(
+                    &format!("running_mean {momentum:?} t={t}"),
+                    &rm,
+                    &want_rm,
+                    k,
+                );
+                assert_close(&format!("running_var {momentum:?} t={t}"), &rv, &want_rv, k);
+            }
+            if momentum == Some(0.0) {
+                // Nothing moves.
+                assert!(rm.iter().zip(&want_rm).all(|(a, b)| *a as f64 == *b));
+            }
+        }
+    }
+    // A cumulative average from a fresh counter is the plain mean of the batch means.
+    let m = BatchNorm {
+        momentum: None,
+        ..BatchNorm::new(c)
+    };
+    let (mut rm, mut rv, mut batches) = (vec![5.0f32; c], vec![5.0f32; c], 0u64);
+    let mut sum = vec![0.0f64; c];
+    for _ in 0..4 {
+        let x = rng.vec(rows * c);
+        let running = RunningStats {
+            mean: &mut rm,
+            var: &mut rv,
+            num_batches_tracked: &mut batches,
+        };
+        m.forward_train(
+            &x,
+            Some(&vec![1.0; c]),
+            Some(&vec![0.0; c]),
+            Some(running),
+            &mut vec![0.0; rows * c],
+            &mut vec![0.0; 2 * c],
+        )
+        .unwrap();
+        let (mean, _, _) = bn_moments(&f64s(&x), c);
+        sum.iter_mut().zip(&mean).for_each(|(s, m)| *s += m);
+    }
+    let avg: Vec<f64> = sum.iter().map(|s| s / 4.0).collect();
+    assert_close("cumulative mean", &rm, &avg, 16.0 * sqrt(rows));
+    // Without running statistics nothing is tracked, and eval uses the batch's statistics.
+    let m = BatchNorm {
+        track_running_stats: false,
+        ..BatchNorm::new(c)
+    };
+    let x = rng.vec(rows * c);
+    let (w, b) = (rng.vec(c), rng.vec(c));
+    let mut batches = 7u64;
+    let (mut y1, mut y2) = (vec![0.0; rows * c], vec![0.0; rows * c]);
+    let mut stats = vec![0.0; 2 * c];
+    let running = RunningStats {
+        mean: &mut [],
+        var: &mut [],
+        num_batches_tracked: &mut batches,
+    };
+    m.forward_train(&x, Some(&w), Some(&b), Some(running), &mut y1, &mut stats)
+        .unwrap();
+    assert_eq!(batches, 7);
+    m.forward_eval(&x, Some(&w), Some(&b), None, None, &mut y2)
+        .unwrap();
+    let want = bn_train_ref(&f64s(&x), Some(&f64s(&w)), Some(&f64s(&b)), c, 1e-5);
+    assert_close("untracked eval y", &y2, &want, 4.0 * sqrt(rows));
+    assert_close("untracked train y", &y1, &want, 4.0 * sqrt(rows));
+}
+
+#[test]
+fn batch_norm_parameter_gradients_accumulate_and_dx_is_written() {
+    let mut rng = Rng::new(9);
+    let (rows, c) = (7, 13);
+    let m = BatchNorm::new(c);
+    let x = rng.vec(rows * c);
+    let dy = rng.vec(rows * c);
+    let (w, b) = (rng.vec(c), rng.vec(c));
+    let (mut rm, mut rv, mut t) = (vec![0.0; c], vec![1.0; c], 0);
+    let mut y = vec![0.0; rows * c];
+    let mut stats = vec![0.0; m.stats_len()];
+    let running = RunningStats {
+        mean: &mut rm,
+        var: &mut rv,
+        num_batches_tracked: &mut t,
+    };
+    m.forward_train(&x, Some(&w), Some(&b), Some(running), &mut y, &mut stats)
+        .unwrap();
+    let doubled = |v: &[f32]| bits(&v.iter().map(|a| a * 2.0).collect::<Vec<_>>());
+    for eval in [false, true] {
+        let (mut dw, mut db) = (vec![0.0; c], vec![0.0; c]);
+        let mut dx = vec![f32::NAN; rows * c];
+        let call = |dx: &mut [f32], dw: &mut [f32], db: &mut [f32]| {
+            if eval {
+                m.backward_eval(&x, Some(&w), &rm, &rv, &dy, dx, Some(dw), Some(db))
+            } else {
+                m.backward_train(&x, Some(&w), &stats, &dy, dx, Some(dw), Some(db))
+            }
+            .unwrap()
+        };
+        call(&mut dx, &mut dw, &mut db);
+        let (dx1, dw1, db1) = (dx.clone(), dw.clone(), db.clone());
+        call(&mut dx, &mut dw, &mut db);
+        assert_eq!(bits(&dx), bits(&dx1), "eval={eval}");
+        assert_eq!(bits(&dw), doubled(&dw1), "eval={eval}");
+        assert_eq!(bits(&db), doubled(&db1), "eval={eval}");
+    }
+}
+
+#[test]
+fn batch_norm_errors_are_exact_and_write_nothing() {
+    let (rows, c) = (3usize, 4usize);
+    let n = rows * c;
+    let x = vec![0.5f32; n];
+    let (w, b) = (vec![1.0f32; c], vec![0.0f32; c]);
+    let good = BatchNorm::new(c);
+    let mismatch = |what, expected, actual| {
+        Err(Error::LengthMismatch {
+            what,
+            expected,
+            actual,
+        })
+    };
+    let hp = |what| Err(Error::InvalidHyperParameter { what });
+    let no_affine = BatchNorm {
+        affine: false,
+        ..good
+    };
+    let untracked = BatchNorm {
+        track_running_stats: false,
+        ..good
+    };
+    // (layer, x, weight, bias, running len (None: absent), y len, stats len, expected error)
+    type Case<'a> = (
+        BatchNorm,
+        &'a [f32],
+        Option<&'a [f32]>,
+        Option<&'a [f32]>,
+        Option<usize>,
+        usize,
+        usize,
+        Result<(), Error>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            BatchNorm { eps: -1.0, ..good },
+            &x,
+            Some(&w),
+            Some(&b),
+            Some(c),
+            n,
+            2 * c,
+            hp("eps"),
+        ),
+        (
+            BatchNorm {
+                eps: f32::NAN,
+                ..good
+            },
+            &x,
+            Some(&w),
+            Some(&b),
+            Some(c),
+            n,
+            2 * c,
+            hp("eps"),
+        ),
+        (
+            BatchNorm {
+                momentum: Some(-0.1),
+                ..good
+            },
+            &x,
+            Some(&w),
+            Some(&b),
+            Some(c),
+            n,
+            2 * c,
+            hp("momentum"),
+        ),
+        (
+            BatchNorm {
+                momentum: Some(1.5),
+                ..good
+            },
+            &x,
+            Some(&w),
+            Some(&b),
+            Some(c),
+            n,
+            2 * c,
+            hp("momentum"),
+        ),
+        (
+            BatchNorm {
+                momentum: Some(f32::NAN),
+                ..good
+            },
+            &x,
+            Some(&w),
+            Some(&b),
+            Some(c),
+            n,
+            2 * c,
+            hp("momentum"),
+        ),
+        (
+            BatchNorm::new(0),
+            &x,
+            None,
+            None,
+            None,
+            n,
+            0,
+            Err(Error::ZeroDimension {
+                what: "num_features",
+            }),
+        ),
+        (
+            good,
+            &x[..n - 1],
+            Some(&w),
+            Some(&b),
+            Some(c),
+            n - 1,
+            2 * c,
+            mismatch("x", 8, 11),
+        ),
+        (
+            good,
+            &x,
+            None,
+            Some(&b),
+            Some(c),
+            n,
+            2 * c,
+            mismatch("weight", 4, 0),
+        ),
+        (
+            good,
+            &x,
+            Some(&w),
+            Some(&b[..2]),
+            Some(c),
+            n,
+            2 * c,
+            mismatch("bias", 4, 2),
+        ),
+        (
+            no_affine,
+            &x,
+            None,
+            Some(&b),
+            Some(c),
+            n,
+            2 * c,
+            mismatch("bias", 0, 4),
+        ),
+        (
+            good,
+            &x,
+            Some(&w),
+            Some(&b),
+            None,
+            n,
+            2 * c,
+            mismatch("running_mean", 4, 0),
+        ),
+        (
+            good,
+            &x,
+            Some(&w),
+            Some(&b),
+            Some(c + 1),
+            n,
+            2 * c,
+            mismatch("running_mean", 4, 5),
+        ),
+        (
+            untracked,
+            &x,
+            Some(&w),
+            Some(&b),
+            Some(c),
+            n,
+            2 * c,
+            mismatch("running_mean", 0, 4),
+        ),
+        (
+            good,
+            &x,
+            Some(&w),
+            Some(&b),
+            Some(c),
+            n + 1,
+            2 * c,
+            mismatch("y", 12, 13),
+        ),
+    ];
+    for (m, x, w, b, rlen, ylen, slen, want) in cases {
+        // Training.
+        let mut y = vec![SENTINEL; ylen];
+        let mut stats = vec![SENTINEL; slen];
+        let (mut rm, mut rv) = (
+            vec![SENTINEL; rlen.unwrap_or(0)],
+            vec![SENTINEL; rlen.unwrap_or(0)],
+        );
+        let mut t = 5u64;
+        let running = rlen.map(|_| RunningStats {
+            mean: &mut rm,
+            var: &mut rv,
+            num_batches_tracked: &mut t,
+        });
+        assert_eq!(
+            m.forward_train(x, w, b, running, &mut y, &mut stats),
+            want,
+            "{m:?}"
+        );
+        assert_eq!(t, 5);
+        assert!(y
+            .iter()
+            .chain(&stats)
+            .chain(&rm)
+            .chain(&rv)
+            .all(|&v| v == SENTINEL));
+        // Evaluation.
+        let (rms, rvs) = (rlen.map(|_| rm.as_slice()), rlen.map(|_| rv.as_slice()));
+        assert_eq!(m.forward_eval(x, w, b, rms, rvs, &mut y), want, "{m:?}");
+        assert!(y.iter().all(|&v| v == SENTINEL));
+    }
+    // running_var alone wrong.
+    let (mut rm, mut rv, mut t) = (vec![0.0f32; c], vec![1.0f32; c + 1], 0u64);
+    let mut y = vec![SENTINEL; n];
+    let mut stats = vec![SENTINEL; 2 * c];
+    let running = RunningStats {
+        mean: &mut rm,
+        var: &mut rv,
+        num_batches_tracked: &mut t,
+    };
+    assert_eq!(
+        good.forward_train(&x, Some(&w), Some(&b), Some(running), &mut y, &mut stats),
+        mismatch("running_var", 4, 5)
+    );
+    assert_eq!(
+        good.forward_eval(&x, Some(&w), Some(&b), Some(&rm), Some(&rv), &mut y),
+        mismatch("running_var", 4, 5)
+    );
+    assert_eq!((t, rm.clone()), (0, vec![0.0; c]));
+    // stats of the wrong length.
+    rv.pop();
+    let running = RunningStats {
+        mean: &mut rm,
+        var: &mut rv,
+        num_batches_tracked: &mut t,
+    };
+    let mut short = vec![SENTINEL; 2 * c - 1];
+    assert_eq!(
+        good.forward_train(&x, Some(&w), Some(&b), Some(running), &mut y, &mut short),
+        mismatch("stats", 8, 7)
+    );
+    assert!(y.iter().chain(&short).all(|&v| v == SENTINEL));
+    assert_eq!((t, &rm, &rv), (0, &vec![0.0; c], &vec![1.0; c]));
+    // Batches of 0 and 1 in training (torch: "Expected more than 1 value per channel").
+    for (rows, what) in [(0usize, "batch"), (1, "batch - 1")] {
+        let x1 = vec![0.5f32; rows * c];
+        let mut y = vec![SENTINEL; rows * c];
+        let mut stats = vec![SENTINEL; 2 * c];
+        let running = RunningStats {
+            mean: &mut rm,
+            var: &mut rv,
+            num_batches_tracked: &mut t,
+        };
+        let want = Err(Error::ZeroDimension { what });
+        assert_eq!(
+            good.forward_train(&x1, Some(&w), Some(&b), Some(running), &mut y, &mut stats),
+            want
+        );
+        assert_eq!(
+            untracked.forward_eval(&x1, Some(&w), Some(&b), None, None, &mut y),
+            want
+        );
+        assert!(y.iter().chain(&stats).all(|&v| v == SENTINEL));
+        assert_eq!(t, 0);
+        let mut dx = vec![SENTINEL; rows * c];
+        assert_eq!(
+            good.backward_train(&x1, Some(&w), &stats, &y, &mut dx, None, None),
+            want
+        );
+        assert!(dx.iter().all(|&v| v == SENTINEL));
+        // Evaluation with running statistics works on one row (and on none).
+        let mut y = vec![SENTINEL; rows * c];
+        good.forward_eval(&x1, Some(&w), Some(&b), Some(&rm), Some(&rv), &mut y)
+            .unwrap();
+        assert!(y.iter().all(|&v| v != SENTINEL));
+    }
+
+    // Backward.
+    let stats = vec![0.5f32; 2 * c];
+    let dy = vec![1.0f32; n];
+    let (rm, rv) = (vec![0.0f32; c], vec![1.0f32; c]);
+    let check = |m: &BatchNorm,
+                 x: &[f32],
+                 st: &[f32],
+                 rml: usize,
+                 dy: &[f32],
+                 dxl: usize,
+                 dwl: usize,
+                 dbl: usize,
+                 want: Result<(), Error>,
+                 eval: bool| {
+        let mut dx = vec![SENTINEL; dxl];
+        let (mut dw, mut db) = (vec![SENTINEL; dwl], vec![SENTINEL; dbl]);
+        let wt = Some(&w[..]).filter(|_| m.affine);
+        let r = if eval {
+            m.backward_eval(
+                x,
+                wt,
+                &rm[..rml.min(c)],
+                &rv,
+                dy,
+                &mut dx,
+                Some(&mut dw),
+                Some(&mut db),
+            )
+        } else {
+            m.backward_train(x, wt, st, dy, &mut dx, Some(&mut dw), Some(&mut db))
+        };
+        assert_eq!(r, want, "{m:?} eval={eval}");
+        assert!(dx.iter().chain(&dw).chain(&db).all(|&v| v == SENTINEL));
+    };
+    for eval in [false, true] {
+        check(
+            &BatchNorm { eps: -1.0, ..good },
+            &x,
+            &stats,
+            c,
+            &dy,
+            n,
+            c,
+            c,
+            hp("eps"),
+            eval,
+        );
+        check(
+            &good,
+            &x,
+            &stats,
+            c,
+            &dy[1..],
+            n,
+            c,
+            c,
+            mismatch("dy", 12, 11),
+            eval,
+        );
+        check(
+            &good,
+            &x,
+            &stats,
+            c,
+            &dy,
+            n + 1,
+            c,
+            c,
+            mismatch("dx", 12, 13),
+            eval,
+        );
+        check(
+            &good,
+            &x,
+            &stats,
+            c,
+            &dy,
+            n,
+            c - 1,
+            c,
+            mismatch("dweight", 4, 3),
+            eval,
+        );
+        check(
+            &good,
+            &x,
+            &stats,
+            c,
+            &dy,
+            n,
+            c,
+            0,
+            mismatch("dbias", 4, 0),
+            eval,
+        );
+        check(
+            &no_affine,
+            &x,
+            &stats,
+            c,
+            &dy,
+            n,
+            c,
+            0,
+            mismatch("dweight", 0, 4),
+            eval,
+        );
+    }
+    check(
+        &good,
+        &x,
+        &stats[1..],
+        c,
+        &dy,
+        n,
+        c,
+        c,
+        mismatch("stats", 8, 7),
+        false,
+    );
+    check(
+        &good,
+        &x,
+        &stats,
+        c - 1,
+        &dy,
+        n,
+        c,
+        c,
+        mismatch("running_mean", 4, 3),
+        true,
+    );
+    check(
+        &untracked,
+        &x,
+        &stats,
+        c,
+        &dy,
+        n,
+        c,
+        c,
+        hp("track_running_stats"),
+        true,
+    );
+}
+
+/// An empty weight or bias is an absent one, never a weight of zeros (found by the fuzzer).
+#[test]
+fn empty_parameters_are_absent_ones() {
+    let mut rng = Rng::new(10);
+    let (rows, c) = (3usize, 11usize);
+    let n = rows * c;
+    let x = rng.vec(n);
+    let dy = rng.vec(n);
+    let empty: &[f32] = &[];
+    let ln = LayerNorm {
+        elementwise_affine: false,
+        ..LayerNorm::new(c)
+    };
+    let run_ln = |w: Option<&[f32]>, b: Option<&[f32]>| {
+        let (mut y, mut stats, mut dx) = (vec![0.0; n], vec![0.0; 2 * rows], vec![0.0; n]);
+        ln.forward_train(&x, w, b, &mut y, &mut stats).unwrap();
+        ln.backward(&x, w, &stats, &dy, &mut dx, Some(&mut []), Some(&mut []))
+            .unwrap();
+        (bits(&y), bits(&dx))
+    };
+    let none = run_ln(None, None);
+    assert_eq!(run_ln(Some(empty), Some(empty)), none);
+    let (y, _) = &none;
+    assert!(y.iter().any(|&v| f32::from_bits(v) != 0.0));
+    let bn = BatchNorm {
+        affine: false,
+        ..BatchNorm::new(c)
+    };
+    let run_bn = |w: Option<&[f32]>, b: Option<&[f32]>| {
+        let (mut y, mut stats, mut dx) = (vec![0.0; n], vec![0.0; 2 * c], vec![0.0; n]);
+        let (mut rm, mut rv, mut t) = (vec![0.0; c], vec![1.0; c], 0);
+        let running = RunningStats {
+            mean: &mut rm,
+            var: &mut rv,
+            num_batches_tracked: &mut t,
+        };
+        bn.forward_train(&x, w, b, Some(running), &mut y, &mut stats)
+            .unwrap();
+        bn.backward_train(&x, w, &stats, &dy, &mut dx, None, None)
+            .unwrap();
+        let mut ey = vec![0.0; n];
+        bn.forward_eval(&x, w, b, Some(&rm), Some(&rv), &mut ey)
+            .unwrap();
+        let mut edx = vec![0.0; n];
+        bn.backward_eval(&x, w, &rm, &rv, &dy, &mut edx, None, None)
+            .unwrap();
+        (bits(&y), bits(&dx), bits(&ey), bits(&edx))
+    };
+    let none = run_bn(None, None);
+    assert_eq!(run_bn(Some(empty), Some(empty)), none);
+    assert!(none.1.iter().any(|&v| f32::from_bits(v) != 0.0));
+}
