@@ -41,7 +41,9 @@
 
 use crate::activation::Activation;
 use crate::dense::Dense;
+use crate::dropout;
 use crate::error::{check_len, check_nonzero};
+use crate::norm::{BatchNorm, LayerNorm, RunningStats};
 use crate::{Error, Result};
 
 /// What a layer computes.
@@ -59,6 +61,17 @@ pub enum LayerKind {
     },
     /// An activation over the previous layer's width (softmax over each row).
     Activation(Activation),
+    /// torch's `nn.LayerNorm(features)` over each sample; `features` must equal the width.
+    LayerNorm(LayerNorm),
+    /// torch's `nn.BatchNorm1d(features)`; `features` must equal the width. Its running
+    /// statistics live in the model's buffers.
+    BatchNorm(BatchNorm),
+    /// torch's `nn.Dropout(p)`: active in [`Sequential::forward_train`], the identity in
+    /// [`Sequential::forward`].
+    Dropout {
+        /// The probability of zeroing an element, in `[0, 1]`.
+        p: f32,
+    },
 }
 
 /// One layer of a [`Sequential`] model: what it computes and whether it trains.
@@ -94,6 +107,22 @@ impl Layer {
         Self::new(LayerKind::Activation(activation))
     }
 
+    /// `nn.LayerNorm(features)` with torch's defaults (eps 1e-5, affine weight and bias).
+    pub const fn layer_norm(features: usize) -> Self {
+        Self::new(LayerKind::LayerNorm(LayerNorm::new(features)))
+    }
+
+    /// `nn.BatchNorm1d(features)` with torch's defaults (eps 1e-5, momentum 0.1, affine,
+    /// running statistics).
+    pub const fn batch_norm(features: usize) -> Self {
+        Self::new(LayerKind::BatchNorm(BatchNorm::new(features)))
+    }
+
+    /// `nn.Dropout(p)`.
+    pub const fn dropout(p: f32) -> Self {
+        Self::new(LayerKind::Dropout { p })
+    }
+
     /// A trainable layer of the given kind.
     pub const fn new(kind: LayerKind) -> Self {
         Layer {
@@ -114,7 +143,10 @@ impl Layer {
     pub const fn output_width(&self, input: usize) -> usize {
         match self.kind {
             LayerKind::Dense { out_features, .. } => out_features,
-            LayerKind::Activation(_) => input,
+            LayerKind::Activation(_)
+            | LayerKind::LayerNorm(_)
+            | LayerKind::BatchNorm(_)
+            | LayerKind::Dropout { .. } => input,
         }
     }
 
@@ -128,23 +160,44 @@ impl Layer {
             } => in_features
                 .saturating_mul(out_features)
                 .saturating_add(if bias { out_features } else { 0 }),
-            LayerKind::Activation(_) => {
+            LayerKind::LayerNorm(ln) => ln.weight_len().saturating_add(ln.bias_len()),
+            LayerKind::BatchNorm(bn) => bn.weight_len().saturating_mul(2),
+            LayerKind::Activation(_) | LayerKind::Dropout { .. } => {
                 let _ = input;
                 0
             }
         }
     }
 
-    /// Floats of non-trained state (running statistics).
+    /// Floats of non-trained state: batch norm's `running_mean`, `running_var` and
+    /// `num_batches_tracked` (one float, exact up to 2²⁴ batches).
     pub const fn buffer_len(&self, input: usize) -> usize {
         let _ = input;
-        0
+        match self.kind {
+            LayerKind::BatchNorm(bn) if bn.track_running_stats => {
+                bn.running_len().saturating_mul(2).saturating_add(1)
+            }
+            _ => 0,
+        }
     }
 
-    /// Floats of the activation arena this layer uses for a batch: its output, plus what its
-    /// backward pass needs beyond its input and output.
+    /// Floats the backward pass needs beyond the layer's input and output: layer norm's
+    /// per-row and batch norm's per-channel statistics, dropout's mask (one bit per element).
+    pub const fn saved_len(&self, input: usize, batch: usize) -> usize {
+        match self.kind {
+            LayerKind::LayerNorm(_) => LayerNorm::stats_len(batch),
+            LayerKind::BatchNorm(bn) => bn.stats_len(),
+            LayerKind::Dropout { .. } => dropout::mask_len(batch.saturating_mul(input)),
+            _ => 0,
+        }
+    }
+
+    /// Floats of the activation arena this layer uses for a batch: its output, then what
+    /// [`saved_len`](Self::saved_len) says.
     pub const fn activation_len(&self, input: usize, batch: usize) -> usize {
-        batch.saturating_mul(self.output_width(input))
+        batch
+            .saturating_mul(self.output_width(input))
+            .saturating_add(self.saved_len(input, batch))
     }
 }
 
@@ -377,6 +430,16 @@ impl<'a> Sequential<'a> {
                     .and_then(|w| w.checked_add(out_features))
                     .ok_or(Error::DimensionOverflow { what: "weight" })?;
             }
+            match layer.kind {
+                LayerKind::LayerNorm(LayerNorm { features, .. })
+                | LayerKind::BatchNorm(BatchNorm { features, .. }) => {
+                    check_len("normalized_shape", features, width)?;
+                }
+                LayerKind::Dropout { p } if !(0.0..=1.0).contains(&p) => {
+                    return Err(Error::InvalidHyperParameter { what: "p" });
+                }
+                _ => {}
+            }
             width = layer.output_width(width);
         }
         Ok(())
@@ -404,6 +467,36 @@ impl<'a> Sequential<'a> {
         })
     }
 
+    /// Each layer's widths and where its parameters, buffers, output and saved values sit, for
+    /// a batch of `batch`, in layer order.
+    pub fn geometry(&self, batch: usize) -> impl Iterator<Item = Geometry> + '_ {
+        let mut width = self.input_features;
+        let mut buffer_at = 0usize;
+        let mut act_at = 0usize;
+        self.layers
+            .iter()
+            .zip(self.param_spans())
+            .map(move |(layer, params)| {
+                let out_width = layer.output_width(width);
+                let out_len = batch.saturating_mul(out_width);
+                let saved_len = layer.saved_len(width, batch);
+                let buffers_len = layer.buffer_len(width);
+                let g = Geometry {
+                    in_width: width,
+                    out_width,
+                    params,
+                    buffers: buffer_at..buffer_at.saturating_add(buffers_len),
+                    output: act_at..act_at.saturating_add(out_len),
+                    saved: act_at.saturating_add(out_len)
+                        ..act_at.saturating_add(out_len).saturating_add(saved_len),
+                };
+                buffer_at = g.buffers.end;
+                act_at = g.saved.end;
+                width = out_width;
+                g
+            })
+    }
+
     /// Checks the model and the lengths of the parameters and buffers.
     fn check_params(&self, params: &Params<'_>, buffers: usize) -> Result<()> {
         self.validate()?;
@@ -421,11 +514,12 @@ impl<'a> Sequential<'a> {
     }
 
     /// Inference: `y = model(x)` for a batch of `batch` samples, with every layer in evaluation
-    /// mode (dropout off, batch norm on its running statistics).
+    /// mode (dropout is the identity, batch norm uses its running statistics).
     ///
-    /// `x` is `[batch, input_features]`, `y` `[batch, output_features]`; `scratch` has
-    /// [`scratch_len`](Self::scratch_len)`(batch)` floats. `params` may be a plain `&[f32]`
-    /// when no layer is frozen.
+    /// `x` is `[batch, input_features]`, `y` `[batch, output_features]`; `buffers` has
+    /// [`buffer_len`](Self::buffer_len) floats and `scratch`
+    /// [`scratch_len`](Self::scratch_len)`(batch)`. `params` may be a plain `&[f32]` when no
+    /// layer is frozen.
     ///
     /// # Errors
     /// What [`validate`](Self::validate) finds, and [`Error::LengthMismatch`] for `"frozen"`,
@@ -452,12 +546,11 @@ impl<'a> Sequential<'a> {
         let (a_len, b_len) = (a.len(), b.len());
         // Where the current layer's input is: 0 = x, 1 = a, 2 = b.
         let mut src = 0u8;
-        let mut width = self.input_features;
         let last = self.layers.len().saturating_sub(1);
-        for ((i, layer), span) in self.layers.iter().enumerate().zip(self.param_spans()) {
-            let out_width = layer.output_width(width);
-            let out_len = batch.saturating_mul(out_width);
-            let p = span_of(&params, span)?;
+        for ((i, layer), geo) in self.layers.iter().enumerate().zip(self.geometry(batch)) {
+            let out_len = batch.saturating_mul(geo.out_width);
+            let p = span_of(&params, geo.params)?;
+            let buf = buffers.get(geo.buffers.clone()).unwrap_or(&[]);
             let (input, output): (&[f32], &mut [f32]) = match (src, i == last) {
                 (0, false) => (x, &mut a[..out_len.min(a_len)]),
                 (1, false) => (&*a, &mut b[..out_len.min(b_len)]),
@@ -466,55 +559,53 @@ impl<'a> Sequential<'a> {
                 (1, true) => (&*a, &mut *y),
                 (_, true) => (&*b, &mut *y),
             };
-            let input = &input[..batch.saturating_mul(width).min(input.len())];
-            forward_layer(layer, batch, width, p, input, output)?;
+            let input = &input[..batch.saturating_mul(geo.in_width).min(input.len())];
+            forward_eval(layer, geo.in_width, p, buf, input, output)?;
             src = if src == 1 { 2 } else { 1 };
-            width = out_width;
         }
         Ok(())
     }
 
-    /// Forward for training: runs every layer in training mode and keeps, in `acts`, what the
-    /// backward pass needs; returns the model's output (`[batch, output_features]`, the tail of
-    /// `acts`).
+    /// Forward for training: runs every layer in training mode (dropout drawing from `rng`,
+    /// batch norm on the batch's statistics, updating its running statistics in `buffers`) and
+    /// keeps in `acts` what the backward pass needs; returns the model's output
+    /// (`[batch, output_features]`, inside `acts`).
     ///
     /// `acts` has [`activation_len`](Self::activation_len)`(batch)` floats; its contents on
     /// entry do not matter.
     ///
     /// # Errors
     /// As [`forward`](Self::forward), naming `"acts"` for the arena.
-    pub fn forward_train<'p, 'b>(
+    pub fn forward_train<'p, 'b, R: rand::Rng + ?Sized>(
         &self,
         batch: usize,
         params: impl Into<Params<'p>>,
         buffers: &mut [f32],
         x: &[f32],
         acts: &'b mut [f32],
+        rng: &mut R,
     ) -> Result<&'b [f32]> {
         let params = params.into();
         self.check_params(&params, buffers.len())?;
         check_len("x", x.len(), self.rows("x", batch, self.input_features)?)?;
         check_len("acts", acts.len(), self.activation_len(batch))?;
 
-        let mut width = self.input_features;
-        let mut at = 0usize;
         let mut prev = 0usize..0usize;
-        for ((i, layer), span) in self.layers.iter().enumerate().zip(self.param_spans()) {
-            let here = layer.activation_len(width, batch);
-            let (before, rest) = acts.split_at_mut(at.min(acts.len()));
+        for ((i, layer), geo) in self.layers.iter().enumerate().zip(self.geometry(batch)) {
+            let (before, rest) = acts.split_at_mut(geo.output.start.min(acts.len()));
             let input: &[f32] = if i == 0 {
                 x
             } else {
                 before.get(prev.clone()).unwrap_or(&[])
             };
-            let len = here.min(rest.len());
-            let output = &mut rest[..len];
-            let out_len = batch.saturating_mul(layer.output_width(width));
-            let output = &mut output[..out_len.min(len)];
-            forward_layer(layer, batch, width, span_of(&params, span)?, input, output)?;
-            prev = at..at.saturating_add(out_len);
-            at = at.saturating_add(here);
-            width = layer.output_width(width);
+            let here = rest
+                .get_mut(..geo.saved.end.saturating_sub(geo.output.start))
+                .unwrap_or(&mut []);
+            let (output, saved) = here.split_at_mut(geo.output.len().min(here.len()));
+            let buf = buffers.get_mut(geo.buffers.clone()).unwrap_or(&mut []);
+            let p = span_of(&params, geo.params)?;
+            forward_train(layer, geo.in_width, p, buf, input, output, saved, rng)?;
+            prev = geo.output;
         }
         Ok(acts.get(prev).unwrap_or(&[]))
     }
@@ -561,50 +652,46 @@ impl<'a> Sequential<'a> {
         let (a_len, b_len) = (a.len(), b.len());
         // Where the upstream gradient is: 0 = dy, 1 = a, 2 = b.
         let mut src = 0u8;
-        let spans: SpanTable = SpanTable::new(self, batch);
         for i in (lowest..self.layers.len()).rev() {
-            let layer = &self.layers[i];
-            let info = spans.get(i);
-            let input: &[f32] = if i == 0 {
-                x
-            } else {
-                acts.get(spans.get(i - 1).output.clone()).unwrap_or(&[])
+            let (Some(layer), Some(geo)) = (self.layers.get(i), self.geometry(batch).nth(i)) else {
+                break;
             };
-            let output = acts.get(info.output.clone()).unwrap_or(&[]);
-            let need_dx = i > lowest;
-            let in_len = batch.saturating_mul(info.in_width);
+            let input: &[f32] = match i.checked_sub(1).and_then(|k| self.geometry(batch).nth(k)) {
+                None => x,
+                Some(below) => acts.get(below.output).unwrap_or(&[]),
+            };
+            let output = acts.get(geo.output.clone()).unwrap_or(&[]);
+            let saved = acts.get(geo.saved.clone()).unwrap_or(&[]);
+            let in_len = batch.saturating_mul(geo.in_width);
             let (g, dx): (&[f32], &mut [f32]) = match src {
                 0 => (dy, &mut a[..in_len.min(a_len)]),
                 1 => (&*a, &mut b[..in_len.min(b_len)]),
                 _ => (&*b, &mut a[..in_len.min(a_len)]),
             };
-            let g = &g[..batch.saturating_mul(info.out_width).min(g.len())];
+            let g = &g[..batch.saturating_mul(geo.out_width).min(g.len())];
             let grad = if layer.frozen {
                 None
             } else {
-                let span = info.params;
+                let span = geo.params;
                 grads.get_mut(span.offset..span.offset.saturating_add(span.len))
             };
-            backward_layer(
-                layer,
-                batch,
-                info.in_width,
-                span_of(&params, info.params)?,
+            let saved_io = Saved {
                 input,
                 output,
-                g,
-                grad,
-                if need_dx { Some(dx) } else { None },
-            )?;
+                saved,
+            };
+            let p = span_of(&params, geo.params)?;
+            backward(layer, geo.in_width, p, saved_io, g, grad, dx, i > lowest)?;
             src = if src == 1 { 2 } else { 1 };
         }
         Ok(())
     }
 
-    /// Initialises the parameters as torch's layers do when they are constructed, layer by
-    /// layer in order from one generator: a dense layer as `nn.Linear.reset_parameters`
+    /// Initialises the parameters and buffers as torch's layers do when they are constructed,
+    /// layer by layer in order from one generator: a dense layer as `nn.Linear` does
     /// ([`init::dense_default`](crate::init::dense_default): weight and bias uniform in
-    /// `±1/√in_features`).
+    /// `±1/√in_features`), norm layers with weight 1 and bias 0, batch norm's running mean 0,
+    /// running variance 1 and batch count 0.
     ///
     /// `frozen` and `trainable` are the two parameter slices (`frozen` empty when no layer is
     /// frozen).
@@ -623,7 +710,8 @@ impl<'a> Sequential<'a> {
         check_len("frozen", frozen.len(), self.frozen_len())?;
         check_len("params", trainable.len(), self.trainable_len())?;
         check_len("buffers", buffers.len(), self.buffer_len())?;
-        for (layer, span) in self.layers.iter().zip(self.param_spans()) {
+        for (layer, geo) in self.layers.iter().zip(self.geometry(0)) {
+            let span = geo.params;
             let slice = if span.frozen {
                 &mut *frozen
             } else {
@@ -631,88 +719,146 @@ impl<'a> Sequential<'a> {
             };
             let end = span.offset.saturating_add(span.len);
             let p = slice.get_mut(span.offset..end).unwrap_or(&mut []);
-            if let LayerKind::Dense {
-                in_features,
-                out_features,
-                bias,
-            } = layer.kind
-            {
-                let (w, b) = p.split_at_mut(in_features.saturating_mul(out_features).min(p.len()));
-                crate::init::dense_default(
-                    w,
-                    if bias { Some(b) } else { None },
+            match layer.kind {
+                LayerKind::Dense {
                     in_features,
                     out_features,
-                    rng,
-                )?;
+                    bias,
+                } => {
+                    let (w, b) =
+                        p.split_at_mut(in_features.saturating_mul(out_features).min(p.len()));
+                    crate::init::dense_default(
+                        w,
+                        if bias { Some(b) } else { None },
+                        in_features,
+                        out_features,
+                        rng,
+                    )?;
+                }
+                LayerKind::LayerNorm(ln) => {
+                    let (w, b) = p.split_at_mut(ln.weight_len().min(p.len()));
+                    w.fill(1.0);
+                    b.fill(0.0);
+                }
+                LayerKind::BatchNorm(bn) => {
+                    let (w, b) = p.split_at_mut(bn.weight_len().min(p.len()));
+                    w.fill(1.0);
+                    b.fill(0.0);
+                    let buf = buffers.get_mut(geo.buffers).unwrap_or(&mut []);
+                    let (mean, rest) = buf.split_at_mut(bn.running_len().min(buf.len()));
+                    mean.fill(0.0);
+                    let (var, count) = rest.split_at_mut(bn.running_len().min(rest.len()));
+                    var.fill(1.0);
+                    count.fill(0.0);
+                }
+                LayerKind::Activation(_) | LayerKind::Dropout { .. } => {}
             }
         }
         Ok(())
     }
 
     /// Every tensor of the model, in torch's `state_dict` order, with where it lives: for
-    /// checkpoints. Layer `i`'s tensors are named `"{i}.weight"`, `"{i}.bias"`, … as in an
+    /// checkpoints. Layer `i`'s tensors are named `"{i}.weight"`, `"{i}.bias"`,
+    /// `"{i}.running_mean"`, `"{i}.running_var"`, `"{i}.num_batches_tracked"` as in an
     /// `nn.Sequential`.
     pub fn tensors(&self) -> impl Iterator<Item = TensorInfo> + '_ {
-        let mut width = self.input_features;
-        let (mut frozen_at, mut trainable_at) = (0usize, 0usize);
         self.layers
             .iter()
+            .zip(self.geometry(0))
             .enumerate()
-            .flat_map(move |(index, layer)| {
-                let at = if layer.frozen {
-                    &mut frozen_at
-                } else {
-                    &mut trainable_at
-                };
+            .flat_map(move |(index, (layer, geo))| {
                 let store = if layer.frozen {
                     Store::Frozen
                 } else {
                     Store::Trainable
                 };
-                let mut list = [None, None];
-                if let LayerKind::Dense {
-                    in_features,
-                    out_features,
-                    bias,
-                } = layer.kind
-                {
-                    let w = in_features.saturating_mul(out_features);
-                    list[0] = Some(TensorInfo {
-                        layer: index,
-                        name: "weight",
-                        shape: [out_features, in_features],
-                        rank: 2,
-                        store,
-                        offset: *at,
-                        len: w,
-                    });
-                    *at = at.saturating_add(w);
-                    if bias {
-                        list[1] = Some(TensorInfo {
+                let mut list = [None; 5];
+                let mut at = geo.params.offset;
+                let mut add = |k: usize, name, shape: [usize; 2], rank, store, offset, len| {
+                    if let Some(slot) = list.get_mut(k) {
+                        *slot = Some(TensorInfo {
                             layer: index,
-                            name: "bias",
-                            shape: [out_features, 0],
-                            rank: 1,
+                            name,
+                            shape,
+                            rank,
                             store,
-                            offset: *at,
-                            len: out_features,
+                            offset,
+                            len,
                         });
-                        *at = at.saturating_add(out_features);
                     }
+                };
+                match layer.kind {
+                    LayerKind::Dense {
+                        in_features,
+                        out_features,
+                        bias,
+                    } => {
+                        let w = in_features.saturating_mul(out_features);
+                        add(0, "weight", [out_features, in_features], 2, store, at, w);
+                        at = at.saturating_add(w);
+                        if bias {
+                            add(1, "bias", [out_features, 0], 1, store, at, out_features);
+                        }
+                    }
+                    LayerKind::LayerNorm(ln) => {
+                        let c = ln.features;
+                        if ln.weight_len() > 0 {
+                            add(0, "weight", [c, 0], 1, store, at, c);
+                            at = at.saturating_add(c);
+                        }
+                        if ln.bias_len() > 0 {
+                            add(1, "bias", [c, 0], 1, store, at, c);
+                        }
+                    }
+                    LayerKind::BatchNorm(bn) => {
+                        let c = bn.features;
+                        if bn.affine {
+                            add(0, "weight", [c, 0], 1, store, at, c);
+                            add(1, "bias", [c, 0], 1, store, at.saturating_add(c), c);
+                        }
+                        if bn.track_running_stats {
+                            let b = geo.buffers.start;
+                            let buf = Store::Buffer;
+                            add(2, "running_mean", [c, 0], 1, buf, b, c);
+                            add(3, "running_var", [c, 0], 1, buf, b.saturating_add(c), c);
+                            let n = b.saturating_add(c.saturating_mul(2));
+                            add(4, "num_batches_tracked", [0, 0], 0, buf, n, 1);
+                        }
+                    }
+                    LayerKind::Activation(_) | LayerKind::Dropout { .. } => {}
                 }
-                width = layer.output_width(width);
                 list.into_iter().flatten()
             })
     }
 
     /// Zeroes the gradients (torch's `zero_grad(set_to_none=False)`): backward passes
     /// accumulate into them.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] (`"grads"`) unless `grads` has
+    /// [`trainable_len`](Self::trainable_len) floats.
     pub fn zero_grad(&self, grads: &mut [f32]) -> Result<()> {
         check_len("grads", grads.len(), self.trainable_len())?;
         grads.fill(0.0);
         Ok(())
     }
+}
+
+/// Where one layer's data sit, for a given batch (see [`Sequential::geometry`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    /// The width of the layer's input.
+    pub in_width: usize,
+    /// The width of its output.
+    pub out_width: usize,
+    /// Its parameters.
+    pub params: ParamSpan,
+    /// Its range in the buffers.
+    pub buffers: core::ops::Range<usize>,
+    /// Its output's range in the activation arena.
+    pub output: core::ops::Range<usize>,
+    /// The range, right after the output, of what its backward pass needs.
+    pub saved: core::ops::Range<usize>,
 }
 
 /// The parameters of one layer, from the slice its span points into.
@@ -731,70 +877,46 @@ fn span_of<'p>(params: &Params<'p>, span: ParamSpan) -> Result<&'p [f32]> {
         })
 }
 
-/// Each layer's widths, parameter span and output range in the activation arena.
-#[derive(Clone, Debug)]
-struct LayerInfo {
-    in_width: usize,
-    out_width: usize,
-    params: ParamSpan,
-    output: core::ops::Range<usize>,
-}
-
-/// Computes [`LayerInfo`] for layer `i` on demand (no allocation: a walk from the front).
-struct SpanTable<'m, 'a> {
-    model: &'m Sequential<'a>,
-    batch: usize,
-}
-
-impl<'m, 'a> SpanTable<'m, 'a> {
-    fn new(model: &'m Sequential<'a>, batch: usize) -> Self {
-        SpanTable { model, batch }
-    }
-
-    fn get(&self, index: usize) -> LayerInfo {
-        let mut width = self.model.input_features;
-        let mut at = 0usize;
-        let mut info = LayerInfo {
-            in_width: width,
-            out_width: width,
-            params: ParamSpan {
-                frozen: false,
-                offset: 0,
-                len: 0,
-            },
-            output: 0..0,
-        };
-        for ((i, layer), span) in self
-            .model
-            .layers
-            .iter()
-            .enumerate()
-            .zip(self.model.param_spans())
-        {
-            let out_width = layer.output_width(width);
-            if i == index {
-                let out_len = self.batch.saturating_mul(out_width);
-                info = LayerInfo {
-                    in_width: width,
-                    out_width,
-                    params: span,
-                    output: at..at.saturating_add(out_len),
-                };
-                break;
-            }
-            at = at.saturating_add(layer.activation_len(width, self.batch));
-            width = out_width;
-        }
-        info
+/// `Some(s)` for a non-empty slice (a present weight or bias), `None` for an absent one.
+fn present(s: &[f32]) -> Option<&[f32]> {
+    if s.is_empty() {
+        None
+    } else {
+        Some(s)
     }
 }
 
-/// One layer's forward pass: `output = layer(input)`.
-fn forward_layer(
+/// The mutable counterpart of [`present`].
+fn present_mut(s: &mut [f32]) -> Option<&mut [f32]> {
+    if s.is_empty() {
+        None
+    } else {
+        Some(s)
+    }
+}
+
+/// The dropout mask: the `u32` words stored in the layer's saved floats.
+fn mask_words(saved: &[f32]) -> Result<&[u32]> {
+    bytemuck::try_cast_slice(saved).map_err(|_| Error::LengthMismatch {
+        what: "acts",
+        expected: saved.len(),
+        actual: 0,
+    })
+}
+
+/// `out = in` element by element (the shorter length; the callers pass equal ones).
+fn copy(input: &[f32], output: &mut [f32]) {
+    for (o, i) in output.iter_mut().zip(input) {
+        *o = *i;
+    }
+}
+
+/// One layer's inference pass: `output = layer(input)` in evaluation mode.
+fn forward_eval(
     layer: &Layer,
-    batch: usize,
     width: usize,
     params: &[f32],
+    buffers: &[f32],
     input: &[f32],
     output: &mut [f32],
 ) -> Result<()> {
@@ -804,27 +926,113 @@ fn forward_layer(
             out_features,
             bias,
         } => {
+            let batch = input.len().checked_div(in_features).unwrap_or(0);
             let dense = Dense::new(batch, in_features, out_features);
             let (w, b) = params.split_at(dense.weight_len().min(params.len()));
             dense.forward(input, w, if bias { Some(b) } else { None }, output)
         }
         LayerKind::Activation(act) => act.forward(input, output, width),
+        LayerKind::LayerNorm(ln) => {
+            let (w, b) = params.split_at(ln.weight_len().min(params.len()));
+            ln.forward(input, present(w), present(b), output)
+        }
+        LayerKind::BatchNorm(bn) => {
+            let (w, b) = params.split_at(bn.weight_len().min(params.len()));
+            let (mean, rest) = buffers.split_at(bn.running_len().min(buffers.len()));
+            let var = rest.get(..bn.running_len()).unwrap_or(&[]);
+            bn.forward_eval(
+                input,
+                present(w),
+                present(b),
+                present(mean),
+                present(var),
+                output,
+            )
+        }
+        LayerKind::Dropout { .. } => {
+            copy(input, output);
+            Ok(())
+        }
     }
 }
 
-/// One layer's backward pass from the upstream gradient `g`: parameter gradients accumulate
-/// into `grad` (when the layer trains), the input gradient is written into `dx` (when asked).
+/// One layer's training forward pass: `output = layer(input)`, with what backward needs in
+/// `saved` and batch norm's running statistics updated in `buffers`.
 #[allow(clippy::too_many_arguments)]
-fn backward_layer(
+fn forward_train<R: rand::Rng + ?Sized>(
     layer: &Layer,
-    batch: usize,
     width: usize,
     params: &[f32],
+    buffers: &mut [f32],
     input: &[f32],
-    output: &[f32],
+    output: &mut [f32],
+    saved: &mut [f32],
+    rng: &mut R,
+) -> Result<()> {
+    match layer.kind {
+        LayerKind::Dense { .. } | LayerKind::Activation(_) => {
+            forward_eval(layer, width, params, buffers, input, output)
+        }
+        LayerKind::LayerNorm(ln) => {
+            let (w, b) = params.split_at(ln.weight_len().min(params.len()));
+            ln.forward_train(input, present(w), present(b), output, saved)
+        }
+        LayerKind::BatchNorm(bn) => {
+            let (w, b) = params.split_at(bn.weight_len().min(params.len()));
+            let c = bn.running_len();
+            let (mean, rest) = buffers.split_at_mut(c.min(buffers.len()));
+            let (var, count) = rest.split_at_mut(c.min(rest.len()));
+            // The batch counter is kept as a float (exact up to 2²⁴ batches).
+            let mut tracked = count.first().map_or(0, |n| *n as u64);
+            let running = if bn.track_running_stats {
+                Some(RunningStats {
+                    mean,
+                    var,
+                    num_batches_tracked: &mut tracked,
+                })
+            } else {
+                None
+            };
+            bn.forward_train(input, present(w), present(b), running, output, saved)?;
+            if let Some(n) = count.first_mut() {
+                *n = tracked as f32;
+            }
+            Ok(())
+        }
+        LayerKind::Dropout { p } => {
+            let mask: &mut [u32] =
+                bytemuck::try_cast_slice_mut(saved).map_err(|_| Error::LengthMismatch {
+                    what: "acts",
+                    expected: 0,
+                    actual: 0,
+                })?;
+            dropout::dropout(input, output, mask, p, true, rng)
+        }
+    }
+}
+
+/// What a layer's forward pass left for its backward pass.
+#[derive(Clone, Copy)]
+struct Saved<'s> {
+    input: &'s [f32],
+    output: &'s [f32],
+    saved: &'s [f32],
+}
+
+/// One layer's backward pass from the upstream gradient `g`: parameter gradients accumulate
+/// into `grad` (when the layer trains), the input gradient is written into `dx` when
+/// `need_dx` (layers whose parameter gradients need the input gradient's kernel may write it
+/// anyway).
+#[allow(clippy::too_many_arguments)]
+fn backward(
+    layer: &Layer,
+    width: usize,
+    params: &[f32],
+    s: Saved<'_>,
     g: &[f32],
     grad: Option<&mut [f32]>,
-    dx: Option<&mut [f32]>,
+    dx: &mut [f32],
+    need_dx: bool,
 ) -> Result<()> {
     match layer.kind {
         LayerKind::Dense {
@@ -832,12 +1040,14 @@ fn backward_layer(
             out_features,
             bias,
         } => {
+            let batch = s.input.len().checked_div(in_features).unwrap_or(0);
             let dense = Dense::new(batch, in_features, out_features);
             let (w, _) = params.split_at(dense.weight_len().min(params.len()));
+            let dx = if need_dx { Some(dx) } else { None };
             match grad {
                 Some(grad) => {
                     let (dw, db) = grad.split_at_mut(dense.weight_len().min(grad.len()));
-                    dense.backward(input, w, g, dw, if bias { Some(db) } else { None }, dx)
+                    dense.backward(s.input, w, g, dw, if bias { Some(db) } else { None }, dx)
                 }
                 None => match dx {
                     Some(dx) => crate::gemm::matmul_nn(
@@ -853,15 +1063,38 @@ fn backward_layer(
                 },
             }
         }
-        LayerKind::Activation(act) => match dx {
-            Some(dx) => {
-                let saved = match act.saved() {
-                    crate::activation::Saved::Input => input,
-                    crate::activation::Saved::Output => output,
-                };
-                act.backward(saved, g, dx, width)
-            }
-            None => Ok(()),
-        },
+        LayerKind::Activation(act) if need_dx => {
+            let saved = match act.saved() {
+                crate::activation::Saved::Input => s.input,
+                crate::activation::Saved::Output => s.output,
+            };
+            act.backward(saved, g, dx, width)
+        }
+        LayerKind::LayerNorm(ln) if need_dx || grad.is_some() => {
+            let (w, _) = params.split_at(ln.weight_len().min(params.len()));
+            let (dw, db) = match grad {
+                Some(grad) => {
+                    let (dw, db) = grad.split_at_mut(ln.weight_len().min(grad.len()));
+                    (present_mut(dw), present_mut(db))
+                }
+                None => (None, None),
+            };
+            ln.backward(s.input, present(w), s.saved, g, dx, dw, db)
+        }
+        LayerKind::BatchNorm(bn) if need_dx || grad.is_some() => {
+            let (w, _) = params.split_at(bn.weight_len().min(params.len()));
+            let (dw, db) = match grad {
+                Some(grad) => {
+                    let (dw, db) = grad.split_at_mut(bn.weight_len().min(grad.len()));
+                    (present_mut(dw), present_mut(db))
+                }
+                None => (None, None),
+            };
+            bn.backward_train(s.input, present(w), s.saved, g, dx, dw, db)
+        }
+        LayerKind::Dropout { p } if need_dx => {
+            dropout::dropout_backward(g, dx, mask_words(s.saved)?, p)
+        }
+        _ => Ok(()),
     }
 }

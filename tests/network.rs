@@ -9,6 +9,13 @@ use descent::activation::{Activation, LeakyRelu};
 use descent::dense::Dense;
 use descent::network::{Layer, LayerKind, Params, Sequential};
 use descent::Error;
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::SeedableRng;
+
+/// The generator dropout layers draw from (these models have none, so it is never used).
+fn seeded() -> Xoshiro256PlusPlus {
+    Xoshiro256PlusPlus::seed_from_u64(0)
+}
 
 const LAYERS: [Layer; 6] = [
     Layer::dense(5, 7),
@@ -61,7 +68,7 @@ fn model_equals_the_layers_by_hand() {
     let x = rng.vec(batch * 5);
     let mut acts = vec![f32::NAN; NET.activation_len(batch)];
     let out = NET
-        .forward_train(batch, &p[..], &mut [], &x, &mut acts)
+        .forward_train(batch, &p[..], &mut [], &x, &mut acts, &mut seeded())
         .unwrap()
         .to_vec();
 
@@ -156,7 +163,7 @@ fn gradients_match_finite_differences_through_the_model() {
     let x = rng.vec(batch * 4);
     let c = rng.vec(batch * 3);
     let mut acts = vec![0.0; net.activation_len(batch)];
-    net.forward_train(batch, &p[..], &mut [], &x, &mut acts)
+    net.forward_train(batch, &p[..], &mut [], &x, &mut acts, &mut seeded())
         .unwrap();
     let mut grads = vec![0.0; net.trainable_len()];
     let mut scratch = vec![0.0; net.scratch_len(batch)];
@@ -204,12 +211,12 @@ fn frozen_layers_read_their_own_slice_and_get_no_gradient() {
 
     let mut acts = vec![0.0; frozen_net.activation_len(batch)];
     let out = frozen_net
-        .forward_train(batch, params, &mut [], &x, &mut acts)
+        .forward_train(batch, params, &mut [], &x, &mut acts, &mut seeded())
         .unwrap()
         .to_vec();
     let mut full_acts = vec![0.0; full_net.activation_len(batch)];
     let full_out = full_net
-        .forward_train(batch, &p[..], &mut [], &x, &mut full_acts)
+        .forward_train(batch, &p[..], &mut [], &x, &mut full_acts, &mut seeded())
         .unwrap()
         .to_vec();
     assert_eq!(out, full_out);
@@ -329,12 +336,172 @@ fn errors_are_reported_before_anything_is_written() {
     );
     assert!(grads.iter().all(|v| *v == 7.0));
     assert_eq!(
-        NET.forward_train(batch, &p[..], &mut [], &x, &mut acts[1..])
+        NET.forward_train(batch, &p[..], &mut [], &x, &mut acts[1..], &mut seeded())
             .map(|_| ()),
         Err(Error::LengthMismatch {
             what: "acts",
             expected: NET.activation_len(batch),
             actual: NET.activation_len(batch) - 1
         })
+    );
+}
+
+/// `L = Σ c·model(x)` in training mode (batch statistics, a dropout mask fixed by the seed).
+fn train_loss(net: &Sequential, batch: usize, p: &[f32], x: &[f32], c: &[f32]) -> f64 {
+    let mut acts = vec![0.0; net.activation_len(batch)];
+    let mut buffers = vec![0.0; net.buffer_len()];
+    let y = net
+        .forward_train(batch, p, &mut buffers, x, &mut acts, &mut seeded())
+        .unwrap();
+    y.iter().zip(c).map(|(y, c)| *y as f64 * *c as f64).sum()
+}
+
+#[test]
+fn gradients_match_finite_differences_through_norms_and_dropout() {
+    let layers = [
+        Layer::dense(4, 6),
+        Layer::layer_norm(6),
+        Layer::activation(Activation::Gelu),
+        Layer::dense(6, 5),
+        Layer::batch_norm(5),
+        Layer::activation(Activation::Tanh),
+        Layer::dropout(0.3),
+        Layer::dense(5, 3),
+    ];
+    let net = Sequential::new(4, &layers);
+    assert_eq!(net.validate(), Ok(()));
+    let batch = 5;
+    let mut rng = Rng::new(12);
+    // Norm weights away from 1 and biases away from 0, so their gradients are exercised.
+    let p = params(&net, &mut rng);
+    let x = rng.vec(batch * 4);
+    let c = rng.vec(batch * 3);
+    let mut acts = vec![0.0; net.activation_len(batch)];
+    let mut buffers = vec![0.0; net.buffer_len()];
+    net.forward_train(batch, &p[..], &mut buffers, &x, &mut acts, &mut seeded())
+        .unwrap();
+    let mut grads = vec![0.0; net.trainable_len()];
+    let mut scratch = vec![0.0; net.scratch_len(batch)];
+    net.backward(batch, &p[..], &x, &acts, &c, &mut grads, &mut scratch)
+        .unwrap();
+    // Layer norm and batch norm on a batch of 5 make the loss strongly curved: central
+    // differences alone err by ~8 % at h = 1e-2 (falling as h², checked at 3e-3 and 1e-3).
+    // Richardson's extrapolation (4·D(h/2) − D(h))/3 cancels the h² term, leaving O(h⁴)
+    // without shrinking h into f32's rounding noise.
+    let central = |i: usize, h: f32| {
+        let (mut up, mut down) = (p.clone(), p.clone());
+        up[i] += h;
+        down[i] -= h;
+        (train_loss(&net, batch, &up, &x, &c) - train_loss(&net, batch, &down, &x, &c))
+            / (up[i] as f64 - down[i] as f64)
+    };
+    for (i, g) in grads.iter().enumerate() {
+        let fd = (4.0 * central(i, 5e-3) - central(i, 1e-2)) / 3.0;
+        let err = (fd - *g as f64).abs();
+        assert!(
+            err <= 2e-3 * (1.0 + fd.abs()),
+            "param {i}: finite difference {fd}, backward {g}"
+        );
+    }
+}
+
+#[test]
+fn norm_and_dropout_layers_equal_their_kernels() {
+    use descent::dropout;
+    use descent::norm::{BatchNorm, LayerNorm, RunningStats};
+    let layers = [
+        Layer::layer_norm(6),
+        Layer::batch_norm(6),
+        Layer::dropout(0.5),
+    ];
+    let net = Sequential::new(6, &layers);
+    let batch = 4;
+    let mut rng = Rng::new(13);
+    let p = rng.vec(net.trainable_len());
+    assert_eq!(p.len(), 12 + 12);
+    let x = rng.vec(batch * 6);
+    let mut buffers = vec![0.0; net.buffer_len()];
+    let mut r = seeded();
+    use rand::Rng as _;
+    net.init(&mut [], &mut vec![0.0; p.len()], &mut buffers, &mut r)
+        .unwrap();
+    assert_eq!(
+        buffers,
+        [[0.0; 6], [1.0; 6]]
+            .concat()
+            .into_iter()
+            .chain([0.0])
+            .collect::<Vec<_>>()
+    );
+    let mut acts = vec![0.0; net.activation_len(batch)];
+    let out = net
+        .forward_train(batch, &p[..], &mut buffers, &x, &mut acts, &mut seeded())
+        .unwrap()
+        .to_vec();
+
+    let ln = LayerNorm::new(6);
+    let bn = BatchNorm::new(6);
+    let mut y1 = vec![0.0; batch * 6];
+    let mut s1 = vec![0.0; LayerNorm::stats_len(batch)];
+    ln.forward_train(&x, Some(&p[..6]), Some(&p[6..12]), &mut y1, &mut s1)
+        .unwrap();
+    let (mut mean, mut var, mut n) = (vec![0.0; 6], vec![1.0; 6], 0u64);
+    let mut y2 = vec![0.0; batch * 6];
+    let mut s2 = vec![0.0; bn.stats_len()];
+    bn.forward_train(
+        &y1,
+        Some(&p[12..18]),
+        Some(&p[18..24]),
+        Some(RunningStats {
+            mean: &mut mean,
+            var: &mut var,
+            num_batches_tracked: &mut n,
+        }),
+        &mut y2,
+        &mut s2,
+    )
+    .unwrap();
+    let mut y3 = vec![0.0; batch * 6];
+    let mut mask = vec![0u32; dropout::mask_len(batch * 6)];
+    dropout::dropout(&y2, &mut y3, &mut mask, 0.5, true, &mut seeded()).unwrap();
+    assert_eq!(out, y3);
+    assert_eq!(&buffers[..6], &mean[..]);
+    assert_eq!(&buffers[6..12], &var[..]);
+    assert_eq!(buffers[12], 1.0);
+
+    // Inference: layer norm, batch norm on the running statistics, dropout off.
+    let mut y = vec![0.0; batch * 6];
+    let mut scratch = vec![0.0; net.scratch_len(batch)];
+    net.forward(batch, &p[..], &buffers, &x, &mut y, &mut scratch)
+        .unwrap();
+    let mut e2 = vec![0.0; batch * 6];
+    bn.forward_eval(
+        &y1,
+        Some(&p[12..18]),
+        Some(&p[18..24]),
+        Some(&mean),
+        Some(&var),
+        &mut e2,
+    )
+    .unwrap();
+    assert_eq!(y, e2);
+    let _ = r.next_u32();
+
+    // The tensors have torch's names, buffers included.
+    let names: Vec<String> = net
+        .tensors()
+        .map(|t| format!("{}.{} {:?}", t.layer, t.name, t.dims()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "0.weight [6]",
+            "0.bias [6]",
+            "1.weight [6]",
+            "1.bias [6]",
+            "1.running_mean [6]",
+            "1.running_var [6]",
+            "1.num_batches_tracked []"
+        ]
     );
 }

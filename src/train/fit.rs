@@ -71,6 +71,9 @@ pub struct FitOptions<'a> {
     pub seed: u64,
     /// Shuffle the training set every epoch.
     pub shuffle: bool,
+    /// Skip an epoch's last batch when it is smaller than `batch_size` (torch's
+    /// `DataLoader(drop_last=True)`; batch norm cannot train on a batch of one).
+    pub drop_last: bool,
     /// The loss to minimise.
     pub loss: Loss,
     /// Validation data.
@@ -106,6 +109,7 @@ impl<'a> FitOptions<'a> {
             batch_size,
             seed: 0,
             shuffle: true,
+            drop_last: false,
             loss: Loss::CrossEntropy {
                 label_smoothing: 0.0,
             },
@@ -282,8 +286,13 @@ impl<'a, O: Optimizer> Trainer<'a, O> {
                 self.optimizer.set_lr(s.lr_at(epoch as u64 - 1));
             }
             let (mut loss_sum, mut metric_sum) = (0.0f64, 0.0f64);
+            let mut seen = 0usize;
             for (batch_index, idx) in order.chunks(b_max).enumerate() {
                 let b = idx.len();
+                if options.drop_last && b < options.batch_size {
+                    break;
+                }
+                seen += b;
                 let batch = train.select(idx);
                 if let LrSchedule::PerStep(s) = options.schedule {
                     self.optimizer.set_lr(s.lr_at(self.step));
@@ -294,7 +303,14 @@ impl<'a, O: Optimizer> Trainer<'a, O> {
                     frozen: &self.model.frozen,
                     trainable: &self.model.params,
                 };
-                let out = net.forward_train(b, params, &mut self.model.buffers, &batch.x, acts)?;
+                let out = net.forward_train(
+                    b,
+                    params,
+                    &mut self.model.buffers,
+                    &batch.x,
+                    acts,
+                    &mut rng,
+                )?;
                 let value = options.loss.value(out, &batch.targets, Some(dy))?;
                 let metric = match &batch.targets {
                     Targets::Classes { classes, labels } => {
@@ -338,7 +354,7 @@ impl<'a, O: Optimizer> Trainer<'a, O> {
                 loss_sum += value as f64 * b as f64;
                 metric_sum += metric as f64 * b as f64;
             }
-            let n = train.len() as f64;
+            let n = seen.max(1) as f64;
             let (val_loss, val_metric) = match validation {
                 Some(v) if !v.is_empty() => {
                     let (l, m) = self.model.evaluate(v, options.loss)?;
