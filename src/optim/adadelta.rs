@@ -2,7 +2,7 @@
 
 use super::lanes::{effective_grad, fused2};
 use super::{check_update, non_negative, planes, Optimizer};
-use crate::simd::f32x8;
+use crate::simd::{f32x8, sqrt};
 use crate::{Error, Result};
 
 /// Adadelta, torch's `optim.Adadelta` (Zeiler, 2012).
@@ -104,7 +104,7 @@ fn adadelta<const DECAY: bool>(o: &Adadelta, params: &mut [f32], grads: &[f32], 
     fused2(params, grads, v, a, |p, g, v, a| {
         let g = effective_grad::<DECAY>(g, p, sign, wd);
         let v = v * rho + one_minus_rho * g * g;
-        let delta = (a + eps).sqrt() / (v + eps).sqrt() * g;
+        let delta = sqrt(a + eps) / sqrt(v + eps) * g;
         let a = a * rho + one_minus_rho * delta * delta;
         (neg_lr.mul_add(delta, p), v, a)
     });

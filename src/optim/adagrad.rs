@@ -2,7 +2,7 @@
 
 use super::lanes::{effective_grad, fused1};
 use super::{check_update, non_negative, Optimizer};
-use crate::simd::f32x8;
+use crate::simd::{f32x8, sqrt};
 use crate::Result;
 
 /// Adagrad, torch's `optim.Adagrad` (Duchi et al., 2011).
@@ -108,6 +108,6 @@ fn adagrad<const DECAY: bool>(
     fused1(params, grads, sum, |p, g, s| {
         let g = effective_grad::<DECAY>(g, p, sign, wd);
         let s = g.mul_add(g, s);
-        (neg_clr.mul_add(g / (s.sqrt() + eps), p), s)
+        (neg_clr.mul_add(g / (sqrt(s) + eps), p), s)
     });
 }

@@ -2,7 +2,7 @@
 
 use super::lanes::{effective_grad, fused2, fused3, maximum};
 use super::{beta, check_update, non_negative, planes, powi, Optimizer};
-use crate::simd::f32x8;
+use crate::simd::{f32x8, sqrt};
 use crate::Result;
 
 /// Adam, torch's `optim.Adam` (Kingma & Ba, 2015), with torch's placement of `eps`.
@@ -156,7 +156,7 @@ impl AdamScalars {
     /// The parameter after the step, from the moments (`v` already max-ed for amsgrad).
     #[inline(always)]
     fn apply(&self, p: f32x8, m: f32x8, v: f32x8) -> f32x8 {
-        let denom = v.sqrt().mul_add(self.inv_sqrt_bc2, self.eps);
+        let denom = sqrt(v).mul_add(self.inv_sqrt_bc2, self.eps);
         p - self.step_size * (m / denom)
     }
 }

@@ -2,7 +2,7 @@
 
 use super::lanes::{effective_grad, fused2};
 use super::{beta, check_update, non_negative, planes, powi, Optimizer};
-use crate::simd::f32x8;
+use crate::simd::{f32x8, sqrt};
 use crate::Result;
 
 /// NAdam, torch's `optim.NAdam`: Adam with Nesterov momentum (Dozat, 2016), with the momentum
@@ -164,7 +164,7 @@ fn nadam<const DECAY: bool>(
         let p = p * k.decay;
         let m = k.one_minus_beta1.mul_add(g - m, m);
         let v = v * k.beta2 + k.one_minus_beta2 * g * g;
-        let d = (v * k.inv_bc2).sqrt() + k.eps;
+        let d = sqrt(v * k.inv_bc2) + k.eps;
         let p = k.grad_step.mul_add(g / d, p);
         (k.momentum_step.mul_add(m / d, p), m, v)
     });

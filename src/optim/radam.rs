@@ -2,7 +2,7 @@
 
 use super::lanes::{effective_grad, fused2};
 use super::{beta, check_update, non_negative, planes, powi, Optimizer};
-use crate::simd::f32x8;
+use crate::simd::{f32x8, sqrt};
 use crate::Result;
 
 /// RAdam, torch's `optim.RAdam`: Adam with the variance of the adaptive learning rate rectified
@@ -157,7 +157,7 @@ fn radam<const DECAY: bool>(
         let m = k.one_minus_beta1.mul_add(g - m, m);
         let v = v * k.beta2 + k.one_minus_beta2 * g * g;
         let u = if k.rectified {
-            m / (v.sqrt() + k.eps)
+            m / (sqrt(v) + k.eps)
         } else {
             m
         };

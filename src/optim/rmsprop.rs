@@ -2,7 +2,7 @@
 
 use super::lanes::{effective_grad, fused1, fused2, fused3};
 use super::{check_update, non_negative, planes, Optimizer};
-use crate::simd::f32x8;
+use crate::simd::{f32x8, sqrt};
 use crate::Result;
 
 /// RMSprop, torch's `optim.RMSprop` (Hinton's lecture 6e; centered form from Graves, 2013).
@@ -121,7 +121,7 @@ fn rmsprop<const DECAY: bool>(o: &RmsProp, params: &mut [f32], grads: &[f32], st
             fused1(params, grads, v, |p, g, v| {
                 let g = effective_grad::<DECAY>(g, p, sign, wd);
                 let v = square_avg(g, v);
-                (neg_lr.mul_add(g / (v.sqrt() + eps), p), v)
+                (neg_lr.mul_add(g / (sqrt(v) + eps), p), v)
             });
         }
         (true, false) => {
@@ -129,7 +129,7 @@ fn rmsprop<const DECAY: bool>(o: &RmsProp, params: &mut [f32], grads: &[f32], st
             fused2(params, grads, v, b, |p, g, v, b| {
                 let g = effective_grad::<DECAY>(g, p, sign, wd);
                 let v = square_avg(g, v);
-                let b = b.mul_add(mu, g / (v.sqrt() + eps));
+                let b = b.mul_add(mu, g / (sqrt(v) + eps));
                 (neg_lr.mul_add(b, p), v, b)
             });
         }
@@ -139,7 +139,7 @@ fn rmsprop<const DECAY: bool>(o: &RmsProp, params: &mut [f32], grads: &[f32], st
                 let g = effective_grad::<DECAY>(g, p, sign, wd);
                 let v = square_avg(g, v);
                 let gm = one_minus_alpha.mul_add(g - gm, gm);
-                let a = gm.mul_neg_add(gm, v).sqrt() + eps;
+                let a = sqrt(gm.mul_neg_add(gm, v)) + eps;
                 (neg_lr.mul_add(g / a, p), v, gm)
             });
         }
@@ -149,7 +149,7 @@ fn rmsprop<const DECAY: bool>(o: &RmsProp, params: &mut [f32], grads: &[f32], st
                 let g = effective_grad::<DECAY>(g, p, sign, wd);
                 let v = square_avg(g, v);
                 let gm = one_minus_alpha.mul_add(g - gm, gm);
-                let a = gm.mul_neg_add(gm, v).sqrt() + eps;
+                let a = sqrt(gm.mul_neg_add(gm, v)) + eps;
                 let b = b.mul_add(mu, g / a);
                 (neg_lr.mul_add(b, p), v, b, gm)
             });

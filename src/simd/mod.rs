@@ -175,6 +175,80 @@ pub(crate) fn max(a: &[f32]) -> f32 {
     }
 }
 
+/// `√v` in every lane, with the fastest correctly rounded square root the target has.
+///
+/// `wide` uses the SIMD instruction where it has a SIMD path (SSE, NEON on aarch64, wasm
+/// `simd128`); elsewhere, without its `std` feature, it falls back to a bit-by-bit software
+/// routine in f64. On hard-float ARM (Cortex-M4F, M7, M33 with FPU: every `eabihf` target has
+/// VFP, whose `vsqrt.f32` is IEEE-exact) each lane uses that instruction instead; on targets
+/// with neither (Cortex-M0, RISC-V without F) each lane uses `libm::sqrtf`. All three are
+/// correctly rounded, so results do not depend on the path.
+#[inline(always)]
+pub(crate) fn sqrt(v: f32x8) -> f32x8 {
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    {
+        let mut lanes = v.to_array();
+        for x in lanes.iter_mut() {
+            *x = vfp::sqrt(*x);
+        }
+        f32x8::new(lanes)
+    }
+    #[cfg(all(
+        not(all(target_arch = "arm", target_abi = "eabihf")),
+        any(
+            target_feature = "sse",
+            target_feature = "simd128",
+            all(target_arch = "aarch64", target_feature = "neon")
+        )
+    ))]
+    {
+        v.sqrt()
+    }
+    #[cfg(not(any(
+        all(target_arch = "arm", target_abi = "eabihf"),
+        target_feature = "sse",
+        target_feature = "simd128",
+        all(target_arch = "aarch64", target_feature = "neon")
+    )))]
+    {
+        let mut lanes = v.to_array();
+        for x in lanes.iter_mut() {
+            *x = libm::sqrtf(*x);
+        }
+        f32x8::new(lanes)
+    }
+}
+
+/// The hard-float ARM square root.
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+mod vfp {
+    /// `√x` with the VFP instruction `vsqrt.f32` (IEEE 754 correctly rounded; NaN for
+    /// negative inputs, `-0` for `-0`).
+    #[inline(always)]
+    pub(super) fn sqrt(x: f32) -> f32 {
+        let bits: u32;
+        // SAFETY: every `eabihf` ARM target has a VFP unit (the hard-float ABI passes floats in
+        // its registers), and VFPv2 and later implement `vsqrt.f32`. Stable Rust does not let
+        // `asm!` name VFP registers as operands on these targets (the `vfp2` feature is
+        // unstable), so the value goes through a core register and `s0`, which the block saves
+        // and restores on the stack itself (hence no `nostack`); it touches no other memory
+        // and no register besides its operands. `preserves_flags` is not claimed: `vsqrt`
+        // may set FPSCR's cumulative exception bits.
+        unsafe {
+            core::arch::asm!(
+                "vpush {{s0}}",
+                "vmov s0, {x}",
+                "vsqrt.f32 s0, s0",
+                "vmov {y}, s0",
+                "vpop {{s0}}",
+                x = in(reg) x.to_bits(),
+                y = lateout(reg) bits,
+            );
+        }
+        f32::from_bits(bits)
+    }
+}
+
 /// `y[i] += alpha·x[i]` (BLAS `saxpy`; torch's `y.add_(x, alpha=alpha)`), eight lanes at a
 /// time with a fused multiply-add where the target has one.
 ///
