@@ -34,7 +34,9 @@ fn main() -> ! {
     } else {
         debug::EXIT_FAILURE
     });
-    loop {}
+    loop {
+        cortex_m::asm::wfi();
+    }
 }
 
 /// The demo trains with ~40 KiB of buffers; the M0 board has 16 KiB of RAM. Cargo builds every
@@ -46,19 +48,24 @@ fn main() -> ! {
         "the digits demo needs the mps2-an386 board (4 MiB RAM); run the on_target tests here"
     );
     debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    loop {
+        cortex_m::asm::wfi();
+    }
 }
 
 #[exception]
 unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
     hprintln!("HardFault at pc {:#010x}", frame.pc());
     debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    loop {
+        cortex_m::asm::wfi();
+    }
 }
 
 /// Bytes of the stack that were written since reset: `cortex-m-rt`'s `paint-stack` fills the
 /// region between the end of the statics (`_stack_end`) and the initial stack pointer
 /// (`_stack_start`) with `0xcccccccc`; the untouched words at the bottom were never reached.
+#[cfg(board = "mps2_an386")]
 fn stack_high_water() -> (usize, usize) {
     extern "C" {
         static _stack_start: u32;
