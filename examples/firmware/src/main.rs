@@ -134,7 +134,7 @@ mod demo {
         };
         let (train, test) = (data::TRAIN, data::TEST);
         hprintln!(
-            "digits: MLP 64-32-10 (ReLU), Adam lr {}e-3, batch {}, {} epochs; {} training, {} held-out samples",
+            "digits: MLP 64-32-10 (ReLU), Adam lr {} x 1e-3, batch {}, {} epochs; {} training, {} held-out samples",
             (ADAM.lr * 1000.0) as u32,
             BATCH,
             EPOCHS,
