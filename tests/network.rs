@@ -197,7 +197,7 @@ fn frozen_layers_read_their_own_slice_and_get_no_gradient() {
         Layer::activation(Activation::LeakyRelu(LeakyRelu::DEFAULT)),
         Layer::dense(6, 3),
     ];
-    let all_layers = frozen_layers.map(|l| Layer { frozen: false, ..l });
+    let all_layers = frozen_layers.map(Layer::trainable);
     let frozen_net = Sequential::new(5, &frozen_layers);
     let full_net = Sequential::new(5, &all_layers);
     assert_eq!(frozen_net.frozen_len(), 35 + 7 + 42 + 6);
@@ -504,4 +504,83 @@ fn norm_and_dropout_layers_equal_their_kernels() {
             "1.num_batches_tracked []"
         ]
     );
+}
+
+/// Every activation's kernel table (chosen by the `const` constructor) computes what
+/// `Activation::forward` and `Activation::backward` compute.
+#[test]
+fn every_activation_layer_uses_its_own_kernels() {
+    use descent::activation::{Elu, Saved, Softplus};
+    let all = [
+        Activation::Relu,
+        Activation::LeakyRelu(LeakyRelu {
+            negative_slope: 0.2,
+        }),
+        Activation::LeakyRelu(LeakyRelu {
+            negative_slope: -0.5,
+        }),
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Gelu,
+        Activation::GeluTanh,
+        Activation::Silu,
+        Activation::Softplus(Softplus {
+            beta: 2.0,
+            threshold: 1.0,
+        }),
+        Activation::Elu(Elu { alpha: 0.7 }),
+        Activation::Elu(Elu { alpha: -0.3 }),
+        Activation::Softmax,
+        Activation::LogSoftmax,
+    ];
+    let batch = 3;
+    let mut rng = Rng::new(21);
+    for act in all {
+        let layers = [
+            Layer::dense(4, 5),
+            Layer::activation(act),
+            Layer::dense(5, 2),
+        ];
+        let net = Sequential::new(4, &layers);
+        assert_eq!(net.layers[1].kind(), LayerKind::Activation(act));
+        let p = params(&net, &mut rng);
+        let x = rng.vec(batch * 4);
+        let mut acts = vec![0.0; net.activation_len(batch)];
+        net.forward_train(batch, &p[..], &mut [], &x, &mut acts, &mut seeded())
+            .unwrap();
+        let (h, rest) = acts.split_at(batch * 5);
+        let a = &rest[..batch * 5];
+        let mut want = vec![0.0; batch * 5];
+        act.forward(h, &mut want, 5).unwrap();
+        assert_eq!(a, &want[..], "{act:?} forward");
+
+        let dy = rng.vec(batch * 2);
+        let mut grads = vec![0.0; net.trainable_len()];
+        let mut scratch = vec![0.0; net.scratch_len(batch)];
+        net.backward(batch, &p[..], &x, &acts, &dy, &mut grads, &mut scratch)
+            .unwrap();
+        // By hand: through the last dense layer, the activation, the first dense layer.
+        let (w1, rest) = p.split_at(20);
+        let (_, w2) = rest.split_at(5);
+        let w2 = &w2[..10];
+        let mut da = vec![0.0; batch * 5];
+        let mut dw2 = vec![0.0; 10];
+        let mut db2 = vec![0.0; 2];
+        Dense::new(batch, 5, 2)
+            .backward(a, w2, &dy, &mut dw2, Some(&mut db2), Some(&mut da))
+            .unwrap();
+        let saved = match act.saved() {
+            Saved::Input => h,
+            Saved::Output => a,
+        };
+        let mut dh = vec![0.0; batch * 5];
+        act.backward(saved, &da, &mut dh, 5).unwrap();
+        let mut dw1 = vec![0.0; 20];
+        let mut db1 = vec![0.0; 5];
+        Dense::new(batch, 4, 5)
+            .backward(&x, w1, &dh, &mut dw1, Some(&mut db1), None)
+            .unwrap();
+        let want = [dw1, db1, dw2, db2].concat();
+        assert_eq!(grads, want, "{act:?} backward");
+    }
 }

@@ -40,10 +40,9 @@
 //! below the lowest trainable layer.
 
 use crate::activation::Activation;
-use crate::dense::Dense;
 use crate::dropout;
 use crate::error::{check_len, check_nonzero};
-use crate::norm::{BatchNorm, LayerNorm, RunningStats};
+use crate::norm::{BatchNorm, LayerNorm};
 use crate::{Error, Result};
 
 /// What a layer computes.
@@ -75,12 +74,30 @@ pub enum LayerKind {
 }
 
 /// One layer of a [`Sequential`] model: what it computes and whether it trains.
-#[derive(Clone, Copy, Debug, PartialEq)]
+///
+/// A layer also carries a pointer to the kernels of its kind, chosen by its `const`
+/// constructor: a model whose layers are constants links only the kernels it uses (a
+/// dense-ReLU firmware does not carry layer norm, GELU or softmax).
+#[derive(Clone, Copy)]
 pub struct Layer {
-    /// What the layer computes.
-    pub kind: LayerKind,
-    /// A frozen layer takes its tensors from the frozen slice and gets no gradient.
-    pub frozen: bool,
+    kind: LayerKind,
+    frozen: bool,
+    kernels: &'static Kernels,
+}
+
+impl PartialEq for Layer {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.frozen == other.frozen
+    }
+}
+
+impl core::fmt::Debug for Layer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Layer")
+            .field("kind", &self.kind)
+            .field("frozen", &self.frozen)
+            .finish()
+    }
 }
 
 impl Layer {
@@ -128,15 +145,34 @@ impl Layer {
         Layer {
             kind,
             frozen: false,
+            kernels: kernels::of(&kind),
         }
     }
 
     /// The same layer, frozen (torch's `requires_grad_(False)` on its parameters).
     pub const fn frozen(self) -> Self {
         Layer {
-            kind: self.kind,
             frozen: true,
+            ..self
         }
+    }
+
+    /// The same layer, trainable.
+    pub const fn trainable(self) -> Self {
+        Layer {
+            frozen: false,
+            ..self
+        }
+    }
+
+    /// What the layer computes.
+    pub const fn kind(&self) -> LayerKind {
+        self.kind
+    }
+
+    /// Whether the layer is frozen.
+    pub const fn is_frozen(&self) -> bool {
+        self.frozen
     }
 
     /// The width of the layer's output for an input of width `input`.
@@ -877,40 +913,6 @@ fn span_of<'p>(params: &Params<'p>, span: ParamSpan) -> Result<&'p [f32]> {
         })
 }
 
-/// `Some(s)` for a non-empty slice (a present weight or bias), `None` for an absent one.
-fn present(s: &[f32]) -> Option<&[f32]> {
-    if s.is_empty() {
-        None
-    } else {
-        Some(s)
-    }
-}
-
-/// The mutable counterpart of [`present`].
-fn present_mut(s: &mut [f32]) -> Option<&mut [f32]> {
-    if s.is_empty() {
-        None
-    } else {
-        Some(s)
-    }
-}
-
-/// The dropout mask: the `u32` words stored in the layer's saved floats.
-fn mask_words(saved: &[f32]) -> Result<&[u32]> {
-    bytemuck::try_cast_slice(saved).map_err(|_| Error::LengthMismatch {
-        what: "acts",
-        expected: saved.len(),
-        actual: 0,
-    })
-}
-
-/// `out = in` element by element (the shorter length; the callers pass equal ones).
-fn copy(input: &[f32], output: &mut [f32]) {
-    for (o, i) in output.iter_mut().zip(input) {
-        *o = *i;
-    }
-}
-
 /// One layer's inference pass: `output = layer(input)` in evaluation mode.
 fn forward_eval(
     layer: &Layer,
@@ -920,40 +922,17 @@ fn forward_eval(
     input: &[f32],
     output: &mut [f32],
 ) -> Result<()> {
-    match layer.kind {
-        LayerKind::Dense {
-            in_features,
-            out_features,
-            bias,
-        } => {
-            let batch = input.len().checked_div(in_features).unwrap_or(0);
-            let dense = Dense::new(batch, in_features, out_features);
-            let (w, b) = params.split_at(dense.weight_len().min(params.len()));
-            dense.forward(input, w, if bias { Some(b) } else { None }, output)
-        }
-        LayerKind::Activation(act) => act.forward(input, output, width),
-        LayerKind::LayerNorm(ln) => {
-            let (w, b) = params.split_at(ln.weight_len().min(params.len()));
-            ln.forward(input, present(w), present(b), output)
-        }
-        LayerKind::BatchNorm(bn) => {
-            let (w, b) = params.split_at(bn.weight_len().min(params.len()));
-            let (mean, rest) = buffers.split_at(bn.running_len().min(buffers.len()));
-            let var = rest.get(..bn.running_len()).unwrap_or(&[]);
-            bn.forward_eval(
-                input,
-                present(w),
-                present(b),
-                present(mean),
-                present(var),
-                output,
-            )
-        }
-        LayerKind::Dropout { .. } => {
-            copy(input, output);
-            Ok(())
-        }
-    }
+    (layer.kernels.forward)(
+        &layer.kind,
+        kernels::Forward {
+            width,
+            params,
+            running: buffers,
+            input,
+            output,
+            train: None,
+        },
+    )
 }
 
 /// One layer's training forward pass: `output = layer(input)`, with what backward needs in
@@ -969,60 +948,30 @@ fn forward_train<R: rand::Rng + ?Sized>(
     saved: &mut [f32],
     rng: &mut R,
 ) -> Result<()> {
-    match layer.kind {
-        LayerKind::Dense { .. } | LayerKind::Activation(_) => {
-            forward_eval(layer, width, params, buffers, input, output)
-        }
-        LayerKind::LayerNorm(ln) => {
-            let (w, b) = params.split_at(ln.weight_len().min(params.len()));
-            ln.forward_train(input, present(w), present(b), output, saved)
-        }
-        LayerKind::BatchNorm(bn) => {
-            let (w, b) = params.split_at(bn.weight_len().min(params.len()));
-            let c = bn.running_len();
-            let (mean, rest) = buffers.split_at_mut(c.min(buffers.len()));
-            let (var, count) = rest.split_at_mut(c.min(rest.len()));
-            // The batch counter is kept as a float (exact up to 2²⁴ batches).
-            let mut tracked = count.first().map_or(0, |n| *n as u64);
-            let running = if bn.track_running_stats {
-                Some(RunningStats {
-                    mean,
-                    var,
-                    num_batches_tracked: &mut tracked,
-                })
-            } else {
-                None
-            };
-            bn.forward_train(input, present(w), present(b), running, output, saved)?;
-            if let Some(n) = count.first_mut() {
-                *n = tracked as f32;
-            }
-            Ok(())
-        }
-        LayerKind::Dropout { p } => {
-            let mask: &mut [u32] =
-                bytemuck::try_cast_slice_mut(saved).map_err(|_| Error::LengthMismatch {
-                    what: "acts",
-                    expected: 0,
-                    actual: 0,
-                })?;
-            dropout::dropout(input, output, mask, p, true, rng)
-        }
+    if let LayerKind::Dropout { p } = layer.kind {
+        // The one kernel that needs the generator (generic, so it stays out of the table).
+        let mask: &mut [u32] =
+            bytemuck::try_cast_slice_mut(saved).map_err(|_| Error::LengthMismatch {
+                what: "acts",
+                expected: 0,
+                actual: 0,
+            })?;
+        return dropout::dropout(input, output, mask, p, true, rng);
     }
+    (layer.kernels.forward)(
+        &layer.kind,
+        kernels::Forward {
+            width,
+            params,
+            running: &[],
+            input,
+            output,
+            train: Some(kernels::Train { buffers, saved }),
+        },
+    )
 }
 
-/// What a layer's forward pass left for its backward pass.
-#[derive(Clone, Copy)]
-struct Saved<'s> {
-    input: &'s [f32],
-    output: &'s [f32],
-    saved: &'s [f32],
-}
-
-/// One layer's backward pass from the upstream gradient `g`: parameter gradients accumulate
-/// into `grad` (when the layer trains), the input gradient is written into `dx` when
-/// `need_dx` (layers whose parameter gradients need the input gradient's kernel may write it
-/// anyway).
+/// One layer's backward pass from the upstream gradient `g`.
 #[allow(clippy::too_many_arguments)]
 fn backward(
     layer: &Layer,
@@ -1034,67 +983,29 @@ fn backward(
     dx: &mut [f32],
     need_dx: bool,
 ) -> Result<()> {
-    match layer.kind {
-        LayerKind::Dense {
-            in_features,
-            out_features,
-            bias,
-        } => {
-            let batch = s.input.len().checked_div(in_features).unwrap_or(0);
-            let dense = Dense::new(batch, in_features, out_features);
-            let (w, _) = params.split_at(dense.weight_len().min(params.len()));
-            let dx = if need_dx { Some(dx) } else { None };
-            match grad {
-                Some(grad) => {
-                    let (dw, db) = grad.split_at_mut(dense.weight_len().min(grad.len()));
-                    dense.backward(s.input, w, g, dw, if bias { Some(db) } else { None }, dx)
-                }
-                None => match dx {
-                    Some(dx) => crate::gemm::matmul_nn(
-                        dense.isa(),
-                        batch,
-                        in_features,
-                        out_features,
-                        g,
-                        w,
-                        dx,
-                    ),
-                    None => Ok(()),
-                },
-            }
-        }
-        LayerKind::Activation(act) if need_dx => {
-            let saved = match act.saved() {
-                crate::activation::Saved::Input => s.input,
-                crate::activation::Saved::Output => s.output,
-            };
-            act.backward(saved, g, dx, width)
-        }
-        LayerKind::LayerNorm(ln) if need_dx || grad.is_some() => {
-            let (w, _) = params.split_at(ln.weight_len().min(params.len()));
-            let (dw, db) = match grad {
-                Some(grad) => {
-                    let (dw, db) = grad.split_at_mut(ln.weight_len().min(grad.len()));
-                    (present_mut(dw), present_mut(db))
-                }
-                None => (None, None),
-            };
-            ln.backward(s.input, present(w), s.saved, g, dx, dw, db)
-        }
-        LayerKind::BatchNorm(bn) if need_dx || grad.is_some() => {
-            let (w, _) = params.split_at(bn.weight_len().min(params.len()));
-            let (dw, db) = match grad {
-                Some(grad) => {
-                    let (dw, db) = grad.split_at_mut(bn.weight_len().min(grad.len()));
-                    (present_mut(dw), present_mut(db))
-                }
-                None => (None, None),
-            };
-            bn.backward_train(s.input, present(w), s.saved, g, dx, dw, db)
-        }
-        LayerKind::Dropout { p } if need_dx => {
-            dropout::dropout_backward(g, dx, mask_words(s.saved)?, p)
-        }
-        _ => Ok(()),
-    }
+    (layer.kernels.backward)(
+        &layer.kind,
+        kernels::Backward {
+            width,
+            params,
+            input: s.input,
+            output: s.output,
+            saved: s.saved,
+            g,
+            grad,
+            dx,
+            need_dx,
+        },
+    )
 }
+
+/// What a layer's forward pass left for its backward pass.
+#[derive(Clone, Copy)]
+struct Saved<'s> {
+    input: &'s [f32],
+    output: &'s [f32],
+    saved: &'s [f32],
+}
+
+mod kernels;
+use kernels::Kernels;

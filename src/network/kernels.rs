@@ -1,0 +1,389 @@
+//! Each layer kind's kernels behind a table of function pointers, picked by a `const fn` when a
+//! layer is constructed: code reaches a kernel only through the table of a layer that exists,
+//! so a firmware whose layers are constants links only those kernels.
+
+use super::LayerKind;
+use crate::activation::{self as act, Activation};
+use crate::dense::Dense;
+use crate::dropout;
+use crate::norm::RunningStats;
+use crate::{Error, Result};
+
+/// The arguments of a forward pass.
+pub(super) struct Forward<'a> {
+    /// The width of the layer's input.
+    pub width: usize,
+    /// The layer's parameters.
+    pub params: &'a [f32],
+    /// Running statistics read in evaluation mode.
+    pub running: &'a [f32],
+    pub input: &'a [f32],
+    pub output: &'a mut [f32],
+    /// `Some` in training mode: the buffers to update and where to save what backward needs.
+    pub train: Option<Train<'a>>,
+}
+
+/// What a training forward pass writes besides its output.
+pub(super) struct Train<'a> {
+    pub buffers: &'a mut [f32],
+    pub saved: &'a mut [f32],
+}
+
+/// The arguments of a backward pass.
+pub(super) struct Backward<'a> {
+    pub width: usize,
+    pub params: &'a [f32],
+    pub input: &'a [f32],
+    pub output: &'a [f32],
+    pub saved: &'a [f32],
+    /// The upstream gradient.
+    pub g: &'a [f32],
+    /// The parameter gradients to accumulate into, when the layer trains.
+    pub grad: Option<&'a mut [f32]>,
+    /// Where the input gradient goes.
+    pub dx: &'a mut [f32],
+    /// Whether the input gradient is needed (kernels that need its computation for their
+    /// parameter gradients may write it anyway).
+    pub need_dx: bool,
+}
+
+/// A layer kind's kernels.
+pub(crate) struct Kernels {
+    pub(super) forward: fn(&LayerKind, Forward<'_>) -> Result<()>,
+    pub(super) backward: fn(&LayerKind, Backward<'_>) -> Result<()>,
+}
+
+/// The table for `kind` (a `const fn`: evaluated at compile time for constant layers).
+pub(super) const fn of(kind: &LayerKind) -> &'static Kernels {
+    match kind {
+        LayerKind::Dense { .. } => &DENSE,
+        LayerKind::LayerNorm(_) => &LAYER_NORM,
+        LayerKind::BatchNorm(_) => &BATCH_NORM,
+        LayerKind::Dropout { .. } => &DROPOUT,
+        LayerKind::Activation(a) => match a {
+            Activation::Relu => &RELU,
+            Activation::LeakyRelu(_) => &LEAKY_RELU,
+            Activation::Sigmoid => &SIGMOID,
+            Activation::Tanh => &TANH,
+            Activation::Gelu => &GELU,
+            Activation::GeluTanh => &GELU_TANH,
+            Activation::Silu => &SILU,
+            Activation::Softplus(_) => &SOFTPLUS,
+            Activation::Elu(_) => &ELU,
+            Activation::Softmax => &SOFTMAX,
+            Activation::LogSoftmax => &LOG_SOFTMAX,
+        },
+    }
+}
+
+/// The error for a table used with a kind it was not made for (only reachable by building a
+/// `Layer` whose kind changed after construction, which the API does not allow).
+fn mismatch() -> Error {
+    Error::InvalidHyperParameter { what: "layer" }
+}
+
+/// `Some(s)` for a non-empty slice (a present weight or bias), `None` for an absent one.
+fn present(s: &[f32]) -> Option<&[f32]> {
+    if s.is_empty() {
+        None
+    } else {
+        Some(s)
+    }
+}
+
+/// The mutable counterpart of [`present`].
+fn present_mut(s: &mut [f32]) -> Option<&mut [f32]> {
+    if s.is_empty() {
+        None
+    } else {
+        Some(s)
+    }
+}
+
+/// Checks that an activation's input is whole rows of `width` (as `Activation::forward`).
+fn rows(len: usize, width: usize) -> Result<()> {
+    crate::error::check_nonzero("cols", width)?;
+    if len.is_multiple_of(width) {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch {
+            what: "x",
+            expected: len - len % width,
+            actual: len,
+        })
+    }
+}
+
+static DENSE: Kernels = Kernels {
+    forward: |kind, f| {
+        let LayerKind::Dense {
+            in_features,
+            out_features,
+            bias,
+        } = *kind
+        else {
+            return Err(mismatch());
+        };
+        let batch = f.input.len().checked_div(in_features).unwrap_or(0);
+        let dense = Dense::new(batch, in_features, out_features);
+        let (w, b) = f.params.split_at(dense.weight_len().min(f.params.len()));
+        dense.forward(f.input, w, if bias { Some(b) } else { None }, f.output)
+    },
+    backward: |kind, b| {
+        let LayerKind::Dense {
+            in_features,
+            out_features,
+            bias,
+        } = *kind
+        else {
+            return Err(mismatch());
+        };
+        let batch = b.input.len().checked_div(in_features).unwrap_or(0);
+        let dense = Dense::new(batch, in_features, out_features);
+        let (w, _) = b.params.split_at(dense.weight_len().min(b.params.len()));
+        let dx = if b.need_dx { Some(b.dx) } else { None };
+        match b.grad {
+            Some(grad) => {
+                let (dw, db) = grad.split_at_mut(dense.weight_len().min(grad.len()));
+                dense.backward(b.input, w, b.g, dw, if bias { Some(db) } else { None }, dx)
+            }
+            None => match dx {
+                Some(dx) => crate::gemm::matmul_nn(
+                    dense.isa(),
+                    batch,
+                    in_features,
+                    out_features,
+                    b.g,
+                    w,
+                    dx,
+                ),
+                None => Ok(()),
+            },
+        }
+    },
+};
+
+static LAYER_NORM: Kernels = Kernels {
+    forward: |kind, f| {
+        let LayerKind::LayerNorm(ln) = *kind else {
+            return Err(mismatch());
+        };
+        let (w, b) = f.params.split_at(ln.weight_len().min(f.params.len()));
+        match f.train {
+            None => ln.forward(f.input, present(w), present(b), f.output),
+            Some(t) => ln.forward_train(f.input, present(w), present(b), f.output, t.saved),
+        }
+    },
+    backward: |kind, b| {
+        let LayerKind::LayerNorm(ln) = *kind else {
+            return Err(mismatch());
+        };
+        if !b.need_dx && b.grad.is_none() {
+            return Ok(());
+        }
+        let (w, _) = b.params.split_at(ln.weight_len().min(b.params.len()));
+        let (dw, db) = match b.grad {
+            Some(grad) => {
+                let (dw, db) = grad.split_at_mut(ln.weight_len().min(grad.len()));
+                (present_mut(dw), present_mut(db))
+            }
+            None => (None, None),
+        };
+        ln.backward(b.input, present(w), b.saved, b.g, b.dx, dw, db)
+    },
+};
+
+static BATCH_NORM: Kernels = Kernels {
+    forward: |kind, f| {
+        let LayerKind::BatchNorm(bn) = *kind else {
+            return Err(mismatch());
+        };
+        let (w, b) = f.params.split_at(bn.weight_len().min(f.params.len()));
+        let c = bn.running_len();
+        match f.train {
+            None => {
+                let (mean, rest) = f.running.split_at(c.min(f.running.len()));
+                let var = rest.get(..c).unwrap_or(&[]);
+                bn.forward_eval(
+                    f.input,
+                    present(w),
+                    present(b),
+                    present(mean),
+                    present(var),
+                    f.output,
+                )
+            }
+            Some(t) => {
+                let (mean, rest) = t.buffers.split_at_mut(c.min(t.buffers.len()));
+                let (var, count) = rest.split_at_mut(c.min(rest.len()));
+                // The batch counter is kept as a float (exact up to 2²⁴ batches).
+                let mut tracked = count.first().map_or(0, |n| *n as u64);
+                let running = if bn.track_running_stats {
+                    Some(RunningStats {
+                        mean,
+                        var,
+                        num_batches_tracked: &mut tracked,
+                    })
+                } else {
+                    None
+                };
+                bn.forward_train(f.input, present(w), present(b), running, f.output, t.saved)?;
+                if let Some(n) = count.first_mut() {
+                    *n = tracked as f32;
+                }
+                Ok(())
+            }
+        }
+    },
+    backward: |kind, b| {
+        let LayerKind::BatchNorm(bn) = *kind else {
+            return Err(mismatch());
+        };
+        if !b.need_dx && b.grad.is_none() {
+            return Ok(());
+        }
+        let (w, _) = b.params.split_at(bn.weight_len().min(b.params.len()));
+        let (dw, db) = match b.grad {
+            Some(grad) => {
+                let (dw, db) = grad.split_at_mut(bn.weight_len().min(grad.len()));
+                (present_mut(dw), present_mut(db))
+            }
+            None => (None, None),
+        };
+        bn.backward_train(b.input, present(w), b.saved, b.g, b.dx, dw, db)
+    },
+};
+
+static DROPOUT: Kernels = Kernels {
+    // Evaluation: the identity. (Training draws from the caller's generator, which a function
+    // pointer cannot be generic over: `Sequential::forward_train` calls it directly.)
+    forward: |kind, f| {
+        let LayerKind::Dropout { .. } = *kind else {
+            return Err(mismatch());
+        };
+        if f.train.is_some() {
+            return Err(mismatch());
+        }
+        for (o, i) in f.output.iter_mut().zip(f.input) {
+            *o = *i;
+        }
+        Ok(())
+    },
+    backward: |kind, b| {
+        let LayerKind::Dropout { p } = *kind else {
+            return Err(mismatch());
+        };
+        if !b.need_dx {
+            return Ok(());
+        }
+        let mask: &[u32] = bytemuck::try_cast_slice(b.saved).map_err(|_| mismatch())?;
+        dropout::dropout_backward(b.g, b.dx, mask, p)
+    },
+};
+
+/// The table of one activation: `$forward(x, y, width)` and `$backward(saved, dy, dx, width)`
+/// where `saved` is the input or the output as [`Activation::saved`] says; `$pat` binds the
+/// activation's hyper-parameters.
+macro_rules! activation {
+    ($name:ident, $pat:pat, |$x:ident, $y:ident, $w:ident| $forward:expr,
+     |$s:ident, $dy:ident, $dx:ident, $w2:ident| $backward:expr) => {
+        static $name: Kernels = Kernels {
+            forward: |kind, f| {
+                let LayerKind::Activation($pat) = *kind else {
+                    return Err(mismatch());
+                };
+                rows(f.input.len(), f.width)?;
+                let ($x, $y, $w) = (f.input, f.output, f.width);
+                let _ = $w;
+                $forward
+            },
+            backward: |kind, b| {
+                let LayerKind::Activation(a @ $pat) = *kind else {
+                    return Err(mismatch());
+                };
+                if !b.need_dx {
+                    return Ok(());
+                }
+                let $s = match a.saved() {
+                    act::Saved::Input => b.input,
+                    act::Saved::Output => b.output,
+                };
+                rows($s.len(), b.width)?;
+                let ($dy, $dx, $w2) = (b.g, b.dx, b.width);
+                let _ = $w2;
+                $backward
+            },
+        };
+    };
+}
+
+activation!(
+    RELU,
+    Activation::Relu,
+    |x, y, w| act::relu(x, y),
+    |s, dy, dx, w| act::relu_backward(s, dy, dx)
+);
+activation!(
+    LEAKY_RELU,
+    Activation::LeakyRelu(p),
+    |x, y, w| act::leaky_relu(x, y, p.negative_slope),
+    |s, dy, dx, w| act::leaky_relu_backward(s, dy, dx, p.negative_slope)
+);
+activation!(
+    SIGMOID,
+    Activation::Sigmoid,
+    |x, y, w| act::sigmoid(x, y),
+    |s, dy, dx, w| act::sigmoid_backward(s, dy, dx)
+);
+activation!(
+    TANH,
+    Activation::Tanh,
+    |x, y, w| act::tanh(x, y),
+    |s, dy, dx, w| act::tanh_backward(s, dy, dx)
+);
+activation!(
+    GELU,
+    Activation::Gelu,
+    |x, y, w| act::gelu(x, y),
+    |s, dy, dx, w| act::gelu_backward(s, dy, dx)
+);
+activation!(
+    GELU_TANH,
+    Activation::GeluTanh,
+    |x, y, w| act::gelu_tanh(x, y),
+    |s, dy, dx, w| act::gelu_tanh_backward(s, dy, dx)
+);
+activation!(
+    SILU,
+    Activation::Silu,
+    |x, y, w| act::silu(x, y),
+    |s, dy, dx, w| act::silu_backward(s, dy, dx)
+);
+activation!(
+    SOFTPLUS,
+    Activation::Softplus(p),
+    |x, y, w| act::softplus(x, y, p.beta, p.threshold),
+    |s, dy, dx, w| act::softplus_backward(s, dy, dx, p.beta, p.threshold)
+);
+activation!(
+    ELU,
+    Activation::Elu(p),
+    |x, y, w| act::elu(x, y, p.alpha),
+    |s, dy, dx, w| if p.alpha >= 0.0 {
+        act::elu_backward(s, dy, dx, p.alpha)
+    } else {
+        act::elu_backward_input(s, dy, dx, p.alpha)
+    }
+);
+activation!(
+    SOFTMAX,
+    Activation::Softmax,
+    |x, y, w| act::softmax(x, y, w),
+    |s, dy, dx, w| act::softmax_backward(s, dy, dx, w)
+);
+activation!(
+    LOG_SOFTMAX,
+    Activation::LogSoftmax,
+    |x, y, w| act::log_softmax(x, y, w),
+    |s, dy, dx, w| act::log_softmax_backward(s, dy, dx, w)
+);
