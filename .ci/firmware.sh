@@ -66,6 +66,12 @@ t_demo=$SECONDS
 cargo run --release --target thumbv7em-none-eabihf
 echo "demo ran in $((SECONDS - t_demo)) s (QEMU, wall clock, after the build)"
 
+step "instructions retired on the Cortex-M4F (QEMU -icount shift=0: 1 ns of virtual time per instruction)"
+cargo build --release --target thumbv7em-none-eabihf --bin cycles
+timeout 120 qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic \
+  -semihosting-config enable=on,target=native -icount shift=0 \
+  -kernel target/thumbv7em-none-eabihf/release/cycles
+
 step "sizes of the demo firmware"
 ELF=target/thumbv7em-none-eabihf/release/digits
 "$LLVM_BIN/llvm-size" "$ELF"
