@@ -1,6 +1,7 @@
 //! Adam and AdamW.
 
-use super::lanes::{effective_grad, fused2, fused3, maximum};
+use super::lanes::{fused2, fused3, maximum};
+use super::moments::Moments;
 use super::{beta, check_update, non_negative, planes, powi, Optimizer};
 use crate::simd::{f32x8, sqrt};
 use crate::Result;
@@ -96,8 +97,7 @@ impl Optimizer for Adam {
             state.fill(0.0);
         }
         let k = AdamScalars::new(self, t);
-        let coupled = self.weight_decay != 0.0 && !self.decoupled_weight_decay;
-        match (coupled, self.amsgrad) {
+        match (k.moments.coupled, self.amsgrad) {
             (false, false) => adam::<false>(&k, params, grads, state),
             (true, false) => adam::<true>(&k, params, grads, state),
             (false, true) => amsgrad::<false>(&k, params, grads, state),
@@ -107,14 +107,9 @@ impl Optimizer for Adam {
     }
 }
 
-/// The per-step scalars, computed in f64 and rounded once, as torch's Python doubles are.
+/// Adam's own per-step scalars beside the shared [`Moments`].
 struct AdamScalars {
-    sign: f32x8,
-    weight_decay: f32x8,
-    decay: f32x8,
-    one_minus_beta1: f32x8,
-    beta2: f32x8,
-    one_minus_beta2: f32x8,
+    moments: Moments,
     step_size: f32x8,
     inv_sqrt_bc2: f32x8,
     eps: f32x8,
@@ -123,34 +118,20 @@ struct AdamScalars {
 impl AdamScalars {
     fn new(a: &Adam, t: u64) -> Self {
         let (b1, b2) = (a.betas.0 as f64, a.betas.1 as f64);
-        let lr = a.lr as f64;
         let bc1 = 1.0 - powi(b1, t);
         let bc2 = 1.0 - powi(b2, t);
-        let decay = if a.decoupled_weight_decay {
-            1.0 - lr * a.weight_decay as f64
-        } else {
-            1.0
-        };
-        let splat = |v: f64| f32x8::splat(v as f32);
         AdamScalars {
-            sign: f32x8::splat(if a.maximize { -1.0 } else { 1.0 }),
-            weight_decay: f32x8::splat(a.weight_decay),
-            decay: splat(decay),
-            one_minus_beta1: splat(1.0 - b1),
-            beta2: f32x8::splat(a.betas.1),
-            one_minus_beta2: splat(1.0 - b2),
-            step_size: splat(lr / bc1),
-            inv_sqrt_bc2: splat(1.0 / libm::sqrt(bc2)),
+            moments: Moments::new(
+                a.lr,
+                a.betas,
+                a.weight_decay,
+                a.decoupled_weight_decay,
+                a.maximize,
+            ),
+            step_size: f32x8::splat((a.lr as f64 / bc1) as f32),
+            inv_sqrt_bc2: f32x8::splat((1.0 / libm::sqrt(bc2)) as f32),
             eps: f32x8::splat(a.eps),
         }
-    }
-
-    /// The moments after seeing `g`: `(m, v)`.
-    #[inline(always)]
-    fn moments(&self, g: f32x8, m: f32x8, v: f32x8) -> (f32x8, f32x8) {
-        let m = self.one_minus_beta1.mul_add(g - m, m);
-        let v = v * self.beta2 + self.one_minus_beta2 * g * g;
-        (m, v)
     }
 
     /// The parameter after the step, from the moments (`v` already max-ed for amsgrad).
@@ -165,9 +146,7 @@ fn adam<const DECAY: bool>(k: &AdamScalars, params: &mut [f32], grads: &[f32], s
     let n = params.len();
     let [m, v] = planes::<2>(state, n);
     fused2(params, grads, m, v, |p, g, m, v| {
-        let g = effective_grad::<DECAY>(g, p, k.sign, k.weight_decay);
-        let p = p * k.decay;
-        let (m, v) = k.moments(g, m, v);
+        let (p, _, m, v) = k.moments.step::<DECAY>(p, g, m, v);
         (k.apply(p, m, v), m, v)
     });
 }
@@ -181,9 +160,7 @@ fn amsgrad<const DECAY: bool>(
     let n = params.len();
     let [m, v, vmax] = planes::<3>(state, n);
     fused3(params, grads, m, v, vmax, |p, g, m, v, vmax| {
-        let g = effective_grad::<DECAY>(g, p, k.sign, k.weight_decay);
-        let p = p * k.decay;
-        let (m, v) = k.moments(g, m, v);
+        let (p, _, m, v) = k.moments.step::<DECAY>(p, g, m, v);
         let vmax = maximum(vmax, v);
         (k.apply(p, m, vmax), m, v, vmax)
     });

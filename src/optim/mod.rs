@@ -72,6 +72,7 @@ mod adamax;
 mod group;
 mod lanes;
 mod lion;
+mod moments;
 mod nadam;
 mod radam;
 mod rmsprop;

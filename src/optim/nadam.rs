@@ -1,6 +1,7 @@
 //! NAdam.
 
-use super::lanes::{effective_grad, fused2};
+use super::lanes::fused2;
+use super::moments::Moments;
 use super::{beta, check_update, non_negative, planes, powi, Optimizer};
 use crate::simd::{f32x8, sqrt};
 use crate::Result;
@@ -114,22 +115,19 @@ impl Optimizer for NAdam {
         let prod = *mu_product as f64;
         let prod_next = prod * mu_next;
         let k = NAdamScalars {
-            sign: f32x8::splat(if self.maximize { -1.0 } else { 1.0 }),
-            weight_decay: f32x8::splat(self.weight_decay),
-            decay: f32x8::splat(if self.decoupled_weight_decay {
-                (1.0 - lr * self.weight_decay as f64) as f32
-            } else {
-                1.0
-            }),
-            one_minus_beta1: f32x8::splat((1.0 - b1) as f32),
-            beta2: f32x8::splat(self.betas.1),
-            one_minus_beta2: f32x8::splat((1.0 - b2) as f32),
+            moments: Moments::new(
+                self.lr,
+                self.betas,
+                self.weight_decay,
+                self.decoupled_weight_decay,
+                self.maximize,
+            ),
             inv_bc2: f32x8::splat((1.0 / (1.0 - powi(b2, t))) as f32),
             eps: f32x8::splat(self.eps),
             grad_step: f32x8::splat((-lr * (1.0 - mu) / (1.0 - prod)) as f32),
             momentum_step: f32x8::splat((-lr * mu_next / (1.0 - prod_next)) as f32),
         };
-        if self.weight_decay != 0.0 && !self.decoupled_weight_decay {
+        if k.moments.coupled {
             nadam::<true>(&k, params, grads, planes_state);
         } else {
             nadam::<false>(&k, params, grads, planes_state);
@@ -138,13 +136,9 @@ impl Optimizer for NAdam {
     }
 }
 
+/// NAdam's own per-step scalars beside the shared [`Moments`].
 struct NAdamScalars {
-    sign: f32x8,
-    weight_decay: f32x8,
-    decay: f32x8,
-    one_minus_beta1: f32x8,
-    beta2: f32x8,
-    one_minus_beta2: f32x8,
+    moments: Moments,
     inv_bc2: f32x8,
     eps: f32x8,
     grad_step: f32x8,
@@ -160,10 +154,7 @@ fn nadam<const DECAY: bool>(
     let n = params.len();
     let [m, v] = planes::<2>(state, n);
     fused2(params, grads, m, v, |p, g, m, v| {
-        let g = effective_grad::<DECAY>(g, p, k.sign, k.weight_decay);
-        let p = p * k.decay;
-        let m = k.one_minus_beta1.mul_add(g - m, m);
-        let v = v * k.beta2 + k.one_minus_beta2 * g * g;
+        let (p, g, m, v) = k.moments.step::<DECAY>(p, g, m, v);
         let d = sqrt(v * k.inv_bc2) + k.eps;
         let p = k.grad_step.mul_add(g / d, p);
         (k.momentum_step.mul_add(m / d, p), m, v)

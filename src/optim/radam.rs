@@ -1,6 +1,7 @@
 //! RAdam.
 
-use super::lanes::{effective_grad, fused2};
+use super::lanes::fused2;
+use super::moments::Moments;
 use super::{beta, check_update, non_negative, planes, powi, Optimizer};
 use crate::simd::{f32x8, sqrt};
 use crate::Result;
@@ -108,21 +109,18 @@ impl Optimizer for RAdam {
             lr / bc1
         };
         let k = RAdamScalars {
-            sign: f32x8::splat(if self.maximize { -1.0 } else { 1.0 }),
-            weight_decay: f32x8::splat(self.weight_decay),
-            decay: f32x8::splat(if self.decoupled_weight_decay {
-                (1.0 - lr * self.weight_decay as f64) as f32
-            } else {
-                1.0
-            }),
-            one_minus_beta1: f32x8::splat((1.0 - b1) as f32),
-            beta2: f32x8::splat(self.betas.1),
-            one_minus_beta2: f32x8::splat((1.0 - b2) as f32),
+            moments: Moments::new(
+                self.lr,
+                self.betas,
+                self.weight_decay,
+                self.decoupled_weight_decay,
+                self.maximize,
+            ),
             eps: f32x8::splat(self.eps),
             neg_step: f32x8::splat(-step as f32),
             rectified,
         };
-        if self.weight_decay != 0.0 && !self.decoupled_weight_decay {
+        if k.moments.coupled {
             radam::<true>(&k, params, grads, state);
         } else {
             radam::<false>(&k, params, grads, state);
@@ -131,13 +129,9 @@ impl Optimizer for RAdam {
     }
 }
 
+/// RAdam's own per-step scalars beside the shared [`Moments`].
 struct RAdamScalars {
-    sign: f32x8,
-    weight_decay: f32x8,
-    decay: f32x8,
-    one_minus_beta1: f32x8,
-    beta2: f32x8,
-    one_minus_beta2: f32x8,
+    moments: Moments,
     eps: f32x8,
     neg_step: f32x8,
     rectified: bool,
@@ -152,10 +146,7 @@ fn radam<const DECAY: bool>(
     let n = params.len();
     let [m, v] = planes::<2>(state, n);
     fused2(params, grads, m, v, |p, g, m, v| {
-        let g = effective_grad::<DECAY>(g, p, k.sign, k.weight_decay);
-        let p = p * k.decay;
-        let m = k.one_minus_beta1.mul_add(g - m, m);
-        let v = v * k.beta2 + k.one_minus_beta2 * g * g;
+        let (p, _, m, v) = k.moments.step::<DECAY>(p, g, m, v);
         let u = if k.rectified {
             m / (sqrt(v) + k.eps)
         } else {
