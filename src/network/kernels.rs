@@ -91,6 +91,19 @@ fn present(s: &[f32]) -> Option<&[f32]> {
     }
 }
 
+/// A norm layer's parameter gradients, weight first (`weight_len` floats) then bias: each
+/// `None` when the layer does not train or has no such tensor.
+fn weight_and_bias(
+    grad: Option<&mut [f32]>,
+    weight_len: usize,
+) -> (Option<&mut [f32]>, Option<&mut [f32]>) {
+    let Some(grad) = grad else {
+        return (None, None);
+    };
+    let (dw, db) = grad.split_at_mut(weight_len.min(grad.len()));
+    (present_mut(dw), present_mut(db))
+}
+
 /// The mutable counterpart of [`present`].
 fn present_mut(s: &mut [f32]) -> Option<&mut [f32]> {
     if s.is_empty() {
@@ -182,13 +195,7 @@ static LAYER_NORM: Kernels = Kernels {
             return Ok(());
         }
         let (w, _) = b.params.split_at(ln.weight_len().min(b.params.len()));
-        let (dw, db) = match b.grad {
-            Some(grad) => {
-                let (dw, db) = grad.split_at_mut(ln.weight_len().min(grad.len()));
-                (present_mut(dw), present_mut(db))
-            }
-            None => (None, None),
-        };
+        let (dw, db) = weight_and_bias(b.grad, ln.weight_len());
         ln.backward(b.input, present(w), b.saved, b.g, b.dx, dw, db)
     },
 };
@@ -243,13 +250,7 @@ static BATCH_NORM: Kernels = Kernels {
             return Ok(());
         }
         let (w, _) = b.params.split_at(bn.weight_len().min(b.params.len()));
-        let (dw, db) = match b.grad {
-            Some(grad) => {
-                let (dw, db) = grad.split_at_mut(bn.weight_len().min(grad.len()));
-                (present_mut(dw), present_mut(db))
-            }
-            None => (None, None),
-        };
+        let (dw, db) = weight_and_bias(b.grad, bn.weight_len());
         bn.backward_train(b.input, present(w), b.saved, b.g, b.dx, dw, db)
     },
 };
