@@ -688,13 +688,17 @@ impl<'a> Sequential<'a> {
         let (a_len, b_len) = (a.len(), b.len());
         // Where the upstream gradient is: 0 = dy, 1 = a, 2 = b.
         let mut src = 0u8;
+        // Walking down, the geometry of the layer below becomes the next layer's own.
+        let last = self.layers.len().saturating_sub(1);
+        let mut here = self.geometry(batch).nth(last);
         for i in (lowest..self.layers.len()).rev() {
-            let (Some(layer), Some(geo)) = (self.layers.get(i), self.geometry(batch).nth(i)) else {
+            let (Some(layer), Some(geo)) = (self.layers.get(i), here.take()) else {
                 break;
             };
-            let input: &[f32] = match i.checked_sub(1).and_then(|k| self.geometry(batch).nth(k)) {
+            here = i.checked_sub(1).and_then(|k| self.geometry(batch).nth(k));
+            let input: &[f32] = match &here {
                 None => x,
-                Some(below) => acts.get(below.output).unwrap_or(&[]),
+                Some(below) => acts.get(below.output.clone()).unwrap_or(&[]),
             };
             let output = acts.get(geo.output.clone()).unwrap_or(&[]);
             let saved = acts.get(geo.saved.clone()).unwrap_or(&[]);
