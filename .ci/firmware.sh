@@ -66,6 +66,22 @@ t_demo=$SECONDS
 cargo run --release --target thumbv7em-none-eabihf
 echo "demo ran in $((SECONDS - t_demo)) s (QEMU, wall clock, after the build)"
 
+step "the smallest training firmware (train): links only if no panic is reachable; must exit 0"
+# Its panic handler calls an undefined symbol, so the build itself is the no-panic proof.
+cargo run --release --target thumbv7em-none-eabihf --bin train
+TRAIN_ELF=target/thumbv7em-none-eabihf/release/train
+"$LLVM_BIN/llvm-size" -A "$TRAIN_ELF" | grep -E '^\.(vector_table|text|rodata|data|bss|uninit)[ \t]'
+# The training code's flash: everything in flash but the data set (the u8 images and labels).
+sections=$("$LLVM_BIN/llvm-size" -A "$TRAIN_ELF" | awk '/^\.(vector_table|text|rodata|data)[ \t]/ { f += $2 } END { print f }')
+dataset=$("$LLVM_BIN/llvm-nm" --print-size --radix=d "$TRAIN_ELF" | awk '$4 ~ /(TRAIN|TEST)_(IMAGES|LABELS)/ { s += $2 } END { print s + 0 }')
+code=$((sections - dataset))
+echo "train: flash ${sections} B = data set ${dataset} B + training code ${code} B (goal < 32768 B)"
+test "$dataset" -gt 100000 # the data set symbols were found
+test "$code" -lt 32768
+fmt_symbols=$("$LLVM_BIN/llvm-nm" -C "$TRAIN_ELF" | grep -c 'core::fmt' || true)
+echo "train: core::fmt symbols linked: ${fmt_symbols}"
+test "$fmt_symbols" -eq 0
+
 step "instructions retired on the Cortex-M4F (QEMU -icount shift=0: 1 ns of virtual time per instruction)"
 cargo build --release --target thumbv7em-none-eabihf --bin cycles
 timeout 120 qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic \

@@ -32,6 +32,7 @@
 
 use crate::error::{check_len, check_nonzero, checked_len};
 use crate::gemm::{self, Isa};
+use crate::rows::by_rows;
 use crate::simd::{self, f32x8, LANES};
 use crate::Result;
 
@@ -229,7 +230,7 @@ fn add_column_sums(rows: &[f32], n: usize, sums: &mut [f32]) {
     }
     for (j, out) in sums.chunks_mut(LANES).enumerate() {
         let mut acc = f32x8::ZERO;
-        for row in rows.chunks_exact(n) {
+        for row in by_rows(rows, n) {
             let lanes = row.get(j * LANES..).unwrap_or(&[]);
             acc += match lanes.first_chunk::<LANES>() {
                 Some(full) => simd::load(full),

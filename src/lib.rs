@@ -53,6 +53,7 @@ pub mod network;
 pub mod norm;
 pub mod optim;
 pub mod regularize;
+mod rows;
 pub mod schedule;
 pub mod simd;
 #[cfg(feature = "std")]

@@ -1,6 +1,7 @@
 //! Softmax and log-softmax over the last dimension of a row-major `[rows, cols]` slice.
 
 use crate::error::{check_len, check_nonzero, Error};
+use crate::rows::{by_rows, by_rows_mut};
 use crate::simd::{self, f32x8, math, LANES};
 use crate::Result;
 
@@ -75,7 +76,7 @@ fn log_normaliser(x: &[f32]) -> (f32x8, f32x8) {
 pub fn softmax(x: &[f32], y: &mut [f32], cols: usize) -> Result<()> {
     rows_of("x", x.len(), cols)?;
     check_len("y", y.len(), x.len())?;
-    for (xr, yr) in x.chunks_exact(cols).zip(y.chunks_exact_mut(cols)) {
+    for (xr, yr) in by_rows(x, cols).zip(by_rows_mut(y, cols)) {
         softmax_row_from(xr, yr);
     }
     Ok(())
@@ -88,7 +89,7 @@ pub fn softmax(x: &[f32], y: &mut [f32], cols: usize) -> Result<()> {
 /// multiple of `cols`.
 pub fn softmax_inplace(x: &mut [f32], cols: usize) -> Result<()> {
     rows_of("x", x.len(), cols)?;
-    for row in x.chunks_exact_mut(cols) {
+    for row in by_rows_mut(x, cols) {
         softmax_row(row);
     }
     Ok(())
@@ -103,10 +104,9 @@ pub fn softmax_inplace(x: &mut [f32], cols: usize) -> Result<()> {
 pub fn softmax_backward(y: &[f32], dy: &[f32], dx: &mut [f32], cols: usize) -> Result<()> {
     rows_of("y", y.len(), cols)?;
     super::check_backward(y.len(), dy.len(), dx.len())?;
-    let rows = y
-        .chunks_exact(cols)
-        .zip(dy.chunks_exact(cols))
-        .zip(dx.chunks_exact_mut(cols));
+    let rows = by_rows(y, cols)
+        .zip(by_rows(dy, cols))
+        .zip(by_rows_mut(dx, cols));
     for ((yr, gr), dr) in rows {
         let d = f32x8::splat(simd::dot(yr, gr));
         simd::zip_map(yr, gr, dr, |y, g| y * (g - d));
@@ -121,7 +121,7 @@ pub fn softmax_backward(y: &[f32], dy: &[f32], dx: &mut [f32], cols: usize) -> R
 pub fn softmax_backward_inplace(y: &[f32], dy: &mut [f32], cols: usize) -> Result<()> {
     rows_of("y", y.len(), cols)?;
     check_len("dy", dy.len(), y.len())?;
-    for (yr, gr) in y.chunks_exact(cols).zip(dy.chunks_exact_mut(cols)) {
+    for (yr, gr) in by_rows(y, cols).zip(by_rows_mut(dy, cols)) {
         let d = f32x8::splat(simd::dot(yr, gr));
         simd::zip_map_inplace(yr, gr, |y, g| y * (g - d));
     }
@@ -145,7 +145,7 @@ pub fn softmax_backward_inplace(y: &[f32], dy: &mut [f32], cols: usize) -> Resul
 pub fn log_softmax(x: &[f32], y: &mut [f32], cols: usize) -> Result<()> {
     rows_of("x", x.len(), cols)?;
     check_len("y", y.len(), x.len())?;
-    for (xr, yr) in x.chunks_exact(cols).zip(y.chunks_exact_mut(cols)) {
+    for (xr, yr) in by_rows(x, cols).zip(by_rows_mut(y, cols)) {
         let (m, lse) = log_normaliser(xr);
         simd::map(xr, yr, |v| (v - m) - lse);
     }
@@ -159,7 +159,7 @@ pub fn log_softmax(x: &[f32], y: &mut [f32], cols: usize) -> Result<()> {
 /// multiple of `cols`.
 pub fn log_softmax_inplace(x: &mut [f32], cols: usize) -> Result<()> {
     rows_of("x", x.len(), cols)?;
-    for row in x.chunks_exact_mut(cols) {
+    for row in by_rows_mut(x, cols) {
         let (m, lse) = log_normaliser(row);
         simd::map_inplace(row, |v| (v - m) - lse);
     }
@@ -175,10 +175,9 @@ pub fn log_softmax_inplace(x: &mut [f32], cols: usize) -> Result<()> {
 pub fn log_softmax_backward(y: &[f32], dy: &[f32], dx: &mut [f32], cols: usize) -> Result<()> {
     rows_of("y", y.len(), cols)?;
     super::check_backward(y.len(), dy.len(), dx.len())?;
-    let rows = y
-        .chunks_exact(cols)
-        .zip(dy.chunks_exact(cols))
-        .zip(dx.chunks_exact_mut(cols));
+    let rows = by_rows(y, cols)
+        .zip(by_rows(dy, cols))
+        .zip(by_rows_mut(dx, cols));
     for ((yr, gr), dr) in rows {
         let s = f32x8::splat(simd::sum(gr));
         simd::zip_map(yr, gr, dr, |y, g| g - math::exp(y) * s);
@@ -193,7 +192,7 @@ pub fn log_softmax_backward(y: &[f32], dy: &[f32], dx: &mut [f32], cols: usize) 
 pub fn log_softmax_backward_inplace(y: &[f32], dy: &mut [f32], cols: usize) -> Result<()> {
     rows_of("y", y.len(), cols)?;
     check_len("dy", dy.len(), y.len())?;
-    for (yr, gr) in y.chunks_exact(cols).zip(dy.chunks_exact_mut(cols)) {
+    for (yr, gr) in by_rows(y, cols).zip(by_rows_mut(dy, cols)) {
         let s = f32x8::splat(simd::sum(gr));
         simd::zip_map_inplace(yr, gr, |y, g| g - math::exp(y) * s);
     }

@@ -12,8 +12,14 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Isa {
-    /// Safe code over [`wide::f32x8`]: SSE2 on a default x86_64 build, NEON on aarch64, and
-    /// plain scalar loops on targets without SIMD (Cortex-M). Available everywhere.
+    /// Plain scalar code in register tiles of 4 × 4 (no SIMD), summing every element in the
+    /// naive loop's order, so its results are bit-identical to `Σ_p a·b` computed one product
+    /// at a time. Available everywhere; on targets without SIMD it is what
+    /// [`Isa::Portable`] runs.
+    Scalar,
+    /// Safe code over [`wide::f32x8`]: SSE2 on a default x86_64 build, NEON on aarch64,
+    /// `simd128` on wasm; on targets without SIMD (Cortex-M, RISC-V), the [`Isa::Scalar`]
+    /// kernels. Available everywhere.
     Portable,
     /// x86_64 AVX2 with FMA (Haswell, Zen and later): register-blocked micro-kernels in
     /// `core::arch` intrinsics, compiled for these features even in a default build.
@@ -22,7 +28,7 @@ pub enum Isa {
 
 impl Isa {
     /// Every variant, in order of preference from slowest to fastest.
-    pub const ALL: [Isa; 2] = [Isa::Portable, Isa::Avx2Fma];
+    pub const ALL: [Isa; 3] = [Isa::Scalar, Isa::Portable, Isa::Avx2Fma];
 
     /// The fastest instruction set this CPU has.
     ///
@@ -71,19 +77,22 @@ impl Isa {
     /// this answer, only [`Isa::detect`]'s.
     pub fn is_available(self) -> bool {
         match self {
-            Isa::Portable => true,
+            Isa::Scalar | Isa::Portable => true,
             Isa::Avx2Fma => avx2_fma_available(),
         }
     }
 
-    /// The available instruction sets, [`Isa::Portable`] first: the ones a test should run.
+    /// The available instruction sets, slowest ([`Isa::Scalar`]) first: the ones a test
+    /// should run.
     pub fn available() -> impl Iterator<Item = Isa> {
         Self::ALL.into_iter().filter(|isa| isa.is_available())
     }
 
-    /// A short lowercase name: `"portable"`, `"avx2-fma"` (the values `DESCENT_ISA` takes).
+    /// A short lowercase name: `"scalar"`, `"portable"`, `"avx2-fma"` (the values
+    /// `DESCENT_ISA` takes).
     pub const fn name(self) -> &'static str {
         match self {
+            Isa::Scalar => "scalar",
             Isa::Portable => "portable",
             Isa::Avx2Fma => "avx2-fma",
         }

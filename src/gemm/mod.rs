@@ -25,6 +25,7 @@
 
 mod isa;
 mod portable;
+mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
@@ -265,9 +266,20 @@ fn dispatch(isa: Isa, product: Product, ops: Operands<'_>) {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2Fma => match x86::Avx2Fma::new() {
             Some(kernel) => run(kernel, product, ops),
-            None => run(portable::Portable, product, ops),
+            None => run_portable(product, ops),
         },
-        _ => run(portable::Portable, product, ops),
+        Isa::Scalar => run(scalar::Scalar, product, ops),
+        _ => run_portable(product, ops),
+    }
+}
+
+/// Runs `product` with [`Isa::Portable`]'s kernels: the `f32x8` ones where the target has
+/// SIMD registers, the scalar register tiles where an `f32x8` would be eight scalars.
+fn run_portable(product: Product, ops: Operands<'_>) {
+    if portable::SIMD {
+        run(portable::Portable, product, ops);
+    } else {
+        run(scalar::Scalar, product, ops);
     }
 }
 
@@ -285,7 +297,7 @@ fn run(kernel: impl Kernel, product: Product, ops: Operands<'_>) {
 fn fill_rows(c: &mut [f32], n: usize, bias: Option<&[f32]>) {
     match bias {
         Some(bias) => {
-            for row in c.chunks_exact_mut(n) {
+            for row in crate::rows::by_rows_mut(c, n) {
                 for (out, b) in row.iter_mut().zip(bias) {
                     *out = *b;
                 }

@@ -3,6 +3,7 @@
 use super::sum::{fold2, fold3, LaneSum};
 use super::{check_elementwise, Reduction};
 use crate::error::check_nonzero;
+use crate::rows::{by_rows, by_rows_mut};
 use crate::simd::f32x8;
 use crate::simd::math::{exp, ln_1p};
 use crate::{Error, Result};
@@ -61,11 +62,11 @@ pub fn binary_cross_entropy_with_logits(
         }),
         Some(pw) => {
             let c = pw.len();
-            let rows = input.chunks_exact(c).zip(target.chunks_exact(c));
+            let rows = by_rows(input, c).zip(by_rows(target, c));
             let f = |x, t, p| bce_lanes(x, t, p, s);
             match grad {
                 Some(g) => {
-                    for ((x, t), g) in rows.zip(g.chunks_exact_mut(c)) {
+                    for ((x, t), g) in rows.zip(by_rows_mut(g, c)) {
                         fold3(x, t, pw, Some(g), &mut acc, f);
                     }
                 }

@@ -8,6 +8,7 @@
 use super::sum::LaneSum;
 use super::{check_class_targets, check_label_smoothing, Reduction};
 use crate::error::{check_len, check_nonzero};
+use crate::rows::{by_rows, by_rows_mut};
 use crate::simd::math::exp;
 use crate::simd::{self, f32x8, load, load_partial, store_partial, LANES};
 use crate::{Error, Result};
@@ -70,11 +71,11 @@ pub fn cross_entropy(
         });
         return Ok(reduction.finish(total, b));
     }
-    let rows = logits.chunks_exact(classes).zip(target);
+    let rows = by_rows(logits, classes).zip(target);
     let mut total = 0.0f64;
     match grad {
         Some(g) => {
-            for ((row, &y), g) in rows.zip(g.chunks_exact_mut(classes)) {
+            for ((row, &y), g) in rows.zip(by_rows_mut(g, classes)) {
                 let m = simd::max(row);
                 let r = exp_row(row, m, Some(g));
                 let z_y = row.get(y).map_or(f32::NAN, |x| x - m);
@@ -173,13 +174,11 @@ pub fn cross_entropy_probs(
         });
         return Ok(reduction.finish(total, b));
     }
-    let rows = logits
-        .chunks_exact(classes)
-        .zip(target.chunks_exact(classes));
+    let rows = by_rows(logits, classes).zip(by_rows(target, classes));
     let mut total = 0.0f64;
     match grad {
         Some(g) => {
-            for ((row, q), g) in rows.zip(g.chunks_exact_mut(classes)) {
+            for ((row, q), g) in rows.zip(by_rows_mut(g, classes)) {
                 let m = simd::max(row);
                 let r = exp_row_probs(row, q, m, Some(g));
                 let (loss, sum_qs) = w.probs_row_loss(&r, label_smoothing);
@@ -226,10 +225,7 @@ fn small_rows(
     mut finish: impl FnMut(usize, &[f32], f32, &mut [f32], bool) -> f32,
 ) -> f64 {
     let mut group = |first: usize, logits: &[f32], buf: &mut [f32], write: bool| {
-        for (row, z) in logits
-            .chunks_exact(classes)
-            .zip(buf.chunks_exact_mut(classes))
-        {
+        for (row, z) in by_rows(logits, classes).zip(by_rows_mut(buf, classes)) {
             let m = row_max(row);
             for (z, x) in z.iter_mut().zip(row) {
                 *z = x - m;
@@ -237,9 +233,7 @@ fn small_rows(
         }
         simd::map_inplace(buf, exp);
         let mut total = 0.0f64;
-        let rows = logits
-            .chunks_exact(classes)
-            .zip(buf.chunks_exact_mut(classes));
+        let rows = by_rows(logits, classes).zip(by_rows_mut(buf, classes));
         for (i, (row, e)) in rows.enumerate() {
             total += f64::from(finish(first + i, row, row_max(row), e, write));
         }

@@ -1,6 +1,7 @@
 //! Negative log-likelihood on log-probabilities.
 
 use super::{check_class_targets, Reduction};
+use crate::rows::{by_rows, by_rows_mut};
 use crate::Result;
 
 /// Negative log-likelihood, torch's `F.nll_loss(log_probs, target, reduction=…)` (no class
@@ -28,14 +29,14 @@ pub fn nll(
     check_class_targets("log_probs", log_probs, target, classes, grad.as_deref())?;
     let b = target.len();
     let mut total = 0.0f64;
-    for (row, &t) in log_probs.chunks_exact(classes).zip(target) {
+    for (row, &t) in by_rows(log_probs, classes).zip(target) {
         if let Some(&v) = row.get(t) {
             total -= f64::from(v);
         }
     }
     if let Some(g) = grad {
         let s = reduction.grad_scale(b);
-        for (row, &t) in g.chunks_exact_mut(classes).zip(target) {
+        for (row, &t) in by_rows_mut(g, classes).zip(target) {
             row.fill(0.0);
             if let Some(v) = row.get_mut(t) {
                 *v = -s;

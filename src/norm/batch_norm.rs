@@ -3,6 +3,7 @@
 
 use super::{check_eps, check_opt_len, check_out_len, ld, ld_or, per_lane, rows_of, rstd, st};
 use crate::error::{check_len, Error};
+use crate::rows::{by_rows, by_rows_mut};
 use crate::simd::{f32x8, LANES};
 use crate::Result;
 
@@ -228,7 +229,7 @@ impl BatchNorm {
             }
             let w = ld_or(weight, j, f32x8::ONE);
             let b = ld_or(bias, j, f32x8::ZERO);
-            for (xr, yr) in x.chunks_exact(c).zip(y.chunks_exact_mut(c)) {
+            for (xr, yr) in by_rows(x, c).zip(by_rows_mut(y, c)) {
                 let xhat = ((ld(xr, j) - pivot) - delta) * r;
                 st(yr, j, xhat.mul_add(w, b));
             }
@@ -281,7 +282,7 @@ impl BatchNorm {
             };
             let w = ld_or(weight, j, f32x8::ONE);
             let b = ld_or(bias, j, f32x8::ZERO);
-            for (xr, yr) in x.chunks_exact(c).zip(y.chunks_exact_mut(c)) {
+            for (xr, yr) in by_rows(x, c).zip(by_rows_mut(y, c)) {
                 let xhat = (ld(xr, j) - shift) * r;
                 st(yr, j, xhat.mul_add(w, b));
             }
@@ -334,11 +335,7 @@ impl BatchNorm {
             add(dbias.as_deref_mut(), j, sum_dy);
             let (mg, mgx) = (sum_dy * inv_n, sum_dy_xhat * inv_n);
             let rw = r * w;
-            for ((xr, dyr), dxr) in x
-                .chunks_exact(c)
-                .zip(dy.chunks_exact(c))
-                .zip(dx.chunks_exact_mut(c))
-            {
+            for ((xr, dyr), dxr) in by_rows(x, c).zip(by_rows(dy, c)).zip(by_rows_mut(dx, c)) {
                 st(dxr, j, rw * ((ld(dyr, j) - mg) - xhat(xr) * mgx));
             }
         }
@@ -392,7 +389,7 @@ impl BatchNorm {
             add(dweight.as_deref_mut(), j, sum_dy_xhat);
             add(dbias.as_deref_mut(), j, sum_dy);
             let rw = r * w;
-            for (dyr, dxr) in dy.chunks_exact(c).zip(dx.chunks_exact_mut(c)) {
+            for (dyr, dxr) in by_rows(dy, c).zip(by_rows_mut(dx, c)) {
                 st(dxr, j, ld(dyr, j) * rw);
             }
         }
@@ -421,13 +418,13 @@ fn channel_moments(x: &[f32], c: usize, j: usize) -> (f32x8, f32x8, f32x8) {
     let pivot = ld(x.get(..c).unwrap_or(&[]), j);
     let mut s = f32x8::ZERO;
     let mut rows = 0usize;
-    for xr in x.chunks_exact(c) {
+    for xr in by_rows(x, c) {
         s += ld(xr, j) - pivot;
         rows += 1;
     }
     let delta = s / f32x8::splat(rows.max(1) as f32);
     let mut q = f32x8::ZERO;
-    for xr in x.chunks_exact(c) {
+    for xr in by_rows(x, c) {
         let d = (ld(xr, j) - pivot) - delta;
         q = d.mul_add(d, q);
     }
@@ -443,7 +440,7 @@ fn sums(
     xhat: impl Fn(&[f32]) -> f32x8,
 ) -> (f32x8, f32x8) {
     let (mut a, mut b) = (f32x8::ZERO, f32x8::ZERO);
-    for (xr, dyr) in x.chunks_exact(c).zip(dy.chunks_exact(c)) {
+    for (xr, dyr) in by_rows(x, c).zip(by_rows(dy, c)) {
         let d = ld(dyr, j);
         a += d;
         b = d.mul_add(xhat(xr), b);

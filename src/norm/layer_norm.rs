@@ -2,6 +2,7 @@
 
 use super::{check_eps, check_opt_len, check_out_len, ld, rows_of, rstd, st};
 use crate::error::check_len;
+use crate::rows::{by_rows, by_rows_mut};
 use crate::simd::{f32x8, load, load_partial, store_partial, LANES};
 use crate::Result;
 
@@ -135,10 +136,7 @@ impl LayerNorm {
         check_opt_len("bias", bias, self.bias_len())?;
         let bias = super::present(bias);
         check_len("y", y.len(), x.len())?;
-        for (xr, yr) in x
-            .chunks_exact(s.features)
-            .zip(y.chunks_exact_mut(s.features))
-        {
+        for (xr, yr) in by_rows(x, s.features).zip(by_rows_mut(y, s.features)) {
             let (delta, r) = row_stats(xr, self.eps);
             normalize_row(xr, weight, bias, delta, r, yr);
         }
@@ -168,9 +166,8 @@ impl LayerNorm {
         check_len("y", y.len(), x.len())?;
         check_len("stats", stats.len(), Self::stats_len(s.rows))?;
         let (deltas, rstds) = stats.split_at_mut(s.rows);
-        for (((xr, yr), d), rs) in x
-            .chunks_exact(s.features)
-            .zip(y.chunks_exact_mut(s.features))
+        for (((xr, yr), d), rs) in by_rows(x, s.features)
+            .zip(by_rows_mut(y, s.features))
             .zip(deltas)
             .zip(rstds)
         {
@@ -217,10 +214,9 @@ impl LayerNorm {
         let (deltas, rstds) = stats.split_at(s.rows);
         let n = s.features;
         let inv_n = (1.0 / n as f64) as f32;
-        for ((((xr, dyr), dxr), &delta), &r) in x
-            .chunks_exact(n)
-            .zip(dy.chunks_exact(n))
-            .zip(dx.chunks_exact_mut(n))
+        for ((((xr, dyr), dxr), &delta), &r) in by_rows(x, n)
+            .zip(by_rows(dy, n))
+            .zip(by_rows_mut(dx, n))
             .zip(deltas)
             .zip(rstds)
         {
@@ -441,12 +437,7 @@ fn param_grads(
     for i0 in (0..n).step_by(BLOCK * LANES) {
         let mut sw = [f32x8::ZERO; BLOCK];
         let mut sb = [f32x8::ZERO; BLOCK];
-        for (((xr, dyr), &delta), &r) in x
-            .chunks_exact(n)
-            .zip(dy.chunks_exact(n))
-            .zip(deltas)
-            .zip(rstds)
-        {
+        for (((xr, dyr), &delta), &r) in by_rows(x, n).zip(by_rows(dy, n)).zip(deltas).zip(rstds) {
             let pivot = f32x8::splat(xr.first().copied().unwrap_or(0.0));
             let (vd, vr) = (f32x8::splat(delta), f32x8::splat(r));
             let xs = xr.get(i0..).unwrap_or(&[]);

@@ -4,6 +4,7 @@
 
 use super::lanes::{power_sum, Power};
 use crate::error::{check_len, checked_len};
+use crate::rows::by_rows_mut;
 use crate::simd::f32x8;
 use crate::{Error, Result};
 
@@ -73,7 +74,7 @@ pub fn max_norm_rows(w: &mut [f32], rows: usize, cols: usize, max_norm: f32) -> 
     if cols == 0 {
         return Ok(());
     }
-    for row in w.chunks_exact_mut(cols) {
+    for row in by_rows_mut(w, cols) {
         let norm = libm::sqrt(power_sum(row, Power::Two)) as f32;
         if norm > max_norm {
             crate::simd::scale(max_norm / (norm + 1e-7), row);

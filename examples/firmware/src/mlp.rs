@@ -8,7 +8,7 @@ use descent::activation::Activation;
 use descent::loss::{cross_entropy, Reduction};
 use descent::network::{Layer, Params, Sequential};
 use descent::optim::{Adam, Optimizer};
-use descent::Result;
+use descent::{Error, Result};
 use rand::Rng;
 
 /// Pixels of one 8×8 image.
@@ -144,18 +144,18 @@ impl Trainer<'_> {
             if b == 0 {
                 continue;
             }
-            let x = &self.x[..b * PIXELS];
-            let acts = &mut self.acts[..net.activation_len(b)];
-            let scratch = &mut self.scratch[..net.scratch_len(b)];
+            let x = prefix(&self.x[..], b * PIXELS, "x")?;
+            let acts = prefix_mut(self.acts, net.activation_len(b), "acts")?;
+            let scratch = prefix_mut(self.scratch, net.scratch_len(b), "scratch")?;
             let params = Params {
                 frozen,
                 trainable: self.params,
             };
             let logits = net.forward_train(b, params, &mut [], x, acts, rng)?;
-            let dy = &mut self.dy[..b * CLASSES];
+            let dy = prefix_mut(&mut self.dy[..], b * CLASSES, "dy")?;
             let loss = cross_entropy(
                 logits,
-                &self.target[..b],
+                prefix(&self.target[..], b, "target")?,
                 CLASSES,
                 0.0,
                 Some(dy),
@@ -200,15 +200,15 @@ pub fn correct(
             *slot = (start + k) as u16;
         }
         let n = (data.len() - start).min(BATCH);
-        let b = load_batch(data, &idx[..n], x, &mut target);
-        let y = &mut logits[..b * CLASSES];
+        let b = load_batch(data, prefix(&idx, n, "idx")?, x, &mut target);
+        let y = prefix_mut(&mut logits[..], b * CLASSES, "logits")?;
         net.forward(
             b,
             params,
             &[],
-            &x[..b * PIXELS],
+            prefix(&x[..], b * PIXELS, "x")?,
             y,
-            &mut scratch[..net.scratch_len(b)],
+            prefix_mut(scratch, net.scratch_len(b), "scratch")?,
         )?;
         for (row, &t) in y.chunks_exact(CLASSES).zip(target.iter()) {
             if argmax(row) == t {
@@ -218,6 +218,27 @@ pub fn correct(
         start += BATCH;
     }
     Ok(right)
+}
+
+/// `v[..len]`, or the library's length error (never, for the buffers above: it keeps the loop
+/// free of panics, which the `train` firmware's link checks).
+fn prefix<'a, T>(v: &'a [T], len: usize, what: &'static str) -> Result<&'a [T]> {
+    let actual = v.len();
+    v.get(..len).ok_or(Error::LengthMismatch {
+        what,
+        expected: len,
+        actual,
+    })
+}
+
+/// `&mut v[..len]`, or the library's length error, as [`prefix`].
+fn prefix_mut<'a, T>(v: &'a mut [T], len: usize, what: &'static str) -> Result<&'a mut [T]> {
+    let actual = v.len();
+    v.get_mut(..len).ok_or(Error::LengthMismatch {
+        what,
+        expected: len,
+        actual,
+    })
 }
 
 /// The index of the largest value (the first of ties; NaN never wins).
