@@ -28,6 +28,29 @@ pub mod data {
     };
 }
 
+/// The stack's high-water mark, on the boards (`cortex-m-rt` with `paint-stack`).
+#[cfg(all(target_arch = "arm", target_os = "none"))]
+pub mod stack {
+    /// Bytes of the stack that were written since reset: `cortex-m-rt`'s `paint-stack` fills the
+    /// region between the end of the statics (`_stack_end`) and the initial stack pointer
+    /// (`_stack_start`) with `0xcccccccc`; the untouched words at the bottom were never reached.
+    pub fn high_water() -> (usize, usize) {
+        extern "C" {
+            static _stack_start: u32;
+            static _stack_end: u32;
+        }
+        let top = core::ptr::addr_of!(_stack_start) as usize;
+        let bottom = core::ptr::addr_of!(_stack_end) as usize;
+        let mut p = bottom;
+        // SAFETY: every word in [_stack_end, current sp) is RAM that nothing else references; we
+        // only read it, and stop at the first word the stack ever wrote.
+        while p < top && unsafe { core::ptr::read_volatile(p as *const u32) } == 0xcccc_cccc {
+            p = p.wrapping_add(4);
+        }
+        (top.saturating_sub(p), top.saturating_sub(bottom))
+    }
+}
+
 /// Seed of the generator that initialises the model and shuffles the batches.
 pub const SEED: u64 = 2024;
 /// Epochs of training from scratch.

@@ -23,7 +23,7 @@ use panic_semihosting as _;
 #[entry]
 fn main() -> ! {
     let ok = demo::run();
-    let (used, total) = stack_high_water();
+    let (used, total) = descent_firmware::stack::high_water();
     hprintln!(
         "stack: {} of {} bytes used (high-water mark of the painted stack)",
         used,
@@ -60,26 +60,6 @@ unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
     loop {
         cortex_m::asm::wfi();
     }
-}
-
-/// Bytes of the stack that were written since reset: `cortex-m-rt`'s `paint-stack` fills the
-/// region between the end of the statics (`_stack_end`) and the initial stack pointer
-/// (`_stack_start`) with `0xcccccccc`; the untouched words at the bottom were never reached.
-#[cfg(board = "mps2_an386")]
-fn stack_high_water() -> (usize, usize) {
-    extern "C" {
-        static _stack_start: u32;
-        static _stack_end: u32;
-    }
-    let top = core::ptr::addr_of!(_stack_start) as usize;
-    let bottom = core::ptr::addr_of!(_stack_end) as usize;
-    let mut p = bottom;
-    // SAFETY: every word in [_stack_end, current sp) is RAM that nothing else references; we
-    // only read it, and stop at the first word the stack ever wrote.
-    while p < top && unsafe { core::ptr::read_volatile(p as *const u32) } == 0xcccc_cccc {
-        p += 4;
-    }
-    (top - p, top - bottom)
 }
 
 #[cfg(board = "mps2_an386")]

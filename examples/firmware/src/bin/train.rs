@@ -24,7 +24,17 @@ fn main() -> ! {
     let ok = match train::run() {
         Ok(right) => {
             let bp = descent_firmware::basis_points(right, descent_firmware::data::TEST.len());
-            say(&[b"train: held-out accuracy ", &decimal(bp), b" bp\n"]);
+            let (stack, _) = descent_firmware::stack::high_water();
+            say(&[
+                b"train: held-out accuracy ",
+                &decimal(bp),
+                b" bp (basis points)\n",
+            ]);
+            say(&[
+                b"train: stack high-water mark ",
+                &decimal(stack),
+                b" bytes\n",
+            ]);
             bp >= descent_firmware::MIN_ACCURACY_BP
         }
         Err(_) => {
@@ -65,6 +75,7 @@ fn say(pieces: &[&[u8]]) {
 }
 
 /// The decimal digits of `n` (without `core::fmt`).
+#[cfg(board = "mps2_an386")]
 fn decimal(mut n: usize) -> Decimal {
     let mut digits = [0u8; 20];
     let mut start = digits.len();
@@ -82,11 +93,13 @@ fn decimal(mut n: usize) -> Decimal {
 }
 
 /// The digits of a number, `digits[start..]`.
+#[cfg(board = "mps2_an386")]
 struct Decimal {
     digits: [u8; 20],
     start: usize,
 }
 
+#[cfg(board = "mps2_an386")]
 impl core::ops::Deref for Decimal {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
