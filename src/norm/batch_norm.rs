@@ -194,7 +194,7 @@ impl BatchNorm {
         Self::check_batch(rows)?;
 
         let c = self.features;
-        let (deltas, rstds) = stats.split_at_mut(c);
+        let (deltas, rstds) = stats.split_at_mut(c.min(stats.len()));
         let mut running = running.filter(|_| self.track_running_stats);
         // The running average's weight: torch increments the counter first.
         let factor = match &mut running {
@@ -218,9 +218,11 @@ impl BatchNorm {
                 let unbiased = per_lane(q, |q| (f64::from(q) / n1) as f32);
                 let blend = |old: f32x8, new: f32x8| {
                     let (o, w) = (old.to_array(), new.to_array());
-                    f32x8::new(core::array::from_fn(|k| {
-                        ((1.0 - factor) * f64::from(o[k]) + factor * f64::from(w[k])) as f32
-                    }))
+                    let mut out = [0.0f32; 8];
+                    for ((out, o), w) in out.iter_mut().zip(o).zip(w) {
+                        *out = ((1.0 - factor) * f64::from(o) + factor * f64::from(w)) as f32;
+                    }
+                    f32x8::new(out)
                 };
                 let v = blend(ld(run.mean, j), mean);
                 st(run.mean, j, v);
@@ -322,7 +324,7 @@ impl BatchNorm {
         check_len("stats", stats.len(), self.stats_len())?;
         Self::check_batch(rows)?;
         let c = self.features;
-        let (deltas, rstds) = stats.split_at(c);
+        let (deltas, rstds) = stats.split_at(c.min(stats.len()));
         let (mut dweight, mut dbias) = (dweight, dbias);
         let inv_n = f32x8::splat((1.0 / rows as f64) as f32);
         let row0 = x.get(..c).unwrap_or(&[]);

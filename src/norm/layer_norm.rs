@@ -165,7 +165,7 @@ impl LayerNorm {
         let bias = super::present(bias);
         check_len("y", y.len(), x.len())?;
         check_len("stats", stats.len(), Self::stats_len(s.rows))?;
-        let (deltas, rstds) = stats.split_at_mut(s.rows);
+        let (deltas, rstds) = stats.split_at_mut(s.rows.min(stats.len()));
         for (((xr, yr), d), rs) in by_rows(x, s.features)
             .zip(by_rows_mut(y, s.features))
             .zip(deltas)
@@ -211,7 +211,7 @@ impl LayerNorm {
         check_len("dx", dx.len(), x.len())?;
         check_out_len("dweight", dweight.as_deref(), self.weight_len())?;
         check_out_len("dbias", dbias.as_deref(), self.bias_len())?;
-        let (deltas, rstds) = stats.split_at(s.rows);
+        let (deltas, rstds) = stats.split_at(s.rows.min(stats.len()));
         let n = s.features;
         let inv_n = (1.0 / n as f64) as f32;
         for ((((xr, dyr), dxr), &delta), &r) in by_rows(x, n)

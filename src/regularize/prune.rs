@@ -218,15 +218,12 @@ fn write_masks(weights: &[&[f32]], masks: &mut [&mut [f32]], k: usize, scratch: 
         *dst = f32::from_bits(magnitude_key(*src));
         n += 1;
     }
-    let mags = scratch.get_mut(..n).unwrap_or_default();
+    let keys = scratch.get(..n).unwrap_or_default();
     // The k-th smallest magnitude key `threshold`, and how many of the weights *at* it are
     // pruned (the first ones in order) after every weight below it.
     let (threshold, ties) = match k.checked_sub(1) {
-        // `kth < k ≤ n = mags.len()`: the index is in bounds.
-        Some(kth) if kth < mags.len() => {
-            let (below, nth, _) = mags.select_nth_unstable_by_key(kth, |x| x.to_bits());
-            let t = nth.to_bits();
-            let strictly_below = below.iter().filter(|x| x.to_bits() < t).count();
+        Some(kth) if kth < keys.len() => {
+            let (t, strictly_below) = select_key(keys, kth);
             (t, k.saturating_sub(strictly_below))
         }
         _ => {
@@ -258,6 +255,40 @@ fn write_masks(weights: &[&[f32]], masks: &mut [&mut [f32]], k: usize, scratch: 
             }
         }
     }
+}
+
+/// The `kth` smallest (counting from 0) of the keys `v.to_bits()` over `values`, and how many
+/// keys are strictly smaller; `kth < values.len()`.
+///
+/// Radix selection, most significant byte first: each of four passes counts the keys that
+/// share the digits found so far by their next byte, and walks the 256 counts to the byte that
+/// holds rank `kth`. Linear time whatever the data, a 256-entry table on the stack, the input
+/// untouched, and no panic path (a library sort or select keeps its own index checks).
+fn select_key(values: &[f32], kth: usize) -> (u32, usize) {
+    let (mut prefix, mut known) = (0u32, 0u32);
+    let (mut rank, mut below) = (kth, 0usize);
+    for shift in [24u32, 16, 8, 0] {
+        let mut counts = [0usize; 256];
+        for v in values {
+            let key = v.to_bits();
+            if key & known == prefix {
+                let digit = ((key >> shift) & 0xff) as u8;
+                counts[usize::from(digit)] += 1;
+            }
+        }
+        let mut digit = 0u32;
+        for (d, &count) in (0u32..).zip(counts.iter()) {
+            if rank < count {
+                digit = d;
+                break;
+            }
+            rank -= count;
+            below += count;
+        }
+        prefix |= digit << shift;
+        known |= 0xff << shift;
+    }
+    (prefix, below)
 }
 
 /// `mask[i] = 1` if `|w[i]|`'s key is above `threshold`, else 0; returns how many keys equal
