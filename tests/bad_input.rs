@@ -16,8 +16,8 @@
 //!
 //! Lengths are wrong by −1 and +1 each; hyper-parameters take each out-of-range kind the
 //! contract names (negative, NaN, ±∞, beyond a bound). Rows are grouped by module; the test
-//! prints how many rows each module has and fails if the total drops below [`MIN_ROWS`], so a
-//! row cannot silently vanish.
+//! prints how many rows each module has (`-- --nocapture`) and fails if a module has fewer
+//! than [`MIN_ROWS`] says, so a row cannot silently vanish.
 //!
 //! Rows that expose a library bug in a file under another author's hands live in
 //! [`known_bugs`], run by an `#[ignore]`d test: each says `KNOWN BUG:` and why.
@@ -53,9 +53,23 @@ use rand::TryRng;
 const SENTINEL: u32 = 0x7fc0_1234;
 /// The write-only sentinel of `u32` dropout masks.
 const MASK_SENTINEL: u32 = 0xDEAD_BEEF;
-/// The number of rows the table must have at least (the count written below; raise it when
-/// adding rows).
-const MIN_ROWS: usize = 1500;
+/// The rows written for each module: the table must have at least these (raise them when
+/// adding rows), so that no row can silently vanish.
+const MIN_ROWS: [(&str, usize); 13] = [
+    ("activation", 462),
+    ("dense", 64),
+    ("dropout", 52),
+    ("gemm", 30),
+    ("simd", 2),
+    ("init", 100),
+    ("loss", 78),
+    ("norm", 172),
+    ("network", 166),
+    ("optim", 748),
+    ("regularize", 84),
+    ("schedule", 167),
+    ("train", 59),
+];
 
 /// `n` write-only sentinels.
 fn sentinel(n: usize) -> Vec<f32> {
@@ -334,17 +348,29 @@ fn every_wrong_argument_gives_its_error_and_writes_nothing() {
         t.cases.len(),
         failures.join("\n")
     );
-    assert!(
-        t.cases.len() >= MIN_ROWS,
-        "the table has {} rows, fewer than the {MIN_ROWS} written: rows went missing",
-        t.cases.len()
-    );
+    for (module, min) in MIN_ROWS {
+        if module == "train" && cfg!(not(feature = "std")) {
+            continue;
+        }
+        let n = counts.iter().find(|(m, _)| *m == module).map_or(0, |c| c.1);
+        assert!(
+            n >= min,
+            "{module} has {n} rows, fewer than the {min} written: rows went missing"
+        );
+    }
 }
 
 /// The harness itself: a row that writes before its `Err`, one with the wrong variant, one with
 /// the wrong field, one that panics and one that succeeds are all reported; a right row is not.
 #[test]
 fn the_harness_reports_every_kind_of_failure() {
+    // Keep the row that panics on purpose quiet; any other panic is reported as usual.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info.payload().downcast_ref::<&str>() != Some(&"on purpose") {
+            previous(info);
+        }
+    }));
     let mut t = Table::default();
     t.module("self-check");
     t.row("writes y, then errs", len("y", 3, 2), || {
@@ -431,14 +457,12 @@ fn backward_inplace_rows(t: &mut Table, name: &'static str, f: BackwardInplace) 
     }
 }
 
+/// A call with a bad hyper-parameter value, by name.
+type HyperCall = (&'static str, fn(f32) -> Outcome);
+
 /// The calls of one hyper-parameter family, each with a bad value `v` and correct lengths:
 /// forward, in place, backward, backward in place. Every output must stay untouched.
-fn hyper_rows(
-    t: &mut Table,
-    what: &'static str,
-    values: &[f32],
-    calls: [(&'static str, fn(f32) -> Outcome); 4],
-) {
+fn hyper_rows(t: &mut Table, what: &'static str, values: &[f32], calls: [HyperCall; 4]) {
     for &v in values {
         for (name, call) in calls {
             t.row(format!("{name}: {what} = {v}"), hp(what), move || call(v));
@@ -2917,13 +2941,11 @@ fn step_groups_rows(t: &mut Table) {
 // ---------------------------------------------------------------------------------------------
 // regularize
 
+/// `l1`, `l2` or `elastic_net` with the other parameters fixed.
+type Penalty = fn(&[f32], f32, Option<&mut [f32]>) -> descent::Result<f32>;
+
 /// A penalty with these lengths; `grad` accumulates.
-fn run_penalty(
-    f: fn(&[f32], f32, Option<&mut [f32]>) -> descent::Result<f32>,
-    lambda: f32,
-    w: usize,
-    grad: usize,
-) -> Outcome {
+fn run_penalty(f: Penalty, lambda: f32, w: usize, grad: usize) -> Outcome {
     let mut g = pattern(grad);
     let r = f(&pattern(w), lambda, Some(&mut g));
     core(r, is_pattern(&g))
@@ -2956,10 +2978,7 @@ fn run_global(amount: Amount, masks: &[usize], scratch: usize) -> Outcome {
 
 fn regularize(t: &mut Table) {
     t.module("regularize");
-    let penalties: [(
-        &'static str,
-        fn(&[f32], f32, Option<&mut [f32]>) -> descent::Result<f32>,
-    ); 3] = [
+    let penalties: [(&'static str, Penalty); 3] = [
         ("l1", reg::l1),
         ("l2", |w, l, g| reg::l2(w, l, true, g)),
         ("elastic_net", |w, l, g| reg::elastic_net(w, l, 0.5, g)),
@@ -3581,6 +3600,16 @@ mod train {
         }
     }
 
+    /// A data-set constructor and what it must give.
+    type DatasetRow = (&'static str, fn() -> Result<Dataset, TrainError>, Want);
+    /// A data set that does not fit [`classifier`].
+    type SetRow = (&'static str, fn() -> Dataset, Want);
+    /// A loss, the targets it meets, and what it must give.
+    type LossRow = (&'static str, Loss, fn() -> Targets, Want);
+    /// A `fit` option only a step would reach: the loss, `clip_grad_norm`, a change to the
+    /// trainer, and what it must give.
+    type LateRow = (&'static str, Loss, Option<f32>, fn(&mut Trainer<Sgd>), Want);
+
     fn data(msg: impl Into<String>) -> Want {
         Want::Data(msg.into())
     }
@@ -3655,6 +3684,52 @@ mod train {
         out(r, before == after)
     }
 
+    /// The training loop's rows that fail today because of the network bugs above.
+    pub(super) fn known_bugs(t: &mut Table) {
+        let slope_nan = || {
+            net(
+                3,
+                vec![
+                    Layer::dense(3, 4),
+                    Layer::batch_norm(4),
+                    Layer::activation(Activation::LeakyRelu(LeakyRelu {
+                        negative_slope: f32::NAN,
+                    })),
+                    Layer::dense(4, 2),
+                ],
+            )
+        };
+        // KNOWN BUG (src/network): `Sequential::validate` accepts a NaN slope, so `Model::new`
+        // builds a model that cannot run.
+        t.row(
+            "Model::new: a leaky_relu slope NaN",
+            Want::Kernel(hp("negative_slope")),
+            move || out(Model::new(slope_nan(), 1), true),
+        );
+        // KNOWN BUG (src/network): `fit` meets the slope in the first forward pass, after the
+        // batch norm below it has updated the model's running statistics.
+        t.row(
+            "Trainer::fit: a leaky_relu slope NaN",
+            Want::Kernel(hp("negative_slope")),
+            move || {
+                let n = slope_nan();
+                let model = Model {
+                    frozen: vec![],
+                    params: pattern(n.trainable_len()),
+                    buffers: pattern(n.buffer_len()),
+                    net: n,
+                };
+                let mut tr = Trainer::new(model, Sgd::DEFAULT).unwrap();
+                let before = (bits(&tr.model.params), bits(&tr.model.buffers));
+                let r = tr.fit(&classes(), &options(), |_| {
+                    descent::train::Control::Continue
+                });
+                let after = (bits(&tr.model.params), bits(&tr.model.buffers));
+                out(r, before == after && tr.step == 0)
+            },
+        );
+    }
+
     static BAD_GAMMA: StepLR = StepLR {
         gamma: f64::NAN,
         ..StepLR::new(0.1, 1)
@@ -3663,7 +3738,7 @@ mod train {
     pub(super) fn rows(t: &mut Table) {
         t.module("train");
         // Data sets.
-        let ds_rows: [(&'static str, fn() -> Result<Dataset, TrainError>, Want); 9] = [
+        let ds_rows: [DatasetRow; 9] = [
             (
                 "classification: classes = 0",
                 || Dataset::classification(pattern(6), 3, vec![0, 0], 0),
@@ -3771,7 +3846,7 @@ mod train {
                 )
             },
         );
-        let wrong_sets: [(&'static str, fn() -> Dataset, Want); 3] = [
+        let wrong_sets: [SetRow; 3] = [
             (
                 "4 features for a model of 3",
                 || Dataset::classification(pattern(8), 4, vec![0, 1], 2).unwrap(),
@@ -3812,7 +3887,7 @@ mod train {
         );
 
         // Loss::value writes no gradient on error.
-        let loss_rows: [(&'static str, Loss, fn() -> Targets, Want); 6] = [
+        let loss_rows: [LossRow; 6] = [
             (
                 "CrossEntropy on value targets",
                 Loss::CrossEntropy {
@@ -3972,7 +4047,7 @@ mod train {
         );
         // Checks that only a training step would reach: the loss against the targets, its
         // hyper-parameters, clipping, the optimizer (its fields are public).
-        let late: [(&'static str, Loss, Option<f32>, fn(&mut Trainer<Sgd>), Want); 8] = [
+        let late: [LateRow; 8] = [
             (
                 "Mse on class targets",
                 Loss::Mse,
@@ -4092,4 +4167,103 @@ mod train {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Known bugs (src/network/ is being edited by its author: not fixed here)
+
+/// Rows that fail today. Each is a real contract violation; the `#[ignore]`d test below runs
+/// them, and it passes once the library is fixed (then move the rows into the main table).
+fn known_bugs(t: &mut Table) {
+    t.module("known bugs");
+    let slope_nan = Layer::activation(Activation::LeakyRelu(LeakyRelu {
+        negative_slope: f32::NAN,
+    }));
+    let ln_bad_eps = Layer::layer_norm(6).kind();
+    let ln_bad_eps = match ln_bad_eps {
+        descent::network::LayerKind::LayerNorm(ln) => {
+            Layer::new(descent::network::LayerKind::LayerNorm(LayerNorm {
+                eps: -1.0,
+                ..ln
+            }))
+        }
+        _ => unreachable!(),
+    };
+    let bn_bad_momentum = Layer::new(descent::network::LayerKind::BatchNorm(BatchNorm {
+        momentum: Some(2.0),
+        ..BatchNorm::new(6)
+    }));
+    let softplus_zero = Layer::activation(Activation::Softplus(Softplus {
+        beta: 0.0,
+        threshold: 20.0,
+    }));
+
+    // KNOWN BUG: `Sequential::validate` does not check the layers' own hyper-parameters (an
+    // activation's slope, alpha or beta; a norm's eps or momentum), so a model that can never
+    // run validates, and `Model::new` accepts it.
+    for (name, layer, e) in [
+        ("leaky_relu slope NaN", slope_nan, hp("negative_slope")),
+        ("layer_norm eps = -1", ln_bad_eps, hp("eps")),
+        ("batch_norm momentum = 2", bn_bad_momentum, hp("momentum")),
+        ("softplus beta = 0", softplus_zero, hp("beta")),
+    ] {
+        let n = net(4, vec![Layer::dense(4, 6), layer, Layer::dense(6, 3)]);
+        t.row(format!("Sequential::validate: {name}"), e, move || {
+            run_net(n, NetCall::Validate, NO_LENS)
+        });
+        // KNOWN BUG: the same layer is found only when the pass reaches it, after the layers
+        // below have written `acts` (and a batch norm below has updated its running
+        // statistics, a dropout below has drawn from the generator).
+        let n = net(
+            4,
+            vec![
+                Layer::dense(4, 6),
+                Layer::batch_norm(6),
+                Layer::dropout(0.5),
+                layer,
+                Layer::dense(6, 3),
+            ],
+        );
+        t.row(format!("Sequential::ForwardTrain: {name}"), e, move || {
+            run_net(n, NetCall::ForwardTrain, net_lens(&n, NB))
+        });
+        // KNOWN BUG: backward meets it after the dense layer above has accumulated its
+        // weight and bias gradients into `grads`.
+        t.row(format!("Sequential::Backward: {name}"), e, move || {
+            run_net(n, NetCall::Backward, net_lens(&n, NB))
+        });
+    }
+    // KNOWN BUG: a batch of one reaches a batch norm in training only after the layers below
+    // it wrote `acts` (forward) or the layers above accumulated `grads` (backward).
+    let n = net(
+        4,
+        vec![Layer::dense(4, 6), Layer::batch_norm(6), Layer::dense(6, 3)],
+    );
+    for call in [NetCall::ForwardTrain, NetCall::Backward] {
+        t.row(
+            format!("Sequential::{call:?}: batch 1 through a batch norm"),
+            zero("batch - 1"),
+            move || run_net(n, call, net_lens(&n, 1)),
+        );
+    }
+}
+
+#[test]
+#[ignore = "known bugs in src/network (see the rows' comments); passes once they are fixed"]
+fn known_bugs_give_their_error_and_write_nothing() {
+    let mut t = Table::default();
+    known_bugs(&mut t);
+    #[cfg(feature = "std")]
+    train::known_bugs(&mut t);
+    let (failures, counts) = run_all(&t.cases);
+    for (module, n) in &counts {
+        println!("{module:>12}: {n:>4} rows");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows failed:\n{}",
+        failures.len(),
+        t.cases.len(),
+        failures.join("\n")
+    );
 }
