@@ -31,7 +31,7 @@ use descent::dropout::{dropout, dropout_backward, dropout_backward_inplace, drop
 use descent::gemm::{matmul_nn, matmul_nt, matmul_tn_acc, Isa};
 use descent::init::{self, FanMode, Kaiming, Nonlinearity};
 use descent::loss::{self, Reduction};
-use descent::network::{Layer, Params, Sequential};
+use descent::network::{Layer, LayerKind, Params, Sequential};
 use descent::norm::{BatchNorm, LayerNorm, RunningStats};
 use descent::optim::{
     step_groups, Adadelta, Adagrad, Adam, AdamW, Adamax, Lion, NAdam, Optimizer, ParamGroup, RAdam,
@@ -4179,17 +4179,11 @@ fn known_bugs(t: &mut Table) {
     let slope_nan = Layer::activation(Activation::LeakyRelu(LeakyRelu {
         negative_slope: f32::NAN,
     }));
-    let ln_bad_eps = Layer::layer_norm(6).kind();
-    let ln_bad_eps = match ln_bad_eps {
-        descent::network::LayerKind::LayerNorm(ln) => {
-            Layer::new(descent::network::LayerKind::LayerNorm(LayerNorm {
-                eps: -1.0,
-                ..ln
-            }))
-        }
-        _ => unreachable!(),
-    };
-    let bn_bad_momentum = Layer::new(descent::network::LayerKind::BatchNorm(BatchNorm {
+    let ln_bad_eps = Layer::new(LayerKind::LayerNorm(LayerNorm {
+        eps: -1.0,
+        ..LayerNorm::new(6)
+    }));
+    let bn_bad_momentum = Layer::new(LayerKind::BatchNorm(BatchNorm {
         momentum: Some(2.0),
         ..BatchNorm::new(6)
     }));
