@@ -48,14 +48,6 @@ impl Dataset {
         labels: Vec<usize>,
         classes: usize,
     ) -> Result<Self, TrainError> {
-        if classes == 0 {
-            return Err(TrainError::Data("classes is zero".into()));
-        }
-        if let Some((i, l)) = labels.iter().enumerate().find(|(_, l)| **l >= classes) {
-            return Err(TrainError::Data(std::format!(
-                "label {l} of sample {i} is not below {classes} classes"
-            )));
-        }
         let set = Dataset {
             features,
             x,
@@ -84,11 +76,23 @@ impl Dataset {
         Ok(set)
     }
 
-    /// Checks the shapes agree.
+    /// Checks the shapes agree and, for class targets, that `classes` is not zero and every
+    /// label is below it (the fields are public, so a set built by hand is checked as
+    /// [`Dataset::classification`] checks its arguments).
     ///
     /// # Errors
     /// [`TrainError::Data`] saying what is wrong.
     pub fn check(&self) -> Result<(), TrainError> {
+        if let Targets::Classes { classes, labels } = &self.targets {
+            if *classes == 0 {
+                return Err(TrainError::Data("classes is zero".into()));
+            }
+            if let Some((i, l)) = labels.iter().enumerate().find(|(_, l)| **l >= *classes) {
+                return Err(TrainError::Data(std::format!(
+                    "label {l} of sample {i} is not below {classes} classes"
+                )));
+            }
+        }
         if self.features == 0 {
             return Err(TrainError::Data("features is zero".into()));
         }

@@ -207,11 +207,45 @@ impl<'a, O: Optimizer> Trainer<'a, O> {
         })
     }
 
+    /// Checks, before anything is trained, what the first step would otherwise find only
+    /// after the forward pass has changed the running statistics: that the loss fits the
+    /// targets of both sets and has valid hyper-parameters (by evaluating it on one sample of
+    /// zero outputs, so the loss kernel's own checks apply), gradient clipping's `max_norm`,
+    /// and the optimizer's hyper-parameters and state length (both public fields).
+    fn check_step(
+        &self,
+        train: &Dataset,
+        validation: Option<&Dataset>,
+        options: &FitOptions<'_>,
+    ) -> Result<(), TrainError> {
+        let zeros = std::vec![0.0f32; self.model.net.output_features()];
+        for set in core::iter::once(train).chain(validation) {
+            if !set.is_empty() {
+                options
+                    .loss
+                    .value(&zeros, &set.select(&[0]).targets, None)?;
+            }
+        }
+        if let Some(max_norm) = options.clip_grad_norm {
+            regularize::clip_grad_norm_flat(&mut [], max_norm, NormType::L2)?;
+        }
+        self.optimizer.validate()?;
+        crate::error::check_len(
+            "state",
+            self.state.len(),
+            self.optimizer.state_len(self.model.params.len()),
+        )?;
+        Ok(())
+    }
+
     /// Trains on `train` (see [`FitOptions`]), calling `on_epoch` after every epoch.
     ///
     /// # Errors
-    /// [`TrainError::Data`] for a set that does not fit the model or bad options;
-    /// [`TrainError::NonFinite`] when a loss or a gradient is NaN or infinite (the step is not
+    /// [`TrainError::Data`] for a set that does not fit the model or bad options (a loss that
+    /// does not fit the targets included); [`TrainError::Kernel`] for invalid options (the
+    /// schedule's, the loss's or the optimizer's hyper-parameters, `clip_grad_norm`, a state
+    /// of the wrong length). All of these are found before the first step, so the trainer is
+    /// left as it was. [`TrainError::NonFinite`] when a loss or a gradient is NaN or infinite (the step is not
     /// taken: the parameters are the last good ones); [`TrainError::Kernel`] from a kernel.
     pub fn fit(
         &mut self,
@@ -251,6 +285,7 @@ impl<'a, O: Optimizer> Trainer<'a, O> {
             }
             _ => None,
         };
+        self.check_step(train, validation, options)?;
 
         let net = self.model.net;
         let b_max = options.batch_size.min(train.len());
