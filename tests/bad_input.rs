@@ -19,8 +19,9 @@
 //! prints how many rows each module has (`-- --nocapture`) and fails if a module has fewer
 //! than [`MIN_ROWS`] says, so a row cannot silently vanish.
 //!
-//! Rows that expose a library bug in a file under another author's hands live in
-//! [`known_bugs`], run by an `#[ignore]`d test: each says `KNOWN BUG:` and why.
+//! The rows of [`layer_hyper_parameters`] were found failing by this table (a network met a
+//! bad layer only when its pass reached it, after writing below it); they pass since
+//! `Sequential::validate` checks every layer and the passes check the batch first.
 
 use std::convert::Infallible;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -55,7 +56,7 @@ const SENTINEL: u32 = 0x7fc0_1234;
 const MASK_SENTINEL: u32 = 0xDEAD_BEEF;
 /// The rows written for each module: the table must have at least these (raise them when
 /// adding rows), so that no row can silently vanish.
-const MIN_ROWS: [(&str, usize); 13] = [
+const MIN_ROWS: [(&str, usize); 14] = [
     ("activation", 462),
     ("dense", 64),
     ("dropout", 52),
@@ -65,10 +66,11 @@ const MIN_ROWS: [(&str, usize); 13] = [
     ("loss", 78),
     ("norm", 172),
     ("network", 166),
+    ("network layers", 14),
     ("optim", 748),
     ("regularize", 84),
     ("schedule", 167),
-    ("train", 59),
+    ("train", 61),
 ];
 
 /// `n` write-only sentinels.
@@ -329,12 +331,15 @@ fn every_wrong_argument_gives_its_error_and_writes_nothing() {
     losses(&mut t);
     norm(&mut t);
     network(&mut t);
+    layer_hyper_parameters(&mut t);
     optim(&mut t);
     step_groups_rows(&mut t);
     regularize(&mut t);
     schedule(&mut t);
     #[cfg(feature = "std")]
     train::rows(&mut t);
+    #[cfg(feature = "std")]
+    train::bad_layer_rows(&mut t);
 
     let (failures, counts) = run_all(&t.cases);
     for (module, n) in &counts {
@@ -3685,7 +3690,7 @@ mod train {
     }
 
     /// The training loop's rows that fail today because of the network bugs above.
-    pub(super) fn known_bugs(t: &mut Table) {
+    pub(super) fn bad_layer_rows(t: &mut Table) {
         let slope_nan = || {
             net(
                 3,
@@ -3699,15 +3704,13 @@ mod train {
                 ],
             )
         };
-        // KNOWN BUG (src/network): `Sequential::validate` accepts a NaN slope, so `Model::new`
-        // builds a model that cannot run.
+        // `Model::new` refuses a layer that cannot run (through `Sequential::validate`).
         t.row(
             "Model::new: a leaky_relu slope NaN",
             Want::Kernel(hp("negative_slope")),
             move || out(Model::new(slope_nan(), 1), true),
         );
-        // KNOWN BUG (src/network): `fit` meets the slope in the first forward pass, after the
-        // batch norm below it has updated the model's running statistics.
+        // `fit` refuses it before the batch norm below it updates the running statistics.
         t.row(
             "Trainer::fit: a leaky_relu slope NaN",
             Want::Kernel(hp("negative_slope")),
@@ -4170,12 +4173,12 @@ mod train {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Known bugs (src/network/ is being edited by its author: not fixed here)
+// A network's layers: their own hyper-parameters and a batch of one through a batch norm are
+// reported before a pass writes anything.
 
-/// Rows that fail today. Each is a real contract violation; the `#[ignore]`d test below runs
-/// them, and it passes once the library is fixed (then move the rows into the main table).
-fn known_bugs(t: &mut Table) {
-    t.module("known bugs");
+/// Bad layers inside a network: `validate` names them, and no pass writes before it fails.
+fn layer_hyper_parameters(t: &mut Table) {
+    t.module("network layers");
     let slope_nan = Layer::activation(Activation::LeakyRelu(LeakyRelu {
         negative_slope: f32::NAN,
     }));
@@ -4192,9 +4195,8 @@ fn known_bugs(t: &mut Table) {
         threshold: 20.0,
     }));
 
-    // KNOWN BUG: `Sequential::validate` does not check the layers' own hyper-parameters (an
-    // activation's slope, alpha or beta; a norm's eps or momentum), so a model that can never
-    // run validates, and `Model::new` accepts it.
+    // `Sequential::validate` checks the layers' own hyper-parameters (an activation's slope,
+    // alpha or beta; a norm's eps or momentum), so `Model::new` refuses a model that cannot run.
     for (name, layer, e) in [
         ("leaky_relu slope NaN", slope_nan, hp("negative_slope")),
         ("layer_norm eps = -1", ln_bad_eps, hp("eps")),
@@ -4205,9 +4207,8 @@ fn known_bugs(t: &mut Table) {
         t.row(format!("Sequential::validate: {name}"), e, move || {
             run_net(n, NetCall::Validate, NO_LENS)
         });
-        // KNOWN BUG: the same layer is found only when the pass reaches it, after the layers
-        // below have written `acts` (and a batch norm below has updated its running
-        // statistics, a dropout below has drawn from the generator).
+        // The same layer above others: found before the layers below write `acts`, a batch
+        // norm below updates its running statistics or a dropout below draws.
         let n = net(
             4,
             vec![
@@ -4221,14 +4222,13 @@ fn known_bugs(t: &mut Table) {
         t.row(format!("Sequential::ForwardTrain: {name}"), e, move || {
             run_net(n, NetCall::ForwardTrain, net_lens(&n, NB))
         });
-        // KNOWN BUG: backward meets it after the dense layer above has accumulated its
-        // weight and bias gradients into `grads`.
+        // Backward: found before the dense layer above accumulates into `grads`.
         t.row(format!("Sequential::Backward: {name}"), e, move || {
             run_net(n, NetCall::Backward, net_lens(&n, NB))
         });
     }
-    // KNOWN BUG: a batch of one reaches a batch norm in training only after the layers below
-    // it wrote `acts` (forward) or the layers above accumulated `grads` (backward).
+    // A batch of one through a training batch norm: refused before the layers below write
+    // `acts` (forward) or the layers above accumulate `grads` (backward).
     let n = net(
         4,
         vec![Layer::dense(4, 6), Layer::batch_norm(6), Layer::dense(6, 3)],
@@ -4240,24 +4240,4 @@ fn known_bugs(t: &mut Table) {
             move || run_net(n, call, net_lens(&n, 1)),
         );
     }
-}
-
-#[test]
-#[ignore = "known bugs in src/network (see the rows' comments); passes once they are fixed"]
-fn known_bugs_give_their_error_and_write_nothing() {
-    let mut t = Table::default();
-    known_bugs(&mut t);
-    #[cfg(feature = "std")]
-    train::known_bugs(&mut t);
-    let (failures, counts) = run_all(&t.cases);
-    for (module, n) in &counts {
-        println!("{module:>12}: {n:>4} rows");
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} rows failed:\n{}",
-        failures.len(),
-        t.cases.len(),
-        failures.join("\n")
-    );
 }

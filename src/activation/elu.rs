@@ -6,7 +6,7 @@ use crate::simd::{self, f32x8, math};
 use crate::Result;
 
 /// `alpha` must be finite.
-fn check_alpha(alpha: f32) -> Result<()> {
+pub(super) fn check_alpha(alpha: f32) -> Result<()> {
     if alpha.is_finite() {
         Ok(())
     } else {

@@ -153,6 +153,29 @@ impl Activation {
         }
     }
 
+    /// Checks the hyper-parameters as the kernels do: a finite `negative_slope` (leaky ReLU),
+    /// a finite `alpha` (ELU), a finite positive `beta` and a `threshold` that is not NaN
+    /// (softplus). A network checks every layer with it before a pass writes anything.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperParameter`](crate::Error::InvalidHyperParameter) naming the
+    /// parameter.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            Self::LeakyRelu(p) => super::rectifier::check_slope(p.negative_slope),
+            Self::Elu(p) => super::elu::check_alpha(p.alpha),
+            Self::Softplus(p) => super::softplus::check_hyper(p.beta, p.threshold),
+            Self::Relu
+            | Self::Sigmoid
+            | Self::Tanh
+            | Self::Gelu
+            | Self::GeluTanh
+            | Self::Silu
+            | Self::Softmax
+            | Self::LogSoftmax => Ok(()),
+        }
+    }
+
     /// `y = f(x)` on a `[rows, cols]` slice.
     ///
     /// # Errors

@@ -60,7 +60,7 @@ pub fn relu_backward_inplace(x_or_y: &[f32], dy: &mut [f32]) -> Result<()> {
 }
 
 /// Rejects a non-finite slope.
-fn check_slope(negative_slope: f32) -> Result<()> {
+pub(super) fn check_slope(negative_slope: f32) -> Result<()> {
     if negative_slope.is_finite() {
         Ok(())
     } else {

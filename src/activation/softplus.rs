@@ -7,7 +7,7 @@ use crate::simd::{self, f32x8, math};
 use crate::Result;
 
 /// `beta` must be finite and positive, `threshold` not NaN.
-fn check_hyper(beta: f32, threshold: f32) -> Result<()> {
+pub(super) fn check_hyper(beta: f32, threshold: f32) -> Result<()> {
     if !(beta.is_finite() && beta > 0.0) {
         return Err(Error::InvalidHyperParameter { what: "beta" });
     }

@@ -441,12 +441,16 @@ impl<'a> Sequential<'a> {
     }
 
     /// Checks that the layers chain (each dense layer's `in_features` equals the width before
-    /// it), that no width is zero and that the model has a layer.
+    /// it, each norm's features the width it normalises), that no width is zero, that the model
+    /// has a layer, and every layer's own hyper-parameters ([`Activation::validate`],
+    /// [`LayerNorm::validate`], [`BatchNorm::validate`], a dropout `p` in `[0, 1]`). Every pass
+    /// runs it first, so a bad layer is reported before anything is written.
     ///
     /// # Errors
     /// [`Error::ZeroDimension`] (`"layers"`, `"input_features"`, `"in_features"`,
     /// `"out_features"`), [`Error::LengthMismatch`] (`"in_features"`: expected the width before
-    /// the layer), [`Error::DimensionOverflow`] when a buffer length overflows `usize`.
+    /// the layer; `"normalized_shape"`), [`Error::DimensionOverflow`] when a buffer length
+    /// overflows `usize`, [`Error::InvalidHyperParameter`] from a layer.
     pub fn validate(&self) -> Result<()> {
         check_nonzero("layers", self.layers.len())?;
         check_nonzero("input_features", self.input_features)?;
@@ -467,13 +471,18 @@ impl<'a> Sequential<'a> {
                     .ok_or(Error::DimensionOverflow { what: "weight" })?;
             }
             match layer.kind {
-                LayerKind::LayerNorm(LayerNorm { features, .. })
-                | LayerKind::BatchNorm(BatchNorm { features, .. }) => {
-                    check_len("normalized_shape", features, width)?;
+                LayerKind::LayerNorm(ln) => {
+                    check_len("normalized_shape", ln.features, width)?;
+                    ln.validate()?;
+                }
+                LayerKind::BatchNorm(bn) => {
+                    check_len("normalized_shape", bn.features, width)?;
+                    bn.validate()?;
                 }
                 LayerKind::Dropout { p } if !(0.0..=1.0).contains(&p) => {
                     return Err(Error::InvalidHyperParameter { what: "p" });
                 }
+                LayerKind::Activation(activation) => activation.validate()?,
                 _ => {}
             }
             width = layer.output_width(width);
@@ -539,6 +548,19 @@ impl<'a> Sequential<'a> {
         check_len("frozen", params.frozen.len(), self.frozen_len())?;
         check_len("params", params.trainable.len(), self.trainable_len())?;
         check_len("buffers", buffers, self.buffer_len())
+    }
+
+    /// A batch norm trains on the batch's own statistics, which need two samples: checked
+    /// before a training pass writes anything.
+    fn check_training_batch(&self, batch: usize) -> Result<()> {
+        let has_batch_norm = self
+            .layers
+            .iter()
+            .any(|l| matches!(l.kind, LayerKind::BatchNorm(_)));
+        if has_batch_norm && batch == 1 {
+            return Err(Error::ZeroDimension { what: "batch - 1" });
+        }
+        Ok(())
     }
 
     /// `batch·width` for an input or output of a batch, with overflow and zero checks.
@@ -611,7 +633,8 @@ impl<'a> Sequential<'a> {
     /// entry do not matter.
     ///
     /// # Errors
-    /// As [`forward`](Self::forward), naming `"acts"` for the arena.
+    /// As [`forward`](Self::forward), naming `"acts"` for the arena;
+    /// [`Error::ZeroDimension`] (`"batch - 1"`) for a batch of one through a batch norm.
     pub fn forward_train<'p, 'b, R: rand::Rng + ?Sized>(
         &self,
         batch: usize,
@@ -625,6 +648,7 @@ impl<'a> Sequential<'a> {
         self.check_params(&params, buffers.len())?;
         check_len("x", x.len(), self.rows("x", batch, self.input_features)?)?;
         check_len("acts", acts.len(), self.activation_len(batch))?;
+        self.check_training_batch(batch)?;
 
         let mut prev = 0usize..0usize;
         for ((i, layer), geo) in self.layers.iter().enumerate().zip(self.geometry(batch)) {
@@ -679,6 +703,7 @@ impl<'a> Sequential<'a> {
         )?;
         check_len("grads", grads.len(), self.trainable_len())?;
         check_len("scratch", scratch.len(), self.scratch_len(batch))?;
+        self.check_training_batch(batch)?;
         let Some(lowest) = self.layers.iter().position(|l| !l.frozen) else {
             return Ok(());
         };

@@ -130,14 +130,23 @@ impl BatchNorm {
         self.features.saturating_mul(2)
     }
 
-    /// Checks the hyper-parameters, `x` and `weight`; the number of rows.
-    fn rows(&self, x: &[f32], weight: Option<&[f32]>) -> Result<usize> {
+    /// Checks the hyper-parameters: `eps ≥ 0` and a `momentum` in `[0, 1]` (NaN rejected).
+    ///
+    /// # Errors
+    /// [`InvalidHyperParameter`](Error::InvalidHyperParameter) (`"eps"`, `"momentum"`).
+    pub fn validate(&self) -> Result<()> {
         check_eps(self.eps)?;
         if let Some(m) = self.momentum {
             if !(0.0..=1.0).contains(&m) {
                 return Err(Error::InvalidHyperParameter { what: "momentum" });
             }
         }
+        Ok(())
+    }
+
+    /// Checks the hyper-parameters, `x` and `weight`; the number of rows.
+    fn rows(&self, x: &[f32], weight: Option<&[f32]>) -> Result<usize> {
+        self.validate()?;
         let rows = rows_of("x", x.len(), self.features, "num_features")?;
         check_opt_len("weight", weight, self.weight_len())?;
         Ok(rows)

@@ -104,9 +104,17 @@ impl LayerNorm {
         rows.saturating_mul(2)
     }
 
+    /// Checks the hyper-parameter: `eps ≥ 0` (NaN rejected).
+    ///
+    /// # Errors
+    /// [`InvalidHyperParameter`](crate::Error::InvalidHyperParameter) (`"eps"`).
+    pub fn validate(&self) -> Result<()> {
+        check_eps(self.eps)
+    }
+
     /// Checks the hyper-parameters and the lengths shared by every call.
     fn shape(&self, x: &[f32], weight: Option<&[f32]>) -> Result<Shape> {
-        check_eps(self.eps)?;
+        self.validate()?;
         let rows = rows_of("x", x.len(), self.features, "normalized_shape")?;
         check_opt_len("weight", weight, self.weight_len())?;
         Ok(Shape {
