@@ -815,9 +815,11 @@ fn a_crash_mid_write_keeps_the_previous_checkpoint() {
     let before = fs::read(&target).unwrap();
 
     // At most 16 blocks (8 or 16 KiB, by shell) per file: the 256 KiB save cannot finish.
+    // Under a cross runner (CI runs the aarch64 build under qemu-user), the child goes through
+    // the same runner, named by `DESCENT_TEST_RUNNER`.
     let out = Command::new("sh")
         .arg("-c")
-        .arg(r#"ulimit -f 16 && exec "$0" --exact crash_child --ignored --nocapture"#)
+        .arg(r#"ulimit -f 16 && exec ${DESCENT_TEST_RUNNER:-} "$0" --exact crash_child --ignored --nocapture"#)
         .arg(std::env::current_exe().unwrap())
         .env(CRASH_ENV, &target)
         .output()

@@ -564,7 +564,7 @@ fn descent_isa_environment_variable() {
         ("avx2-fma", avx),
         ("nonsense", natural),
     ] {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
+        let out = common::this_test_binary()
             .args([
                 "--exact",
                 "descent_isa_environment_variable",

@@ -36,3 +36,20 @@ pub fn isas() -> Vec<Isa> {
     assert!(isas.contains(&Isa::Portable));
     isas
 }
+
+/// A command that runs this test binary again (for tests that check a child process). Under a
+/// cross runner (CI runs the aarch64 build under qemu-user), the environment variable
+/// `DESCENT_TEST_RUNNER` names it, and the child goes through it too.
+pub fn this_test_binary() -> std::process::Command {
+    let exe = std::env::current_exe().unwrap();
+    let runner = std::env::var("DESCENT_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut cmd = std::process::Command::new(program);
+            cmd.args(words).arg(exe);
+            cmd
+        }
+        None => std::process::Command::new(exe),
+    }
+}
