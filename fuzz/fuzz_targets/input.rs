@@ -118,3 +118,13 @@ pub fn same_bits(a: &[f32], b: &[f32]) -> bool {
 
 /// `u = 2⁻²⁴`, half an ulp of 1 in `f32`.
 pub const U: f64 = 1.0 / 16_777_216.0;
+
+/// The same results: identical bits, or NaN in both. (Which NaN payload survives an operation
+/// with two NaN operands depends on their order, which the compiler may swap in a commutative
+/// product: IEEE 754 leaves payloads unspecified, and no kernel promises them.)
+pub fn same_values(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+}
