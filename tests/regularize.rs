@@ -1071,3 +1071,25 @@ fn scratch_length_is_a_const_fn() {
         [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
     );
 }
+
+/// `l2(half = false)` adds `2λ·w`: with `λ > f32::MAX/2` the constant `2λ` overflowed and a
+/// finite gradient came out `+∞`. Found by `fuzz/` (`regularize`).
+#[test]
+fn l2_gradient_does_not_overflow_for_a_huge_lambda() {
+    let lambda = f32::MAX;
+    let w = [1e-37f32, -2e-38, 0.0, 1e-30];
+    let mut grad = [1.0f32; 4];
+    reg::l2(&w, lambda, false, Some(&mut grad)).unwrap();
+    for (g, x) in grad.iter().zip(&w) {
+        let want = 1.0 + 2.0 * lambda as f64 * *x as f64;
+        if want.abs() < f32::MAX as f64 {
+            assert!(
+                ((*g as f64) - want).abs() <= 4.0 * U * want.abs(),
+                "{g} vs {want}"
+            );
+        } else {
+            assert_eq!(*g, f32::INFINITY);
+        }
+    }
+    assert!(grad[..3].iter().all(|g| g.is_finite()));
+}

@@ -2163,3 +2163,44 @@ fn random_fields_never_panic() {
         }
     }
 }
+
+/// A base of 0 stays 0 when `γ^k` overflows `f64` (torch multiplies step by step: `0·γ = 0`);
+/// the product `0·∞` gave NaN for valid hyper-parameters. Found by `fuzz/` (`schedule`).
+#[test]
+fn zero_base_stays_zero_when_the_factor_overflows() {
+    let gamma = f32::MAX as f64;
+    let step = StepLR {
+        base_lr: 0.0,
+        step_size: 5,
+        gamma,
+    };
+    let multi = MultiStepLR {
+        base_lr: 0.0,
+        milestones: &[0; 40],
+        gamma,
+    };
+    let exp = ExponentialLR {
+        base_lr: 0.0,
+        gamma,
+    };
+    for s in [&step as &dyn Schedule, &multi, &exp] {
+        s.validate().unwrap();
+        assert_eq!(s.lr_at_f64(45), 0.0);
+        assert_eq!(s.lr_at(45), 0.0);
+    }
+    // A positive base overflows to +∞, as torch's recursion does; invalid fields keep NaN.
+    assert_eq!(
+        StepLR {
+            base_lr: 1.0,
+            ..step
+        }
+        .lr_at_f64(45),
+        f64::INFINITY
+    );
+    assert!(StepLR {
+        step_size: 0,
+        ..step
+    }
+    .lr_at_f64(1)
+    .is_nan());
+}

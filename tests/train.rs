@@ -426,3 +426,18 @@ fn a_trainer_saved_and_loaded_resumes_exactly() {
     assert_eq!(std::fs::read(&model_path).unwrap(), direct);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `Standardizer::apply` on features near `f32::MAX`: `x − mean` overflowed `f32` and the
+/// standardised value came out `±∞`. Found by `fuzz/` (`train_data`).
+#[test]
+fn standardizer_does_not_overflow_near_f32_max() {
+    let x = vec![-f32::MAX, f32::MAX, f32::MAX];
+    let mut set = Dataset::regression(x, 1, vec![0.0; 3], 1).unwrap();
+    let st = descent::train::Standardizer::fit(&set);
+    st.apply(&mut set);
+    // mean = MAX/3, std = MAX·√8/3: the values are −√2, 1/√2, 1/√2.
+    let want = [-std::f64::consts::SQRT_2, 0.5f64.sqrt(), 0.5f64.sqrt()];
+    for (v, w) in set.x.iter().zip(want) {
+        assert!((*v as f64 - w).abs() <= 1e-6, "{v} vs {w}");
+    }
+}

@@ -81,3 +81,50 @@ pub fn agree(got: f32, want: f32, scale: f32, rel: f32) -> bool {
     let s = scale.abs().max(want.abs()).max(got.abs());
     (got - want).abs() <= rel * s || (got - want).abs() <= f32::MIN_POSITIVE
 }
+
+impl Input<'_> {
+    /// A slice length: mostly `right`, sometimes anything up to `right + 3` (one in `1/odds`).
+    pub fn length(&mut self, right: usize, odds: u8) -> usize {
+        if self.byte() % odds.max(1) == 0 {
+            self.len(right + 3)
+        } else {
+            right
+        }
+    }
+}
+
+/// Fill for the elements around a sub-slice under test; they must come back untouched.
+pub const GUARD: f32 = -5555.5;
+
+/// A buffer of `GUARD` with `values` at `[off, off + values.len())` and 3 guards after.
+pub fn guarded(off: usize, values: &[f32]) -> Vec<f32> {
+    let mut b = vec![GUARD; off + values.len() + 3];
+    b[off..off + values.len()].copy_from_slice(values);
+    b
+}
+
+/// The guards of a buffer made by [`guarded`] with `len` values at `off` are intact.
+pub fn intact(b: &[f32], off: usize, len: usize) -> bool {
+    b[..off]
+        .iter()
+        .chain(&b[off + len..])
+        .all(|g| g.to_bits() == GUARD.to_bits())
+}
+
+/// Bit-identical slices (NaN payloads included).
+pub fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+/// `u = 2⁻²⁴`, half an ulp of 1 in `f32`.
+pub const U: f64 = 1.0 / 16_777_216.0;
+
+/// The same results: identical bits, or NaN in both. (Which NaN payload survives an operation
+/// with two NaN operands depends on their order, which the compiler may swap in a commutative
+/// product: IEEE 754 leaves payloads unspecified, and no kernel promises them.)
+pub fn same_values(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+}

@@ -68,9 +68,18 @@ pub fn l1(w: &[f32], lambda: f32, grad: Option<&mut [f32]>) -> Result<f32> {
 pub fn l2(w: &[f32], lambda: f32, half: bool, grad: Option<&mut [f32]>) -> Result<f32> {
     check_lambda(lambda)?;
     check_grad(w, grad.as_deref())?;
-    // 2λ is exact in f32 (barring overflow).
-    let c = f32x8::splat(if half { lambda } else { 2.0 * lambda });
-    let (_, sum_sq) = fold(w, grad, |x| (f32x8::ZERO, x * x, c * x));
+    // `2λ·w` as `λ·w + λ·w`: the same bits as `(2λ)·w` (doubling is exact) unless `λ·w` is
+    // subnormal, and no overflow of `2λ` for `λ > f32::MAX/2` (which made a finite gradient
+    // `±∞`).
+    let c = f32x8::splat(lambda);
+    let (_, sum_sq) = if half {
+        fold(w, grad, |x| (f32x8::ZERO, x * x, c * x))
+    } else {
+        fold(w, grad, |x| {
+            let g = c * x;
+            (f32x8::ZERO, x * x, g + g)
+        })
+    };
     let k = if half { 0.5 } else { 1.0 };
     Ok((k * f64::from(lambda) * sum_sq) as f32)
 }

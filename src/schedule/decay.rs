@@ -1,6 +1,6 @@
 //! Multiplicative decays: `StepLR`, `MultiStepLR`, `ExponentialLR` and `PolynomialLR`.
 
-use super::{check_nonneg, check_nonzero, powu, Schedule};
+use super::{check_nonneg, check_nonzero, powu, scaled, Schedule};
 use crate::Result;
 
 /// Decay by `gamma` every `step_size` steps, torch's
@@ -48,7 +48,7 @@ impl StepLR {
 
 impl Schedule for StepLR {
     fn lr_at_f64(&self, step: u64) -> f64 {
-        self.base_lr * self.factor_at(step)
+        scaled(self.base_lr, self.factor_at(step))
     }
 
     fn factor_at(&self, step: u64) -> f64 {
@@ -99,7 +99,7 @@ impl<'a> MultiStepLR<'a> {
 
 impl Schedule for MultiStepLR<'_> {
     fn lr_at_f64(&self, step: u64) -> f64 {
-        self.base_lr * self.factor_at(step)
+        scaled(self.base_lr, self.factor_at(step))
     }
 
     fn factor_at(&self, step: u64) -> f64 {
@@ -137,7 +137,7 @@ impl ExponentialLR {
 
 impl Schedule for ExponentialLR {
     fn lr_at_f64(&self, step: u64) -> f64 {
-        self.base_lr * self.factor_at(step)
+        scaled(self.base_lr, self.factor_at(step))
     }
 
     fn factor_at(&self, step: u64) -> f64 {

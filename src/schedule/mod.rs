@@ -171,3 +171,14 @@ fn check_nonzero(what: &'static str, n: u64) -> Result<()> {
 fn powu(x: f64, n: u64) -> f64 {
     libm::pow(x, n as f64)
 }
+
+/// `base · factor` for the multiplicative decays, where torch multiplies step by step: a base
+/// of 0 stays 0 even once `γ^k` has overflowed to `+∞` (where the product would be NaN). A NaN
+/// factor (an invalid field) stays NaN.
+fn scaled(base: f64, factor: f64) -> f64 {
+    if base == 0.0 && !factor.is_nan() {
+        0.0
+    } else {
+        base * factor
+    }
+}

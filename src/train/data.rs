@@ -253,12 +253,13 @@ impl Standardizer {
         }
     }
 
-    /// Applies the transform to `set` in place.
+    /// Applies the transform to `set` in place, in `f64` (so that `x − mean` cannot overflow
+    /// for features near `f32::MAX`) and rounded once.
     pub fn apply(&self, set: &mut Dataset) {
         let f = self.mean.len().max(1);
         for row in set.x.chunks_exact_mut(f) {
             for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
-                *v = (*v - m) / s;
+                *v = ((f64::from(*v) - f64::from(*m)) / f64::from(*s)) as f32;
             }
         }
     }

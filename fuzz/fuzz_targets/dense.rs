@@ -1,0 +1,328 @@
+//! The three `gemm` products and `Dense` forward/backward, on `Isa::detect()` and
+//! `Isa::Portable`, with arbitrary `m`, `n`, `k` (0 included), values, slice lengths and
+//! sub-slice offsets: every call returns `Ok` exactly when the lengths fit (otherwise the
+//! documented `LengthMismatch`/`ZeroDimension`, with nothing written), never writes outside
+//! its output, and an `Ok` result agrees with a scalar `f64` triple loop.
+//!
+//! # Tolerance
+//! Every output element is a sum of `t` terms (`k` products, plus the bias or the accumulated
+//! previous value). Whatever order and blocking a kernel sums in, with or without FMA, the
+//! rounding error of a computed sum of `t` rounded products is at most `γ_t·Σ|terms|`,
+//! `γ_t = t·u/(1 − t·u)` (Higham, *Accuracy and Stability*, 3.1): the comparison allows
+//! `(t + 1)·u·Σ|terms|` plus `t` half-subnormals for products that underflow.
+//!
+//! Where the comparison is limited, and why:
+//! * when `Σ|terms|` exceeds `f32::MAX / 2` a partial sum may overflow in one order and not in
+//!   another: only "no panic, nothing written outside" is checked for that element;
+//! * NaN in the `f64` reference (a NaN input, `∞·0`, or `+∞` and `−∞` terms) is NaN in every
+//!   order, so the result must be NaN; an infinite reference whose finite terms cannot
+//!   overflow must come out as the same infinity.
+#![no_main]
+
+#[path = "input.rs"]
+mod input;
+
+use descent::dense::Dense;
+use descent::gemm::{matmul_nn, matmul_nt, matmul_tn_acc, Isa};
+use descent::Error;
+use input::{guarded, intact, same_bits, Input, U};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let mut i = Input(data);
+    let isa = if i.bool() {
+        Isa::detect()
+    } else {
+        Isa::Portable
+    };
+    match i.byte() % 4 {
+        0 => product(&mut i, isa, Product::Nt),
+        1 => product(&mut i, isa, Product::TnAcc),
+        2 => product(&mut i, isa, Product::Nn),
+        _ => dense(&mut i, isa),
+    }
+});
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Product {
+    Nt,
+    TnAcc,
+    Nn,
+}
+
+/// `(m, n, k)`: mostly small, sometimes past the AVX2 kernels' blocking (16 columns, 256
+/// steps of `k`).
+fn dims(i: &mut Input) -> (usize, usize, usize) {
+    if i.byte() % 8 == 0 {
+        (i.len(40), i.len(40), i.len(300))
+    } else {
+        (i.len(20), i.len(20), i.len(20))
+    }
+}
+
+fn scale(i: &mut Input) -> f32 {
+    [1.0, 1e-3, 1e3, 1e-20, 1e18][i.byte() as usize % 5]
+}
+
+/// One output element's `f64` reference from its terms, and the check of `got` against it.
+struct Sum {
+    value: f64,
+    abs: f64,
+    terms: usize,
+    finite_abs: f64,
+}
+
+impl Sum {
+    fn new() -> Self {
+        Sum {
+            value: 0.0,
+            abs: 0.0,
+            terms: 0,
+            finite_abs: 0.0,
+        }
+    }
+
+    fn add(&mut self, v: f64) {
+        self.value += v;
+        self.abs += v.abs();
+        self.terms += 1;
+        if v.is_finite() {
+            self.finite_abs += v.abs();
+        }
+    }
+
+    fn product(&mut self, a: f32, b: f32) {
+        self.add(a as f64 * b as f64);
+    }
+
+    fn check(&self, got: f32, what: &str) {
+        let limit = f32::MAX as f64 / 2.0;
+        if self.value.is_nan() {
+            assert!(got.is_nan(), "{what}: {got}, want NaN");
+        } else if self.value.is_infinite() {
+            if self.finite_abs <= limit {
+                assert_eq!(got as f64, self.value, "{what}");
+            }
+        } else if self.abs <= limit {
+            let t = self.terms as f64;
+            let tol = (t + 1.0) * U * self.abs + t * f32::from_bits(1) as f64;
+            assert!(
+                (got as f64 - self.value).abs() <= tol,
+                "{what}: {got:e}, want {:e} ± {tol:e}",
+                self.value
+            );
+        }
+    }
+}
+
+fn product(i: &mut Input, isa: Isa, p: Product) {
+    let (m, n, k) = dims(i);
+    let off = i.len(3);
+    let s = scale(i);
+    let (al, bl, cl) = (
+        i.length(m * k, 16),
+        i.length(n * k, 16),
+        i.length(m * n, 16),
+    );
+    let a = guarded(off, &i.values(al, s));
+    let b = guarded(off, &i.values(bl, s));
+    // A written output starts as NaN: a kernel that reads it shows.
+    let c0 = match p {
+        Product::TnAcc => i.values(cl, s),
+        _ => vec![f32::NAN; cl],
+    };
+    let mut c = guarded(off, &c0);
+    let (a, b) = (&a[off..off + al], &b[off..off + bl]);
+    let r = match p {
+        Product::Nt => matmul_nt(isa, m, n, k, a, b, &mut c[off..off + cl]),
+        Product::TnAcc => matmul_tn_acc(isa, m, n, k, a, b, &mut c[off..off + cl]),
+        Product::Nn => matmul_nn(isa, m, n, k, a, b, &mut c[off..off + cl]),
+    };
+    assert!(intact(&c, off, cl), "{p:?} wrote outside c");
+    let mismatch = |what, expected, actual| Error::LengthMismatch {
+        what,
+        expected,
+        actual,
+    };
+    let expected = if al != m * k {
+        Err(mismatch("a", m * k, al))
+    } else if bl != n * k {
+        Err(mismatch("b", n * k, bl))
+    } else if cl != m * n {
+        Err(mismatch("c", m * n, cl))
+    } else {
+        Ok(())
+    };
+    assert_eq!(r, expected, "{p:?} m={m} n={n} k={k}");
+    let c = &c[off..off + cl];
+    if r.is_err() {
+        assert!(same_bits(c, &c0), "{p:?}: written on error");
+        return;
+    }
+    for row in 0..m {
+        for col in 0..n {
+            let mut sum = Sum::new();
+            if p == Product::TnAcc {
+                sum.add(c0[row * n + col] as f64);
+            }
+            for q in 0..k {
+                match p {
+                    Product::Nt => sum.product(a[row * k + q], b[col * k + q]),
+                    Product::TnAcc => sum.product(a[q * m + row], b[q * n + col]),
+                    Product::Nn => sum.product(a[row * k + q], b[q * n + col]),
+                }
+            }
+            sum.check(
+                c[row * n + col],
+                &format!("{isa} {p:?} m={m} n={n} k={k} c[{row},{col}]"),
+            );
+        }
+    }
+}
+
+fn dense(i: &mut Input, isa: Isa) {
+    let (batch, inp, out) = dims(i);
+    let layer = Dense::new(batch, inp, out).with_isa(isa);
+    let off = i.len(3);
+    let s = scale(i);
+    let with_bias = i.bool();
+    let with_dx = i.bool();
+    let (xl, wl, bl, yl) = (
+        i.length(batch * inp, 16),
+        i.length(out * inp, 16),
+        i.length(out, 16),
+        i.length(batch * out, 16),
+    );
+    let (dyl, dwl, dbl, dxl) = (
+        i.length(batch * out, 16),
+        i.length(out * inp, 16),
+        i.length(out, 16),
+        i.length(batch * inp, 16),
+    );
+    let x = guarded(off, &i.values(xl, s));
+    let w = guarded(off, &i.values(wl, s));
+    let bias = guarded(off, &i.values(bl, s));
+    let dy = guarded(off, &i.values(dyl, s));
+    let dw0 = i.values(dwl, s);
+    let db0 = i.values(dbl, s);
+    let (x, w, bias, dy) = (
+        &x[off..off + xl],
+        &w[off..off + wl],
+        &bias[off..off + bl],
+        &dy[off..off + dyl],
+    );
+    let zero = |what| Err(Error::ZeroDimension { what });
+    let mismatch = |what, expected, actual| {
+        Err(Error::LengthMismatch {
+            what,
+            expected,
+            actual,
+        })
+    };
+    let dims_ok = if batch == 0 {
+        zero("batch")
+    } else if inp == 0 {
+        zero("in_features")
+    } else if out == 0 {
+        zero("out_features")
+    } else {
+        Ok(())
+    };
+
+    // Forward.
+    let mut y = guarded(off, &vec![f32::NAN; yl]);
+    let r = layer.forward(x, w, with_bias.then_some(bias), &mut y[off..off + yl]);
+    assert!(intact(&y, off, yl), "forward wrote outside y");
+    let expected = dims_ok.and_then(|_| match () {
+        _ if xl != batch * inp => mismatch("x", batch * inp, xl),
+        _ if wl != out * inp => mismatch("weight", out * inp, wl),
+        _ if with_bias && bl != out => mismatch("bias", out, bl),
+        _ if yl != batch * out => mismatch("y", batch * out, yl),
+        _ => Ok(()),
+    });
+    assert_eq!(r, expected, "forward {batch}×{inp}→{out}");
+    let y = &y[off..off + yl];
+    if r.is_err() {
+        assert!(y.iter().all(|v| v.is_nan()), "forward wrote on error");
+    } else {
+        for b in 0..batch {
+            for o in 0..out {
+                let mut sum = Sum::new();
+                if with_bias {
+                    sum.add(bias[o] as f64);
+                }
+                for q in 0..inp {
+                    sum.product(x[b * inp + q], w[o * inp + q]);
+                }
+                sum.check(y[b * out + o], &format!("{isa} forward y[{b},{o}]"));
+            }
+        }
+    }
+
+    // Backward.
+    let mut dw = guarded(off, &dw0);
+    let mut db = guarded(off, &db0);
+    let mut dx = guarded(off, &vec![f32::NAN; dxl]);
+    let r = layer.backward(
+        x,
+        w,
+        dy,
+        &mut dw[off..off + dwl],
+        with_bias.then_some(&mut db[off..off + dbl]),
+        with_dx.then_some(&mut dx[off..off + dxl]),
+    );
+    assert!(intact(&dw, off, dwl) && intact(&db, off, dbl) && intact(&dx, off, dxl));
+    let expected = dims_ok.and_then(|_| match () {
+        _ if xl != batch * inp => mismatch("x", batch * inp, xl),
+        _ if wl != out * inp => mismatch("weight", out * inp, wl),
+        _ if dyl != batch * out => mismatch("dy", batch * out, dyl),
+        _ if dwl != out * inp => mismatch("dweight", out * inp, dwl),
+        _ if with_bias && dbl != out => mismatch("dbias", out, dbl),
+        _ if with_dx && dxl != batch * inp => mismatch("dx", batch * inp, dxl),
+        _ => Ok(()),
+    });
+    assert_eq!(r, expected, "backward {batch}×{inp}→{out}");
+    let (dw, db, dx) = (
+        &dw[off..off + dwl],
+        &db[off..off + dbl],
+        &dx[off..off + dxl],
+    );
+    if r.is_err() {
+        assert!(same_bits(dw, &dw0) && same_bits(db, &db0));
+        assert!(dx.iter().all(|v| v.is_nan()), "backward wrote on error");
+        return;
+    }
+    for o in 0..out {
+        for q in 0..inp {
+            let mut sum = Sum::new();
+            sum.add(dw0[o * inp + q] as f64);
+            for b in 0..batch {
+                sum.product(dy[b * out + o], x[b * inp + q]);
+            }
+            sum.check(dw[o * inp + q], &format!("{isa} dweight[{o},{q}]"));
+        }
+        if with_bias {
+            let mut sum = Sum::new();
+            sum.add(db0[o] as f64);
+            for b in 0..batch {
+                sum.add(dy[b * out + o] as f64);
+            }
+            sum.check(db[o], &format!("{isa} dbias[{o}]"));
+        } else {
+            assert!(same_bits(db, &db0));
+        }
+    }
+    if with_dx {
+        for b in 0..batch {
+            for q in 0..inp {
+                let mut sum = Sum::new();
+                for o in 0..out {
+                    sum.product(dy[b * out + o], w[o * inp + q]);
+                }
+                sum.check(dx[b * inp + q], &format!("{isa} dx[{b},{q}]"));
+            }
+        }
+    } else {
+        assert!(dx.iter().all(|v| v.is_nan()));
+    }
+}
