@@ -2,7 +2,7 @@
 
 use super::lanes::{effective_grad, fused1, fused2, fused3};
 use super::{check_update, non_negative, planes, Optimizer};
-use crate::simd::{f32x8, sqrt};
+use crate::simd::{self, Float8, Lanes, WithLanes};
 use crate::Result;
 
 /// RMSprop, torch's `optim.RMSprop` (Hinton's lecture 6e; centered form from Graves, 2013).
@@ -96,60 +96,90 @@ impl Optimizer for RmsProp {
         if t == 1 {
             state.fill(0.0);
         }
-        if self.weight_decay != 0.0 {
-            rmsprop::<true>(self, params, grads, state);
-        } else {
-            rmsprop::<false>(self, params, grads, state);
-        }
+        simd::dispatch(RmsPropKernel {
+            o: self,
+            params,
+            grads,
+            state,
+        });
         Ok(())
     }
 }
 
-fn rmsprop<const DECAY: bool>(o: &RmsProp, params: &mut [f32], grads: &[f32], state: &mut [f32]) {
+/// One RMSprop step over checked slices, for [`simd::dispatch`].
+struct RmsPropKernel<'a> {
+    o: &'a RmsProp,
+    params: &'a mut [f32],
+    grads: &'a [f32],
+    state: &'a mut [f32],
+}
+
+impl WithLanes for RmsPropKernel<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        let (o, p, g, s) = (self.o, self.params, self.grads, self.state);
+        if o.weight_decay != 0.0 {
+            rmsprop::<true, L>(l, o, p, g, s);
+        } else {
+            rmsprop::<false, L>(l, o, p, g, s);
+        }
+    }
+}
+
+#[inline(always)]
+fn rmsprop<const DECAY: bool, L: Lanes>(
+    l: L,
+    o: &RmsProp,
+    params: &mut [f32],
+    grads: &[f32],
+    state: &mut [f32],
+) {
     let n = params.len();
-    let sign = f32x8::splat(if o.maximize { -1.0 } else { 1.0 });
-    let wd = f32x8::splat(o.weight_decay);
-    let alpha = f32x8::splat(o.alpha);
-    let one_minus_alpha = f32x8::splat((1.0 - o.alpha as f64) as f32);
-    let eps = f32x8::splat(o.eps);
-    let neg_lr = f32x8::splat(-o.lr);
-    let mu = f32x8::splat(o.momentum);
-    let square_avg = |g: f32x8, v: f32x8| v * alpha + one_minus_alpha * g * g;
+    let sign = l.splat(if o.maximize { -1.0 } else { 1.0 });
+    let wd = l.splat(o.weight_decay);
+    let alpha = l.splat(o.alpha);
+    let one_minus_alpha = l.splat((1.0 - o.alpha as f64) as f32);
+    let eps = l.splat(o.eps);
+    let neg_lr = l.splat(-o.lr);
+    let mu = l.splat(o.momentum);
+    let square_avg = |g: L::F, v: L::F| v * alpha + one_minus_alpha * g * g;
     match (o.momentum > 0.0, o.centered) {
         (false, false) => {
             let [v] = planes::<1>(state, n);
-            fused1(params, grads, v, |p, g, v| {
-                let g = effective_grad::<DECAY>(g, p, sign, wd);
+            fused1(l, params, grads, v, |p, g, v| {
+                let g = effective_grad::<DECAY, _>(g, p, sign, wd);
                 let v = square_avg(g, v);
-                (neg_lr.mul_add(g / (sqrt(v) + eps), p), v)
+                (neg_lr.mul_add(g / (v.sqrt() + eps), p), v)
             });
         }
         (true, false) => {
             let [v, b] = planes::<2>(state, n);
-            fused2(params, grads, v, b, |p, g, v, b| {
-                let g = effective_grad::<DECAY>(g, p, sign, wd);
+            fused2(l, params, grads, v, b, |p, g, v, b| {
+                let g = effective_grad::<DECAY, _>(g, p, sign, wd);
                 let v = square_avg(g, v);
-                let b = b.mul_add(mu, g / (sqrt(v) + eps));
+                let b = b.mul_add(mu, g / (v.sqrt() + eps));
                 (neg_lr.mul_add(b, p), v, b)
             });
         }
         (false, true) => {
             let [v, gm] = planes::<2>(state, n);
-            fused2(params, grads, v, gm, |p, g, v, gm| {
-                let g = effective_grad::<DECAY>(g, p, sign, wd);
+            fused2(l, params, grads, v, gm, |p, g, v, gm| {
+                let g = effective_grad::<DECAY, _>(g, p, sign, wd);
                 let v = square_avg(g, v);
                 let gm = one_minus_alpha.mul_add(g - gm, gm);
-                let a = sqrt(gm.mul_neg_add(gm, v)) + eps;
+                let a = gm.mul_neg_add(gm, v).sqrt() + eps;
                 (neg_lr.mul_add(g / a, p), v, gm)
             });
         }
         (true, true) => {
             let [v, b, gm] = planes::<3>(state, n);
-            fused3(params, grads, v, b, gm, |p, g, v, b, gm| {
-                let g = effective_grad::<DECAY>(g, p, sign, wd);
+            fused3(l, params, grads, v, b, gm, |p, g, v, b, gm| {
+                let g = effective_grad::<DECAY, _>(g, p, sign, wd);
                 let v = square_avg(g, v);
                 let gm = one_minus_alpha.mul_add(g - gm, gm);
-                let a = sqrt(gm.mul_neg_add(gm, v)) + eps;
+                let a = gm.mul_neg_add(gm, v).sqrt() + eps;
                 let b = b.mul_add(mu, g / a);
                 (neg_lr.mul_add(b, p), v, b, gm)
             });

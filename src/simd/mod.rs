@@ -18,9 +18,19 @@
 //! public kernels check lengths before they call them. The public ones ([`axpy`], [`scale`])
 //! check their own arguments.
 
+mod dispatch;
+mod lanes;
 pub mod math;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
+#[cfg(feature = "std")]
+pub use dispatch::with_isa;
+pub use dispatch::{dispatch, dispatch_on, isa};
+pub use lanes::{Float8, Int8, Lanes, Portable, WithLanes};
 pub use wide::f32x8;
+#[cfg(target_arch = "x86_64")]
+pub use x86::{Avx2F32, Avx2Fma, Avx2I32};
 
 /// The number of `f32` lanes in [`f32x8`].
 pub const LANES: usize = 8;
@@ -34,96 +44,164 @@ pub(crate) fn load(a: &[f32; LANES]) -> f32x8 {
 /// Loads the first `tail.len()` (< 8) lanes from `tail` and fills the rest with `fill`.
 #[inline(always)]
 pub(crate) fn load_partial(tail: &[f32], fill: f32) -> f32x8 {
-    let mut a = [fill; LANES];
-    for (dst, src) in a.iter_mut().zip(tail) {
-        *dst = *src;
-    }
-    f32x8::new(a)
+    load_partial_in(Portable, tail, fill)
 }
 
 /// Stores the first `out.len()` (< 8) lanes of `v` into `out`.
 #[inline(always)]
 pub(crate) fn store_partial(v: f32x8, out: &mut [f32]) {
-    let a = v.to_array();
-    for (dst, src) in out.iter_mut().zip(a.iter()) {
-        *dst = *src;
-    }
+    store_partial_in(v, out);
 }
 
 /// `y[i] = f(x[i])` for every element, eight lanes at a time; the tail goes through `f` on a
 /// zero-padded lane.
 #[inline(always)]
 pub(crate) fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32x8) -> f32x8) {
-    let n = x.len().min(y.len());
-    let (xc, xt) = x[..n].as_chunks::<LANES>();
-    let (yc, yt) = y[..n].as_chunks_mut::<LANES>();
-    for (xa, ya) in xc.iter().zip(yc.iter_mut()) {
-        *ya = f(load(xa)).to_array();
-    }
-    if !xt.is_empty() {
-        store_partial(f(load_partial(xt, 0.0)), yt);
-    }
+    map_in(Portable, x, y, f);
 }
 
 /// `x[i] = f(x[i])` in place.
 #[inline(always)]
 pub(crate) fn map_inplace(x: &mut [f32], f: impl Fn(f32x8) -> f32x8) {
-    let (xc, xt) = x.as_chunks_mut::<LANES>();
-    for xa in xc.iter_mut() {
-        *xa = f(load(xa)).to_array();
-    }
-    if !xt.is_empty() {
-        let v = f(load_partial(xt, 0.0));
-        store_partial(v, xt);
-    }
+    map_inplace_in(Portable, x, f);
 }
 
 /// `out[i] = f(a[i], b[i])`.
 #[inline(always)]
 pub(crate) fn zip_map(a: &[f32], b: &[f32], out: &mut [f32], f: impl Fn(f32x8, f32x8) -> f32x8) {
-    let n = a.len().min(b.len()).min(out.len());
-    let (ac, at) = a[..n].as_chunks::<LANES>();
-    let (bc, bt) = b[..n].as_chunks::<LANES>();
-    let (oc, ot) = out[..n].as_chunks_mut::<LANES>();
-    for ((aa, ba), oa) in ac.iter().zip(bc).zip(oc.iter_mut()) {
-        *oa = f(load(aa), load(ba)).to_array();
-    }
-    if !at.is_empty() {
-        store_partial(f(load_partial(at, 0.0), load_partial(bt, 0.0)), ot);
-    }
+    zip_map_in(Portable, a, b, out, f);
 }
 
 /// `b[i] = f(a[i], b[i])`: the second operand is overwritten with the result.
 #[inline(always)]
 pub(crate) fn zip_map_inplace(a: &[f32], b: &mut [f32], f: impl Fn(f32x8, f32x8) -> f32x8) {
-    let n = a.len().min(b.len());
-    let (ac, at) = a[..n].as_chunks::<LANES>();
-    let (bc, bt) = b[..n].as_chunks_mut::<LANES>();
-    for (aa, ba) in ac.iter().zip(bc.iter_mut()) {
-        *ba = f(load(aa), load(ba)).to_array();
-    }
-    if !at.is_empty() {
-        let v = f(load_partial(at, 0.0), load_partial(bt, 0.0));
-        store_partial(v, bt);
-    }
+    zip_map_inplace_in(Portable, a, b, f);
 }
 
 /// `Σ a[i]·b[i]`, with two independent accumulators of eight lanes.
 #[inline]
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    dot_in(Portable, a, b)
+}
+
+/// `Σ a[i]`.
+#[inline]
+pub(crate) fn sum(a: &[f32]) -> f32 {
+    sum_in(Portable, a)
+}
+
+/// `max a[i]`, or `-∞` for an empty slice. A NaN anywhere gives NaN.
+#[inline]
+pub(crate) fn max(a: &[f32]) -> f32 {
+    max_in(Portable, a)
+}
+
+/// [`load_partial`] on the lanes `l`.
+#[inline(always)]
+pub(crate) fn load_partial_in<L: Lanes>(l: L, tail: &[f32], fill: f32) -> L::F {
+    let mut a = [fill; LANES];
+    for (dst, src) in a.iter_mut().zip(tail) {
+        *dst = *src;
+    }
+    l.load(&a)
+}
+
+/// [`store_partial`] of any lanes.
+#[inline(always)]
+pub(crate) fn store_partial_in<F: Float8>(v: F, out: &mut [f32]) {
+    let a = v.to_array();
+    for (dst, src) in out.iter_mut().zip(a.iter()) {
+        *dst = *src;
+    }
+}
+
+/// [`map`] on the lanes `l`.
+#[inline(always)]
+pub(crate) fn map_in<L: Lanes>(l: L, x: &[f32], y: &mut [f32], f: impl Fn(L::F) -> L::F) {
+    let n = x.len().min(y.len());
+    let (xc, xt) = x[..n].as_chunks::<LANES>();
+    let (yc, yt) = y[..n].as_chunks_mut::<LANES>();
+    for (xa, ya) in xc.iter().zip(yc.iter_mut()) {
+        f(l.load(xa)).store(ya);
+    }
+    if !xt.is_empty() {
+        store_partial_in(f(load_partial_in(l, xt, 0.0)), yt);
+    }
+}
+
+/// [`map_inplace`] on the lanes `l`.
+#[inline(always)]
+pub(crate) fn map_inplace_in<L: Lanes>(l: L, x: &mut [f32], f: impl Fn(L::F) -> L::F) {
+    let (xc, xt) = x.as_chunks_mut::<LANES>();
+    for xa in xc.iter_mut() {
+        f(l.load(xa)).store(xa);
+    }
+    if !xt.is_empty() {
+        let v = f(load_partial_in(l, xt, 0.0));
+        store_partial_in(v, xt);
+    }
+}
+
+/// [`zip_map`] on the lanes `l`.
+#[inline(always)]
+pub(crate) fn zip_map_in<L: Lanes>(
+    l: L,
+    a: &[f32],
+    b: &[f32],
+    out: &mut [f32],
+    f: impl Fn(L::F, L::F) -> L::F,
+) {
+    let n = a.len().min(b.len()).min(out.len());
+    let (ac, at) = a[..n].as_chunks::<LANES>();
+    let (bc, bt) = b[..n].as_chunks::<LANES>();
+    let (oc, ot) = out[..n].as_chunks_mut::<LANES>();
+    for ((aa, ba), oa) in ac.iter().zip(bc).zip(oc.iter_mut()) {
+        f(l.load(aa), l.load(ba)).store(oa);
+    }
+    if !at.is_empty() {
+        store_partial_in(
+            f(load_partial_in(l, at, 0.0), load_partial_in(l, bt, 0.0)),
+            ot,
+        );
+    }
+}
+
+/// [`zip_map_inplace`] on the lanes `l`.
+#[inline(always)]
+pub(crate) fn zip_map_inplace_in<L: Lanes>(
+    l: L,
+    a: &[f32],
+    b: &mut [f32],
+    f: impl Fn(L::F, L::F) -> L::F,
+) {
+    let n = a.len().min(b.len());
+    let (ac, at) = a[..n].as_chunks::<LANES>();
+    let (bc, bt) = b[..n].as_chunks_mut::<LANES>();
+    for (aa, ba) in ac.iter().zip(bc.iter_mut()) {
+        f(l.load(aa), l.load(ba)).store(ba);
+    }
+    if !at.is_empty() {
+        let v = f(load_partial_in(l, at, 0.0), load_partial_in(l, bt, 0.0));
+        store_partial_in(v, bt);
+    }
+}
+
+/// [`dot`] on the lanes `l`.
+#[inline(always)]
+pub(crate) fn dot_in<L: Lanes>(l: L, a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (ac, at) = a[..n].as_chunks::<LANES>();
     let (bc, bt) = b[..n].as_chunks::<LANES>();
-    let mut acc0 = f32x8::ZERO;
-    let mut acc1 = f32x8::ZERO;
+    let mut acc0 = l.splat(0.0);
+    let mut acc1 = l.splat(0.0);
     let (ac2, ar) = ac.as_chunks::<2>();
     let (bc2, br) = bc.as_chunks::<2>();
     for (aa, ba) in ac2.iter().zip(bc2) {
-        acc0 = load(&aa[0]).mul_add(load(&ba[0]), acc0);
-        acc1 = load(&aa[1]).mul_add(load(&ba[1]), acc1);
+        acc0 = l.load(&aa[0]).mul_add(l.load(&ba[0]), acc0);
+        acc1 = l.load(&aa[1]).mul_add(l.load(&ba[1]), acc1);
     }
     for (aa, ba) in ar.iter().zip(br) {
-        acc0 = load(aa).mul_add(load(ba), acc0);
+        acc0 = l.load(aa).mul_add(l.load(ba), acc0);
     }
     let mut s = (acc0 + acc1).reduce_add();
     for (x, y) in at.iter().zip(bt) {
@@ -132,13 +210,13 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
-/// `Σ a[i]`.
-#[inline]
-pub(crate) fn sum(a: &[f32]) -> f32 {
+/// [`sum`] on the lanes `l`.
+#[inline(always)]
+pub(crate) fn sum_in<L: Lanes>(l: L, a: &[f32]) -> f32 {
     let (ac, at) = a.as_chunks::<LANES>();
-    let mut acc = f32x8::ZERO;
+    let mut acc = l.splat(0.0);
     for aa in ac {
-        acc += load(aa);
+        acc += l.load(aa);
     }
     let mut s = acc.reduce_add();
     for x in at {
@@ -147,16 +225,16 @@ pub(crate) fn sum(a: &[f32]) -> f32 {
     s
 }
 
-/// `max a[i]`, or `-∞` for an empty slice. A NaN anywhere gives NaN.
-#[inline]
-pub(crate) fn max(a: &[f32]) -> f32 {
+/// [`max`] on the lanes `l`.
+#[inline(always)]
+pub(crate) fn max_in<L: Lanes>(l: L, a: &[f32]) -> f32 {
     let (ac, at) = a.as_chunks::<LANES>();
-    let mut acc = f32x8::splat(f32::NEG_INFINITY);
-    let mut nan = f32x8::ZERO;
+    let mut acc = l.splat(f32::NEG_INFINITY);
+    let mut nan = l.splat(0.0);
     for aa in ac {
-        let v = load(aa);
+        let v = l.load(aa);
         // `x != x` is all-ones for NaN lanes; track them apart so `max` cannot drop one.
-        nan |= v.simd_ne(v);
+        nan = nan | v.simd_ne(v);
         acc = acc.fast_max(v);
     }
     let mut m = f32::NEG_INFINITY;
