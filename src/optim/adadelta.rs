@@ -131,11 +131,19 @@ fn adadelta<const DECAY: bool, L: Lanes>(
     let eps = l.splat(o.eps);
     let neg_lr = l.splat(-o.lr);
     let [v, a] = planes::<2>(state, n);
-    fused2(l, params, grads, v, a, |p, g, v, a| {
-        let g = effective_grad::<DECAY, _>(g, p, sign, wd);
-        let v = v * rho + one_minus_rho * g * g;
-        let delta = (a + eps).sqrt() / (v + eps).sqrt() * g;
-        let a = a * rho + one_minus_rho * delta * delta;
-        (neg_lr.mul_add(delta, p), v, a)
-    });
+    fused2(
+        l,
+        params,
+        grads,
+        v,
+        a,
+        #[inline(always)]
+        |p, g, v, a| {
+            let g = effective_grad::<DECAY, _>(g, p, sign, wd);
+            let v = v * rho + one_minus_rho * g * g;
+            let delta = (a + eps).sqrt() / (v + eps).sqrt() * g;
+            let a = a * rho + one_minus_rho * delta * delta;
+            (neg_lr.mul_add(delta, p), v, a)
+        },
+    );
 }

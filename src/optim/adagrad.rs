@@ -131,9 +131,16 @@ fn adagrad<const DECAY: bool, L: Lanes>(
     grads: &[f32],
     sum: &mut [f32],
 ) {
-    fused1(l, params, grads, sum, |p, g, s| {
-        let g = effective_grad::<DECAY, _>(g, p, sign, wd);
-        let s = g.mul_add(g, s);
-        (neg_clr.mul_add(g / (s.sqrt() + eps), p), s)
-    });
+    fused1(
+        l,
+        params,
+        grads,
+        sum,
+        #[inline(always)]
+        |p, g, s| {
+            let g = effective_grad::<DECAY, _>(g, p, sign, wd);
+            let s = g.mul_add(g, s);
+            (neg_clr.mul_add(g / (s.sqrt() + eps), p), s)
+        },
+    );
 }

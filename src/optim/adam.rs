@@ -191,10 +191,18 @@ fn adam<const DECAY: bool, L: Lanes>(
 ) {
     let n = params.len();
     let [m, v] = planes::<2>(state, n);
-    fused2(l, params, grads, m, v, |p, g, m, v| {
-        let (p, _, m, v) = k.moments.step::<DECAY>(p, g, m, v);
-        (k.apply(p, m, v), m, v)
-    });
+    fused2(
+        l,
+        params,
+        grads,
+        m,
+        v,
+        #[inline(always)]
+        |p, g, m, v| {
+            let (p, _, m, v) = k.moments.step::<DECAY>(p, g, m, v);
+            (k.apply(p, m, v), m, v)
+        },
+    );
 }
 
 #[inline(always)]
@@ -207,11 +215,20 @@ fn amsgrad<const DECAY: bool, L: Lanes>(
 ) {
     let n = params.len();
     let [m, v, vmax] = planes::<3>(state, n);
-    fused3(l, params, grads, m, v, vmax, |p, g, m, v, vmax| {
-        let (p, _, m, v) = k.moments.step::<DECAY>(p, g, m, v);
-        let vmax = maximum(vmax, v);
-        (k.apply(p, m, vmax), m, v, vmax)
-    });
+    fused3(
+        l,
+        params,
+        grads,
+        m,
+        v,
+        vmax,
+        #[inline(always)]
+        |p, g, m, v, vmax| {
+            let (p, _, m, v) = k.moments.step::<DECAY>(p, g, m, v);
+            let vmax = maximum(vmax, v);
+            (k.apply(p, m, vmax), m, v, vmax)
+        },
+    );
 }
 
 /// AdamW, torch's `optim.AdamW` (Loshchilov & Hutter, 2019): [`Adam`] with the weight decay

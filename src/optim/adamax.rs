@@ -133,10 +133,18 @@ fn adamax<const DECAY: bool, L: Lanes>(
     let eps = l.splat(o.eps);
     let neg_clr = l.splat((-(o.lr as f64) / (1.0 - powi(b1, t))) as f32);
     let [m, u] = planes::<2>(state, n);
-    fused2(l, params, grads, m, u, |p, g, m, u| {
-        let g = effective_grad::<DECAY, _>(g, p, sign, wd);
-        let m = one_minus_beta1.mul_add(g - m, m);
-        let u = maximum(u * beta2, g.abs() + eps);
-        (neg_clr.mul_add(m / u, p), m, u)
-    });
+    fused2(
+        l,
+        params,
+        grads,
+        m,
+        u,
+        #[inline(always)]
+        |p, g, m, u| {
+            let g = effective_grad::<DECAY, _>(g, p, sign, wd);
+            let m = one_minus_beta1.mul_add(g - m, m);
+            let u = maximum(u * beta2, g.abs() + eps);
+            (neg_clr.mul_add(m / u, p), m, u)
+        },
+    );
 }

@@ -114,11 +114,18 @@ impl WithLanes for LionKernel<'_> {
         let one_minus_beta2 = l.splat((1.0 - b2) as f32);
         let neg_lr = l.splat(-o.lr);
         let wd = l.splat(o.weight_decay);
-        fused1(l, self.params, self.grads, self.exp_avg, |p, g, m| {
-            let g = g * g_sign;
-            let c = beta1 * m + one_minus_beta1 * g;
-            let p = neg_lr.mul_add(wd.mul_add(p, sign(l, c)), p);
-            (p, beta2 * m + one_minus_beta2 * g)
-        });
+        fused1(
+            l,
+            self.params,
+            self.grads,
+            self.exp_avg,
+            #[inline(always)]
+            |p, g, m| {
+                let g = g * g_sign;
+                let c = beta1 * m + one_minus_beta1 * g;
+                let p = neg_lr.mul_add(wd.mul_add(p, sign(l, c)), p);
+                (p, beta2 * m + one_minus_beta2 * g)
+            },
+        );
     }
 }

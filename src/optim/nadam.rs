@@ -187,10 +187,18 @@ fn nadam<const DECAY: bool, L: Lanes>(
 ) {
     let n = params.len();
     let [m, v] = planes::<2>(state, n);
-    fused2(l, params, grads, m, v, |p, g, m, v| {
-        let (p, g, m, v) = k.moments.step::<DECAY>(p, g, m, v);
-        let d = (v * k.inv_bc2).sqrt() + k.eps;
-        let p = k.grad_step.mul_add(g / d, p);
-        (k.momentum_step.mul_add(m / d, p), m, v)
-    });
+    fused2(
+        l,
+        params,
+        grads,
+        m,
+        v,
+        #[inline(always)]
+        |p, g, m, v| {
+            let (p, g, m, v) = k.moments.step::<DECAY>(p, g, m, v);
+            let d = (v * k.inv_bc2).sqrt() + k.eps;
+            let p = k.grad_step.mul_add(g / d, p);
+            (k.momentum_step.mul_add(m / d, p), m, v)
+        },
+    );
 }

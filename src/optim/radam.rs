@@ -178,13 +178,21 @@ fn radam<const DECAY: bool, L: Lanes>(
 ) {
     let n = params.len();
     let [m, v] = planes::<2>(state, n);
-    fused2(l, params, grads, m, v, |p, g, m, v| {
-        let (p, _, m, v) = k.moments.step::<DECAY>(p, g, m, v);
-        let u = if k.rectified {
-            m / (v.sqrt() + k.eps)
-        } else {
-            m
-        };
-        (k.neg_step.mul_add(u, p), m, v)
-    });
+    fused2(
+        l,
+        params,
+        grads,
+        m,
+        v,
+        #[inline(always)]
+        |p, g, m, v| {
+            let (p, _, m, v) = k.moments.step::<DECAY>(p, g, m, v);
+            let u = if k.rectified {
+                m / (v.sqrt() + k.eps)
+            } else {
+                m
+            };
+            (k.neg_step.mul_add(u, p), m, v)
+        },
+    );
 }

@@ -144,45 +144,82 @@ fn rmsprop<const DECAY: bool, L: Lanes>(
     let eps = l.splat(o.eps);
     let neg_lr = l.splat(-o.lr);
     let mu = l.splat(o.momentum);
-    let square_avg = |g: L::F, v: L::F| v * alpha + one_minus_alpha * g * g;
     match (o.momentum > 0.0, o.centered) {
         (false, false) => {
             let [v] = planes::<1>(state, n);
-            fused1(l, params, grads, v, |p, g, v| {
-                let g = effective_grad::<DECAY, _>(g, p, sign, wd);
-                let v = square_avg(g, v);
-                (neg_lr.mul_add(g / (v.sqrt() + eps), p), v)
-            });
+            fused1(
+                l,
+                params,
+                grads,
+                v,
+                #[inline(always)]
+                |p, g, v| {
+                    let g = effective_grad::<DECAY, _>(g, p, sign, wd);
+                    let v = square_avg(g, v, alpha, one_minus_alpha);
+                    (neg_lr.mul_add(g / (v.sqrt() + eps), p), v)
+                },
+            );
         }
         (true, false) => {
             let [v, b] = planes::<2>(state, n);
-            fused2(l, params, grads, v, b, |p, g, v, b| {
-                let g = effective_grad::<DECAY, _>(g, p, sign, wd);
-                let v = square_avg(g, v);
-                let b = b.mul_add(mu, g / (v.sqrt() + eps));
-                (neg_lr.mul_add(b, p), v, b)
-            });
+            fused2(
+                l,
+                params,
+                grads,
+                v,
+                b,
+                #[inline(always)]
+                |p, g, v, b| {
+                    let g = effective_grad::<DECAY, _>(g, p, sign, wd);
+                    let v = square_avg(g, v, alpha, one_minus_alpha);
+                    let b = b.mul_add(mu, g / (v.sqrt() + eps));
+                    (neg_lr.mul_add(b, p), v, b)
+                },
+            );
         }
         (false, true) => {
             let [v, gm] = planes::<2>(state, n);
-            fused2(l, params, grads, v, gm, |p, g, v, gm| {
-                let g = effective_grad::<DECAY, _>(g, p, sign, wd);
-                let v = square_avg(g, v);
-                let gm = one_minus_alpha.mul_add(g - gm, gm);
-                let a = gm.mul_neg_add(gm, v).sqrt() + eps;
-                (neg_lr.mul_add(g / a, p), v, gm)
-            });
+            fused2(
+                l,
+                params,
+                grads,
+                v,
+                gm,
+                #[inline(always)]
+                |p, g, v, gm| {
+                    let g = effective_grad::<DECAY, _>(g, p, sign, wd);
+                    let v = square_avg(g, v, alpha, one_minus_alpha);
+                    let gm = one_minus_alpha.mul_add(g - gm, gm);
+                    let a = gm.mul_neg_add(gm, v).sqrt() + eps;
+                    (neg_lr.mul_add(g / a, p), v, gm)
+                },
+            );
         }
         (true, true) => {
             let [v, b, gm] = planes::<3>(state, n);
-            fused3(l, params, grads, v, b, gm, |p, g, v, b, gm| {
-                let g = effective_grad::<DECAY, _>(g, p, sign, wd);
-                let v = square_avg(g, v);
-                let gm = one_minus_alpha.mul_add(g - gm, gm);
-                let a = gm.mul_neg_add(gm, v).sqrt() + eps;
-                let b = b.mul_add(mu, g / a);
-                (neg_lr.mul_add(b, p), v, b, gm)
-            });
+            fused3(
+                l,
+                params,
+                grads,
+                v,
+                b,
+                gm,
+                #[inline(always)]
+                |p, g, v, b, gm| {
+                    let g = effective_grad::<DECAY, _>(g, p, sign, wd);
+                    let v = square_avg(g, v, alpha, one_minus_alpha);
+                    let gm = one_minus_alpha.mul_add(g - gm, gm);
+                    let a = gm.mul_neg_add(gm, v).sqrt() + eps;
+                    let b = b.mul_add(mu, g / a);
+                    (neg_lr.mul_add(b, p), v, b, gm)
+                },
+            );
         }
     }
+}
+
+/// `v = α·v + (1 − α)·g²`.
+#[inline(always)]
+fn square_avg<F: Float8>(g: F, v: F, alpha: F, one_minus_alpha: F) -> F {
+    v * alpha + one_minus_alpha * g * g
 }

@@ -142,19 +142,32 @@ fn sgd<const DECAY: bool, L: Lanes>(
     let wd = l.splat(o.weight_decay);
     let neg_lr = l.splat(-o.lr);
     if o.momentum == 0.0 {
-        fused0(l, params, grads, |p, g| {
-            let g = effective_grad::<DECAY, _>(g, p, sign, wd);
-            neg_lr.mul_add(g, p)
-        });
+        fused0(
+            l,
+            params,
+            grads,
+            #[inline(always)]
+            |p, g| {
+                let g = effective_grad::<DECAY, _>(g, p, sign, wd);
+                neg_lr.mul_add(g, p)
+            },
+        );
         return;
     }
     let mu = l.splat(o.momentum);
     let keep = l.splat((1.0 - o.dampening as f64) as f32);
     let (first, nesterov) = (t == 1, o.nesterov);
-    fused1(l, params, grads, buf, |p, g, b| {
-        let g = effective_grad::<DECAY, _>(g, p, sign, wd);
-        let b = if first { g } else { keep.mul_add(g, b * mu) };
-        let u = if nesterov { mu.mul_add(b, g) } else { b };
-        (neg_lr.mul_add(u, p), b)
-    });
+    fused1(
+        l,
+        params,
+        grads,
+        buf,
+        #[inline(always)]
+        |p, g, b| {
+            let g = effective_grad::<DECAY, _>(g, p, sign, wd);
+            let b = if first { g } else { keep.mul_add(g, b * mu) };
+            let u = if nesterov { mu.mul_add(b, g) } else { b };
+            (neg_lr.mul_add(u, p), b)
+        },
+    );
 }
