@@ -15,8 +15,14 @@
 //! it on every 64th `f32` bit pattern (67 million inputs per function, every binade of both signs)
 //! plus every bit pattern in windows around the points where the method or the result changes,
 //! and asserts the bound on every run; its ignored test `exhaustive_all_f32` checks all 2³² inputs.
-//! On x86_64 a default build is SSE2 (`mul_add` is a multiply and an add, two roundings); with
-//! `-C target-cpu=native` (AVX2+FMA) `mul_add` is fused. The bound holds for both.
+//! On x86_64 a default build's [`f32x8`] is SSE2 (`mul_add` is a multiply and an add, two
+//! roundings); the `*_lanes` forms on the [`Avx2Fma`](super::Avx2Fma) lanes, which the
+//! crate's kernels dispatch to at run time, fuse `mul_add` (as does `f32x8` with
+//! `-C target-cpu=native`). The bound holds for both: the tests sweep both paths.
+//!
+//! Every function has a form generic over the instruction set, `exp_lanes(lanes, x)` and so
+//! on, for kernels run through [`dispatch`](super::dispatch); the plain functions are those
+//! forms on the [`Portable`](super::Portable) lanes.
 //!
 //! | function | domain | measured max, all 2³² inputs (SSE2) | measured max, sweep (FMA) | asserted bound |
 //! |----------|--------|-------------------------------------|---------------------------|----------------|
@@ -433,4 +439,15 @@ pub fn tanh_scalar(x: f32) -> f32 {
 #[inline]
 pub fn erf_scalar(x: f32) -> f32 {
     erf(f32x8::splat(x)).to_array()[0]
+}
+
+/// [`exp_lanes`] for the crate's dispatching maps.
+#[derive(Clone, Copy)]
+pub(crate) struct ExpMap;
+
+impl super::LaneMap for ExpMap {
+    #[inline(always)]
+    fn apply<L: Lanes>(self, l: L, x: L::F) -> L::F {
+        exp_lanes(l, x)
+    }
 }

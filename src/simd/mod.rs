@@ -14,6 +14,26 @@
 //! arrays of eight scalars on targets without SIMD (Cortex-M), where the same code compiles to
 //! unrolled scalar loops.
 //!
+//! # Run-time dispatch
+//!
+//! The hot element-wise kernels (every optimizer, the activations built on `exp`, `tanh` and
+//! `erf`, softmax, the batched `exp` of cross-entropy) are written once, generic over a
+//! [`Lanes`] token, and run through [`dispatch`]: on x86_64 with `std` it checks
+//! `is_x86_feature_detected!("avx2")` and `("fma")` once ([`Isa::detect`](crate::gemm::Isa),
+//! cached) and runs the kernel on the [`Avx2Fma`] lanes, inside a function compiled with
+//! `#[target_feature(enable = "avx2,fma")]`, so a default build (no `RUSTFLAGS`) gets 256-bit
+//! registers and fused multiply-adds; without `std` the choice comes from the compile-time
+//! target features; elsewhere, with the cargo feature `portable` or with
+//! `DESCENT_ISA=portable`, the kernels run on the [`Portable`] lanes (`wide::f32x8`, the same
+//! bits as before the dispatch existed). [`dispatch_on`] takes an explicit
+//! [`Isa`](crate::gemm::Isa) and, under `std`, [`with_isa`] overrides the choice for one
+//! thread (what the tests use to run every path). One choice per call, never per element.
+//!
+//! The two paths differ only where the AVX2 lanes fuse `a·b + c` into one rounding
+//! ([`Float8::mul_add`]): within the documented error of each function (the
+//! [`math`] bounds hold on both), and for the optimizers by at most the product's rounding per
+//! fused update, an ulp of the update's operands (see `tests/optim.rs`).
+//!
 //! The crate-internal helpers work on the common prefix when slices differ in length: the
 //! public kernels check lengths before they call them. The public ones ([`axpy`], [`scale`])
 //! check their own arguments.
@@ -251,6 +271,107 @@ pub(crate) fn max_in<L: Lanes>(l: L, a: &[f32]) -> f32 {
     } else {
         m
     }
+}
+
+/// A lane function `x ↦ f(x)`, generic over the instruction set: what
+/// [`map_dispatch`] and [`map_inplace_dispatch`] run (a closure cannot be generic).
+pub(crate) trait LaneMap: Copy {
+    /// `f(x)` on the lanes `l`.
+    fn apply<L: Lanes>(self, l: L, x: L::F) -> L::F;
+}
+
+/// A lane function `(a, b) ↦ f(a, b)`, generic over the instruction set.
+pub(crate) trait LaneZip: Copy {
+    /// `f(a, b)` on the lanes `l`.
+    fn apply<L: Lanes>(self, l: L, a: L::F, b: L::F) -> L::F;
+}
+
+/// [`map`] of `f`, on the lanes [`dispatch`] picks (once for the whole slice).
+#[inline]
+pub(crate) fn map_dispatch(x: &[f32], y: &mut [f32], f: impl LaneMap) {
+    /// The kernel.
+    struct Run<'a, M>(&'a [f32], &'a mut [f32], M);
+    impl<M: LaneMap> WithLanes for Run<'_, M> {
+        type Output = ();
+        #[inline(always)]
+        fn run<L: Lanes>(self, l: L) {
+            let f = self.2;
+            map_in(
+                l,
+                self.0,
+                self.1,
+                #[inline(always)]
+                |v| f.apply(l, v),
+            );
+        }
+    }
+    dispatch(Run(x, y, f));
+}
+
+/// [`map_inplace`] of `f`, on the lanes [`dispatch`] picks.
+#[inline]
+pub(crate) fn map_inplace_dispatch(x: &mut [f32], f: impl LaneMap) {
+    /// The kernel.
+    struct Run<'a, M>(&'a mut [f32], M);
+    impl<M: LaneMap> WithLanes for Run<'_, M> {
+        type Output = ();
+        #[inline(always)]
+        fn run<L: Lanes>(self, l: L) {
+            let f = self.1;
+            map_inplace_in(
+                l,
+                self.0,
+                #[inline(always)]
+                |v| f.apply(l, v),
+            );
+        }
+    }
+    dispatch(Run(x, f));
+}
+
+/// [`zip_map`] of `f`, on the lanes [`dispatch`] picks.
+#[inline]
+pub(crate) fn zip_map_dispatch(a: &[f32], b: &[f32], out: &mut [f32], f: impl LaneZip) {
+    /// The kernel.
+    struct Run<'a, Z>(&'a [f32], &'a [f32], &'a mut [f32], Z);
+    impl<Z: LaneZip> WithLanes for Run<'_, Z> {
+        type Output = ();
+        #[inline(always)]
+        fn run<L: Lanes>(self, l: L) {
+            let f = self.3;
+            zip_map_in(
+                l,
+                self.0,
+                self.1,
+                self.2,
+                #[inline(always)]
+                |a, b| f.apply(l, a, b),
+            );
+        }
+    }
+    dispatch(Run(a, b, out, f));
+}
+
+/// [`zip_map_inplace`] of `f`, on the lanes [`dispatch`] picks.
+#[inline]
+pub(crate) fn zip_map_inplace_dispatch(a: &[f32], b: &mut [f32], f: impl LaneZip) {
+    /// The kernel.
+    struct Run<'a, Z>(&'a [f32], &'a mut [f32], Z);
+    impl<Z: LaneZip> WithLanes for Run<'_, Z> {
+        type Output = ();
+        #[inline(always)]
+        fn run<L: Lanes>(self, l: L) {
+            let f = self.2;
+            zip_map_inplace_in(
+                l,
+                self.0,
+                self.1,
+                #[inline(always)]
+                |a, b| f.apply(l, a, b),
+            );
+        }
+    }
+    dispatch(Run(a, b, f));
 }
 
 /// `√v` in every lane, with the fastest correctly rounded square root the target has.
