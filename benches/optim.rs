@@ -131,6 +131,8 @@ fn bench_optimizers(c: &mut Criterion) {
                         .unwrap()
                 })
             });
+            // The thread-local override needs `std`.
+            #[cfg(feature = "std")]
             group.bench_function(BenchmarkId::new(name, "descent_portable"), |b| {
                 descent::simd::with_isa(Isa::Portable, || {
                     b.iter(|| {

@@ -99,9 +99,9 @@ pub trait Lanes: Copy {
     /// Loads eight floats.
     fn load(self, a: &[f32; LANES]) -> Self::F;
     /// The bits of each float lane as an integer lane.
-    fn to_bits(self, v: Self::F) -> Self::I;
+    fn f32_to_bits(self, v: Self::F) -> Self::I;
     /// Each integer lane's bits as a float lane.
-    fn from_bits(self, v: Self::I) -> Self::F;
+    fn bits_to_f32(self, v: Self::I) -> Self::F;
 }
 
 /// A kernel generic over the instruction set, run by [`dispatch`](super::dispatch).
@@ -139,12 +139,12 @@ impl Lanes for Portable {
     }
 
     #[inline(always)]
-    fn to_bits(self, v: f32x8) -> i32x8 {
+    fn f32_to_bits(self, v: f32x8) -> i32x8 {
         cast(v)
     }
 
     #[inline(always)]
-    fn from_bits(self, v: i32x8) -> f32x8 {
+    fn bits_to_f32(self, v: i32x8) -> f32x8 {
         cast(v)
     }
 }

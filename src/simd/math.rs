@@ -189,7 +189,7 @@ fn sign_bit<L: Lanes>(l: L, x: L::F) -> L::F {
 /// `2ⁿ` for integer lanes `n ∈ [−126, 127]`, built from the exponent bits.
 #[inline(always)]
 fn pow2i<L: Lanes>(l: L, n: L::I) -> L::F {
-    l.from_bits((n + l.splat_i32(127)).shl::<23>())
+    l.bits_to_f32((n + l.splat_i32(127)).shl::<23>())
 }
 
 /// Range reduction for `eˣ`: `n = round(x·log₂e)` as an integer and `eʳ − 1` for
@@ -198,7 +198,7 @@ fn pow2i<L: Lanes>(l: L, n: L::I) -> L::F {
 fn exp_core<L: Lanes>(l: L, x: L::F) -> (L::I, L::F) {
     let shifted = x.mul_add(l.splat(LOG2_E), l.splat(ROUND_MAGIC));
     let n = shifted - l.splat(ROUND_MAGIC);
-    let ni = l.to_bits(shifted) - l.splat_i32(ROUND_MAGIC_BITS);
+    let ni = l.f32_to_bits(shifted) - l.splat_i32(ROUND_MAGIC_BITS);
     // `n·LN2_HI` is exact and so is `x − n·LN2_HI` (both are multiples of ulp(x), and the
     // difference is below 2²⁴ of them); the low part carries the rest of ln 2.
     let r = n.mul_neg_add(l.splat(LN2_HI), x);
@@ -272,11 +272,11 @@ fn ln_reduced<L: Lanes>(l: L, e: L::F, f: L::F, corr: L::F) -> L::F {
 /// Splits a positive normal `x` into `(e, m − 1)` with `x = 2ᵉ·m`, `m ∈ [√½, √2)`.
 #[inline(always)]
 fn split_exponent<L: Lanes>(l: L, x: L::F) -> (L::F, L::F) {
-    let ix = l.to_bits(x) - l.splat_i32(SQRT_HALF_BITS);
+    let ix = l.f32_to_bits(x) - l.splat_i32(SQRT_HALF_BITS);
     let e = ix.shr::<23>();
-    let m = l.from_bits((ix & l.splat_i32(0x007F_FFFF)) + l.splat_i32(SQRT_HALF_BITS));
+    let m = l.bits_to_f32((ix & l.splat_i32(0x007F_FFFF)) + l.splat_i32(SQRT_HALF_BITS));
     // Integer to float for |e| < 2²²: place e in the mantissa of 1.5·2²³ and subtract.
-    let ef = l.from_bits(e + l.splat_i32(ROUND_MAGIC_BITS)) - l.splat(ROUND_MAGIC);
+    let ef = l.bits_to_f32(e + l.splat_i32(ROUND_MAGIC_BITS)) - l.splat(ROUND_MAGIC);
     (ef, m - l.splat(1.0))
 }
 

@@ -85,13 +85,13 @@ impl Lanes for Avx2Fma {
     }
 
     #[inline(always)]
-    fn to_bits(self, v: Avx2F32) -> Avx2I32 {
+    fn f32_to_bits(self, v: Avx2F32) -> Avx2I32 {
         // SAFETY: the token proves AVX (module docs).
         Avx2I32(unsafe { _mm256_castps_si256(v.0) })
     }
 
     #[inline(always)]
-    fn from_bits(self, v: Avx2I32) -> Avx2F32 {
+    fn bits_to_f32(self, v: Avx2I32) -> Avx2F32 {
         // SAFETY: the token proves AVX (module docs).
         Avx2F32(unsafe { _mm256_castsi256_ps(v.0) })
     }
