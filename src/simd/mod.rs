@@ -560,4 +560,131 @@ mod tests {
             }
         }
     }
+
+    /// The name of the lanes a kernel ran on.
+    struct LanesName;
+
+    impl WithLanes for LanesName {
+        type Output = &'static str;
+        fn run<L: Lanes>(self, _: L) -> &'static str {
+            core::any::type_name::<L>()
+        }
+    }
+
+    #[test]
+    fn dispatch_runs_the_requested_lanes() {
+        use crate::gemm::Isa;
+        assert!(dispatch_on(Isa::Portable, LanesName).ends_with("Portable"));
+        assert!(dispatch_on(Isa::Scalar, LanesName).ends_with("Portable"));
+        let avx = dispatch_on(Isa::Avx2Fma, LanesName);
+        assert_eq!(
+            avx.ends_with("Avx2Fma"),
+            Isa::Avx2Fma.is_available(),
+            "{avx}"
+        );
+        #[cfg(feature = "std")]
+        for isa in [Isa::Portable, Isa::Avx2Fma] {
+            let name = with_isa(isa, || dispatch(LanesName));
+            let want = if isa == Isa::Avx2Fma && isa.is_available() {
+                "Avx2Fma"
+            } else {
+                "Portable"
+            };
+            assert!(name.ends_with(want), "{isa}: {name}");
+        }
+    }
+
+    /// Every lane operation of `l` against the portable lanes on `a`, `b`: bit for bit, except
+    /// the fused ones, which must be the correctly rounded `a·b ± c`.
+    struct SameOps([f32; 8], [f32; 8]);
+
+    impl WithLanes for SameOps {
+        type Output = ();
+        fn run<L: Lanes>(self, l: L) {
+            let (a, b) = (self.0, self.1);
+            let (x, y) = (l.load(&a), l.load(&b));
+            let (p, q) = (f32x8::new(a), f32x8::new(b));
+            let same = |got: L::F, want: f32x8, what: &str| {
+                for (g, w) in got.to_array().iter().zip(want.to_array()) {
+                    assert!(
+                        g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
+                        "{what}"
+                    );
+                }
+            };
+            same(x + y, p + q, "add");
+            same(x - y, p - q, "sub");
+            same(x * y, p * q, "mul");
+            same(x / y, p / q, "div");
+            same(-x, -p, "neg");
+            same(x.sqrt(), Float8::sqrt(p), "sqrt");
+            same(x.abs(), p.abs(), "abs");
+            same(x.simd_lt(y), p.simd_lt(q), "lt");
+            same(x.simd_le(y), p.simd_le(q), "le");
+            same(x.simd_gt(y), p.simd_gt(q), "gt");
+            same(x.simd_ge(y), p.simd_ge(q), "ge");
+            same(x.simd_eq(y), p.simd_eq(q), "eq");
+            same(x.simd_ne(y), p.simd_ne(q), "ne");
+            same(x.is_nan(), p.is_nan(), "is_nan");
+            same(x.is_inf(), p.is_inf(), "is_inf");
+            same(
+                x.simd_lt(y).select(x, y),
+                p.simd_lt(q).select(p, q),
+                "select",
+            );
+            same(x.simd_lt(y) & x, p.simd_lt(q) & p, "and");
+            same(x.simd_lt(y) | x, p.simd_lt(q) | p, "or");
+            same(
+                l.bits_to_f32(l.f32_to_bits(x).shr::<3>()),
+                {
+                    let i: wide::i32x8 = wide::bytemuck::cast(p);
+                    wide::bytemuck::cast(i >> 3)
+                },
+                "shr",
+            );
+            assert_eq!(x.simd_lt(y).any(), p.simd_lt(q).any());
+            let fused = x.mul_add(y, x).to_array();
+            let neg = x.mul_neg_add(y, x).to_array();
+            for k in 0..8 {
+                let exact = a[k] as f64 * b[k] as f64;
+                assert!(bits_or_nan(fused[k], (exact + a[k] as f64) as f32) || !fused_is(l));
+                assert!(bits_or_nan(neg[k], (a[k] as f64 - exact) as f32) || !fused_is(l));
+            }
+        }
+    }
+
+    fn bits_or_nan(a: f32, b: f32) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    /// Whether the lanes `L` fuse `mul_add`.
+    fn fused_is<L: Lanes>(_: L) -> bool {
+        core::any::type_name::<L>().ends_with("Avx2Fma")
+    }
+
+    #[test]
+    fn lane_operations_agree_on_every_path() {
+        use crate::gemm::Isa;
+        let specials = [
+            0.0,
+            -0.0,
+            1.5,
+            -2.25,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            1e-40,
+        ];
+        for seed in 0..64 {
+            let mut a = data(8, seed);
+            let b = data(8, seed + 100);
+            a[(seed % 8) as usize] = specials[(seed / 8) as usize % 8];
+            for isa in [Isa::Portable, Isa::Avx2Fma] {
+                dispatch_on(
+                    isa,
+                    SameOps(a[..8].try_into().unwrap(), b[..8].try_into().unwrap()),
+                );
+            }
+        }
+    }
 }
