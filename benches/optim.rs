@@ -9,11 +9,22 @@
 //! ```
 //!
 //! Throughput is in elements (parameters) per second; bandwidth = bytes/element × that.
+//!
+//! Per optimizer: `descent` (the run-time dispatch: AVX2+FMA where the CPU has it),
+//! `descent_portable` (the same call forced onto the portable `wide` lanes, what a default
+//! build ran before the dispatch existed) and `scalar` (the reference loop). The plain loops
+//! of Adam and SGD with momentum are compiled twice: `scalar_zip` as the rest of the bench (a
+//! default build: SSE2 on x86_64) and `scalar_zip_avx2` with
+//! `#[target_feature(enable = "avx2,fma")]` on the loop function, which is what
+//! `-C target-cpu=native` gives these loops on an AVX2+FMA CPU — the issue's peer, in the same
+//! run. The streaming loops `stream_2r1w`, `stream_3r2w` and `stream_4r3w` have the reads and
+//! writes of SGD, of the one-state optimizers and of the two-state ones.
 
 #[path = "../tests/reference/optim.rs"]
 mod reference;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use descent::gemm::Isa;
 use descent::optim::{Adadelta, Adagrad, Adam, AdamW, Adamax, Lion, NAdam, RAdam, RmsProp, Sgd};
 use reference::Opt;
 use std::hint::black_box;
@@ -55,6 +66,7 @@ fn optimizers() -> Vec<(&'static str, Opt)> {
 
 /// Adam as a tight scalar loop over zipped iterators (no bounds checks): the strongest plain
 /// loop, the one a hand-written training script would have.
+#[inline(always)]
 fn scalar_adam(a: &Adam, t: u64, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
     let (b1, b2) = (a.betas.0 as f64, a.betas.1 as f64);
     let step_size = (a.lr as f64 / (1.0 - b1.powi(t as i32))) as f32;
@@ -66,6 +78,36 @@ fn scalar_adam(a: &Adam, t: u64, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mu
         let denom = v.sqrt() / bc2_sqrt + a.eps;
         *p -= step_size * (*m / denom);
     }
+}
+
+/// [`scalar_adam`] compiled for AVX2 and FMA (as `-C target-cpu=native` compiles it on an
+/// AVX2+FMA CPU). Call only where the CPU has both.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn scalar_adam_avx2(a: &Adam, t: u64, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+    scalar_adam(a, t, p, g, m, v)
+}
+
+/// SGD with momentum (torch's form, after the first step) as a tight scalar loop.
+#[inline(always)]
+fn scalar_sgd_momentum(o: &Sgd, p: &mut [f32], g: &[f32], b: &mut [f32]) {
+    let keep = (1.0 - o.dampening as f64) as f32;
+    for ((p, g), b) in p.iter_mut().zip(g).zip(b.iter_mut()) {
+        *b = o.momentum * *b + keep * g;
+        *p -= o.lr * *b;
+    }
+}
+
+/// [`scalar_sgd_momentum`] compiled for AVX2 and FMA. Call only where the CPU has both.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn scalar_sgd_momentum_avx2(o: &Sgd, p: &mut [f32], g: &[f32], b: &mut [f32]) {
+    scalar_sgd_momentum(o, p, g, b)
+}
+
+/// Whether this CPU has AVX2 and FMA.
+fn has_avx2_fma() -> bool {
+    Isa::Avx2Fma.is_available()
 }
 
 fn bench_optimizers(c: &mut Criterion) {
@@ -89,6 +131,16 @@ fn bench_optimizers(c: &mut Criterion) {
                         .unwrap()
                 })
             });
+            // The thread-local override needs `std`.
+            #[cfg(feature = "std")]
+            group.bench_function(BenchmarkId::new(name, "descent_portable"), |b| {
+                descent::simd::with_isa(Isa::Portable, || {
+                    b.iter(|| {
+                        o.update(2, black_box(&mut p), black_box(&g), &mut state)
+                            .unwrap()
+                    })
+                })
+            });
             group.bench_function(BenchmarkId::new(name, "scalar"), |b| {
                 b.iter(|| opt.reference_step(2, black_box(&mut p), black_box(&g), &mut state))
             });
@@ -99,6 +151,35 @@ fn bench_optimizers(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("adam", "scalar_zip"), |b| {
             b.iter(|| scalar_adam(&adam, 2, black_box(&mut p), black_box(&g), &mut m, &mut v))
         });
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            group.bench_function(BenchmarkId::new("adam", "scalar_zip_avx2"), |b| {
+                b.iter(|| {
+                    // SAFETY: the CPU has AVX2 and FMA (checked above).
+                    unsafe {
+                        scalar_adam_avx2(&adam, 2, black_box(&mut p), black_box(&g), &mut m, &mut v)
+                    }
+                })
+            });
+        }
+        let sgd = Sgd {
+            momentum: 0.9,
+            ..Sgd::DEFAULT
+        };
+        group.bench_function(BenchmarkId::new("sgd_momentum", "scalar_zip"), |b| {
+            b.iter(|| scalar_sgd_momentum(&sgd, black_box(&mut p), black_box(&g), &mut m))
+        });
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            group.bench_function(BenchmarkId::new("sgd_momentum", "scalar_zip_avx2"), |b| {
+                b.iter(|| {
+                    // SAFETY: the CPU has AVX2 and FMA (checked above).
+                    unsafe {
+                        scalar_sgd_momentum_avx2(&sgd, black_box(&mut p), black_box(&g), &mut m)
+                    }
+                })
+            });
+        }
         group.finish();
     }
 }
@@ -126,6 +207,23 @@ fn bench_bandwidth(c: &mut Criterion) {
             })
         });
         let (mut p, mut m, mut v) = (data(n, 5), data(n, 6), data(n, 7));
+        group.bench_function("stream_2r1w", |bch| {
+            bch.iter(|| {
+                let s = black_box(0.5f32);
+                for (p, g) in p.iter_mut().zip(&b_src) {
+                    *p += s * g;
+                }
+            })
+        });
+        group.bench_function("stream_3r2w", |bch| {
+            bch.iter(|| {
+                let s = black_box(0.5f32);
+                for ((p, g), m) in p.iter_mut().zip(&b_src).zip(m.iter_mut()) {
+                    *m = s * *m + g;
+                    *p += s * *m;
+                }
+            })
+        });
         group.bench_function("stream_4r3w", |bch| {
             bch.iter(|| {
                 let s = black_box(0.5f32);

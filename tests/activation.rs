@@ -25,6 +25,9 @@
 
 use descent::activation::{self as act, Activation, Elu, LeakyRelu, Saved, Softplus};
 use descent::Error;
+mod common;
+
+use common::for_each_isa;
 
 const U: f64 = 1.0 / 16_777_216.0;
 /// One `simd::math` call: 4 ulp ≤ 8u relative.
@@ -490,6 +493,11 @@ fn check_elementwise(op: &Elementwise, x: &[f32], dy: &[f32], off: usize) {
 
 #[test]
 fn elementwise_match_reference_at_every_length_and_offset() {
+    for_each_isa(|_| elementwise_match_reference_at_every_length_and_offset_once());
+}
+
+/// One instruction set of [`elementwise_match_reference_at_every_length_and_offset`].
+fn elementwise_match_reference_at_every_length_and_offset_once() {
     let mut rng = Lcg(1);
     for op in elementwise_ops() {
         for n in 0..=70 {
@@ -506,6 +514,11 @@ fn elementwise_match_reference_at_every_length_and_offset() {
 /// 1e−30, so the tails, the transition regions and the tiny arguments all meet the bound.
 #[test]
 fn elementwise_match_reference_over_the_range() {
+    for_each_isa(|_| elementwise_match_reference_over_the_range_once());
+}
+
+/// One instruction set of [`elementwise_match_reference_over_the_range`].
+fn elementwise_match_reference_over_the_range_once() {
     let mut x: Vec<f32> = (-4000..=4000).map(|i| i as f32 * 0.005).collect();
     x.extend((-2000..=2000).map(|i| i as f32 * 0.05));
     for e in -30..=2 {
@@ -525,6 +538,11 @@ fn elementwise_match_reference_over_the_range() {
 /// reference with the same tolerances.
 #[test]
 fn elementwise_edge_values() {
+    for_each_isa(|_| elementwise_edge_values_once());
+}
+
+/// One instruction set of [`elementwise_edge_values`].
+fn elementwise_edge_values_once() {
     let mut x = vec![];
     for v in [0.0f32, 1e-7, 20.0, 20.5, 80.0, 1e4, 1e20, 3e38] {
         x.extend([v, -v]);
@@ -555,6 +573,11 @@ fn elementwise_edge_values() {
 /// for +0 and −0, from x and from y.
 #[test]
 fn derivatives_at_zero_follow_torch() {
+    for_each_isa(|_| derivatives_at_zero_follow_torch_once());
+}
+
+/// One instruction set of [`derivatives_at_zero_follow_torch`].
+fn derivatives_at_zero_follow_torch_once() {
     let zeros = [0.0f32, -0.0];
     let dy = [2.0f32, 2.0];
     let mut y = [9.0f32; 2];
@@ -589,6 +612,11 @@ fn derivatives_at_zero_follow_torch() {
 /// ±∞ and NaN: forward values and backward factors (with `dy = 1`) of every op.
 #[test]
 fn non_finite_inputs() {
+    for_each_isa(|_| non_finite_inputs_once());
+}
+
+/// One instruction set of [`non_finite_inputs`].
+fn non_finite_inputs_once() {
     let inf = f32::INFINITY;
     let nan = f32::NAN;
     // (op, f(+∞), f(−∞), f′(+∞), f′(−∞), backward at NaN with dy = 1 is NaN?)
@@ -700,6 +728,11 @@ fn non_finite_inputs() {
 /// The relative accuracy of the tails, where a direct transcription loses every digit.
 #[test]
 fn tails_keep_relative_accuracy() {
+    for_each_isa(|_| tails_keep_relative_accuracy_once());
+}
+
+/// One instruction set of [`tails_keep_relative_accuracy`].
+fn tails_keep_relative_accuracy_once() {
     let mut y = [0.0f32; 4];
     let x = [-8.0f32, -12.0, -30.0, -80.0];
     act::gelu(&x[..2], &mut y[..2]).unwrap();
@@ -968,6 +1001,11 @@ fn check_softmax(log: bool, x: &[f32], dy: &[f32], cols: usize, off: usize) {
 
 #[test]
 fn softmax_match_reference_at_every_width_and_offset() {
+    for_each_isa(|_| softmax_match_reference_at_every_width_and_offset_once());
+}
+
+/// One instruction set of [`softmax_match_reference_at_every_width_and_offset`].
+fn softmax_match_reference_at_every_width_and_offset_once() {
     let mut rng = Lcg(3);
     for cols in 1..=70 {
         for off in 0..=3 {
@@ -986,6 +1024,11 @@ fn softmax_match_reference_at_every_width_and_offset() {
 
 #[test]
 fn softmax_extremes() {
+    for_each_isa(|_| softmax_extremes_once());
+}
+
+/// One instruction set of [`softmax_extremes`].
+fn softmax_extremes_once() {
     // ±80 and ±1e4 in one row: max-subtracted, so nothing overflows.
     let x = [80.0f32, -80.0, 1e4, -1e4, 0.0, 9999.0, 1e4 - 1.0, 20.5];
     let dy = [0.5f32, -1.0, 2.0, 0.25, -0.75, 1.0, 0.1, 3.0];
@@ -1288,6 +1331,11 @@ fn activation_defaults_are_torchs() {
 /// the kernel reads.
 #[test]
 fn activation_dispatches_to_the_kernels() {
+    for_each_isa(|_| activation_dispatches_to_the_kernels_once());
+}
+
+/// One instruction set of [`activation_dispatches_to_the_kernels`].
+fn activation_dispatches_to_the_kernels_once() {
     let mut rng = Lcg(4);
     let (rows, cols) = (3, 7);
     let x = rng.values(rows * cols);

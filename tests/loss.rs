@@ -16,6 +16,9 @@
 
 use descent::loss::{self, Reduction};
 use descent::Error;
+mod common;
+
+use common::for_each_isa;
 
 /// The unit round-off of `f32`.
 const U: f64 = f32::EPSILON as f64 / 2.0;
@@ -595,6 +598,11 @@ fn check_class_case(
 
 #[test]
 fn cross_entropy_matches_reference_for_every_class_count() {
+    for_each_isa(|_| cross_entropy_matches_reference_for_every_class_count_once());
+}
+
+/// One instruction set of [`cross_entropy_matches_reference_for_every_class_count`].
+fn cross_entropy_matches_reference_for_every_class_count_once() {
     let mut rng = Rng::new(4);
     for c in 1..=70 {
         for b in [1, 2, 3, 5] {
@@ -618,6 +626,11 @@ fn cross_entropy_matches_reference_for_every_class_count() {
 
 #[test]
 fn cross_entropy_matches_reference_for_every_batch_size() {
+    for_each_isa(|_| cross_entropy_matches_reference_for_every_batch_size_once());
+}
+
+/// One instruction set of [`cross_entropy_matches_reference_for_every_batch_size`].
+fn cross_entropy_matches_reference_for_every_batch_size_once() {
     let mut rng = Rng::new(5);
     for c in [1, 3, 10] {
         for b in 1..=70 {
@@ -643,6 +656,11 @@ fn cross_entropy_matches_reference_for_every_batch_size() {
 
 #[test]
 fn cross_entropy_probs_matches_reference_for_every_class_count() {
+    for_each_isa(|_| cross_entropy_probs_matches_reference_for_every_class_count_once());
+}
+
+/// One instruction set of [`cross_entropy_probs_matches_reference_for_every_class_count`].
+fn cross_entropy_probs_matches_reference_for_every_class_count_once() {
     let mut rng = Rng::new(6);
     for c in 1..=70 {
         for b in [1, 2, 4] {
@@ -714,6 +732,11 @@ fn nll_matches_reference_for_every_class_count() {
 
 #[test]
 fn cross_entropy_is_finite_and_accurate_for_huge_logits() {
+    for_each_isa(|_| cross_entropy_is_finite_and_accurate_for_huge_logits_once());
+}
+
+/// One instruction set of [`cross_entropy_is_finite_and_accurate_for_huge_logits`].
+fn cross_entropy_is_finite_and_accurate_for_huge_logits_once() {
     let c = 7;
     let rows: [[f32; 7]; 5] = [
         [1e4, -1e4, 0.0, 5e3, -5e3, 1e4, 9999.0],

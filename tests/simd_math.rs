@@ -13,8 +13,12 @@
 //! maxima are printed (`cargo test --test simd_math -- --nocapture`) and must not exceed the
 //! documented bounds in `src/simd/math.rs`.
 
-use descent::simd::f32x8;
+mod common;
+
+use common::element_wise_isas;
+use descent::gemm::Isa;
 use descent::simd::math;
+use descent::simd::{dispatch_on, f32x8, Float8, Lanes, WithLanes};
 
 /// Every `STEP`-th bit pattern: `2³²/64 = 67 108 864` inputs per function.
 const STEP: u32 = 64;
@@ -26,6 +30,62 @@ const BOUND_ULP: f64 = 2.0;
 
 type VecFn = fn(f32x8) -> f32x8;
 type RefFn = fn(f64) -> f64;
+
+/// The functions under test.
+#[derive(Clone, Copy)]
+enum Func {
+    Exp,
+    Expm1,
+    Ln,
+    Ln1p,
+    Tanh,
+    Erf,
+}
+
+/// One function on eight inputs, for `dispatch_on`: the `*_lanes` form on the dispatched
+/// instruction set's lanes, inlined into its dispatching function.
+struct Apply(Func, [f32; 8]);
+
+impl WithLanes for Apply {
+    type Output = [f32; 8];
+
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) -> [f32; 8] {
+        let x = l.load(&self.1);
+        match self.0 {
+            Func::Exp => math::exp_lanes(l, x),
+            Func::Expm1 => math::expm1_lanes(l, x),
+            Func::Ln => math::ln_lanes(l, x),
+            Func::Ln1p => math::ln_1p_lanes(l, x),
+            Func::Tanh => math::tanh_lanes(l, x),
+            Func::Erf => math::erf_lanes(l, x),
+        }
+        .to_array()
+    }
+}
+
+/// `f` on the AVX2+FMA lanes (listed only where the CPU has them).
+fn avx2(f: Func, x: f32x8) -> f32x8 {
+    f32x8::new(dispatch_on(Isa::Avx2Fma, Apply(f, x.to_array())))
+}
+
+/// The function called `name` on every element-wise instruction set this CPU has: the
+/// portable `descent::simd::math` function, and its `*_lanes` form on AVX2+FMA.
+fn variants(name: &str) -> Vec<(Isa, VecFn)> {
+    let (portable, fused): (VecFn, VecFn) = match name {
+        "exp" => (math::exp, |x| avx2(Func::Exp, x)),
+        "expm1" => (math::expm1, |x| avx2(Func::Expm1, x)),
+        "ln" => (math::ln, |x| avx2(Func::Ln, x)),
+        "ln_1p" => (math::ln_1p, |x| avx2(Func::Ln1p, x)),
+        "tanh" => (math::tanh, |x| avx2(Func::Tanh, x)),
+        "erf" => (math::erf, |x| avx2(Func::Erf, x)),
+        _ => panic!("no function {name}"),
+    };
+    element_wise_isas()
+        .into_iter()
+        .map(|isa| (isa, if isa == Isa::Avx2Fma { fused } else { portable }))
+        .collect()
+}
 
 /// The spacing of `f32` values at `r` (`r` finite).
 fn ulp_of(r: f32) -> f64 {
@@ -169,12 +229,16 @@ fn sweep(name: &str, f: VecFn, reference: RefFn, centres: &[f32]) -> f64 {
     st.max
 }
 
-fn check(name: &str, f: VecFn, reference: RefFn, centres: &[f32]) {
-    let m = sweep(name, f, reference, centres);
-    assert!(
-        m <= BOUND_ULP,
-        "{name}: max error {m} ulp above the bound {BOUND_ULP}"
-    );
+/// Sweeps `name` on every instruction set (`_f`, the portable function, names which).
+fn check(name: &str, _f: VecFn, reference: RefFn, centres: &[f32]) {
+    for (isa, f) in variants(name) {
+        eprint!("[{isa}] ");
+        let m = sweep(name, f, reference, centres);
+        assert!(
+            m <= BOUND_ULP,
+            "{name} on {isa}: max error {m} ulp above the bound {BOUND_ULP}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,6 +373,14 @@ fn exhaustive_all_f32() {
         ("erf", math::erf, libm::erf),
     ];
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let fs: Vec<(&str, VecFn, RefFn)> = fs
+        .into_iter()
+        .flat_map(|(name, _, reference)| {
+            variants(name)
+                .into_iter()
+                .map(move |(_, f)| (name, f, reference))
+        })
+        .collect();
     for (name, f, reference) in fs {
         let chunk = (1u64 << 32) / threads;
         let parts: Vec<Stats> = std::thread::scope(|scope| {
@@ -361,16 +433,19 @@ fn bits_eq(a: f32, b: f32) -> bool {
     a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
 }
 
-/// Asserts `f(x)` is `want` bit for bit (any NaN for a NaN), in every lane.
-fn assert_value(name: &str, f: VecFn, x: f32, want: f32) {
-    let y = f(f32x8::splat(x)).to_array();
-    for (lane, &y) in y.iter().enumerate() {
-        assert!(
-            bits_eq(y, want),
-            "{name}({x:e}) = {y:e} ({:#010x}) in lane {lane}, want {want:e} ({:#010x})",
-            y.to_bits(),
-            want.to_bits()
-        );
+/// Asserts `f(x)` is `want` bit for bit (any NaN for a NaN), in every lane, on every
+/// instruction set (`_f`, the portable function, names which).
+fn assert_value(name: &str, _f: VecFn, x: f32, want: f32) {
+    for (isa, f) in variants(name) {
+        let y = f(f32x8::splat(x)).to_array();
+        for (lane, &y) in y.iter().enumerate() {
+            assert!(
+                bits_eq(y, want),
+                "{name}({x:e}) on {isa} = {y:e} ({:#010x}) in lane {lane}, want {want:e} ({:#010x})",
+                y.to_bits(),
+                want.to_bits()
+            );
+        }
     }
 }
 
@@ -394,10 +469,12 @@ fn nan_in_nan_out() {
         f32::from_bits(0xFFFF_FFFF),
         f32::from_bits(0x7FC1_2345),
     ];
-    for (name, f) in fs {
-        for x in nans {
-            let y = f(f32x8::splat(x)).to_array();
-            assert!(y.iter().all(|y| y.is_nan()), "{name}({x}) = {y:?}");
+    for (name, _) in fs {
+        for (isa, f) in variants(name) {
+            for x in nans {
+                let y = f(f32x8::splat(x)).to_array();
+                assert!(y.iter().all(|y| y.is_nan()), "{name}({x}) on {isa} = {y:?}");
+            }
         }
     }
 }
@@ -649,9 +726,22 @@ fn result_does_not_depend_on_the_lane() {
         ("erf", math::erf, math::erf_scalar),
     ];
     let inputs = probe_inputs();
-    for (name, f, scalar) in fs {
+    for (name, _, scalar) in fs {
+        for (isa, f) in variants(name) {
+            lanes_agree(name, isa, f, scalar, &inputs);
+        }
+    }
+}
+
+/// `f` gives every input the result a splat gives, in every lane; the portable splat is the
+/// scalar convenience.
+fn lanes_agree(name: &str, isa: Isa, f: VecFn, scalar: ScalarFn, inputs: &[f32]) {
+    {
         for (i, &x) in inputs.iter().enumerate() {
-            let want = scalar(x);
+            let want = f(f32x8::splat(x)).to_array()[0];
+            if isa == Isa::Portable {
+                assert!(bits_eq(scalar(x), want), "{name}({x:e}): scalar vs splat");
+            }
             for lane in 0..8 {
                 // Neighbours from elsewhere in the probe list: specials, NaN, huge, tiny.
                 let mut a = [0.0f32; 8];
@@ -662,7 +752,7 @@ fn result_does_not_depend_on_the_lane() {
                 let y = f(f32x8::new(a)).to_array()[lane];
                 assert!(
                     bits_eq(y, want),
-                    "{name}({x:e}): lane {lane} gives {y:e}, a splat gives {want:e}"
+                    "{name}({x:e}) on {isa}: lane {lane} gives {y:e}, a splat gives {want:e}"
                 );
             }
         }

@@ -4,7 +4,7 @@
 use super::check_backward;
 use super::sigmoid::logistic_pair;
 use crate::error::check_len;
-use crate::simd::{self, f32x8, math};
+use crate::simd::{self, math, Float8, LaneMap, LaneZip, Lanes};
 use crate::Result;
 
 /// `1/√(2π)`.
@@ -43,44 +43,42 @@ const MILLS: [f32; 10] = [
 /// Budget: `Q` within 18.5u relative (8u `exp`, 6u Mills ratio, 4.5u for the roundings and the
 /// rounded `1/√(2π)`), so `Φ` within 19.5u for every `x`; no `1 + erf` cancellation.
 #[inline(always)]
-fn normal_cdf_pdf(x: f32x8) -> (f32x8, f32x8) {
-    let one = f32x8::ONE;
-    let half = f32x8::HALF;
+fn normal_cdf_pdf<L: Lanes>(l: L, x: L::F) -> (L::F, L::F) {
+    let one = l.splat(1.0);
+    let half = l.splat(0.5);
     let a = x.abs();
-    let a = a
-        .simd_gt(f32x8::splat(CLAMP))
-        .select(f32x8::splat(CLAMP), a);
+    let a = a.simd_gt(l.splat(CLAMP)).select(l.splat(CLAMP), a);
     // a² = hi + lo exactly.
     let hi = a * a;
-    let big = a * f32x8::splat(4097.0);
+    let big = a * l.splat(4097.0);
     let a_hi = big - (big - a);
     let a_lo = a - a_hi;
     let lo = ((a_hi * a_hi - hi) + (a_hi + a_hi) * a_lo) + a_lo * a_lo;
     // |lo/2| ≤ 2⁻²⁵·a² ≤ 8e−6, so 1 − lo/2 matches e^{−lo/2} to 3e−11.
-    let gauss = math::exp(-(hi * half)) * (one - lo * half);
-    let pdf = gauss * f32x8::splat(INV_SQRT_2PI);
-    let t = one / (one + a * f32x8::splat(0.25));
+    let gauss = math::exp_lanes(l, -(hi * half)) * (one - lo * half);
+    let pdf = gauss * l.splat(INV_SQRT_2PI);
+    let t = one / (one + a * l.splat(0.25));
     let [first, rest @ ..] = MILLS;
-    let mut p = f32x8::splat(first);
+    let mut p = l.splat(first);
     for c in rest {
-        p = p.mul_add(t, f32x8::splat(c));
+        p = p.mul_add(t, l.splat(c));
     }
     let upper_tail = pdf * (t * p);
-    let negative = x.simd_lt(f32x8::ZERO);
+    let negative = x.simd_lt(l.splat(0.0));
     (negative.select(upper_tail, one - upper_tail), pdf)
 }
 
 #[inline(always)]
-fn gelu_lanes(x: f32x8) -> f32x8 {
-    let (cdf, _) = normal_cdf_pdf(x);
+fn gelu_lanes<L: Lanes>(l: L, x: L::F) -> L::F {
+    let (cdf, _) = normal_cdf_pdf(l, x);
     // At x = −∞, x·Φ(x) is −∞·0; the limit is −0.
-    x.simd_eq(f32x8::splat(f32::NEG_INFINITY))
-        .select(f32x8::splat(-0.0), x * cdf)
+    x.simd_eq(l.splat(f32::NEG_INFINITY))
+        .select(l.splat(-0.0), x * cdf)
 }
 
 #[inline(always)]
-fn gelu_grad_lanes(x: f32x8, dy: f32x8) -> f32x8 {
-    let (cdf, pdf) = normal_cdf_pdf(x);
+fn gelu_grad_lanes<L: Lanes>(l: L, x: L::F, dy: L::F) -> L::F {
+    let (cdf, pdf) = normal_cdf_pdf(l, x);
     let d = cdf + x * pdf;
     // At x = ±∞, x·φ(x) is ±∞·0; the limit of the derivative is Φ (0 or 1).
     dy * x.is_inf().select(cdf, d)
@@ -101,13 +99,13 @@ fn gelu_grad_lanes(x: f32x8, dy: f32x8) -> f32x8 {
 /// [`crate::Error::LengthMismatch`] when `y.len() != x.len()`.
 pub fn gelu(x: &[f32], y: &mut [f32]) -> Result<()> {
     check_len("y", y.len(), x.len())?;
-    simd::map(x, y, gelu_lanes);
+    simd::map_dispatch(x, y, Gelu);
     Ok(())
 }
 
 /// [`gelu`] in place: `x ← x·Φ(x)` (same bits).
 pub fn gelu_inplace(x: &mut [f32]) {
-    simd::map_inplace(x, gelu_lanes);
+    simd::map_inplace_dispatch(x, Gelu);
 }
 
 /// Gradient of [`gelu`] from its input: `dx = dy·(Φ(x) + x·φ(x))`, `φ(x) = e^{−x²/2}/√(2π)`.
@@ -119,7 +117,7 @@ pub fn gelu_inplace(x: &mut [f32]) {
 /// [`crate::Error::LengthMismatch`] when `dy` or `dx` is not as long as `x`.
 pub fn gelu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) -> Result<()> {
     check_backward(x.len(), dy.len(), dx.len())?;
-    simd::zip_map(x, dy, dx, gelu_grad_lanes);
+    simd::zip_map_dispatch(x, dy, dx, GeluGrad);
     Ok(())
 }
 
@@ -129,7 +127,7 @@ pub fn gelu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) -> Result<()> {
 /// [`crate::Error::LengthMismatch`] when `dy` is not as long as `x`.
 pub fn gelu_backward_inplace(x: &[f32], dy: &mut [f32]) -> Result<()> {
     check_len("dy", dy.len(), x.len())?;
-    simd::zip_map_inplace(x, dy, gelu_grad_lanes);
+    simd::zip_map_inplace_dispatch(x, dy, GeluGrad);
     Ok(())
 }
 
@@ -142,30 +140,30 @@ const SIX_K_KAPPA: f32 = 0.214_064_45;
 
 /// `(σ(w), 1 − σ(w), x²)` for `w = 2√(2/π)·(x + 0.044715x³)`.
 #[inline(always)]
-fn gelu_tanh_parts(x: f32x8) -> (f32x8, f32x8, f32x8) {
+fn gelu_tanh_parts<L: Lanes>(l: L, x: L::F) -> (L::F, L::F, L::F) {
     let x2 = x * x;
-    let w = x * x2.mul_add(f32x8::splat(TWO_K_KAPPA), f32x8::splat(TWO_K));
-    let (s, c) = logistic_pair(w);
+    let w = x * x2.mul_add(l.splat(TWO_K_KAPPA), l.splat(TWO_K));
+    let (s, c) = logistic_pair(l, w);
     (s, c, x2)
 }
 
 #[inline(always)]
-fn gelu_tanh_lanes(x: f32x8) -> f32x8 {
-    let (s, _, _) = gelu_tanh_parts(x);
+fn gelu_tanh_lanes<L: Lanes>(l: L, x: L::F) -> L::F {
+    let (s, _, _) = gelu_tanh_parts(l, x);
     // At x = −∞, x·σ(w) is −∞·0; the limit is −0.
-    x.simd_eq(f32x8::splat(f32::NEG_INFINITY))
-        .select(f32x8::splat(-0.0), x * s)
+    x.simd_eq(l.splat(f32::NEG_INFINITY))
+        .select(l.splat(-0.0), x * s)
 }
 
 #[inline(always)]
-fn gelu_tanh_grad_lanes(x: f32x8, dy: f32x8) -> f32x8 {
-    let (s, c, x2) = gelu_tanh_parts(x);
-    let w_prime = x2.mul_add(f32x8::splat(SIX_K_KAPPA), f32x8::splat(TWO_K));
+fn gelu_tanh_grad_lanes<L: Lanes>(l: L, x: L::F, dy: L::F) -> L::F {
+    let (s, c, x2) = gelu_tanh_parts(l, x);
+    let w_prime = x2.mul_add(l.splat(SIX_K_KAPPA), l.splat(TWO_K));
     let sc = s * c;
     let d = s + x * sc * w_prime;
     // Once σ(w)·(1 − σ(w)) underflows the second term is 0 (for |x| ≳ 1.8e19 it would be
     // 0·∞ = NaN, and at ±∞ too); the derivative is σ(w).
-    dy * sc.simd_eq(f32x8::ZERO).select(s, d)
+    dy * sc.simd_eq(l.splat(0.0)).select(s, d)
 }
 
 /// `gelu_tanh(x) = ½x·(1 + tanh(√(2/π)·(x + 0.044715x³)))`: torch's
@@ -185,13 +183,13 @@ fn gelu_tanh_grad_lanes(x: f32x8, dy: f32x8) -> f32x8 {
 /// [`crate::Error::LengthMismatch`] when `y.len() != x.len()`.
 pub fn gelu_tanh(x: &[f32], y: &mut [f32]) -> Result<()> {
     check_len("y", y.len(), x.len())?;
-    simd::map(x, y, gelu_tanh_lanes);
+    simd::map_dispatch(x, y, GeluTanh);
     Ok(())
 }
 
 /// [`gelu_tanh`] in place: `x ← ½x·(1 + tanh(√(2/π)·(x + 0.044715x³)))` (same bits).
 pub fn gelu_tanh_inplace(x: &mut [f32]) {
-    simd::map_inplace(x, gelu_tanh_lanes);
+    simd::map_inplace_dispatch(x, GeluTanh);
 }
 
 /// Gradient of [`gelu_tanh`] from its input:
@@ -206,7 +204,7 @@ pub fn gelu_tanh_inplace(x: &mut [f32]) {
 /// [`crate::Error::LengthMismatch`] when `dy` or `dx` is not as long as `x`.
 pub fn gelu_tanh_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) -> Result<()> {
     check_backward(x.len(), dy.len(), dx.len())?;
-    simd::zip_map(x, dy, dx, gelu_tanh_grad_lanes);
+    simd::zip_map_dispatch(x, dy, dx, GeluTanhGrad);
     Ok(())
 }
 
@@ -216,6 +214,44 @@ pub fn gelu_tanh_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) -> Result<()> {
 /// [`crate::Error::LengthMismatch`] when `dy` is not as long as `x`.
 pub fn gelu_tanh_backward_inplace(x: &[f32], dy: &mut [f32]) -> Result<()> {
     check_len("dy", dy.len(), x.len())?;
-    simd::zip_map_inplace(x, dy, gelu_tanh_grad_lanes);
+    simd::zip_map_inplace_dispatch(x, dy, GeluTanhGrad);
     Ok(())
+}
+
+/// The four GELU lane functions for the dispatching maps.
+#[derive(Clone, Copy)]
+struct Gelu;
+#[derive(Clone, Copy)]
+struct GeluGrad;
+#[derive(Clone, Copy)]
+struct GeluTanh;
+#[derive(Clone, Copy)]
+struct GeluTanhGrad;
+
+impl LaneMap for Gelu {
+    #[inline(always)]
+    fn apply<L: Lanes>(self, l: L, x: L::F) -> L::F {
+        gelu_lanes(l, x)
+    }
+}
+
+impl LaneZip for GeluGrad {
+    #[inline(always)]
+    fn apply<L: Lanes>(self, l: L, x: L::F, dy: L::F) -> L::F {
+        gelu_grad_lanes(l, x, dy)
+    }
+}
+
+impl LaneMap for GeluTanh {
+    #[inline(always)]
+    fn apply<L: Lanes>(self, l: L, x: L::F) -> L::F {
+        gelu_tanh_lanes(l, x)
+    }
+}
+
+impl LaneZip for GeluTanhGrad {
+    #[inline(always)]
+    fn apply<L: Lanes>(self, l: L, x: L::F, dy: L::F) -> L::F {
+        gelu_tanh_grad_lanes(l, x, dy)
+    }
 }

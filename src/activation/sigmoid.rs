@@ -2,7 +2,7 @@
 
 use super::check_backward;
 use crate::error::check_len;
-use crate::simd::{self, f32x8, math};
+use crate::simd::{self, math, Float8, LaneMap, LaneZip, Lanes};
 use crate::Result;
 
 /// `(σ(x), 1 − σ(x))` in each lane, both to a small *relative* error over the whole line.
@@ -13,23 +13,46 @@ use crate::Result;
 /// `u = 2⁻²⁴` relative, with `exp` within 4 ulp (≤ 8u): `r` ≤ 6u, `e·r` ≤ 11u.
 /// `x = ±∞` gives `(1, 0)` / `(0, 1)`; NaN gives NaN in both.
 #[inline(always)]
-pub(super) fn logistic_pair(x: f32x8) -> (f32x8, f32x8) {
-    let e = math::exp(-x.abs());
-    let r = f32x8::ONE / (f32x8::ONE + e);
+pub(super) fn logistic_pair<L: Lanes>(l: L, x: L::F) -> (L::F, L::F) {
+    let e = math::exp_lanes(l, -x.abs());
+    let one = l.splat(1.0);
+    let r = one / (one + e);
     let er = e * r;
-    let negative = x.simd_lt(f32x8::ZERO);
+    let negative = x.simd_lt(l.splat(0.0));
     (negative.select(er, r), negative.select(r, er))
 }
 
 #[inline(always)]
-fn sigmoid_lanes(x: f32x8) -> f32x8 {
-    logistic_pair(x).0
+fn sigmoid_lanes<L: Lanes>(l: L, x: L::F) -> L::F {
+    logistic_pair(l, x).0
+}
+
+/// [`sigmoid_lanes`] for the dispatching maps.
+#[derive(Clone, Copy)]
+struct Sigmoid;
+
+impl LaneMap for Sigmoid {
+    #[inline(always)]
+    fn apply<L: Lanes>(self, l: L, x: L::F) -> L::F {
+        sigmoid_lanes(l, x)
+    }
 }
 
 #[inline(always)]
-fn sigmoid_grad_lanes(y: f32x8, dy: f32x8) -> f32x8 {
+fn sigmoid_grad_lanes<L: Lanes>(l: L, y: L::F, dy: L::F) -> L::F {
     // torch's `sigmoid_backward`: `dy·(1 − y)·y`.
-    dy * (f32x8::ONE - y) * y
+    dy * (l.splat(1.0) - y) * y
+}
+
+/// [`sigmoid_grad_lanes`] for the dispatching maps.
+#[derive(Clone, Copy)]
+struct SigmoidGrad;
+
+impl LaneZip for SigmoidGrad {
+    #[inline(always)]
+    fn apply<L: Lanes>(self, l: L, y: L::F, dy: L::F) -> L::F {
+        sigmoid_grad_lanes(l, y, dy)
+    }
 }
 
 /// `σ(x) = 1/(1 + e^{−x})`, torch's `torch.sigmoid`, into `y`.
@@ -44,13 +67,13 @@ fn sigmoid_grad_lanes(y: f32x8, dy: f32x8) -> f32x8 {
 /// [`crate::Error::LengthMismatch`] when `y.len() != x.len()`.
 pub fn sigmoid(x: &[f32], y: &mut [f32]) -> Result<()> {
     check_len("y", y.len(), x.len())?;
-    simd::map(x, y, sigmoid_lanes);
+    simd::map_dispatch(x, y, Sigmoid);
     Ok(())
 }
 
 /// [`sigmoid`] in place: `x ← σ(x)` (same bits).
 pub fn sigmoid_inplace(x: &mut [f32]) {
-    simd::map_inplace(x, sigmoid_lanes);
+    simd::map_inplace_dispatch(x, Sigmoid);
 }
 
 /// Gradient of [`sigmoid`] from its output: `dx = dy·σ′(x) = dy·(1 − y)·y`.
@@ -61,7 +84,7 @@ pub fn sigmoid_inplace(x: &mut [f32]) {
 /// [`crate::Error::LengthMismatch`] when `dy` or `dx` is not as long as `y`.
 pub fn sigmoid_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) -> Result<()> {
     check_backward(y.len(), dy.len(), dx.len())?;
-    simd::zip_map(y, dy, dx, sigmoid_grad_lanes);
+    simd::zip_map_dispatch(y, dy, dx, SigmoidGrad);
     Ok(())
 }
 
@@ -71,6 +94,6 @@ pub fn sigmoid_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) -> Result<()> {
 /// [`crate::Error::LengthMismatch`] when `dy` is not as long as `y`.
 pub fn sigmoid_backward_inplace(y: &[f32], dy: &mut [f32]) -> Result<()> {
     check_len("dy", dy.len(), y.len())?;
-    simd::zip_map_inplace(y, dy, sigmoid_grad_lanes);
+    simd::zip_map_inplace_dispatch(y, dy, SigmoidGrad);
     Ok(())
 }

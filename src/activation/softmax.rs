@@ -2,7 +2,7 @@
 
 use crate::error::{check_len, check_nonzero, Error};
 use crate::rows::{by_rows, by_rows_mut};
-use crate::simd::{self, f32x8, math, LANES};
+use crate::simd::{self, f32x8, math, Lanes, WithLanes, LANES};
 use crate::Result;
 
 /// `len / cols` when `cols ≠ 0` divides `len`; `what` names the slice whose length is checked.
@@ -36,19 +36,69 @@ fn sum_exp_shifted(x: &[f32], m: f32x8) -> f32 {
 }
 
 /// One row of softmax, in place (`y` holds `x` on entry).
-fn softmax_row(y: &mut [f32]) {
-    let m = f32x8::splat(simd::max(y));
-    simd::map_inplace(y, |v| math::exp(v - m));
-    let s = f32x8::splat(simd::sum(y));
-    simd::map_inplace(y, |v| v / s);
+#[inline(always)]
+fn softmax_row<L: Lanes>(l: L, y: &mut [f32]) {
+    let m = l.splat(simd::max_in(l, y));
+    simd::map_inplace_in(
+        l,
+        y,
+        #[inline(always)]
+        |v| math::exp_lanes(l, v - m),
+    );
+    let s = l.splat(simd::sum_in(l, y));
+    simd::map_inplace_in(
+        l,
+        y,
+        #[inline(always)]
+        |v| v / s,
+    );
 }
 
 /// One row of softmax from `x` into `y`: the same operations as [`softmax_row`].
-fn softmax_row_from(x: &[f32], y: &mut [f32]) {
-    let m = f32x8::splat(simd::max(x));
-    simd::map(x, y, |v| math::exp(v - m));
-    let s = f32x8::splat(simd::sum(y));
-    simd::map_inplace(y, |v| v / s);
+#[inline(always)]
+fn softmax_row_from<L: Lanes>(l: L, x: &[f32], y: &mut [f32]) {
+    let m = l.splat(simd::max_in(l, x));
+    simd::map_in(
+        l,
+        x,
+        y,
+        #[inline(always)]
+        |v| math::exp_lanes(l, v - m),
+    );
+    let s = l.splat(simd::sum_in(l, y));
+    simd::map_inplace_in(
+        l,
+        y,
+        #[inline(always)]
+        |v| v / s,
+    );
+}
+
+/// Softmax of every row of `y` (in place) or of `x` into `y`, on the dispatched lanes.
+struct SoftmaxRows<'a> {
+    x: Option<&'a [f32]>,
+    y: &'a mut [f32],
+    cols: usize,
+}
+
+impl WithLanes for SoftmaxRows<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        match self.x {
+            Some(x) => {
+                for (xr, yr) in by_rows(x, self.cols).zip(by_rows_mut(self.y, self.cols)) {
+                    softmax_row_from(l, xr, yr);
+                }
+            }
+            None => {
+                for row in by_rows_mut(self.y, self.cols) {
+                    softmax_row(l, row);
+                }
+            }
+        }
+    }
 }
 
 /// `(m, ln Σ e^{x − m})` of one row, the shift and log-normaliser of log-softmax.
@@ -76,9 +126,11 @@ fn log_normaliser(x: &[f32]) -> (f32x8, f32x8) {
 pub fn softmax(x: &[f32], y: &mut [f32], cols: usize) -> Result<()> {
     rows_of("x", x.len(), cols)?;
     check_len("y", y.len(), x.len())?;
-    for (xr, yr) in by_rows(x, cols).zip(by_rows_mut(y, cols)) {
-        softmax_row_from(xr, yr);
-    }
+    simd::dispatch(SoftmaxRows {
+        x: Some(x),
+        y,
+        cols,
+    });
     Ok(())
 }
 
@@ -89,9 +141,11 @@ pub fn softmax(x: &[f32], y: &mut [f32], cols: usize) -> Result<()> {
 /// multiple of `cols`.
 pub fn softmax_inplace(x: &mut [f32], cols: usize) -> Result<()> {
     rows_of("x", x.len(), cols)?;
-    for row in by_rows_mut(x, cols) {
-        softmax_row(row);
-    }
+    simd::dispatch(SoftmaxRows {
+        x: None,
+        y: x,
+        cols,
+    });
     Ok(())
 }
 

@@ -29,7 +29,7 @@ fn softplus_lanes(x: f32x8, beta: f32x8, threshold: f32x8) -> f32x8 {
 #[inline(always)]
 fn softplus_grad_lanes(x: f32x8, dy: f32x8, beta: f32x8, threshold: f32x8) -> f32x8 {
     let bx = x * beta;
-    let (s, _) = logistic_pair(bx);
+    let (s, _) = logistic_pair(simd::Portable, bx);
     bx.simd_gt(threshold).select(dy, dy * s)
 }
 

@@ -213,7 +213,7 @@ const SCRATCH: usize = 128;
 
 /// Softmax rows of few classes, batched: writes `z = x − max(row)` for many rows into a buffer
 /// (`grad` itself when given, else a stack scratch, a group of rows at a time), exponentiates
-/// the whole buffer in one [`simd::map_inplace`] pass, then calls
+/// the whole buffer in one dispatched `exp` pass (AVX2+FMA where the CPU has it), then calls
 /// `finish(sample, row, max, e_row, write_grad)` for each row, which returns the row's loss
 /// and, when `write_grad`, turns `e_row` into the row's gradient. Returns the sum of the row
 /// losses.
@@ -231,7 +231,7 @@ fn small_rows(
                 *z = x - m;
             }
         }
-        simd::map_inplace(buf, exp);
+        simd::map_inplace_dispatch(buf, crate::simd::math::ExpMap);
         let mut total = 0.0f64;
         let rows = by_rows(logits, classes).zip(by_rows_mut(buf, classes));
         for (i, (row, e)) in rows.enumerate() {

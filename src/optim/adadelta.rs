@@ -2,7 +2,7 @@
 
 use super::lanes::{effective_grad, fused2};
 use super::{check_update, non_negative, planes, Optimizer};
-use crate::simd::{f32x8, sqrt};
+use crate::simd::{self, Float8, Lanes, WithLanes};
 use crate::{Error, Result};
 
 /// Adadelta, torch's `optim.Adadelta` (Zeiler, 2012).
@@ -83,29 +83,67 @@ impl Optimizer for Adadelta {
         if t == 1 {
             state.fill(0.0);
         }
-        if self.weight_decay != 0.0 {
-            adadelta::<true>(self, params, grads, state);
-        } else {
-            adadelta::<false>(self, params, grads, state);
-        }
+        simd::dispatch(AdadeltaKernel {
+            o: self,
+            params,
+            grads,
+            state,
+        });
         Ok(())
     }
 }
 
-fn adadelta<const DECAY: bool>(o: &Adadelta, params: &mut [f32], grads: &[f32], state: &mut [f32]) {
+/// One Adadelta step over checked slices, for [`simd::dispatch`].
+struct AdadeltaKernel<'a> {
+    o: &'a Adadelta,
+    params: &'a mut [f32],
+    grads: &'a [f32],
+    state: &'a mut [f32],
+}
+
+impl WithLanes for AdadeltaKernel<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        let (o, p, g, s) = (self.o, self.params, self.grads, self.state);
+        if o.weight_decay != 0.0 {
+            adadelta::<true, L>(l, o, p, g, s);
+        } else {
+            adadelta::<false, L>(l, o, p, g, s);
+        }
+    }
+}
+
+#[inline(always)]
+fn adadelta<const DECAY: bool, L: Lanes>(
+    l: L,
+    o: &Adadelta,
+    params: &mut [f32],
+    grads: &[f32],
+    state: &mut [f32],
+) {
     let n = params.len();
-    let sign = f32x8::splat(if o.maximize { -1.0 } else { 1.0 });
-    let wd = f32x8::splat(o.weight_decay);
-    let rho = f32x8::splat(o.rho);
-    let one_minus_rho = f32x8::splat((1.0 - o.rho as f64) as f32);
-    let eps = f32x8::splat(o.eps);
-    let neg_lr = f32x8::splat(-o.lr);
+    let sign = l.splat(if o.maximize { -1.0 } else { 1.0 });
+    let wd = l.splat(o.weight_decay);
+    let rho = l.splat(o.rho);
+    let one_minus_rho = l.splat((1.0 - o.rho as f64) as f32);
+    let eps = l.splat(o.eps);
+    let neg_lr = l.splat(-o.lr);
     let [v, a] = planes::<2>(state, n);
-    fused2(params, grads, v, a, |p, g, v, a| {
-        let g = effective_grad::<DECAY>(g, p, sign, wd);
-        let v = v * rho + one_minus_rho * g * g;
-        let delta = sqrt(a + eps) / sqrt(v + eps) * g;
-        let a = a * rho + one_minus_rho * delta * delta;
-        (neg_lr.mul_add(delta, p), v, a)
-    });
+    fused2(
+        l,
+        params,
+        grads,
+        v,
+        a,
+        #[inline(always)]
+        |p, g, v, a| {
+            let g = effective_grad::<DECAY, _>(g, p, sign, wd);
+            let v = v * rho + one_minus_rho * g * g;
+            let delta = (a + eps).sqrt() / (v + eps).sqrt() * g;
+            let a = a * rho + one_minus_rho * delta * delta;
+            (neg_lr.mul_add(delta, p), v, a)
+        },
+    );
 }

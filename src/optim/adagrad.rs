@@ -2,7 +2,7 @@
 
 use super::lanes::{effective_grad, fused1};
 use super::{check_update, non_negative, Optimizer};
-use crate::simd::{f32x8, sqrt};
+use crate::simd::{self, Float8, Lanes, WithLanes};
 use crate::Result;
 
 /// Adagrad, torch's `optim.Adagrad` (Duchi et al., 2011).
@@ -84,30 +84,63 @@ impl Optimizer for Adagrad {
             state.fill(self.initial_accumulator_value);
         }
         let clr = self.lr as f64 / (1.0 + (t - 1) as f64 * self.lr_decay as f64);
-        let k = (
-            f32x8::splat(if self.maximize { -1.0 } else { 1.0 }),
-            f32x8::splat(self.weight_decay),
-            f32x8::splat(-clr as f32),
-            f32x8::splat(self.eps),
-        );
-        if self.weight_decay != 0.0 {
-            adagrad::<true>(k, params, grads, state);
-        } else {
-            adagrad::<false>(k, params, grads, state);
-        }
+        simd::dispatch(AdagradKernel {
+            k: [
+                if self.maximize { -1.0 } else { 1.0 },
+                self.weight_decay,
+                -clr as f32,
+                self.eps,
+            ],
+            params,
+            grads,
+            sum: state,
+        });
         Ok(())
     }
 }
 
-fn adagrad<const DECAY: bool>(
-    (sign, wd, neg_clr, eps): (f32x8, f32x8, f32x8, f32x8),
+/// One Adagrad step over checked slices, for [`simd::dispatch`]: `k` is the gradient's sign,
+/// the weight decay, `−clr` and `eps`.
+struct AdagradKernel<'a> {
+    k: [f32; 4],
+    params: &'a mut [f32],
+    grads: &'a [f32],
+    sum: &'a mut [f32],
+}
+
+impl WithLanes for AdagradKernel<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        let decay = self.k[1] != 0.0;
+        let k = self.k.map(|x| l.splat(x));
+        if decay {
+            adagrad::<true, L>(l, k, self.params, self.grads, self.sum);
+        } else {
+            adagrad::<false, L>(l, k, self.params, self.grads, self.sum);
+        }
+    }
+}
+
+#[inline(always)]
+fn adagrad<const DECAY: bool, L: Lanes>(
+    l: L,
+    [sign, wd, neg_clr, eps]: [L::F; 4],
     params: &mut [f32],
     grads: &[f32],
     sum: &mut [f32],
 ) {
-    fused1(params, grads, sum, |p, g, s| {
-        let g = effective_grad::<DECAY>(g, p, sign, wd);
-        let s = g.mul_add(g, s);
-        (neg_clr.mul_add(g / (sqrt(s) + eps), p), s)
-    });
+    fused1(
+        l,
+        params,
+        grads,
+        sum,
+        #[inline(always)]
+        |p, g, s| {
+            let g = effective_grad::<DECAY, _>(g, p, sign, wd);
+            let s = g.mul_add(g, s);
+            (neg_clr.mul_add(g / (s.sqrt() + eps), p), s)
+        },
+    );
 }

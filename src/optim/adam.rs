@@ -3,7 +3,7 @@
 use super::lanes::{fused2, fused3, maximum};
 use super::moments::Moments;
 use super::{beta, check_update, non_negative, planes, powi, Optimizer};
-use crate::simd::{f32x8, sqrt};
+use crate::simd::{self, Float8, Lanes, WithLanes};
 use crate::Result;
 
 /// Adam, torch's `optim.Adam` (Kingma & Ba, 2015), with torch's placement of `eps`.
@@ -96,26 +96,52 @@ impl Optimizer for Adam {
         if t == 1 {
             state.fill(0.0);
         }
-        let k = AdamScalars::new(self, t);
-        match (k.moments.coupled, self.amsgrad) {
-            (false, false) => adam::<false>(&k, params, grads, state),
-            (true, false) => adam::<true>(&k, params, grads, state),
-            (false, true) => amsgrad::<false>(&k, params, grads, state),
-            (true, true) => amsgrad::<true>(&k, params, grads, state),
-        }
+        simd::dispatch(AdamKernel {
+            k: AdamScalars::new(self, t),
+            amsgrad: self.amsgrad,
+            params,
+            grads,
+            state,
+        });
         Ok(())
     }
 }
 
-/// Adam's own per-step scalars beside the shared [`Moments`].
-struct AdamScalars {
-    moments: Moments,
-    step_size: f32x8,
-    inv_sqrt_bc2: f32x8,
-    eps: f32x8,
+/// One Adam step over checked slices, for [`simd::dispatch`].
+struct AdamKernel<'a> {
+    k: AdamScalars<f32>,
+    amsgrad: bool,
+    params: &'a mut [f32],
+    grads: &'a [f32],
+    state: &'a mut [f32],
 }
 
-impl AdamScalars {
+impl WithLanes for AdamKernel<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        let k = self.k.splat(l);
+        let (p, g, s) = (self.params, self.grads, self.state);
+        match (k.moments.coupled, self.amsgrad) {
+            (false, false) => adam::<false, L>(l, &k, p, g, s),
+            (true, false) => adam::<true, L>(l, &k, p, g, s),
+            (false, true) => amsgrad::<false, L>(l, &k, p, g, s),
+            (true, true) => amsgrad::<true, L>(l, &k, p, g, s),
+        }
+    }
+}
+
+/// Adam's own per-step scalars beside the shared [`Moments`]: `f32` as computed, or
+/// splatted into lanes.
+struct AdamScalars<F> {
+    moments: Moments<F>,
+    step_size: F,
+    inv_sqrt_bc2: F,
+    eps: F,
+}
+
+impl AdamScalars<f32> {
     fn new(a: &Adam, t: u64) -> Self {
         let (b1, b2) = (a.betas.0 as f64, a.betas.1 as f64);
         let bc1 = 1.0 - powi(b1, t);
@@ -128,42 +154,81 @@ impl AdamScalars {
                 a.decoupled_weight_decay,
                 a.maximize,
             ),
-            step_size: f32x8::splat((a.lr as f64 / bc1) as f32),
-            inv_sqrt_bc2: f32x8::splat((1.0 / libm::sqrt(bc2)) as f32),
-            eps: f32x8::splat(a.eps),
+            step_size: (a.lr as f64 / bc1) as f32,
+            inv_sqrt_bc2: (1.0 / libm::sqrt(bc2)) as f32,
+            eps: a.eps,
         }
     }
 
+    /// The scalars in every lane of `l`.
+    #[inline(always)]
+    fn splat<L: Lanes>(&self, l: L) -> AdamScalars<L::F> {
+        AdamScalars {
+            moments: self.moments.splat(l),
+            step_size: l.splat(self.step_size),
+            inv_sqrt_bc2: l.splat(self.inv_sqrt_bc2),
+            eps: l.splat(self.eps),
+        }
+    }
+}
+
+impl<F: Float8> AdamScalars<F> {
     /// The parameter after the step, from the moments (`v` already max-ed for amsgrad).
     #[inline(always)]
-    fn apply(&self, p: f32x8, m: f32x8, v: f32x8) -> f32x8 {
-        let denom = sqrt(v).mul_add(self.inv_sqrt_bc2, self.eps);
+    fn apply(&self, p: F, m: F, v: F) -> F {
+        let denom = v.sqrt().mul_add(self.inv_sqrt_bc2, self.eps);
         p - self.step_size * (m / denom)
     }
 }
 
-fn adam<const DECAY: bool>(k: &AdamScalars, params: &mut [f32], grads: &[f32], state: &mut [f32]) {
+#[inline(always)]
+fn adam<const DECAY: bool, L: Lanes>(
+    l: L,
+    k: &AdamScalars<L::F>,
+    params: &mut [f32],
+    grads: &[f32],
+    state: &mut [f32],
+) {
     let n = params.len();
     let [m, v] = planes::<2>(state, n);
-    fused2(params, grads, m, v, |p, g, m, v| {
-        let (p, _, m, v) = k.moments.step::<DECAY>(p, g, m, v);
-        (k.apply(p, m, v), m, v)
-    });
+    fused2(
+        l,
+        params,
+        grads,
+        m,
+        v,
+        #[inline(always)]
+        |p, g, m, v| {
+            let (p, _, m, v) = k.moments.step::<DECAY>(p, g, m, v);
+            (k.apply(p, m, v), m, v)
+        },
+    );
 }
 
-fn amsgrad<const DECAY: bool>(
-    k: &AdamScalars,
+#[inline(always)]
+fn amsgrad<const DECAY: bool, L: Lanes>(
+    l: L,
+    k: &AdamScalars<L::F>,
     params: &mut [f32],
     grads: &[f32],
     state: &mut [f32],
 ) {
     let n = params.len();
     let [m, v, vmax] = planes::<3>(state, n);
-    fused3(params, grads, m, v, vmax, |p, g, m, v, vmax| {
-        let (p, _, m, v) = k.moments.step::<DECAY>(p, g, m, v);
-        let vmax = maximum(vmax, v);
-        (k.apply(p, m, vmax), m, v, vmax)
-    });
+    fused3(
+        l,
+        params,
+        grads,
+        m,
+        v,
+        vmax,
+        #[inline(always)]
+        |p, g, m, v, vmax| {
+            let (p, _, m, v) = k.moments.step::<DECAY>(p, g, m, v);
+            let vmax = maximum(vmax, v);
+            (k.apply(p, m, vmax), m, v, vmax)
+        },
+    );
 }
 
 /// AdamW, torch's `optim.AdamW` (Loshchilov & Hutter, 2019): [`Adam`] with the weight decay

@@ -2,7 +2,7 @@
 
 use super::lanes::{effective_grad, fused2, maximum};
 use super::{beta, check_update, non_negative, planes, powi, Optimizer};
-use crate::simd::f32x8;
+use crate::simd::{self, Float8, Lanes, WithLanes};
 use crate::Result;
 
 /// Adamax, torch's `optim.Adamax`: Adam with the infinity norm (Kingma & Ba, 2015, §7.1).
@@ -81,16 +81,43 @@ impl Optimizer for Adamax {
         if t == 1 {
             state.fill(0.0);
         }
-        if self.weight_decay != 0.0 {
-            adamax::<true>(self, t, params, grads, state);
-        } else {
-            adamax::<false>(self, t, params, grads, state);
-        }
+        simd::dispatch(AdamaxKernel {
+            o: self,
+            t,
+            params,
+            grads,
+            state,
+        });
         Ok(())
     }
 }
 
-fn adamax<const DECAY: bool>(
+/// One Adamax step over checked slices, for [`simd::dispatch`].
+struct AdamaxKernel<'a> {
+    o: &'a Adamax,
+    t: u64,
+    params: &'a mut [f32],
+    grads: &'a [f32],
+    state: &'a mut [f32],
+}
+
+impl WithLanes for AdamaxKernel<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        let (o, t, p, g, s) = (self.o, self.t, self.params, self.grads, self.state);
+        if o.weight_decay != 0.0 {
+            adamax::<true, L>(l, o, t, p, g, s);
+        } else {
+            adamax::<false, L>(l, o, t, p, g, s);
+        }
+    }
+}
+
+#[inline(always)]
+fn adamax<const DECAY: bool, L: Lanes>(
+    l: L,
     o: &Adamax,
     t: u64,
     params: &mut [f32],
@@ -99,17 +126,25 @@ fn adamax<const DECAY: bool>(
 ) {
     let n = params.len();
     let b1 = o.betas.0 as f64;
-    let sign = f32x8::splat(if o.maximize { -1.0 } else { 1.0 });
-    let wd = f32x8::splat(o.weight_decay);
-    let one_minus_beta1 = f32x8::splat((1.0 - b1) as f32);
-    let beta2 = f32x8::splat(o.betas.1);
-    let eps = f32x8::splat(o.eps);
-    let neg_clr = f32x8::splat((-(o.lr as f64) / (1.0 - powi(b1, t))) as f32);
+    let sign = l.splat(if o.maximize { -1.0 } else { 1.0 });
+    let wd = l.splat(o.weight_decay);
+    let one_minus_beta1 = l.splat((1.0 - b1) as f32);
+    let beta2 = l.splat(o.betas.1);
+    let eps = l.splat(o.eps);
+    let neg_clr = l.splat((-(o.lr as f64) / (1.0 - powi(b1, t))) as f32);
     let [m, u] = planes::<2>(state, n);
-    fused2(params, grads, m, u, |p, g, m, u| {
-        let g = effective_grad::<DECAY>(g, p, sign, wd);
-        let m = one_minus_beta1.mul_add(g - m, m);
-        let u = maximum(u * beta2, g.abs() + eps);
-        (neg_clr.mul_add(m / u, p), m, u)
-    });
+    fused2(
+        l,
+        params,
+        grads,
+        m,
+        u,
+        #[inline(always)]
+        |p, g, m, u| {
+            let g = effective_grad::<DECAY, _>(g, p, sign, wd);
+            let m = one_minus_beta1.mul_add(g - m, m);
+            let u = maximum(u * beta2, g.abs() + eps);
+            (neg_clr.mul_add(m / u, p), m, u)
+        },
+    );
 }

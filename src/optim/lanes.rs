@@ -5,46 +5,55 @@
 //! same closure on zero-padded lanes, so every element gets the same arithmetic wherever it
 //! sits. The slices are walked in lock-step up to the shortest one (the optimizers check the
 //! lengths before they get here).
+//!
+//! The loops are generic over the [`Lanes`] of an instruction set: each optimizer's `update`
+//! builds a [`WithLanes`](crate::simd::WithLanes) kernel and hands it to
+//! [`simd::dispatch`](crate::simd::dispatch), which picks the lanes once per call (AVX2+FMA
+//! on an x86_64 CPU that has them, the portable `wide` lanes otherwise). Everything here is
+//! `#[inline(always)]` so that the loop and its closure inline into the dispatching function
+//! and get its instruction set.
 
-use crate::simd::{f32x8, load, load_partial, store_partial, LANES};
+use crate::simd::{load_partial_in as load_partial, store_partial_in as store_partial};
+use crate::simd::{Float8, Lanes, LANES};
 
 /// `p = f(p, g)` over parameters and gradients, no state.
 #[inline(always)]
-pub(crate) fn fused0(p: &mut [f32], g: &[f32], f: impl Fn(f32x8, f32x8) -> f32x8) {
+pub(crate) fn fused0<L: Lanes>(l: L, p: &mut [f32], g: &[f32], f: impl Fn(L::F, L::F) -> L::F) {
     let n = p.len().min(g.len());
     let (pc, pt) = p[..n].as_chunks_mut::<LANES>();
     let (gc, gt) = g[..n].as_chunks::<LANES>();
     for (pa, ga) in pc.iter_mut().zip(gc) {
-        *pa = f(load(pa), load(ga)).to_array();
+        f(l.load(pa), l.load(ga)).store(pa);
     }
     if !pt.is_empty() {
-        let v = f(load_partial(pt, 0.0), load_partial(gt, 0.0));
+        let v = f(load_partial(l, pt, 0.0), load_partial(l, gt, 0.0));
         store_partial(v, pt);
     }
 }
 
 /// `(p, s0) = f(p, g, s0)` with one state plane.
 #[inline(always)]
-pub(crate) fn fused1(
+pub(crate) fn fused1<L: Lanes>(
+    l: L,
     p: &mut [f32],
     g: &[f32],
     s0: &mut [f32],
-    f: impl Fn(f32x8, f32x8, f32x8) -> (f32x8, f32x8),
+    f: impl Fn(L::F, L::F, L::F) -> (L::F, L::F),
 ) {
     let n = p.len().min(g.len()).min(s0.len());
     let (pc, pt) = p[..n].as_chunks_mut::<LANES>();
     let (gc, gt) = g[..n].as_chunks::<LANES>();
     let (ac, at) = s0[..n].as_chunks_mut::<LANES>();
     for ((pa, ga), aa) in pc.iter_mut().zip(gc).zip(ac.iter_mut()) {
-        let (pv, av) = f(load(pa), load(ga), load(aa));
-        *pa = pv.to_array();
-        *aa = av.to_array();
+        let (pv, av) = f(l.load(pa), l.load(ga), l.load(aa));
+        pv.store(pa);
+        av.store(aa);
     }
     if !pt.is_empty() {
         let (pv, av) = f(
-            load_partial(pt, 0.0),
-            load_partial(gt, 0.0),
-            load_partial(at, 0.0),
+            load_partial(l, pt, 0.0),
+            load_partial(l, gt, 0.0),
+            load_partial(l, at, 0.0),
         );
         store_partial(pv, pt);
         store_partial(av, at);
@@ -53,12 +62,13 @@ pub(crate) fn fused1(
 
 /// `(p, s0, s1) = f(p, g, s0, s1)` with two state planes.
 #[inline(always)]
-pub(crate) fn fused2(
+pub(crate) fn fused2<L: Lanes>(
+    l: L,
     p: &mut [f32],
     g: &[f32],
     s0: &mut [f32],
     s1: &mut [f32],
-    f: impl Fn(f32x8, f32x8, f32x8, f32x8) -> (f32x8, f32x8, f32x8),
+    f: impl Fn(L::F, L::F, L::F, L::F) -> (L::F, L::F, L::F),
 ) {
     let n = p.len().min(g.len()).min(s0.len()).min(s1.len());
     let (pc, pt) = p[..n].as_chunks_mut::<LANES>();
@@ -66,17 +76,17 @@ pub(crate) fn fused2(
     let (ac, at) = s0[..n].as_chunks_mut::<LANES>();
     let (bc, bt) = s1[..n].as_chunks_mut::<LANES>();
     for (((pa, ga), aa), ba) in pc.iter_mut().zip(gc).zip(ac.iter_mut()).zip(bc.iter_mut()) {
-        let (pv, av, bv) = f(load(pa), load(ga), load(aa), load(ba));
-        *pa = pv.to_array();
-        *aa = av.to_array();
-        *ba = bv.to_array();
+        let (pv, av, bv) = f(l.load(pa), l.load(ga), l.load(aa), l.load(ba));
+        pv.store(pa);
+        av.store(aa);
+        bv.store(ba);
     }
     if !pt.is_empty() {
         let (pv, av, bv) = f(
-            load_partial(pt, 0.0),
-            load_partial(gt, 0.0),
-            load_partial(at, 0.0),
-            load_partial(bt, 0.0),
+            load_partial(l, pt, 0.0),
+            load_partial(l, gt, 0.0),
+            load_partial(l, at, 0.0),
+            load_partial(l, bt, 0.0),
         );
         store_partial(pv, pt);
         store_partial(av, at);
@@ -86,13 +96,14 @@ pub(crate) fn fused2(
 
 /// `(p, s0, s1, s2) = f(p, g, s0, s1, s2)` with three state planes.
 #[inline(always)]
-pub(crate) fn fused3(
+pub(crate) fn fused3<L: Lanes>(
+    l: L,
     p: &mut [f32],
     g: &[f32],
     s0: &mut [f32],
     s1: &mut [f32],
     s2: &mut [f32],
-    f: impl Fn(f32x8, f32x8, f32x8, f32x8, f32x8) -> (f32x8, f32x8, f32x8, f32x8),
+    f: impl Fn(L::F, L::F, L::F, L::F, L::F) -> (L::F, L::F, L::F, L::F),
 ) {
     let n = p
         .len()
@@ -112,19 +123,19 @@ pub(crate) fn fused3(
         .zip(bc.iter_mut())
         .zip(cc.iter_mut());
     for ((((pa, ga), aa), ba), ca) in chunks {
-        let (pv, av, bv, cv) = f(load(pa), load(ga), load(aa), load(ba), load(ca));
-        *pa = pv.to_array();
-        *aa = av.to_array();
-        *ba = bv.to_array();
-        *ca = cv.to_array();
+        let (pv, av, bv, cv) = f(l.load(pa), l.load(ga), l.load(aa), l.load(ba), l.load(ca));
+        pv.store(pa);
+        av.store(aa);
+        bv.store(ba);
+        cv.store(ca);
     }
     if !pt.is_empty() {
         let (pv, av, bv, cv) = f(
-            load_partial(pt, 0.0),
-            load_partial(gt, 0.0),
-            load_partial(at, 0.0),
-            load_partial(bt, 0.0),
-            load_partial(ct, 0.0),
+            load_partial(l, pt, 0.0),
+            load_partial(l, gt, 0.0),
+            load_partial(l, at, 0.0),
+            load_partial(l, bt, 0.0),
+            load_partial(l, ct, 0.0),
         );
         store_partial(pv, pt);
         store_partial(av, at);
@@ -136,16 +147,22 @@ pub(crate) fn fused3(
 /// The gradient after torch's transforms: `maximize` negates it (`sign = −1`), then the L2
 /// weight decay `g + weight_decay·p` when `DECAY` (torch skips it when `weight_decay == 0`, so an
 /// infinite parameter does not turn the gradient into NaN).
+///
+/// The decay is a rounded product then a rounded sum on every instruction set, never a fused
+/// multiply-add: `g` and `weight_decay·p` often nearly cancel, and then a fused sum would
+/// differ from torch's formula by far more than an ulp of the result (the product's rounding,
+/// an ulp of `weight_decay·p`), and that difference would feed the state non-linearly (`g²`).
+/// So the effective gradient is bit-identical on every dispatch path.
 #[inline(always)]
-pub(crate) fn effective_grad<const DECAY: bool>(
-    g: f32x8,
-    p: f32x8,
-    sign: f32x8,
-    weight_decay: f32x8,
-) -> f32x8 {
+pub(crate) fn effective_grad<const DECAY: bool, F: Float8>(
+    g: F,
+    p: F,
+    sign: F,
+    weight_decay: F,
+) -> F {
     let g = g * sign;
     if DECAY {
-        weight_decay.mul_add(p, g)
+        g + weight_decay * p
     } else {
         g
     }
@@ -153,16 +170,16 @@ pub(crate) fn effective_grad<const DECAY: bool>(
 
 /// torch's `maximum`: the larger lane, NaN when either is NaN.
 #[inline(always)]
-pub(crate) fn maximum(a: f32x8, b: f32x8) -> f32x8 {
+pub(crate) fn maximum<F: Float8>(a: F, b: F) -> F {
     (a.simd_gt(b) | a.is_nan()).select(a, b)
 }
 
 /// torch's `sign`: −1, 0 or +1 (signed zero kept as 0), NaN for NaN.
 #[inline(always)]
-pub(crate) fn sign(x: f32x8) -> f32x8 {
-    let zero = f32x8::ZERO;
+pub(crate) fn sign<L: Lanes>(l: L, x: L::F) -> L::F {
+    let zero = l.splat(0.0);
     x.simd_gt(zero).select(
-        f32x8::ONE,
-        x.simd_lt(zero).select(f32x8::splat(-1.0), x * zero),
+        l.splat(1.0),
+        x.simd_lt(zero).select(l.splat(-1.0), x * zero),
     )
 }

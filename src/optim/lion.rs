@@ -2,7 +2,7 @@
 
 use super::lanes::{fused1, sign};
 use super::{check_update, non_negative, Optimizer};
-use crate::simd::f32x8;
+use crate::simd::{self, Float8, Lanes, WithLanes};
 use crate::{Error, Result};
 
 /// Lion (EvoLved Sign Momentum), from Chen et al., "Symbolic Discovery of Optimization
@@ -82,20 +82,50 @@ impl Optimizer for Lion {
         if t == 1 {
             state.fill(0.0);
         }
-        let (b1, b2) = (self.betas.0 as f64, self.betas.1 as f64);
-        let g_sign = f32x8::splat(if self.maximize { -1.0 } else { 1.0 });
-        let beta1 = f32x8::splat(self.betas.0);
-        let one_minus_beta1 = f32x8::splat((1.0 - b1) as f32);
-        let beta2 = f32x8::splat(self.betas.1);
-        let one_minus_beta2 = f32x8::splat((1.0 - b2) as f32);
-        let neg_lr = f32x8::splat(-self.lr);
-        let wd = f32x8::splat(self.weight_decay);
-        fused1(params, grads, state, |p, g, m| {
-            let g = g * g_sign;
-            let c = beta1 * m + one_minus_beta1 * g;
-            let p = neg_lr.mul_add(wd.mul_add(p, sign(c)), p);
-            (p, beta2 * m + one_minus_beta2 * g)
+        simd::dispatch(LionKernel {
+            o: self,
+            params,
+            grads,
+            exp_avg: state,
         });
         Ok(())
+    }
+}
+
+/// One Lion step over checked slices, for [`simd::dispatch`].
+struct LionKernel<'a> {
+    o: &'a Lion,
+    params: &'a mut [f32],
+    grads: &'a [f32],
+    exp_avg: &'a mut [f32],
+}
+
+impl WithLanes for LionKernel<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        let o = self.o;
+        let (b1, b2) = (o.betas.0 as f64, o.betas.1 as f64);
+        let g_sign = l.splat(if o.maximize { -1.0 } else { 1.0 });
+        let beta1 = l.splat(o.betas.0);
+        let one_minus_beta1 = l.splat((1.0 - b1) as f32);
+        let beta2 = l.splat(o.betas.1);
+        let one_minus_beta2 = l.splat((1.0 - b2) as f32);
+        let neg_lr = l.splat(-o.lr);
+        let wd = l.splat(o.weight_decay);
+        fused1(
+            l,
+            self.params,
+            self.grads,
+            self.exp_avg,
+            #[inline(always)]
+            |p, g, m| {
+                let g = g * g_sign;
+                let c = beta1 * m + one_minus_beta1 * g;
+                let p = neg_lr.mul_add(wd.mul_add(p, sign(l, c)), p);
+                (p, beta2 * m + one_minus_beta2 * g)
+            },
+        );
     }
 }

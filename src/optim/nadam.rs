@@ -3,7 +3,7 @@
 use super::lanes::fused2;
 use super::moments::Moments;
 use super::{beta, check_update, non_negative, planes, powi, Optimizer};
-use crate::simd::{f32x8, sqrt};
+use crate::simd::{self, Float8, Lanes, WithLanes};
 use crate::Result;
 
 /// NAdam, torch's `optim.NAdam`: Adam with Nesterov momentum (Dozat, 2016), with the momentum
@@ -122,41 +122,83 @@ impl Optimizer for NAdam {
                 self.decoupled_weight_decay,
                 self.maximize,
             ),
-            inv_bc2: f32x8::splat((1.0 / (1.0 - powi(b2, t))) as f32),
-            eps: f32x8::splat(self.eps),
-            grad_step: f32x8::splat((-lr * (1.0 - mu) / (1.0 - prod)) as f32),
-            momentum_step: f32x8::splat((-lr * mu_next / (1.0 - prod_next)) as f32),
+            inv_bc2: (1.0 / (1.0 - powi(b2, t))) as f32,
+            eps: self.eps,
+            grad_step: (-lr * (1.0 - mu) / (1.0 - prod)) as f32,
+            momentum_step: (-lr * mu_next / (1.0 - prod_next)) as f32,
         };
-        if k.moments.coupled {
-            nadam::<true>(&k, params, grads, planes_state);
-        } else {
-            nadam::<false>(&k, params, grads, planes_state);
-        }
+        simd::dispatch(NAdamKernel {
+            k,
+            params,
+            grads,
+            state: planes_state,
+        });
         Ok(())
     }
 }
 
-/// NAdam's own per-step scalars beside the shared [`Moments`].
-struct NAdamScalars {
-    moments: Moments,
-    inv_bc2: f32x8,
-    eps: f32x8,
-    grad_step: f32x8,
-    momentum_step: f32x8,
+/// One NAdam step over checked slices, for [`simd::dispatch`].
+struct NAdamKernel<'a> {
+    k: NAdamScalars<f32>,
+    params: &'a mut [f32],
+    grads: &'a [f32],
+    state: &'a mut [f32],
 }
 
-fn nadam<const DECAY: bool>(
-    k: &NAdamScalars,
+impl WithLanes for NAdamKernel<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        let k = &self.k;
+        let k = NAdamScalars {
+            moments: k.moments.splat(l),
+            inv_bc2: l.splat(k.inv_bc2),
+            eps: l.splat(k.eps),
+            grad_step: l.splat(k.grad_step),
+            momentum_step: l.splat(k.momentum_step),
+        };
+        let (p, g, s) = (self.params, self.grads, self.state);
+        if k.moments.coupled {
+            nadam::<true, L>(l, &k, p, g, s);
+        } else {
+            nadam::<false, L>(l, &k, p, g, s);
+        }
+    }
+}
+
+/// NAdam's own per-step scalars beside the shared [`Moments`]: `f32` as computed, or
+/// splatted into lanes.
+struct NAdamScalars<F> {
+    moments: Moments<F>,
+    inv_bc2: F,
+    eps: F,
+    grad_step: F,
+    momentum_step: F,
+}
+
+#[inline(always)]
+fn nadam<const DECAY: bool, L: Lanes>(
+    l: L,
+    k: &NAdamScalars<L::F>,
     params: &mut [f32],
     grads: &[f32],
     state: &mut [f32],
 ) {
     let n = params.len();
     let [m, v] = planes::<2>(state, n);
-    fused2(params, grads, m, v, |p, g, m, v| {
-        let (p, g, m, v) = k.moments.step::<DECAY>(p, g, m, v);
-        let d = sqrt(v * k.inv_bc2) + k.eps;
-        let p = k.grad_step.mul_add(g / d, p);
-        (k.momentum_step.mul_add(m / d, p), m, v)
-    });
+    fused2(
+        l,
+        params,
+        grads,
+        m,
+        v,
+        #[inline(always)]
+        |p, g, m, v| {
+            let (p, g, m, v) = k.moments.step::<DECAY>(p, g, m, v);
+            let d = (v * k.inv_bc2).sqrt() + k.eps;
+            let p = k.grad_step.mul_add(g / d, p);
+            (k.momentum_step.mul_add(m / d, p), m, v)
+        },
+    );
 }

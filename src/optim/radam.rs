@@ -3,7 +3,7 @@
 use super::lanes::fused2;
 use super::moments::Moments;
 use super::{beta, check_update, non_negative, planes, powi, Optimizer};
-use crate::simd::{f32x8, sqrt};
+use crate::simd::{self, Float8, Lanes, WithLanes};
 use crate::Result;
 
 /// RAdam, torch's `optim.RAdam`: Adam with the variance of the adaptive learning rate rectified
@@ -116,42 +116,83 @@ impl Optimizer for RAdam {
                 self.decoupled_weight_decay,
                 self.maximize,
             ),
-            eps: f32x8::splat(self.eps),
-            neg_step: f32x8::splat(-step as f32),
+            eps: self.eps,
+            neg_step: -step as f32,
             rectified,
         };
-        if k.moments.coupled {
-            radam::<true>(&k, params, grads, state);
-        } else {
-            radam::<false>(&k, params, grads, state);
-        }
+        simd::dispatch(RAdamKernel {
+            k,
+            params,
+            grads,
+            state,
+        });
         Ok(())
     }
 }
 
-/// RAdam's own per-step scalars beside the shared [`Moments`].
-struct RAdamScalars {
-    moments: Moments,
-    eps: f32x8,
-    neg_step: f32x8,
+/// One RAdam step over checked slices, for [`simd::dispatch`].
+struct RAdamKernel<'a> {
+    k: RAdamScalars<f32>,
+    params: &'a mut [f32],
+    grads: &'a [f32],
+    state: &'a mut [f32],
+}
+
+impl WithLanes for RAdamKernel<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        let k = &self.k;
+        let k = RAdamScalars {
+            moments: k.moments.splat(l),
+            eps: l.splat(k.eps),
+            neg_step: l.splat(k.neg_step),
+            rectified: k.rectified,
+        };
+        let (p, g, s) = (self.params, self.grads, self.state);
+        if k.moments.coupled {
+            radam::<true, L>(l, &k, p, g, s);
+        } else {
+            radam::<false, L>(l, &k, p, g, s);
+        }
+    }
+}
+
+/// RAdam's own per-step scalars beside the shared [`Moments`]: `f32` as computed, or
+/// splatted into lanes.
+struct RAdamScalars<F> {
+    moments: Moments<F>,
+    eps: F,
+    neg_step: F,
     rectified: bool,
 }
 
-fn radam<const DECAY: bool>(
-    k: &RAdamScalars,
+#[inline(always)]
+fn radam<const DECAY: bool, L: Lanes>(
+    l: L,
+    k: &RAdamScalars<L::F>,
     params: &mut [f32],
     grads: &[f32],
     state: &mut [f32],
 ) {
     let n = params.len();
     let [m, v] = planes::<2>(state, n);
-    fused2(params, grads, m, v, |p, g, m, v| {
-        let (p, _, m, v) = k.moments.step::<DECAY>(p, g, m, v);
-        let u = if k.rectified {
-            m / (sqrt(v) + k.eps)
-        } else {
-            m
-        };
-        (k.neg_step.mul_add(u, p), m, v)
-    });
+    fused2(
+        l,
+        params,
+        grads,
+        m,
+        v,
+        #[inline(always)]
+        |p, g, m, v| {
+            let (p, _, m, v) = k.moments.step::<DECAY>(p, g, m, v);
+            let u = if k.rectified {
+                m / (v.sqrt() + k.eps)
+            } else {
+                m
+            };
+            (k.neg_step.mul_add(u, p), m, v)
+        },
+    );
 }

@@ -2,7 +2,7 @@
 
 use super::lanes::{effective_grad, fused1, fused2, fused3};
 use super::{check_update, non_negative, planes, Optimizer};
-use crate::simd::{f32x8, sqrt};
+use crate::simd::{self, Float8, Lanes, WithLanes};
 use crate::Result;
 
 /// RMSprop, torch's `optim.RMSprop` (Hinton's lecture 6e; centered form from Graves, 2013).
@@ -96,63 +96,130 @@ impl Optimizer for RmsProp {
         if t == 1 {
             state.fill(0.0);
         }
-        if self.weight_decay != 0.0 {
-            rmsprop::<true>(self, params, grads, state);
-        } else {
-            rmsprop::<false>(self, params, grads, state);
-        }
+        simd::dispatch(RmsPropKernel {
+            o: self,
+            params,
+            grads,
+            state,
+        });
         Ok(())
     }
 }
 
-fn rmsprop<const DECAY: bool>(o: &RmsProp, params: &mut [f32], grads: &[f32], state: &mut [f32]) {
+/// One RMSprop step over checked slices, for [`simd::dispatch`].
+struct RmsPropKernel<'a> {
+    o: &'a RmsProp,
+    params: &'a mut [f32],
+    grads: &'a [f32],
+    state: &'a mut [f32],
+}
+
+impl WithLanes for RmsPropKernel<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        let (o, p, g, s) = (self.o, self.params, self.grads, self.state);
+        if o.weight_decay != 0.0 {
+            rmsprop::<true, L>(l, o, p, g, s);
+        } else {
+            rmsprop::<false, L>(l, o, p, g, s);
+        }
+    }
+}
+
+#[inline(always)]
+fn rmsprop<const DECAY: bool, L: Lanes>(
+    l: L,
+    o: &RmsProp,
+    params: &mut [f32],
+    grads: &[f32],
+    state: &mut [f32],
+) {
     let n = params.len();
-    let sign = f32x8::splat(if o.maximize { -1.0 } else { 1.0 });
-    let wd = f32x8::splat(o.weight_decay);
-    let alpha = f32x8::splat(o.alpha);
-    let one_minus_alpha = f32x8::splat((1.0 - o.alpha as f64) as f32);
-    let eps = f32x8::splat(o.eps);
-    let neg_lr = f32x8::splat(-o.lr);
-    let mu = f32x8::splat(o.momentum);
-    let square_avg = |g: f32x8, v: f32x8| v * alpha + one_minus_alpha * g * g;
+    let sign = l.splat(if o.maximize { -1.0 } else { 1.0 });
+    let wd = l.splat(o.weight_decay);
+    let alpha = l.splat(o.alpha);
+    let one_minus_alpha = l.splat((1.0 - o.alpha as f64) as f32);
+    let eps = l.splat(o.eps);
+    let neg_lr = l.splat(-o.lr);
+    let mu = l.splat(o.momentum);
     match (o.momentum > 0.0, o.centered) {
         (false, false) => {
             let [v] = planes::<1>(state, n);
-            fused1(params, grads, v, |p, g, v| {
-                let g = effective_grad::<DECAY>(g, p, sign, wd);
-                let v = square_avg(g, v);
-                (neg_lr.mul_add(g / (sqrt(v) + eps), p), v)
-            });
+            fused1(
+                l,
+                params,
+                grads,
+                v,
+                #[inline(always)]
+                |p, g, v| {
+                    let g = effective_grad::<DECAY, _>(g, p, sign, wd);
+                    let v = square_avg(g, v, alpha, one_minus_alpha);
+                    (neg_lr.mul_add(g / (v.sqrt() + eps), p), v)
+                },
+            );
         }
         (true, false) => {
             let [v, b] = planes::<2>(state, n);
-            fused2(params, grads, v, b, |p, g, v, b| {
-                let g = effective_grad::<DECAY>(g, p, sign, wd);
-                let v = square_avg(g, v);
-                let b = b.mul_add(mu, g / (sqrt(v) + eps));
-                (neg_lr.mul_add(b, p), v, b)
-            });
+            fused2(
+                l,
+                params,
+                grads,
+                v,
+                b,
+                #[inline(always)]
+                |p, g, v, b| {
+                    let g = effective_grad::<DECAY, _>(g, p, sign, wd);
+                    let v = square_avg(g, v, alpha, one_minus_alpha);
+                    let b = b.mul_add(mu, g / (v.sqrt() + eps));
+                    (neg_lr.mul_add(b, p), v, b)
+                },
+            );
         }
         (false, true) => {
             let [v, gm] = planes::<2>(state, n);
-            fused2(params, grads, v, gm, |p, g, v, gm| {
-                let g = effective_grad::<DECAY>(g, p, sign, wd);
-                let v = square_avg(g, v);
-                let gm = one_minus_alpha.mul_add(g - gm, gm);
-                let a = sqrt(gm.mul_neg_add(gm, v)) + eps;
-                (neg_lr.mul_add(g / a, p), v, gm)
-            });
+            fused2(
+                l,
+                params,
+                grads,
+                v,
+                gm,
+                #[inline(always)]
+                |p, g, v, gm| {
+                    let g = effective_grad::<DECAY, _>(g, p, sign, wd);
+                    let v = square_avg(g, v, alpha, one_minus_alpha);
+                    let gm = one_minus_alpha.mul_add(g - gm, gm);
+                    let a = gm.mul_neg_add(gm, v).sqrt() + eps;
+                    (neg_lr.mul_add(g / a, p), v, gm)
+                },
+            );
         }
         (true, true) => {
             let [v, b, gm] = planes::<3>(state, n);
-            fused3(params, grads, v, b, gm, |p, g, v, b, gm| {
-                let g = effective_grad::<DECAY>(g, p, sign, wd);
-                let v = square_avg(g, v);
-                let gm = one_minus_alpha.mul_add(g - gm, gm);
-                let a = sqrt(gm.mul_neg_add(gm, v)) + eps;
-                let b = b.mul_add(mu, g / a);
-                (neg_lr.mul_add(b, p), v, b, gm)
-            });
+            fused3(
+                l,
+                params,
+                grads,
+                v,
+                b,
+                gm,
+                #[inline(always)]
+                |p, g, v, b, gm| {
+                    let g = effective_grad::<DECAY, _>(g, p, sign, wd);
+                    let v = square_avg(g, v, alpha, one_minus_alpha);
+                    let gm = one_minus_alpha.mul_add(g - gm, gm);
+                    let a = gm.mul_neg_add(gm, v).sqrt() + eps;
+                    let b = b.mul_add(mu, g / a);
+                    (neg_lr.mul_add(b, p), v, b, gm)
+                },
+            );
         }
     }
+}
+
+/// `v = α·v + (1 − α)·g²`.
+#[inline(always)]
+fn square_avg<F: Float8>(g: F, v: F, alpha: F, one_minus_alpha: F) -> F {
+    v * alpha + one_minus_alpha * g * g
 }

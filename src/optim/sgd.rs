@@ -2,7 +2,7 @@
 
 use super::lanes::{effective_grad, fused0, fused1};
 use super::{check_update, finite, non_negative, Optimizer};
-use crate::simd::f32x8;
+use crate::simd::{self, Float8, Lanes, WithLanes};
 use crate::{Error, Result};
 
 /// Stochastic gradient descent, torch's `optim.SGD`, with momentum, dampening and Nesterov.
@@ -95,33 +95,79 @@ impl Optimizer for Sgd {
 
     fn update(&self, t: u64, params: &mut [f32], grads: &[f32], state: &mut [f32]) -> Result<()> {
         check_update(self, t, params, grads, state)?;
-        if self.weight_decay != 0.0 {
-            sgd::<true>(self, t, params, grads, state);
-        } else {
-            sgd::<false>(self, t, params, grads, state);
-        }
+        simd::dispatch(SgdKernel {
+            o: self,
+            t,
+            params,
+            grads,
+            buf: state,
+        });
         Ok(())
     }
 }
 
-fn sgd<const DECAY: bool>(o: &Sgd, t: u64, params: &mut [f32], grads: &[f32], buf: &mut [f32]) {
-    let sign = f32x8::splat(if o.maximize { -1.0 } else { 1.0 });
-    let wd = f32x8::splat(o.weight_decay);
-    let neg_lr = f32x8::splat(-o.lr);
+/// One SGD step over checked slices, for [`simd::dispatch`].
+struct SgdKernel<'a> {
+    o: &'a Sgd,
+    t: u64,
+    params: &'a mut [f32],
+    grads: &'a [f32],
+    buf: &'a mut [f32],
+}
+
+impl WithLanes for SgdKernel<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        let (o, t, p, g, b) = (self.o, self.t, self.params, self.grads, self.buf);
+        if o.weight_decay != 0.0 {
+            sgd::<true, L>(l, o, t, p, g, b);
+        } else {
+            sgd::<false, L>(l, o, t, p, g, b);
+        }
+    }
+}
+
+#[inline(always)]
+fn sgd<const DECAY: bool, L: Lanes>(
+    l: L,
+    o: &Sgd,
+    t: u64,
+    params: &mut [f32],
+    grads: &[f32],
+    buf: &mut [f32],
+) {
+    let sign = l.splat(if o.maximize { -1.0 } else { 1.0 });
+    let wd = l.splat(o.weight_decay);
+    let neg_lr = l.splat(-o.lr);
     if o.momentum == 0.0 {
-        fused0(params, grads, |p, g| {
-            let g = effective_grad::<DECAY>(g, p, sign, wd);
-            neg_lr.mul_add(g, p)
-        });
+        fused0(
+            l,
+            params,
+            grads,
+            #[inline(always)]
+            |p, g| {
+                let g = effective_grad::<DECAY, _>(g, p, sign, wd);
+                neg_lr.mul_add(g, p)
+            },
+        );
         return;
     }
-    let mu = f32x8::splat(o.momentum);
-    let keep = f32x8::splat((1.0 - o.dampening as f64) as f32);
+    let mu = l.splat(o.momentum);
+    let keep = l.splat((1.0 - o.dampening as f64) as f32);
     let (first, nesterov) = (t == 1, o.nesterov);
-    fused1(params, grads, buf, |p, g, b| {
-        let g = effective_grad::<DECAY>(g, p, sign, wd);
-        let b = if first { g } else { keep.mul_add(g, b * mu) };
-        let u = if nesterov { mu.mul_add(b, g) } else { b };
-        (neg_lr.mul_add(u, p), b)
-    });
+    fused1(
+        l,
+        params,
+        grads,
+        buf,
+        #[inline(always)]
+        |p, g, b| {
+            let g = effective_grad::<DECAY, _>(g, p, sign, wd);
+            let b = if first { g } else { keep.mul_add(g, b * mu) };
+            let u = if nesterov { mu.mul_add(b, g) } else { b };
+            (neg_lr.mul_add(u, p), b)
+        },
+    );
 }

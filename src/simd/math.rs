@@ -15,8 +15,14 @@
 //! it on every 64th `f32` bit pattern (67 million inputs per function, every binade of both signs)
 //! plus every bit pattern in windows around the points where the method or the result changes,
 //! and asserts the bound on every run; its ignored test `exhaustive_all_f32` checks all 2³² inputs.
-//! On x86_64 a default build is SSE2 (`mul_add` is a multiply and an add, two roundings); with
-//! `-C target-cpu=native` (AVX2+FMA) `mul_add` is fused. The bound holds for both.
+//! On x86_64 a default build's [`f32x8`] is SSE2 (`mul_add` is a multiply and an add, two
+//! roundings); the `*_lanes` forms on the [`Avx2Fma`](super::Avx2Fma) lanes, which the
+//! crate's kernels dispatch to at run time, fuse `mul_add` (as does `f32x8` with
+//! `-C target-cpu=native`). The bound holds for both: the tests sweep both paths.
+//!
+//! Every function has a form generic over the instruction set, `exp_lanes(lanes, x)` and so
+//! on, for kernels run through [`dispatch`](super::dispatch); the plain functions are those
+//! forms on the [`Portable`](super::Portable) lanes.
 //!
 //! | function | domain | measured max, all 2³² inputs (SSE2) | measured max, sweep (FMA) | asserted bound |
 //! |----------|--------|-------------------------------------|---------------------------|----------------|
@@ -87,8 +93,7 @@
 //! the bounds above hold both ways.
 
 use super::f32x8;
-use wide::bytemuck::cast;
-use wide::i32x8;
+use super::lanes::{Float8, Int8, Lanes, Portable};
 
 /// The smallest `x > 0` from which [`tanh`] returns exactly `1` (and `−1` for `x ≤ −` it):
 /// `9.010913848876953` (`0x41102CB4`), the first `f32` whose correctly rounded `tanh` is `1`.
@@ -164,50 +169,50 @@ const ERFC_G: [f32; 9] = [
 
 /// `c[0] + c[1]·x + … + c[n]·xⁿ` by Horner's rule.
 #[inline(always)]
-fn horner(x: f32x8, c: &[f32]) -> f32x8 {
+fn horner<L: Lanes>(l: L, x: L::F, c: &[f32]) -> L::F {
     let Some((last, rest)) = c.split_last() else {
-        return f32x8::ZERO;
+        return l.splat(0.0);
     };
-    let mut acc = f32x8::splat(*last);
+    let mut acc = l.splat(*last);
     for k in rest.iter().rev() {
-        acc = acc.mul_add(x, f32x8::splat(*k));
+        acc = acc.mul_add(x, l.splat(*k));
     }
     acc
 }
 
 /// The sign bit of each lane (all other bits zero).
 #[inline(always)]
-fn sign_bit(x: f32x8) -> f32x8 {
-    x & f32x8::splat(-0.0)
+fn sign_bit<L: Lanes>(l: L, x: L::F) -> L::F {
+    x & l.splat(-0.0)
 }
 
 /// `2ⁿ` for integer lanes `n ∈ [−126, 127]`, built from the exponent bits.
 #[inline(always)]
-fn pow2i(n: i32x8) -> f32x8 {
-    cast((n + i32x8::splat(127)) << 23)
+fn pow2i<L: Lanes>(l: L, n: L::I) -> L::F {
+    l.bits_to_f32((n + l.splat_i32(127)).shl::<23>())
 }
 
 /// Range reduction for `eˣ`: `n = round(x·log₂e)` as an integer and `eʳ − 1` for
 /// `r = x − n·ln2`, `|r| ≤ ln2/2 + tiny`. Valid for `|x| < 2¹⁵·ln2`; callers clamp.
 #[inline(always)]
-fn exp_core(x: f32x8) -> (i32x8, f32x8) {
-    let shifted = x.mul_add(f32x8::splat(LOG2_E), f32x8::splat(ROUND_MAGIC));
-    let n = shifted - f32x8::splat(ROUND_MAGIC);
-    let ni = cast::<f32x8, i32x8>(shifted) - i32x8::splat(ROUND_MAGIC_BITS);
+fn exp_core<L: Lanes>(l: L, x: L::F) -> (L::I, L::F) {
+    let shifted = x.mul_add(l.splat(LOG2_E), l.splat(ROUND_MAGIC));
+    let n = shifted - l.splat(ROUND_MAGIC);
+    let ni = l.f32_to_bits(shifted) - l.splat_i32(ROUND_MAGIC_BITS);
     // `n·LN2_HI` is exact and so is `x − n·LN2_HI` (both are multiples of ulp(x), and the
     // difference is below 2²⁴ of them); the low part carries the rest of ln 2.
-    let r = n.mul_neg_add(f32x8::splat(LN2_HI), x);
-    let r = n.mul_neg_add(f32x8::splat(LN2_LO), r);
-    let em1 = (r * r).mul_add(horner(r, &EXPM1_Q), r);
+    let r = n.mul_neg_add(l.splat(LN2_HI), x);
+    let r = n.mul_neg_add(l.splat(LN2_LO), r);
+    let em1 = (r * r).mul_add(horner(l, r, &EXPM1_Q), r);
     (ni, em1)
 }
 
 /// The parts of `(eˣ − 1)/2 = 2ⁿ⁻¹·(eʳ − 1) + (2ⁿ⁻¹ − ½)`: `(2ⁿ⁻¹, eʳ − 1)`, for
 /// `x ∈ [−86, 89]` (so that `2ⁿ⁻¹` is a normal float).
 #[inline(always)]
-fn half_expm1_parts(x: f32x8) -> (f32x8, f32x8) {
-    let (n, em1) = exp_core(x);
-    (pow2i(n - i32x8::splat(1)), em1)
+fn half_expm1_parts<L: Lanes>(l: L, x: L::F) -> (L::F, L::F) {
+    let (n, em1) = exp_core(l, x);
+    (pow2i(l, n - l.splat_i32(1)), em1)
 }
 
 /// `eˣ` in each lane.
@@ -215,20 +220,18 @@ fn half_expm1_parts(x: f32x8) -> (f32x8, f32x8) {
 /// Maximum error 2 ulp over all `f32` (see the [module table](self)), subnormal results
 /// included; `+∞` from `x ≥ 88.72283935546875`, `+0` from `x ≤ −103.97208404541016`, NaN
 /// propagates. Same as `torch.exp` / `f32::exp` up to that error.
-#[inline]
-pub fn exp(x: f32x8) -> f32x8 {
+#[inline(always)]
+pub fn exp_lanes<L: Lanes>(l: L, x: L::F) -> L::F {
     // Clamp (NaN passes: comparisons with NaN are false). e^89 overflows and e^-104 rounds
     // to 0 through the scaling below, so the clamped values give the right limits.
-    let x = x.simd_gt(f32x8::splat(89.0)).select(f32x8::splat(89.0), x);
-    let x = x
-        .simd_lt(f32x8::splat(-104.0))
-        .select(f32x8::splat(-104.0), x);
-    let (n, em1) = exp_core(x);
-    let p = f32x8::ONE + em1;
+    let x = x.simd_gt(l.splat(89.0)).select(l.splat(89.0), x);
+    let x = x.simd_lt(l.splat(-104.0)).select(l.splat(-104.0), x);
+    let (n, em1) = exp_core(l, x);
+    let p = l.splat(1.0) + em1;
     // n ∈ [−150, 128]: scale by 2^(n>>1) (exact) then by 2^(n − n>>1) (one rounding).
-    let n1 = n >> 1;
+    let n1 = n.shr::<1>();
     let n2 = n - n1;
-    p * pow2i(n1) * pow2i(n2)
+    p * pow2i(l, n1) * pow2i(l, n2)
 }
 
 /// `eˣ − 1` in each lane, accurate near 0 (`expm1(x) = x` for `|x| < 2⁻²⁴`).
@@ -236,71 +239,67 @@ pub fn exp(x: f32x8) -> f32x8 {
 /// Maximum error 2 ulp over all `f32` with full relative accuracy for small `|x|`; `+∞` from
 /// the same threshold as [`exp`], `−1` for `x ≤ −17.32868` and at `−∞`, `expm1(±0) = ±0`, NaN
 /// propagates. `torch.expm1`.
-#[inline]
-pub fn expm1(x: f32x8) -> f32x8 {
+#[inline(always)]
+pub fn expm1_lanes<L: Lanes>(l: L, x: L::F) -> L::F {
     // Below −30 the result is −1 anyway; the clamp keeps 2^(n−1) a normal float.
-    let xc = x.simd_gt(f32x8::splat(89.0)).select(f32x8::splat(89.0), x);
-    let xc = xc
-        .simd_lt(f32x8::splat(-30.0))
-        .select(f32x8::splat(-30.0), xc);
-    let (s, em1) = half_expm1_parts(xc);
+    let xc = x.simd_gt(l.splat(89.0)).select(l.splat(89.0), x);
+    let xc = xc.simd_lt(l.splat(-30.0)).select(l.splat(-30.0), xc);
+    let (s, em1) = half_expm1_parts(l, xc);
     // 2ⁿ⁻¹ − ½ is exact for n ∈ [−24, 24] (and harmlessly rounded above), so this sum rounds
     // once; below n = −24 it would round twice, so for x < −2.5 (n ≤ −4) the result, close
     // to −½ there, is taken as 2ⁿ⁻¹·eʳ − ½ instead.
-    let near_zero = s.mul_add(em1, s - f32x8::splat(0.5));
-    let near_minus_half = s.mul_add(em1, s) - f32x8::splat(0.5);
-    let y = x
-        .simd_lt(f32x8::splat(-2.5))
-        .select(near_minus_half, near_zero);
+    let near_zero = s.mul_add(em1, s - l.splat(0.5));
+    let near_minus_half = s.mul_add(em1, s) - l.splat(0.5);
+    let y = x.simd_lt(l.splat(-2.5)).select(near_minus_half, near_zero);
     let y = y + y;
     // For |x| < 2⁻²⁴, x is the correctly rounded result; this also keeps −0 and subnormals
     // exact (the core would lose them in the halving).
-    let tiny = x.abs().simd_lt(f32x8::splat(5.960_464_5e-8));
+    let tiny = x.abs().simd_lt(l.splat(5.960_464_5e-8));
     tiny.select(x, y)
 }
 
 /// `ln(2ᵉ·(1 + f)) = e·ln2 + ln(1 + f)` for `f ∈ [√½ − 1, √2 − 1]`, with the extra `corr`
 /// added to the small part (used by [`ln_1p`]).
 #[inline(always)]
-fn ln_reduced(e: f32x8, f: f32x8, corr: f32x8) -> f32x8 {
+fn ln_reduced<L: Lanes>(l: L, e: L::F, f: L::F, corr: L::F) -> L::F {
     let f2 = f * f;
-    let y = (f2 * f) * horner(f, &LN_P);
-    let y = e.mul_add(f32x8::splat(LN2_LO), y) + corr;
-    let y = f2.mul_neg_add(f32x8::splat(0.5), y);
-    e.mul_add(f32x8::splat(LN2_HI), f + y)
+    let y = (f2 * f) * horner(l, f, &LN_P);
+    let y = e.mul_add(l.splat(LN2_LO), y) + corr;
+    let y = f2.mul_neg_add(l.splat(0.5), y);
+    e.mul_add(l.splat(LN2_HI), f + y)
 }
 
 /// Splits a positive normal `x` into `(e, m − 1)` with `x = 2ᵉ·m`, `m ∈ [√½, √2)`.
 #[inline(always)]
-fn split_exponent(x: f32x8) -> (f32x8, f32x8) {
-    let ix = cast::<f32x8, i32x8>(x) - i32x8::splat(SQRT_HALF_BITS);
-    let e = ix >> 23;
-    let m: f32x8 = cast((ix & i32x8::splat(0x007F_FFFF)) + i32x8::splat(SQRT_HALF_BITS));
+fn split_exponent<L: Lanes>(l: L, x: L::F) -> (L::F, L::F) {
+    let ix = l.f32_to_bits(x) - l.splat_i32(SQRT_HALF_BITS);
+    let e = ix.shr::<23>();
+    let m = l.bits_to_f32((ix & l.splat_i32(0x007F_FFFF)) + l.splat_i32(SQRT_HALF_BITS));
     // Integer to float for |e| < 2²²: place e in the mantissa of 1.5·2²³ and subtract.
-    let ef = cast::<i32x8, f32x8>(e + i32x8::splat(ROUND_MAGIC_BITS)) - f32x8::splat(ROUND_MAGIC);
-    (ef, m - f32x8::ONE)
+    let ef = l.bits_to_f32(e + l.splat_i32(ROUND_MAGIC_BITS)) - l.splat(ROUND_MAGIC);
+    (ef, m - l.splat(1.0))
 }
 
 /// Natural logarithm in each lane.
 ///
 /// Maximum error 2 ulp over all positive `f32`, subnormals included; `ln(±0) = −∞`,
 /// `ln(x < 0) = NaN`, `ln(+∞) = +∞`, NaN propagates. `torch.log`.
-#[inline]
-pub fn ln(x: f32x8) -> f32x8 {
+#[inline(always)]
+pub fn ln_lanes<L: Lanes>(l: L, x: L::F) -> L::F {
     // Subnormals (and 0, negatives: replaced below) are scaled by 2²³ exactly.
-    let sub = x.simd_lt(f32x8::splat(f32::MIN_POSITIVE));
-    let xs = sub.select(x * f32x8::splat(8_388_608.0), x);
-    let (e, f) = split_exponent(xs);
-    let e = e - (sub & f32x8::splat(23.0));
-    let y = ln_reduced(e, f, f32x8::ZERO);
+    let sub = x.simd_lt(l.splat(f32::MIN_POSITIVE));
+    let xs = sub.select(x * l.splat(8_388_608.0), x);
+    let (e, f) = split_exponent(l, xs);
+    let e = e - (sub & l.splat(23.0));
+    let y = ln_reduced(l, e, f, l.splat(0.0));
     let y = x
-        .simd_eq(f32x8::splat(f32::INFINITY))
-        .select(f32x8::splat(f32::INFINITY), y);
+        .simd_eq(l.splat(f32::INFINITY))
+        .select(l.splat(f32::INFINITY), y);
     let y = x
-        .simd_eq(f32x8::ZERO)
-        .select(f32x8::splat(f32::NEG_INFINITY), y);
+        .simd_eq(l.splat(0.0))
+        .select(l.splat(f32::NEG_INFINITY), y);
     // Negative and NaN lanes: not (x ≥ 0).
-    x.simd_ge(f32x8::ZERO).select(y, f32x8::splat(f32::NAN))
+    x.simd_ge(l.splat(0.0)).select(y, l.splat(f32::NAN))
 }
 
 /// `ln(1 + x)` in each lane, accurate near 0 (`ln_1p(x) = x` for tiny `x`).
@@ -308,40 +307,40 @@ pub fn ln(x: f32x8) -> f32x8 {
 /// Maximum error 2 ulp over all `f32 ≥ −1` with full relative accuracy for small `|x|`;
 /// `ln_1p(−1) = −∞`, `ln_1p(x < −1) = NaN`, `ln_1p(+∞) = +∞`, `ln_1p(±0) = ±0`, NaN
 /// propagates. `torch.log1p`.
-#[inline]
-pub fn ln_1p(x: f32x8) -> f32x8 {
-    let one = f32x8::ONE;
+#[inline(always)]
+pub fn ln_1p_lanes<L: Lanes>(l: L, x: L::F) -> L::F {
+    let one = l.splat(1.0);
     let u = one + x;
     // The rounding error of u = fl(1 + x), exactly: every difference below is exact
     // (Sterbenz, or u − x ∈ {0, 1, 2} for huge x).
     let big = x.simd_ge(one);
     let err = big.select(one - (u - x), x - (u - one));
-    let (e, f) = split_exponent(u);
-    let y = ln_reduced(e, f, err / u);
+    let (e, f) = split_exponent(l, u);
+    let y = ln_reduced(l, e, f, err / u);
     let y = x
-        .simd_eq(f32x8::splat(f32::INFINITY))
-        .select(f32x8::splat(f32::INFINITY), y);
+        .simd_eq(l.splat(f32::INFINITY))
+        .select(l.splat(f32::INFINITY), y);
     let y = u
-        .simd_eq(f32x8::ZERO)
-        .select(f32x8::splat(f32::NEG_INFINITY), y);
-    let y = x.simd_eq(f32x8::ZERO).select(x, y);
-    x.simd_ge(-one).select(y, f32x8::splat(f32::NAN))
+        .simd_eq(l.splat(0.0))
+        .select(l.splat(f32::NEG_INFINITY), y);
+    let y = x.simd_eq(l.splat(0.0)).select(x, y);
+    x.simd_ge(-one).select(y, l.splat(f32::NAN))
 }
 
 /// Hyperbolic tangent in each lane.
 ///
 /// Maximum error 2 ulp over all `f32`; odd (`tanh(±0) = ±0`), exactly `±1` for
 /// `|x| ≥` [`TANH_SATURATION`] and at `±∞`, NaN propagates. `torch.tanh`.
-#[inline]
-pub fn tanh(x: f32x8) -> f32x8 {
+#[inline(always)]
+pub fn tanh_lanes<L: Lanes>(l: L, x: L::F) -> L::F {
     let a = x.abs();
-    let sat = a.simd_ge(f32x8::splat(TANH_SATURATION));
-    let ac = sat.select(f32x8::ZERO, a);
+    let sat = a.simd_ge(l.splat(TANH_SATURATION));
+    let ac = sat.select(l.splat(0.0), a);
     // tanh a = (e^{2a} − 1)/(e^{2a} + 1) = E/(E + 2) with E = expm1(2a) = 2·h.
-    let (s, em1) = half_expm1_parts(ac + ac);
-    let h = s.mul_add(em1, s - f32x8::splat(0.5));
-    let t = h / (h + f32x8::ONE);
-    sat.select(f32x8::ONE, t) | sign_bit(x)
+    let (s, em1) = half_expm1_parts(l, ac + ac);
+    let h = s.mul_add(em1, s - l.splat(0.5));
+    let t = h / (h + l.splat(1.0));
+    sat.select(l.splat(1.0), t) | sign_bit(l, x)
 }
 
 /// The error function `erf(x) = 2/√π ∫₀ˣ e^(−t²) dt` in each lane.
@@ -349,25 +348,61 @@ pub fn tanh(x: f32x8) -> f32x8 {
 /// Maximum error 2 ulp over all `f32` with full relative accuracy near 0; odd
 /// (`erf(±0) = ±0`), exactly `±1` for `|x| ≥` [`ERF_SATURATION`] and at `±∞`, NaN propagates.
 /// `torch.erf`.
-#[inline]
-pub fn erf(x: f32x8) -> f32x8 {
+#[inline(always)]
+pub fn erf_lanes<L: Lanes>(l: L, x: L::F) -> L::F {
     let a = x.abs();
     // |x| < 0.875: a·2/√π + a·u·P(u), u = a².
     let u = a * a;
-    let tail = horner(u, &ERF_SMALL_P).mul_add(u, f32x8::splat(ERF_C0_LO));
-    let small = a.mul_add(f32x8::splat(ERF_C0_HI), a * tail);
+    let tail = horner(l, u, &ERF_SMALL_P).mul_add(u, l.splat(ERF_C0_LO));
+    let small = a.mul_add(l.splat(ERF_C0_HI), a * tail);
     // 0.875 ≤ |x| < saturation: 1 − e^(−a²)·G(a − 2.375). Out-of-range lanes are clamped so
     // that the discarded branch stays finite and normal.
-    let large_range = a.simd_ge(f32x8::splat(ERF_SPLIT));
-    let sat = a.simd_ge(f32x8::splat(ERF_SATURATION));
-    let ac = large_range.select(a, f32x8::splat(ERF_SPLIT));
-    let ac = sat.select(f32x8::splat(ERF_SATURATION), ac);
-    let (n, em1) = exp_core(-(ac * ac));
-    let gauss = (f32x8::ONE + em1) * pow2i(n);
-    let g = horner(ac - f32x8::splat(ERFC_CENTRE), &ERFC_G);
-    let large = gauss.mul_neg_add(g, f32x8::ONE);
+    let large_range = a.simd_ge(l.splat(ERF_SPLIT));
+    let sat = a.simd_ge(l.splat(ERF_SATURATION));
+    let ac = large_range.select(a, l.splat(ERF_SPLIT));
+    let ac = sat.select(l.splat(ERF_SATURATION), ac);
+    let (n, em1) = exp_core(l, -(ac * ac));
+    let gauss = (l.splat(1.0) + em1) * pow2i(l, n);
+    let g = horner(l, ac - l.splat(ERFC_CENTRE), &ERFC_G);
+    let large = gauss.mul_neg_add(g, l.splat(1.0));
     let y = large_range.select(large, small);
-    sat.select(f32x8::ONE, y) | sign_bit(x)
+    sat.select(l.splat(1.0), y) | sign_bit(l, x)
+}
+
+/// [`exp_lanes`] on the portable lanes (`wide::f32x8`).
+#[inline]
+pub fn exp(x: f32x8) -> f32x8 {
+    exp_lanes(Portable, x)
+}
+
+/// [`expm1_lanes`] on the portable lanes (`wide::f32x8`).
+#[inline]
+pub fn expm1(x: f32x8) -> f32x8 {
+    expm1_lanes(Portable, x)
+}
+
+/// [`ln_lanes`] on the portable lanes (`wide::f32x8`).
+#[inline]
+pub fn ln(x: f32x8) -> f32x8 {
+    ln_lanes(Portable, x)
+}
+
+/// [`ln_1p_lanes`] on the portable lanes (`wide::f32x8`).
+#[inline]
+pub fn ln_1p(x: f32x8) -> f32x8 {
+    ln_1p_lanes(Portable, x)
+}
+
+/// [`tanh_lanes`] on the portable lanes (`wide::f32x8`).
+#[inline]
+pub fn tanh(x: f32x8) -> f32x8 {
+    tanh_lanes(Portable, x)
+}
+
+/// [`erf_lanes`] on the portable lanes (`wide::f32x8`).
+#[inline]
+pub fn erf(x: f32x8) -> f32x8 {
+    erf_lanes(Portable, x)
 }
 
 /// [`exp`] of one `f32`, through the same vector code (bit-identical to a lane).
@@ -404,4 +439,15 @@ pub fn tanh_scalar(x: f32) -> f32 {
 #[inline]
 pub fn erf_scalar(x: f32) -> f32 {
     erf(f32x8::splat(x)).to_array()[0]
+}
+
+/// [`exp_lanes`] for the crate's dispatching maps.
+#[derive(Clone, Copy)]
+pub(crate) struct ExpMap;
+
+impl super::LaneMap for ExpMap {
+    #[inline(always)]
+    fn apply<L: Lanes>(self, l: L, x: L::F) -> L::F {
+        exp_lanes(l, x)
+    }
 }

@@ -14,13 +14,43 @@
 //! arrays of eight scalars on targets without SIMD (Cortex-M), where the same code compiles to
 //! unrolled scalar loops.
 //!
+//! # Run-time dispatch
+//!
+//! The hot element-wise kernels (every optimizer, the activations built on `exp`, `tanh` and
+//! `erf`, softmax, the batched `exp` of cross-entropy) are written once, generic over a
+//! [`Lanes`] token, and run through [`dispatch`]: on x86_64 with `std` it checks
+//! `is_x86_feature_detected!("avx2")` and `("fma")` once ([`Isa::detect`](crate::gemm::Isa),
+//! cached) and runs the kernel on the [`Avx2Fma`] lanes, inside a function compiled with
+//! `#[target_feature(enable = "avx2,fma")]`, so a default build (no `RUSTFLAGS`) gets 256-bit
+//! registers and fused multiply-adds; without `std` the choice comes from the compile-time
+//! target features; elsewhere, with the cargo feature `portable` or with
+//! `DESCENT_ISA=portable`, the kernels run on the [`Portable`] lanes (`wide::f32x8`, the same
+//! bits as before the dispatch existed). [`dispatch_on`] takes an explicit
+//! [`Isa`](crate::gemm::Isa) and, under `std`, [`with_isa`] overrides the choice for one
+//! thread (what the tests use to run every path). One choice per call, never per element.
+//!
+//! The two paths differ only where the AVX2 lanes fuse `a·b + c` into one rounding
+//! ([`Float8::mul_add`]): within the documented error of each function (the
+//! [`math`] bounds hold on both), and for the optimizers by at most the product's rounding per
+//! fused update, an ulp of the update's operands (see `tests/optim.rs`).
+//!
 //! The crate-internal helpers work on the common prefix when slices differ in length: the
 //! public kernels check lengths before they call them. The public ones ([`axpy`], [`scale`])
 //! check their own arguments.
 
+mod dispatch;
+mod lanes;
 pub mod math;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
+#[cfg(feature = "std")]
+pub use dispatch::with_isa;
+pub use dispatch::{dispatch, dispatch_on, isa};
+pub use lanes::{Float8, Int8, Lanes, Portable, WithLanes};
 pub use wide::f32x8;
+#[cfg(target_arch = "x86_64")]
+pub use x86::{Avx2F32, Avx2Fma, Avx2I32};
 
 /// The number of `f32` lanes in [`f32x8`].
 pub const LANES: usize = 8;
@@ -34,96 +64,164 @@ pub(crate) fn load(a: &[f32; LANES]) -> f32x8 {
 /// Loads the first `tail.len()` (< 8) lanes from `tail` and fills the rest with `fill`.
 #[inline(always)]
 pub(crate) fn load_partial(tail: &[f32], fill: f32) -> f32x8 {
-    let mut a = [fill; LANES];
-    for (dst, src) in a.iter_mut().zip(tail) {
-        *dst = *src;
-    }
-    f32x8::new(a)
+    load_partial_in(Portable, tail, fill)
 }
 
 /// Stores the first `out.len()` (< 8) lanes of `v` into `out`.
 #[inline(always)]
 pub(crate) fn store_partial(v: f32x8, out: &mut [f32]) {
-    let a = v.to_array();
-    for (dst, src) in out.iter_mut().zip(a.iter()) {
-        *dst = *src;
-    }
+    store_partial_in(v, out);
 }
 
 /// `y[i] = f(x[i])` for every element, eight lanes at a time; the tail goes through `f` on a
 /// zero-padded lane.
 #[inline(always)]
 pub(crate) fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32x8) -> f32x8) {
-    let n = x.len().min(y.len());
-    let (xc, xt) = x[..n].as_chunks::<LANES>();
-    let (yc, yt) = y[..n].as_chunks_mut::<LANES>();
-    for (xa, ya) in xc.iter().zip(yc.iter_mut()) {
-        *ya = f(load(xa)).to_array();
-    }
-    if !xt.is_empty() {
-        store_partial(f(load_partial(xt, 0.0)), yt);
-    }
+    map_in(Portable, x, y, f);
 }
 
 /// `x[i] = f(x[i])` in place.
 #[inline(always)]
 pub(crate) fn map_inplace(x: &mut [f32], f: impl Fn(f32x8) -> f32x8) {
-    let (xc, xt) = x.as_chunks_mut::<LANES>();
-    for xa in xc.iter_mut() {
-        *xa = f(load(xa)).to_array();
-    }
-    if !xt.is_empty() {
-        let v = f(load_partial(xt, 0.0));
-        store_partial(v, xt);
-    }
+    map_inplace_in(Portable, x, f);
 }
 
 /// `out[i] = f(a[i], b[i])`.
 #[inline(always)]
 pub(crate) fn zip_map(a: &[f32], b: &[f32], out: &mut [f32], f: impl Fn(f32x8, f32x8) -> f32x8) {
-    let n = a.len().min(b.len()).min(out.len());
-    let (ac, at) = a[..n].as_chunks::<LANES>();
-    let (bc, bt) = b[..n].as_chunks::<LANES>();
-    let (oc, ot) = out[..n].as_chunks_mut::<LANES>();
-    for ((aa, ba), oa) in ac.iter().zip(bc).zip(oc.iter_mut()) {
-        *oa = f(load(aa), load(ba)).to_array();
-    }
-    if !at.is_empty() {
-        store_partial(f(load_partial(at, 0.0), load_partial(bt, 0.0)), ot);
-    }
+    zip_map_in(Portable, a, b, out, f);
 }
 
 /// `b[i] = f(a[i], b[i])`: the second operand is overwritten with the result.
 #[inline(always)]
 pub(crate) fn zip_map_inplace(a: &[f32], b: &mut [f32], f: impl Fn(f32x8, f32x8) -> f32x8) {
-    let n = a.len().min(b.len());
-    let (ac, at) = a[..n].as_chunks::<LANES>();
-    let (bc, bt) = b[..n].as_chunks_mut::<LANES>();
-    for (aa, ba) in ac.iter().zip(bc.iter_mut()) {
-        *ba = f(load(aa), load(ba)).to_array();
-    }
-    if !at.is_empty() {
-        let v = f(load_partial(at, 0.0), load_partial(bt, 0.0));
-        store_partial(v, bt);
-    }
+    zip_map_inplace_in(Portable, a, b, f);
 }
 
 /// `Σ a[i]·b[i]`, with two independent accumulators of eight lanes.
 #[inline]
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    dot_in(Portable, a, b)
+}
+
+/// `Σ a[i]`.
+#[inline]
+pub(crate) fn sum(a: &[f32]) -> f32 {
+    sum_in(Portable, a)
+}
+
+/// `max a[i]`, or `-∞` for an empty slice. A NaN anywhere gives NaN.
+#[inline]
+pub(crate) fn max(a: &[f32]) -> f32 {
+    max_in(Portable, a)
+}
+
+/// [`load_partial`] on the lanes `l`.
+#[inline(always)]
+pub(crate) fn load_partial_in<L: Lanes>(l: L, tail: &[f32], fill: f32) -> L::F {
+    let mut a = [fill; LANES];
+    for (dst, src) in a.iter_mut().zip(tail) {
+        *dst = *src;
+    }
+    l.load(&a)
+}
+
+/// [`store_partial`] of any lanes.
+#[inline(always)]
+pub(crate) fn store_partial_in<F: Float8>(v: F, out: &mut [f32]) {
+    let a = v.to_array();
+    for (dst, src) in out.iter_mut().zip(a.iter()) {
+        *dst = *src;
+    }
+}
+
+/// [`map`] on the lanes `l`.
+#[inline(always)]
+pub(crate) fn map_in<L: Lanes>(l: L, x: &[f32], y: &mut [f32], f: impl Fn(L::F) -> L::F) {
+    let n = x.len().min(y.len());
+    let (xc, xt) = x[..n].as_chunks::<LANES>();
+    let (yc, yt) = y[..n].as_chunks_mut::<LANES>();
+    for (xa, ya) in xc.iter().zip(yc.iter_mut()) {
+        f(l.load(xa)).store(ya);
+    }
+    if !xt.is_empty() {
+        store_partial_in(f(load_partial_in(l, xt, 0.0)), yt);
+    }
+}
+
+/// [`map_inplace`] on the lanes `l`.
+#[inline(always)]
+pub(crate) fn map_inplace_in<L: Lanes>(l: L, x: &mut [f32], f: impl Fn(L::F) -> L::F) {
+    let (xc, xt) = x.as_chunks_mut::<LANES>();
+    for xa in xc.iter_mut() {
+        f(l.load(xa)).store(xa);
+    }
+    if !xt.is_empty() {
+        let v = f(load_partial_in(l, xt, 0.0));
+        store_partial_in(v, xt);
+    }
+}
+
+/// [`zip_map`] on the lanes `l`.
+#[inline(always)]
+pub(crate) fn zip_map_in<L: Lanes>(
+    l: L,
+    a: &[f32],
+    b: &[f32],
+    out: &mut [f32],
+    f: impl Fn(L::F, L::F) -> L::F,
+) {
+    let n = a.len().min(b.len()).min(out.len());
+    let (ac, at) = a[..n].as_chunks::<LANES>();
+    let (bc, bt) = b[..n].as_chunks::<LANES>();
+    let (oc, ot) = out[..n].as_chunks_mut::<LANES>();
+    for ((aa, ba), oa) in ac.iter().zip(bc).zip(oc.iter_mut()) {
+        f(l.load(aa), l.load(ba)).store(oa);
+    }
+    if !at.is_empty() {
+        store_partial_in(
+            f(load_partial_in(l, at, 0.0), load_partial_in(l, bt, 0.0)),
+            ot,
+        );
+    }
+}
+
+/// [`zip_map_inplace`] on the lanes `l`.
+#[inline(always)]
+pub(crate) fn zip_map_inplace_in<L: Lanes>(
+    l: L,
+    a: &[f32],
+    b: &mut [f32],
+    f: impl Fn(L::F, L::F) -> L::F,
+) {
+    let n = a.len().min(b.len());
+    let (ac, at) = a[..n].as_chunks::<LANES>();
+    let (bc, bt) = b[..n].as_chunks_mut::<LANES>();
+    for (aa, ba) in ac.iter().zip(bc.iter_mut()) {
+        f(l.load(aa), l.load(ba)).store(ba);
+    }
+    if !at.is_empty() {
+        let v = f(load_partial_in(l, at, 0.0), load_partial_in(l, bt, 0.0));
+        store_partial_in(v, bt);
+    }
+}
+
+/// [`dot`] on the lanes `l`.
+#[inline(always)]
+pub(crate) fn dot_in<L: Lanes>(l: L, a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (ac, at) = a[..n].as_chunks::<LANES>();
     let (bc, bt) = b[..n].as_chunks::<LANES>();
-    let mut acc0 = f32x8::ZERO;
-    let mut acc1 = f32x8::ZERO;
+    let mut acc0 = l.splat(0.0);
+    let mut acc1 = l.splat(0.0);
     let (ac2, ar) = ac.as_chunks::<2>();
     let (bc2, br) = bc.as_chunks::<2>();
     for (aa, ba) in ac2.iter().zip(bc2) {
-        acc0 = load(&aa[0]).mul_add(load(&ba[0]), acc0);
-        acc1 = load(&aa[1]).mul_add(load(&ba[1]), acc1);
+        acc0 = l.load(&aa[0]).mul_add(l.load(&ba[0]), acc0);
+        acc1 = l.load(&aa[1]).mul_add(l.load(&ba[1]), acc1);
     }
     for (aa, ba) in ar.iter().zip(br) {
-        acc0 = load(aa).mul_add(load(ba), acc0);
+        acc0 = l.load(aa).mul_add(l.load(ba), acc0);
     }
     let mut s = (acc0 + acc1).reduce_add();
     for (x, y) in at.iter().zip(bt) {
@@ -132,13 +230,13 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
-/// `Σ a[i]`.
-#[inline]
-pub(crate) fn sum(a: &[f32]) -> f32 {
+/// [`sum`] on the lanes `l`.
+#[inline(always)]
+pub(crate) fn sum_in<L: Lanes>(l: L, a: &[f32]) -> f32 {
     let (ac, at) = a.as_chunks::<LANES>();
-    let mut acc = f32x8::ZERO;
+    let mut acc = l.splat(0.0);
     for aa in ac {
-        acc += load(aa);
+        acc += l.load(aa);
     }
     let mut s = acc.reduce_add();
     for x in at {
@@ -147,16 +245,16 @@ pub(crate) fn sum(a: &[f32]) -> f32 {
     s
 }
 
-/// `max a[i]`, or `-∞` for an empty slice. A NaN anywhere gives NaN.
-#[inline]
-pub(crate) fn max(a: &[f32]) -> f32 {
+/// [`max`] on the lanes `l`.
+#[inline(always)]
+pub(crate) fn max_in<L: Lanes>(l: L, a: &[f32]) -> f32 {
     let (ac, at) = a.as_chunks::<LANES>();
-    let mut acc = f32x8::splat(f32::NEG_INFINITY);
-    let mut nan = f32x8::ZERO;
+    let mut acc = l.splat(f32::NEG_INFINITY);
+    let mut nan = l.splat(0.0);
     for aa in ac {
-        let v = load(aa);
+        let v = l.load(aa);
         // `x != x` is all-ones for NaN lanes; track them apart so `max` cannot drop one.
-        nan |= v.simd_ne(v);
+        nan = nan | v.simd_ne(v);
         acc = acc.fast_max(v);
     }
     let mut m = f32::NEG_INFINITY;
@@ -173,6 +271,107 @@ pub(crate) fn max(a: &[f32]) -> f32 {
     } else {
         m
     }
+}
+
+/// A lane function `x ↦ f(x)`, generic over the instruction set: what
+/// [`map_dispatch`] and [`map_inplace_dispatch`] run (a closure cannot be generic).
+pub(crate) trait LaneMap: Copy {
+    /// `f(x)` on the lanes `l`.
+    fn apply<L: Lanes>(self, l: L, x: L::F) -> L::F;
+}
+
+/// A lane function `(a, b) ↦ f(a, b)`, generic over the instruction set.
+pub(crate) trait LaneZip: Copy {
+    /// `f(a, b)` on the lanes `l`.
+    fn apply<L: Lanes>(self, l: L, a: L::F, b: L::F) -> L::F;
+}
+
+/// [`map`] of `f`, on the lanes [`dispatch`] picks (once for the whole slice).
+#[inline]
+pub(crate) fn map_dispatch(x: &[f32], y: &mut [f32], f: impl LaneMap) {
+    /// The kernel.
+    struct Run<'a, M>(&'a [f32], &'a mut [f32], M);
+    impl<M: LaneMap> WithLanes for Run<'_, M> {
+        type Output = ();
+        #[inline(always)]
+        fn run<L: Lanes>(self, l: L) {
+            let f = self.2;
+            map_in(
+                l,
+                self.0,
+                self.1,
+                #[inline(always)]
+                |v| f.apply(l, v),
+            );
+        }
+    }
+    dispatch(Run(x, y, f));
+}
+
+/// [`map_inplace`] of `f`, on the lanes [`dispatch`] picks.
+#[inline]
+pub(crate) fn map_inplace_dispatch(x: &mut [f32], f: impl LaneMap) {
+    /// The kernel.
+    struct Run<'a, M>(&'a mut [f32], M);
+    impl<M: LaneMap> WithLanes for Run<'_, M> {
+        type Output = ();
+        #[inline(always)]
+        fn run<L: Lanes>(self, l: L) {
+            let f = self.1;
+            map_inplace_in(
+                l,
+                self.0,
+                #[inline(always)]
+                |v| f.apply(l, v),
+            );
+        }
+    }
+    dispatch(Run(x, f));
+}
+
+/// [`zip_map`] of `f`, on the lanes [`dispatch`] picks.
+#[inline]
+pub(crate) fn zip_map_dispatch(a: &[f32], b: &[f32], out: &mut [f32], f: impl LaneZip) {
+    /// The kernel.
+    struct Run<'a, Z>(&'a [f32], &'a [f32], &'a mut [f32], Z);
+    impl<Z: LaneZip> WithLanes for Run<'_, Z> {
+        type Output = ();
+        #[inline(always)]
+        fn run<L: Lanes>(self, l: L) {
+            let f = self.3;
+            zip_map_in(
+                l,
+                self.0,
+                self.1,
+                self.2,
+                #[inline(always)]
+                |a, b| f.apply(l, a, b),
+            );
+        }
+    }
+    dispatch(Run(a, b, out, f));
+}
+
+/// [`zip_map_inplace`] of `f`, on the lanes [`dispatch`] picks.
+#[inline]
+pub(crate) fn zip_map_inplace_dispatch(a: &[f32], b: &mut [f32], f: impl LaneZip) {
+    /// The kernel.
+    struct Run<'a, Z>(&'a [f32], &'a mut [f32], Z);
+    impl<Z: LaneZip> WithLanes for Run<'_, Z> {
+        type Output = ();
+        #[inline(always)]
+        fn run<L: Lanes>(self, l: L) {
+            let f = self.2;
+            zip_map_inplace_in(
+                l,
+                self.0,
+                self.1,
+                #[inline(always)]
+                |a, b| f.apply(l, a, b),
+            );
+        }
+    }
+    dispatch(Run(a, b, f));
 }
 
 /// `√v` in every lane, with the fastest correctly rounded square root the target has.
@@ -358,6 +557,133 @@ mod tests {
                 scale(2.0, &mut z[off..off + n]);
                 map_inplace(&mut z[off..off + n], |v| v - v);
                 assert!(z[off..off + n].iter().all(|v| *v == 0.0));
+            }
+        }
+    }
+
+    /// The name of the lanes a kernel ran on.
+    struct LanesName;
+
+    impl WithLanes for LanesName {
+        type Output = &'static str;
+        fn run<L: Lanes>(self, _: L) -> &'static str {
+            core::any::type_name::<L>()
+        }
+    }
+
+    #[test]
+    fn dispatch_runs_the_requested_lanes() {
+        use crate::gemm::Isa;
+        assert!(dispatch_on(Isa::Portable, LanesName).ends_with("Portable"));
+        assert!(dispatch_on(Isa::Scalar, LanesName).ends_with("Portable"));
+        let avx = dispatch_on(Isa::Avx2Fma, LanesName);
+        assert_eq!(
+            avx.ends_with("Avx2Fma"),
+            Isa::Avx2Fma.is_available(),
+            "{avx}"
+        );
+        #[cfg(feature = "std")]
+        for isa in [Isa::Portable, Isa::Avx2Fma] {
+            let name = with_isa(isa, || dispatch(LanesName));
+            let want = if isa == Isa::Avx2Fma && isa.is_available() {
+                "Avx2Fma"
+            } else {
+                "Portable"
+            };
+            assert!(name.ends_with(want), "{isa}: {name}");
+        }
+    }
+
+    /// Every lane operation of `l` against the portable lanes on `a`, `b`: bit for bit, except
+    /// the fused ones, which must be the correctly rounded `a·b ± c`.
+    struct SameOps([f32; 8], [f32; 8]);
+
+    impl WithLanes for SameOps {
+        type Output = ();
+        fn run<L: Lanes>(self, l: L) {
+            let (a, b) = (self.0, self.1);
+            let (x, y) = (l.load(&a), l.load(&b));
+            let (p, q) = (f32x8::new(a), f32x8::new(b));
+            let same = |got: L::F, want: f32x8, what: &str| {
+                for (g, w) in got.to_array().iter().zip(want.to_array()) {
+                    assert!(
+                        g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
+                        "{what}"
+                    );
+                }
+            };
+            same(x + y, p + q, "add");
+            same(x - y, p - q, "sub");
+            same(x * y, p * q, "mul");
+            same(x / y, p / q, "div");
+            same(-x, -p, "neg");
+            same(x.sqrt(), Float8::sqrt(p), "sqrt");
+            same(x.abs(), p.abs(), "abs");
+            same(x.simd_lt(y), p.simd_lt(q), "lt");
+            same(x.simd_le(y), p.simd_le(q), "le");
+            same(x.simd_gt(y), p.simd_gt(q), "gt");
+            same(x.simd_ge(y), p.simd_ge(q), "ge");
+            same(x.simd_eq(y), p.simd_eq(q), "eq");
+            same(x.simd_ne(y), p.simd_ne(q), "ne");
+            same(x.is_nan(), p.is_nan(), "is_nan");
+            same(x.is_inf(), p.is_inf(), "is_inf");
+            same(
+                x.simd_lt(y).select(x, y),
+                p.simd_lt(q).select(p, q),
+                "select",
+            );
+            same(x.simd_lt(y) & x, p.simd_lt(q) & p, "and");
+            same(x.simd_lt(y) | x, p.simd_lt(q) | p, "or");
+            same(
+                l.bits_to_f32(l.f32_to_bits(x).shr::<3>()),
+                {
+                    let i: wide::i32x8 = wide::bytemuck::cast(p);
+                    wide::bytemuck::cast(i >> 3)
+                },
+                "shr",
+            );
+            assert_eq!(x.simd_lt(y).any(), p.simd_lt(q).any());
+            let fused = x.mul_add(y, x).to_array();
+            let neg = x.mul_neg_add(y, x).to_array();
+            for k in 0..8 {
+                let exact = a[k] as f64 * b[k] as f64;
+                assert!(bits_or_nan(fused[k], (exact + a[k] as f64) as f32) || !fused_is(l));
+                assert!(bits_or_nan(neg[k], (a[k] as f64 - exact) as f32) || !fused_is(l));
+            }
+        }
+    }
+
+    fn bits_or_nan(a: f32, b: f32) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    /// Whether the lanes `L` fuse `mul_add`.
+    fn fused_is<L: Lanes>(_: L) -> bool {
+        core::any::type_name::<L>().ends_with("Avx2Fma")
+    }
+
+    #[test]
+    fn lane_operations_agree_on_every_path() {
+        use crate::gemm::Isa;
+        let specials = [
+            0.0,
+            -0.0,
+            1.5,
+            -2.25,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            1e-40,
+        ];
+        for seed in 0..64 {
+            let mut a = data(8, seed);
+            let b = data(8, seed + 100);
+            a[(seed % 8) as usize] = specials[(seed / 8) as usize % 8];
+            for isa in [Isa::Portable, Isa::Avx2Fma] {
+                dispatch_on(
+                    isa,
+                    SameOps(a[..8].try_into().unwrap(), b[..8].try_into().unwrap()),
+                );
             }
         }
     }

@@ -53,3 +53,30 @@ pub fn this_test_binary() -> std::process::Command {
         None => std::process::Command::new(exe),
     }
 }
+
+/// The element-wise kernels' instruction sets to test: the portable lanes and, where this CPU
+/// has them, the AVX2+FMA lanes ([`Isa::Scalar`] has no element-wise kernels of its own).
+pub fn element_wise_isas() -> Vec<Isa> {
+    isas().into_iter().filter(|i| *i != Isa::Scalar).collect()
+}
+
+/// Runs `f` once per element-wise instruction set, with the kernels dispatched to it
+/// (`descent::simd::with_isa`). Without `std` there is no override: `f` runs once, on the
+/// instruction set the build dispatches to.
+pub fn for_each_isa(mut f: impl FnMut(Isa)) {
+    #[cfg(feature = "std")]
+    for isa in element_wise_isas() {
+        descent::simd::with_isa(isa, || f(isa));
+    }
+    #[cfg(not(feature = "std"))]
+    f(descent::simd::isa());
+}
+
+/// Whether `isa`'s element-wise kernels fuse multiply-adds (one rounding where a scalar
+/// reference rounds twice): AVX2+FMA, and the portable lanes where `wide` fuses (x86 built
+/// with FMA, aarch64 NEON).
+pub fn fuses(isa: Isa) -> bool {
+    isa == Isa::Avx2Fma
+        || cfg!(all(target_feature = "sse2", target_feature = "fma"))
+        || cfg!(all(target_arch = "aarch64", target_feature = "neon"))
+}
