@@ -336,7 +336,7 @@ pub fn xavier_uniform<R: Rng + ?Sized>(
     if tensor.is_empty() {
         return Ok(());
     }
-    let bound = f64::from(gain) * libm::sqrt(6.0 / (fan_in as f64 + fan_out as f64));
+    let bound = f64::from(gain) * crate::simd::sqrt_f64(6.0 / (fan_in as f64 + fan_out as f64));
     let bound = uniform_bound("gain", bound)?;
     fill_uniform(tensor, -bound, bound, rng);
     Ok(())
@@ -364,7 +364,7 @@ pub fn xavier_normal<R: Rng + ?Sized>(
     if tensor.is_empty() {
         return Ok(());
     }
-    let std = f64::from(gain) * libm::sqrt(2.0 / (fan_in as f64 + fan_out as f64));
+    let std = f64::from(gain) * crate::simd::sqrt_f64(2.0 / (fan_in as f64 + fan_out as f64));
     let std = normal_std("gain", std)?;
     fill_normal(tensor, 0.0, std, rng);
     Ok(())
@@ -392,7 +392,7 @@ pub fn kaiming_uniform<R: Rng + ?Sized>(
     let Some(std) = kaiming_std(tensor, shape, kaiming)? else {
         return Ok(());
     };
-    let bound = uniform_bound("a", libm::sqrt(3.0) * std)?;
+    let bound = uniform_bound("a", crate::simd::sqrt_f64(3.0) * std)?;
     fill_uniform(tensor, -bound, bound, rng);
     Ok(())
 }
@@ -489,7 +489,7 @@ pub fn dense_default<R: Rng + ?Sized>(
     let bound = if in_features == 0 {
         0.0
     } else {
-        (1.0 / libm::sqrt(in_features as f64)) as f32
+        (1.0 / crate::simd::sqrt_f64(in_features as f64)) as f32
     };
     fill_uniform(weight, -bound, bound, rng);
     if let Some(bias) = bias {
@@ -590,7 +590,7 @@ fn gain(nonlinearity: Nonlinearity, what: &'static str) -> Result<f64> {
         Nonlinearity::LeakyRelu { negative_slope } => {
             check_finite(what, negative_slope)?;
             let slope = f64::from(negative_slope);
-            libm::sqrt(2.0 / (1.0 + slope * slope))
+            crate::simd::sqrt_f64(2.0 / (1.0 + slope * slope))
         }
         Nonlinearity::Selu => 0.75,
     })
@@ -608,7 +608,7 @@ fn kaiming_std(tensor: &[f32], shape: &[usize], kaiming: Kaiming) -> Result<Opti
         FanMode::FanIn => fan_in,
         FanMode::FanOut => fan_out,
     };
-    Ok(Some(gain / libm::sqrt(fan as f64)))
+    Ok(Some(gain / crate::simd::sqrt_f64(fan as f64)))
 }
 
 /// Fills `tensor` with `U(a, b)`, one `next_u32` per value; `a ≤ b`, both finite.
@@ -638,7 +638,7 @@ fn standard_normal_pair<R: Rng + ?Sized>(rng: &mut R) -> (f64, f64) {
     // u1 ∈ (0, 1]: ln u1 is finite and ≤ 0.
     let u1 = ((rng.next_u64() >> 11) + 1) as f64 * UNIT_53;
     let u2 = (rng.next_u64() >> 11) as f64 * UNIT_53;
-    let r = libm::sqrt(-2.0 * libm::log(u1));
+    let r = crate::simd::sqrt_f64(-2.0 * libm::log(u1));
     let (sin, cos) = libm::sincos(TAU * u2);
     (r * cos, r * sin)
 }
@@ -682,7 +682,7 @@ fn probit_acklam(p: f64) -> f64 {
     const P_LOW: f64 = 0.02425;
     // The lower tail; the upper one by symmetry.
     let tail = |p: f64| {
-        let q = libm::sqrt(-2.0 * libm::log(p));
+        let q = crate::simd::sqrt_f64(-2.0 * libm::log(p));
         (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
             / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
     };

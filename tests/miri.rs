@@ -1,9 +1,12 @@
 //! The shapes that reach every `unsafe` block of the library, small enough for Miri.
 //!
-//! All `unsafe` code is in `gemm/x86` (AVX2 + FMA intrinsics on raw pointers; the ARM square
-//! root in `simd` is inline assembly, which Miri cannot run and the host never compiles). Each
-//! case below is chosen to take one strategy of those kernels, so that Miri checks every
-//! pointer they form, every load and store (masked tails included) and the stack panel:
+//! The `unsafe` code is in `gemm/x86` (AVX2 + FMA intrinsics on raw pointers) and in
+//! `simd/x86.rs` (the AVX2 lanes of the element-wise kernels: intrinsics, loads and stores
+//! through `&[f32; 8]`); the ARM square root in `simd` is inline assembly, which Miri cannot
+//! run and the host never compiles. Each matrix case below takes one strategy of the gemm
+//! kernels, so that Miri checks every pointer they form, every load and store (masked tails
+//! included) and the stack panel; the element-wise cases run every optimizer, every math
+//! function and the activations and loss that dispatch, on lengths with a tail:
 //!
 //! ```text
 //! RUSTFLAGS="-C target-feature=+avx2,+fma" cargo +nightly miri test --test miri
@@ -91,5 +94,145 @@ fn avx2_runs_when_available() {
     assert_eq!(isas().contains(&Isa::Avx2Fma), avx2);
     if cfg!(all(miri, target_feature = "avx2", target_feature = "fma")) {
         assert!(avx2, "Miri with +avx2,+fma must run the AVX2 kernels");
+    }
+}
+
+/// The element-wise kernels' lanes (choosing them per thread needs `std`).
+#[cfg(feature = "std")]
+mod element_wise {
+    use super::{Rng, U};
+    use descent::gemm::Isa;
+    use descent::optim::{
+        Adadelta, Adagrad, Adam, AdamW, Adamax, Lion, NAdam, Optimizer, RAdam, RmsProp, Sgd,
+    };
+    use descent::{activation as act, loss, simd};
+
+    /// An element-wise activation `y = f(x)`.
+    type Kernel = fn(&[f32], &mut [f32]) -> descent::Result<()>;
+
+    /// Runs `f` on the AVX2 lanes (where available) and on the portable ones.
+    fn both<R>(f: impl Fn() -> R) -> (R, R) {
+        (
+            simd::with_isa(Isa::Avx2Fma, &f),
+            simd::with_isa(Isa::Portable, &f),
+        )
+    }
+
+    /// `a` and `b` agree within `ulps` units of the larger magnitude (NaN with NaN).
+    fn agree(a: &[f32], b: &[f32], ulps: f64, what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            if x.is_nan() || y.is_nan() {
+                assert!(x.is_nan() && y.is_nan(), "{what}[{i}]: {x} vs {y}");
+                continue;
+            }
+            let scale = f64::from(x.abs().max(y.abs())).max(f64::from(f32::MIN_POSITIVE));
+            let err = (f64::from(*x) - f64::from(*y)).abs();
+            assert!(err <= ulps * U * 2.0 * scale, "{what}[{i}]: {x} vs {y}");
+        }
+    }
+
+    /// Three steps of every optimizer (11 parameters: a lane and a tail) on both lane sets: the
+    /// AVX2 results stay within a few ulps of the portable ones (they differ only by fused
+    /// multiply-adds; `tests/optim.rs` bounds both against the references).
+    #[test]
+    fn every_optimizer_on_the_avx2_lanes() {
+        let opts: [&dyn Optimizer; 11] = [
+            &Sgd {
+                momentum: 0.9,
+                nesterov: true,
+                ..Sgd::DEFAULT
+            },
+            &Adagrad::DEFAULT,
+            &RmsProp {
+                centered: true,
+                momentum: 0.5,
+                ..RmsProp::DEFAULT
+            },
+            &Adam {
+                amsgrad: true,
+                ..Adam::DEFAULT
+            },
+            &AdamW::DEFAULT,
+            &Adamax::DEFAULT,
+            &NAdam::DEFAULT,
+            &RAdam::DEFAULT,
+            &Adadelta::DEFAULT,
+            &Lion::DEFAULT,
+            &Sgd::DEFAULT,
+        ];
+        let mut rng = Rng::new(3);
+        let (p0, g) = (rng.vec(11), rng.vec(11));
+        for (k, o) in opts.into_iter().enumerate() {
+            let (a, b) = both(|| {
+                let (mut p, mut s, mut t) = (p0.clone(), vec![0.0; o.state_len(11)], 0);
+                for _ in 0..3 {
+                    o.step(&mut t, &mut p, &g, &mut s).unwrap();
+                }
+                p
+            });
+            agree(
+                &a,
+                &b,
+                64.0,
+                &format!("optimizer {k} ({:?})", o.state_planes()),
+            );
+        }
+    }
+
+    /// The math functions and the kernels that dispatch them, on 13 values (a lane and a tail).
+    #[test]
+    fn math_and_activations_on_the_avx2_lanes() {
+        let x: Vec<f32> = (0..13).map(|i| (i as f32 - 6.0) * 0.7).collect();
+        let lanes = |f: fn(simd::f32x8) -> simd::f32x8| -> Vec<f32> {
+            x.chunks(8)
+                .flat_map(|c| {
+                    let mut a = [0.5f32; 8];
+                    a[..c.len()].copy_from_slice(c);
+                    f(simd::f32x8::new(a)).to_array()[..c.len()].to_vec()
+                })
+                .collect()
+        };
+        for (name, f) in [
+            ("exp", simd::math::exp as fn(simd::f32x8) -> simd::f32x8),
+            ("expm1", simd::math::expm1),
+            ("tanh", simd::math::tanh),
+            ("erf", simd::math::erf),
+        ] {
+            let (a, b) = both(|| lanes(f));
+            agree(&a, &b, 4.0, name);
+        }
+        let kernels: [(&str, Kernel); 4] = [
+            ("sigmoid", act::sigmoid),
+            ("tanh", act::tanh),
+            ("gelu", act::gelu),
+            ("silu", act::silu),
+        ];
+        for (name, k) in kernels {
+            let (a, b) = both(|| {
+                let mut y = vec![0.0; 13];
+                k(&x, &mut y).unwrap();
+                y
+            });
+            agree(&a, &b, 8.0, name);
+        }
+        let (a, b) = both(|| {
+            let mut y = vec![0.0; 12];
+            act::softmax(&x[..12], &mut y, 6).unwrap();
+            let mut g = vec![0.0; 12];
+            let l = loss::cross_entropy(
+                &x[..12],
+                &[1, 4],
+                6,
+                0.1,
+                Some(&mut g),
+                loss::Reduction::Mean,
+            )
+            .unwrap();
+            y.extend(g);
+            y.push(l);
+            y
+        });
+        agree(&a, &b, 16.0, "softmax and cross-entropy");
     }
 }

@@ -91,7 +91,7 @@ fn present(s: Option<&[f32]>) -> Option<&[f32]> {
 /// `1/√(var + eps)`, computed in f64 and rounded once.
 #[inline]
 fn rstd(var: f64, eps: f32) -> f32 {
-    (1.0 / libm::sqrt(var + f64::from(eps))) as f32
+    (1.0 / crate::simd::sqrt_f64(var + f64::from(eps))) as f32
 }
 
 /// The eight lanes of `s` from `i`, zero-padded past the end.

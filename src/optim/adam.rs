@@ -155,7 +155,7 @@ impl AdamScalars<f32> {
                 a.maximize,
             ),
             step_size: (a.lr as f64 / bc1) as f32,
-            inv_sqrt_bc2: (1.0 / libm::sqrt(bc2)) as f32,
+            inv_sqrt_bc2: (1.0 / crate::simd::sqrt_f64(bc2)) as f32,
             eps: a.eps,
         }
     }

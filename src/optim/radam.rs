@@ -100,11 +100,11 @@ impl Optimizer for RAdam {
         // ρₜ > 5 also guards the root: its argument is positive there.
         let rectified = rho_t > 5.0;
         let step = if rectified {
-            let r = libm::sqrt(
+            let r = crate::simd::sqrt_f64(
                 (rho_t - 4.0) * (rho_t - 2.0) * rho_inf
                     / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t),
             );
-            lr * r * libm::sqrt(bc2) / bc1
+            lr * r * crate::simd::sqrt_f64(bc2) / bc1
         } else {
             lr / bc1
         };

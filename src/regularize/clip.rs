@@ -223,7 +223,9 @@ fn total_norm<G: AsRef<[f32]>>(grads: &[G], norm_type: NormType) -> f32 {
     };
     match norm_type {
         NormType::L1 => slices().map(|g| power_sum(g, Power::One)).sum::<f64>() as f32,
-        NormType::L2 => libm::sqrt(slices().map(|g| power_sum(g, Power::Two)).sum::<f64>()) as f32,
+        NormType::L2 => {
+            crate::simd::sqrt_f64(slices().map(|g| power_sum(g, Power::Two)).sum::<f64>()) as f32
+        }
         NormType::Inf => max(),
         NormType::P(p) => {
             let m = max();

@@ -75,7 +75,7 @@ pub fn max_norm_rows(w: &mut [f32], rows: usize, cols: usize, max_norm: f32) -> 
         return Ok(());
     }
     for row in by_rows_mut(w, cols) {
-        let norm = libm::sqrt(power_sum(row, Power::Two)) as f32;
+        let norm = crate::simd::sqrt_f64(power_sum(row, Power::Two)) as f32;
         if norm > max_norm {
             crate::simd::scale(max_norm / (norm + 1e-7), row);
         }

@@ -482,6 +482,21 @@ pub fn scale(alpha: f32, x: &mut [f32]) {
     map_inplace(x, |x| x * va);
 }
 
+/// `√x` in `f64`, correctly rounded: the instruction through `std` when it is linked,
+/// `libm`'s soft square root without it (the same result; `libm`'s x86 assembly is not used,
+/// so Miri can run every path).
+#[inline]
+pub(crate) fn sqrt_f64(x: f64) -> f64 {
+    #[cfg(feature = "std")]
+    {
+        x.sqrt()
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        libm::sqrt(x)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
