@@ -814,43 +814,58 @@ fn a_crash_mid_write_keeps_the_previous_checkpoint() {
     checkpoint::save(&target, &borrowed(&old), &[("epoch", "1")]).unwrap();
     let before = fs::read(&target).unwrap();
 
-    // At most 16 blocks (8 or 16 KiB, by shell) per file: the 256 KiB save cannot finish.
-    // Under a cross runner (CI runs the aarch64 build under qemu-user), the child goes through
-    // the same runner, named by `DESCENT_TEST_RUNNER`.
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(r#"ulimit -f 16 && exec ${DESCENT_TEST_RUNNER:-} "$0" --exact crash_child --ignored --nocapture"#)
-        .arg(std::env::current_exe().unwrap())
-        .env(CRASH_ENV, &target)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let killed = out.status.signal() == Some(25); // SIGXFSZ
-    let failed = out.status.success() && stdout.contains("CHILD: save failed");
-    assert!(killed || failed, "{:?}\n{stdout}", out.status);
+    // The child's files are limited to `limit` blocks (of 512 or 1024 bytes, by shell), so the
+    // 256 KiB save is killed (SIGXFSZ) at a different offset each time: in the header, in the
+    // tensor data, near the end. Under a cross runner (CI runs the aarch64 build under
+    // qemu-user), the child goes through the same runner, named by `DESCENT_TEST_RUNNER`.
+    for limit in [1, 2, 3, 5, 8, 13, 16, 21, 34, 55, 89, 144, 233] {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                r#"ulimit -f {limit} && exec ${{DESCENT_TEST_RUNNER:-}} "$0" --exact crash_child --ignored --nocapture"#
+            ))
+            .arg(std::env::current_exe().unwrap())
+            .env(CRASH_ENV, &target)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let killed = out.status.signal() == Some(25); // SIGXFSZ
+        let failed = out.status.success() && stdout.contains("CHILD: save failed");
+        assert!(
+            killed || failed,
+            "limit {limit}: {:?}\n{stdout}",
+            out.status
+        );
 
-    // The target is the previous checkpoint, byte for byte, and loads.
-    assert_eq!(fs::read(&target).unwrap(), before);
-    let mut w = [0.0f32; 4];
-    let meta = checkpoint::load_into(&target, &mut [("0.weight", &[2, 2], &mut w)]).unwrap();
-    assert_eq!(w, [1.0, 2.0, 3.0, 4.0]);
-    assert_eq!(meta["epoch"], "1");
+        // The target is the previous checkpoint, byte for byte, and loads.
+        assert_eq!(fs::read(&target).unwrap(), before, "limit {limit}");
+        let mut w = [0.0f32; 4];
+        let meta = checkpoint::load_into(&target, &mut [("0.weight", &[2, 2], &mut w)]).unwrap();
+        assert_eq!(w, [1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(meta["epoch"], "1");
 
-    // A crash leaves a partial temporary (and an error removes it); either way it is not
-    // the target, and the next save succeeds beside it.
-    let leftovers: Vec<String> = listing(&dir)
-        .into_iter()
-        .filter(|n| n != "ck.safetensors")
-        .collect();
-    if killed {
-        assert_eq!(leftovers.len(), 1, "{leftovers:?}");
-        assert!(leftovers[0].starts_with(".ck.safetensors.") && leftovers[0].ends_with(".tmp"));
-        let partial = fs::metadata(dir.join(&leftovers[0])).unwrap().len();
-        assert!(partial > 0 && partial <= 16 * 1024, "{partial}");
-        assert!(checkpoint::read(dir.join(&leftovers[0])).is_err());
-    } else {
-        assert!(leftovers.is_empty(), "{leftovers:?}");
+        // A crash leaves a partial temporary (and an error removes it); either way it is not
+        // the target, and it never loads.
+        let leftovers: Vec<String> = listing(&dir)
+            .into_iter()
+            .filter(|n| n != "ck.safetensors")
+            .collect();
+        if killed {
+            assert_eq!(leftovers.len(), 1, "limit {limit}: {leftovers:?}");
+            let name = &leftovers[0];
+            assert!(name.starts_with(".ck.safetensors.") && name.ends_with(".tmp"));
+            let partial = fs::metadata(dir.join(name)).unwrap().len();
+            assert!(
+                partial > 0 && partial <= limit * 1024,
+                "limit {limit}: {partial}"
+            );
+            assert!(checkpoint::read(dir.join(name)).is_err(), "limit {limit}");
+            fs::remove_file(dir.join(name)).unwrap();
+        } else {
+            assert!(leftovers.is_empty(), "limit {limit}: {leftovers:?}");
+        }
     }
+    // The next save succeeds.
     let new = large_new();
     checkpoint::save(&target, &borrowed(&new), &[]).unwrap();
     assert_eq!(checkpoint::read(&target).unwrap().tensors[0].data, new[0].2);
