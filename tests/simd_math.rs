@@ -12,6 +12,10 @@
 //! thresholds, range-reduction boundaries, saturation, overflow and underflow). The measured
 //! maxima are printed (`cargo test --test simd_math -- --nocapture`) and must not exceed the
 //! documented bounds in `src/simd/math.rs`.
+//!
+//! Under an emulator (CI runs the aarch64 build under qemu-user, where the full sweep takes
+//! twelve minutes), `DESCENT_SWEEP_SPARSER=k` takes every `64·k`-th pattern and windows of
+//! `±2¹⁸/k`: the same functions, special points and bounds, on fewer inputs.
 
 mod common;
 
@@ -185,14 +189,25 @@ impl Sweeper {
 
 /// Sweeps the whole domain and the windows around `centres` (and their negatives), prints
 /// and returns the maximum error.
+/// `(STEP, WINDOW)`, or `(STEP·k, WINDOW/k)` with `DESCENT_SWEEP_SPARSER=k` (k ≥ 1).
+fn sweep_density() -> (u32, u32) {
+    let k = std::env::var("DESCENT_SWEEP_SPARSER")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|k| (1..=1 << 16).contains(k))
+        .unwrap_or(1);
+    (STEP * k, (WINDOW / k).max(1))
+}
+
 fn sweep(name: &str, f: VecFn, reference: RefFn, centres: &[f32]) -> f64 {
     let mut s = Sweeper::new(f, reference);
     // A different phase per function so that the union covers more patterns.
-    let phase = name.len() as u32 * 7 % STEP;
+    let (step, window) = sweep_density();
+    let phase = name.len() as u32 * 7 % step;
     let mut b = phase;
     loop {
         s.push(f32::from_bits(b));
-        match b.checked_add(STEP) {
+        match b.checked_add(step) {
             Some(n) => b = n,
             None => break,
         }
@@ -204,8 +219,8 @@ fn sweep(name: &str, f: VecFn, reference: RefFn, centres: &[f32]) -> f64 {
             let sign = cb & 0x8000_0000;
             let mag = cb & 0x7FFF_FFFF;
             // Windows do not cross zero: below the centre they stop at ±0.
-            let lo = (mag - WINDOW as i64).max(0);
-            let hi = (mag + WINDOW as i64).min(0x7F80_0000);
+            let lo = (mag - window as i64).max(0);
+            let hi = (mag + window as i64).min(0x7F80_0000);
             for m in lo..=hi {
                 s.push(f32::from_bits((m | sign) as u32));
             }
