@@ -844,25 +844,21 @@ fn a_crash_mid_write_keeps_the_previous_checkpoint() {
         assert_eq!(w, [1.0, 2.0, 3.0, 4.0]);
         assert_eq!(meta["epoch"], "1");
 
-        // A crash leaves a partial temporary (and an error removes it); either way it is not
-        // the target, and it never loads.
+        // A crash leaves at most a partial temporary (an error removes it first: under
+        // qemu-user the write fails with EFBIG and the signal arrives after the clean-up);
+        // either way it is not the target, and it never loads.
         let leftovers: Vec<String> = listing(&dir)
             .into_iter()
             .filter(|n| n != "ck.safetensors")
             .collect();
-        if killed {
-            assert_eq!(leftovers.len(), 1, "limit {limit}: {leftovers:?}");
-            let name = &leftovers[0];
+        let most = if killed { 1 } else { 0 };
+        assert!(leftovers.len() <= most, "limit {limit}: {leftovers:?}");
+        for name in &leftovers {
             assert!(name.starts_with(".ck.safetensors.") && name.ends_with(".tmp"));
             let partial = fs::metadata(dir.join(name)).unwrap().len();
-            assert!(
-                partial > 0 && partial <= limit * 1024,
-                "limit {limit}: {partial}"
-            );
+            assert!(partial <= limit * 1024, "limit {limit}: {partial}");
             assert!(checkpoint::read(dir.join(name)).is_err(), "limit {limit}");
             fs::remove_file(dir.join(name)).unwrap();
-        } else {
-            assert!(leftovers.is_empty(), "limit {limit}: {leftovers:?}");
         }
     }
     // The next save succeeds.
