@@ -1433,3 +1433,34 @@ fn class_errors_leave_grad_untouched() {
     let msg = format!("{}", mismatch("logits", 9, 6));
     assert!(msg.contains("logits") && msg.contains('9') && msg.contains('6'));
 }
+
+/// Found by the `loss` fuzz target: with `pos_weight` of one class, every element used to be
+/// summed in the same lane (one row of one element at a time), so a large first term made the
+/// sum of the small ones lose 14 ulps. The weights now cycle within the lanes: the sum is the
+/// one without `pos_weight` (weights of 1 give the same terms), within a few ulps of f64.
+#[test]
+fn bce_pos_weight_of_short_rows_sums_in_every_lane() {
+    let mut x = vec![0.994_477_5f32, 0.588_226_3, 510.585_1, -0.999_999_5];
+    x.extend(std::iter::repeat_n(-1.0f32, 31));
+    let t = vec![0.0f32; x.len()];
+    let want: f64 = x
+        .iter()
+        .map(|&x| {
+            let x = f64::from(x);
+            x.max(0.0) + (-x.abs()).exp().ln_1p()
+        })
+        .sum::<f64>()
+        / x.len() as f64;
+    let plain =
+        loss::binary_cross_entropy_with_logits(&x, &t, None, None, Reduction::Mean).unwrap();
+    for c in [1usize, 5, 7] {
+        let pw = vec![1.0f32; c];
+        let got = loss::binary_cross_entropy_with_logits(&x, &t, Some(&pw), None, Reduction::Mean)
+            .unwrap();
+        assert_eq!(got.to_bits(), plain.to_bits(), "C = {c}");
+        assert!(
+            (f64::from(got) - want).abs() <= 4.0 * 2f64.powi(-24) * want,
+            "{got} vs {want}"
+        );
+    }
+}

@@ -1,11 +1,10 @@
 //! Binary cross-entropy on logits.
 
-use super::sum::{fold2, fold3, LaneSum};
+use super::sum::{fold2, LaneSum};
 use super::{check_elementwise, Reduction};
 use crate::error::check_nonzero;
-use crate::rows::{by_rows, by_rows_mut};
-use crate::simd::f32x8;
 use crate::simd::math::{exp, ln_1p};
+use crate::simd::{f32x8, LANES};
 use crate::{Error, Result};
 
 /// Binary cross-entropy on logits, torch's
@@ -61,21 +60,21 @@ pub fn binary_cross_entropy_with_logits(
             bce_lanes(x, t, f32x8::ONE, s)
         }),
         Some(pw) => {
-            let c = pw.len();
-            let rows = by_rows(input, c).zip(by_rows(target, c));
-            let f = |x, t, p| bce_lanes(x, t, p, s);
-            match grad {
-                Some(g) => {
-                    for ((x, t), g) in rows.zip(by_rows_mut(g, c)) {
-                        fold3(x, t, pw, Some(g), &mut acc, f);
+            // Lane k of each chunk of eight takes the weight of its class, cycling through
+            // `pos_weight` (no division per element). The chunks run over the whole input, so
+            // short rows still spread over all eight lanes of the sum.
+            let mut class = 0usize;
+            fold2(input, target, grad, &mut acc, |x, t| {
+                let mut p = [1.0f32; LANES];
+                for w in p.iter_mut() {
+                    *w = pw.get(class).copied().unwrap_or(1.0);
+                    class += 1;
+                    if class >= pw.len() {
+                        class = 0;
                     }
                 }
-                None => {
-                    for (x, t) in rows {
-                        fold3(x, t, pw, None, &mut acc, f);
-                    }
-                }
-            }
+                bce_lanes(x, t, f32x8::new(p), s)
+            })
         }
     }
     Ok(reduction.finish(acc.total(), n))

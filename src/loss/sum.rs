@@ -96,7 +96,7 @@ pub(super) fn fold2(
     b: &[f32],
     grad: Option<&mut [f32]>,
     acc: &mut LaneSum,
-    f: impl Fn(f32x8, f32x8) -> (f32x8, f32x8),
+    mut f: impl FnMut(f32x8, f32x8) -> (f32x8, f32x8),
 ) {
     let (ac, at) = a.as_chunks::<LANES>();
     let (bc, bt) = b.as_chunks::<LANES>();
@@ -120,54 +120,6 @@ pub(super) fn fold2(
             }
             if !at.is_empty() {
                 let (l, _) = f(load_partial(at, 0.0), load_partial(bt, 0.0));
-                acc.add_first(l, at.len());
-            }
-        }
-    }
-}
-
-/// [`fold2`] with a third operand.
-#[inline(always)]
-pub(super) fn fold3(
-    a: &[f32],
-    b: &[f32],
-    c: &[f32],
-    grad: Option<&mut [f32]>,
-    acc: &mut LaneSum,
-    f: impl Fn(f32x8, f32x8, f32x8) -> (f32x8, f32x8),
-) {
-    let (ac, at) = a.as_chunks::<LANES>();
-    let (bc, bt) = b.as_chunks::<LANES>();
-    let (cc, ct) = c.as_chunks::<LANES>();
-    let tail = || {
-        (
-            load_partial(at, 0.0),
-            load_partial(bt, 0.0),
-            load_partial(ct, 0.0),
-        )
-    };
-    match grad {
-        Some(g) => {
-            let (gc, gt) = g.as_chunks_mut::<LANES>();
-            for (((aa, ba), ca), ga) in ac.iter().zip(bc).zip(cc).zip(gc.iter_mut()) {
-                let (l, d) = f(load(aa), load(ba), load(ca));
-                acc.add(l);
-                *ga = d.to_array();
-            }
-            if !at.is_empty() {
-                let (x, y, z) = tail();
-                let (l, d) = f(x, y, z);
-                acc.add_first(l, at.len());
-                store_partial(d, gt);
-            }
-        }
-        None => {
-            for ((aa, ba), ca) in ac.iter().zip(bc).zip(cc) {
-                acc.add(f(load(aa), load(ba), load(ca)).0);
-            }
-            if !at.is_empty() {
-                let (x, y, z) = tail();
-                let (l, _) = f(x, y, z);
                 acc.add_first(l, at.len());
             }
         }
