@@ -1093,3 +1093,36 @@ fn l2_gradient_does_not_overflow_for_a_huge_lambda() {
     }
     assert!(grad[..3].iter().all(|g| g.is_finite()));
 }
+
+/// Found by the `regularize` fuzz target: a p-norm with a small p divided every element by the
+/// largest in f32, and `1e-30 / 1e30` underflowed to 0, dropping terms that count at p = 0.07
+/// (the norm was 1.4e-3 too small). The ratio's logarithm is now taken as a difference there.
+#[test]
+fn small_p_norm_keeps_terms_whose_ratio_underflows() {
+    let g: [&[f32]; 3] = [
+        &[1e-30, -0.0, 1e-30, -244.741_13, 732.757_57],
+        &[-607.843_14],
+        &[
+            -607.843_14,
+            788.9159,
+            1e30,
+            -773.3442,
+            -934.8786,
+            159.115_19,
+            -351.539_67,
+            -601.109_86,
+        ],
+    ];
+    let p = 0.070_740_94f32;
+    let s: f64 = g
+        .iter()
+        .flat_map(|x| x.iter())
+        .map(|&x| f64::from(x).abs().powf(f64::from(p)))
+        .sum();
+    let want = s.powf(1.0 / f64::from(p));
+    let got = f64::from(reg::grad_norm(&g, NormType::P(p)).unwrap());
+    // The sum's relative error (a few ulps of the terms, each through exp and ln) grows by
+    // 1/p in the root.
+    let tol = 64.0 * 2f64.powi(-24) / f64::from(p) * want;
+    assert!((got - want).abs() <= tol, "{got:e} vs {want:e}");
+}
