@@ -12,8 +12,8 @@
 # file): --breakdown adds the median of each phase of a step, --seconds the time spent timing
 # each batch size (default 0.5), --warm-up the untimed steps of each timing episode (default
 # 20; examples/train_step.rs says why steps are timed in episodes). The virtual environment
-# is target/torch-venv (TORCH_VENV overrides it); PyTorch's CPU-only index is tried first,
-# the default wheel from PyPI (with CUDA libraries, several GB) after it.
+# is target/torch-venv (TORCH_VENV overrides it); torch is installed by package name with pip
+# (the default wheel, with CUDA libraries: several GB).
 # descent is built as a plain `cargo build --release` (no RUSTFLAGS: run-time dispatch).
 # torch is timed twice: with torch.optim.Adam's default CPU implementation (a loop over the
 # tensors) and with fused=True (its fastest, one pass as descent's Adam is).
