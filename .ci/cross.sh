@@ -22,11 +22,11 @@ node --version
 step "aarch64 NEON: the whole test suite under qemu-aarch64 (release)"
 # Runners through variables, not .cargo/config.toml (a config runner would also capture Miri).
 # Tests that start a child process run it through the same runner (DESCENT_TEST_RUNNER); the
-# math sweep is 64 times sparser under the emulator (DESCENT_SWEEP_SPARSER, see simd_math.rs).
+# math sweep is 256 times sparser under the emulator (DESCENT_SWEEP_SPARSER, see simd_math.rs).
 QEMU_AARCH64="qemu-aarch64-static -L /usr/aarch64-linux-gnu"
 CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
 CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="$QEMU_AARCH64" \
-DESCENT_TEST_RUNNER="$QEMU_AARCH64" DESCENT_SWEEP_SPARSER=64 \
+DESCENT_TEST_RUNNER="$QEMU_AARCH64" DESCENT_SWEEP_SPARSER=256 \
   cargo test --release --target aarch64-unknown-linux-gnu --tests
 
 step "wasm32-wasip1 +simd128: the kernel tests under Node's WASI (release)"
