@@ -143,7 +143,9 @@ fn elem_ref(kind: Kind, x: f32, t: f32, p: f32) -> (f64, f64, f64) {
             } else {
                 -p * t * x + lw * soft
             };
-            let g = lw * sigmoid(x) - p * t;
+            // `lw·σ(x) − p·t`, written without `lw`: `1 + (p − 1)·t` cancels to 0 in f64 for
+            // p ≪ 1 and t = 1, which made this reference say −p where the gradient is −p/2.
+            let g = (1.0 - t) * sigmoid(x) - p * t * sigmoid(-x);
             let m = ((1.0 - t) * sigmoid(x)).abs() + (p * t * sigmoid(-x)).abs();
             return (l, g, m);
         }
