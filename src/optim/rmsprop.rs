@@ -190,7 +190,10 @@ fn rmsprop<const DECAY: bool, L: Lanes>(
                     let g = effective_grad::<DECAY, _>(g, p, sign, wd);
                     let v = square_avg(g, v, alpha, one_minus_alpha);
                     let gm = one_minus_alpha.mul_add(g - gm, gm);
-                    let a = gm.mul_neg_add(gm, v).sqrt() + eps;
+                    // `v − ḡ²` with ḡ² rounded first, as the reference: a fused form can go
+                    // below zero (round(g²) − g² exactly) where v and ḡ² are the same, and
+                    // its square root is NaN (α = 0 does this every step).
+                    let a = (v - gm * gm).sqrt() + eps;
                     (neg_lr.mul_add(g / a, p), v, gm)
                 },
             );
@@ -209,7 +212,10 @@ fn rmsprop<const DECAY: bool, L: Lanes>(
                     let g = effective_grad::<DECAY, _>(g, p, sign, wd);
                     let v = square_avg(g, v, alpha, one_minus_alpha);
                     let gm = one_minus_alpha.mul_add(g - gm, gm);
-                    let a = gm.mul_neg_add(gm, v).sqrt() + eps;
+                    // `v − ḡ²` with ḡ² rounded first, as the reference: a fused form can go
+                    // below zero (round(g²) − g² exactly) where v and ḡ² are the same, and
+                    // its square root is NaN (α = 0 does this every step).
+                    let a = (v - gm * gm).sqrt() + eps;
                     let b = b.mul_add(mu, g / a);
                     (neg_lr.mul_add(b, p), v, b, gm)
                 },
