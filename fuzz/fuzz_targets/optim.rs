@@ -104,13 +104,26 @@ fn optimizer(i: &mut Input) -> Opt {
 }
 
 fuzz_target!(|data: &[u8]| {
-    // Compared on the portable lanes: the element-by-element references round every product,
-    // as they do, while the AVX2+FMA lanes fuse them, and this target's bound does not model
-    // that yet (tests/optim.rs covers the AVX2 lanes with its fused-path bound).
-    descent::simd::with_isa(descent::gemm::Isa::Portable, || run(data));
+    // The portable lanes round every product, as the references do; the detected lanes may
+    // fuse multiply-adds, which the comparison allows for (see `fused_gain`).
+    descent::simd::with_isa(descent::gemm::Isa::Portable, || run(data, false));
+    let isa = descent::gemm::Isa::detect();
+    if isa != descent::gemm::Isa::Portable {
+        run(data, fuses(isa));
+    }
 });
 
-fn run(data: &[u8]) {
+/// Whether `isa`'s lanes fuse multiply-adds.
+fn fuses(isa: descent::gemm::Isa) -> bool {
+    isa == descent::gemm::Isa::Avx2Fma
+        || cfg!(all(target_feature = "sse2", target_feature = "fma"))
+        || cfg!(all(target_arch = "aarch64", target_feature = "neon"))
+}
+
+/// The agreement asked of every result, relative to its element's scale.
+const REL: f32 = 1e-5;
+
+fn run(data: &[u8], fused: bool) {
     let mut i = Input(data);
     let opt = optimizer(&mut i);
     let o = opt.optimizer();
@@ -174,13 +187,30 @@ fn run(data: &[u8]) {
                 s = s.max(s0[plane * n + k].abs());
                 huge |= huge_finite(s0[plane * n + k]);
             }
+            let mut s_param = s;
+            if fused {
+                // Centered RMSprop's step also feeds its momentum buffer.
+                let moved = cancellation(&opt, k, n, p0[k], g[k], &s_ref);
+                if moved.is_infinite() {
+                    // The variance is rounding noise around zero and eps = 0: `g/a` may be
+                    // infinite in one order of operations and finite in another.
+                    continue;
+                }
+                s = s * fused_gain(&opt) + moved / REL;
+                // A state that cancelled (`|new|` far below the terms that formed it) carries
+                // the fused rounding of those terms, relative to itself, into the step.
+                let amplification = (0..planes)
+                    .map(|plane| s / s_ref[plane * n + k].abs().max(f32::EPSILON * s))
+                    .fold(1.0f32, f32::max);
+                s_param = s + (p_ref[k] - p0[k]).abs() * amplification;
+            }
             if huge {
                 // Finite values near f32::MAX overflow in one order of operations and not in
                 // another (m/bc1·lr against m·(lr/bc1)): not comparable.
                 continue;
             }
             assert!(
-                agree(p[off + k], p_ref[k], s, 1e-5),
+                agree(p[off + k], p_ref[k], s_param, REL),
                 "{opt:?} t={t} p[{k}]: {} vs {} (scale {s}; p0 {}, g {}, state {:?})",
                 p[off + k],
                 p_ref[k],
@@ -191,10 +221,13 @@ fn run(data: &[u8]) {
             for plane in 0..planes {
                 let j = plane * n + k;
                 assert!(
-                    agree(state[off + j], s_ref[j], s, 1e-5),
-                    "{opt:?} t={t} state[{j}]: {} vs {}",
+                    agree(state[off + j], s_ref[j], s, REL),
+                    "{opt:?} t={t} state[{j}]: {} vs {} (scale {s}; p0 {}, g {}, state {:?})",
                     state[off + j],
-                    s_ref[j]
+                    s_ref[j],
+                    p0[k],
+                    g[k],
+                    (0..planes).map(|j| s0[j * n + k]).collect::<Vec<_>>()
                 );
             }
         }
@@ -204,35 +237,69 @@ fn run(data: &[u8]) {
     }
 }
 
-/// Whether a hyper-parameter is beyond any sensible range (|x| > 1e6).
-fn extreme(opt: &Opt) -> bool {
-    let big = |x: f32| x.abs() > 1e6;
+/// How much a fused multiply-add can move a result, relative to the element's scale.
+///
+/// A fused `a·b + c` skips the rounding of `a·b`, at most `u·|a·b|`; the references round it.
+/// In every optimizer `a` is a hyper-parameter or a product of them and `b` an input, a state
+/// or an intermediate of the same scale, so the difference is bounded by the element's scale
+/// times the product of the hyper-parameters that exceed 1 (1 for the usual ones).
+fn fused_gain(opt: &Opt) -> f32 {
+    hyper_parameters(opt)
+        .iter()
+        .fold(1.0f32, |gain, h| gain * h.abs().max(1.0))
+}
+
+/// How far a step through a cancellation may move, in absolute terms.
+///
+/// Centered RMSprop divides by `a = √(v − ḡ²) + eps`. Roundings of `v` and `ḡ` (fused or not)
+/// move `d = v − ḡ²` by up to `δ = 4u·(v + ḡ²)`, which is large relative to `d` where the two
+/// nearly cancel, and may even reach its sign. `a` then lies anywhere in
+/// `[√max(d − δ, 0) + eps, √(d + δ) + eps]`, and the step `g/a` (`g` after weight decay) anywhere between `g`
+/// over those ends; the step feeds the momentum buffer and, times `lr`, the parameter.
+fn cancellation(opt: &Opt, k: usize, n: usize, p: f32, g: f32, state: &[f32]) -> f32 {
+    let Opt::RmsProp(o) = opt else { return 0.0 };
+    if !o.centered {
+        return 0.0;
+    }
+    let planes = 2 + (o.momentum > 0.0) as usize;
+    let (v, gm) = (state[k] as f64, state[(planes - 1) * n + k] as f64);
+    let d = v - gm * gm;
+    let delta = 4.0 * f32::EPSILON as f64 * (v.abs() + gm * gm);
+    let eps = o.eps as f64;
+    let a_min = (d - delta).max(0.0).sqrt() + eps;
+    let a_max = (d + delta).max(0.0).sqrt() + eps;
+    // The gradient after weight decay, at most `|g| + wd·|p|`.
+    // (A NaN parameter makes every result NaN, which `agree` compares by itself.)
+    let decay = o.weight_decay as f64 * p.abs() as f64;
+    let g = g.abs() as f64 + if decay.is_nan() { 0.0 } else { decay };
+    ((g / a_min - g / a_max) * (o.lr as f64).max(1.0)) as f32
+}
+
+/// Every hyper-parameter of `opt` that multiplies a value.
+fn hyper_parameters(opt: &Opt) -> Vec<f32> {
     match *opt {
-        Opt::Sgd(o) => [o.lr, o.momentum, o.dampening, o.weight_decay]
-            .into_iter()
-            .any(big),
-        Opt::Adagrad(o) => [
+        Opt::Sgd(o) => vec![o.lr, o.momentum, o.dampening, o.weight_decay],
+        Opt::Adagrad(o) => vec![
             o.lr,
             o.lr_decay,
             o.weight_decay,
             o.initial_accumulator_value,
             o.eps,
-        ]
-        .into_iter()
-        .any(big),
-        Opt::RmsProp(o) => [o.lr, o.alpha, o.eps, o.weight_decay, o.momentum]
-            .into_iter()
-            .any(big),
-        Opt::Adam(o) => [o.lr, o.eps, o.weight_decay].into_iter().any(big),
-        Opt::AdamW(o) => [o.lr, o.eps, o.weight_decay].into_iter().any(big),
-        Opt::Adamax(o) => [o.lr, o.eps, o.weight_decay].into_iter().any(big),
-        Opt::NAdam(o) => [o.lr, o.eps, o.weight_decay, o.momentum_decay]
-            .into_iter()
-            .any(big),
-        Opt::RAdam(o) => [o.lr, o.eps, o.weight_decay].into_iter().any(big),
-        Opt::Adadelta(o) => [o.lr, o.rho, o.eps, o.weight_decay].into_iter().any(big),
-        Opt::Lion(o) => [o.lr, o.weight_decay].into_iter().any(big),
+        ],
+        Opt::RmsProp(o) => vec![o.lr, o.alpha, o.eps, o.weight_decay, o.momentum],
+        Opt::Adam(o) => vec![o.lr, o.eps, o.weight_decay],
+        Opt::AdamW(o) => vec![o.lr, o.eps, o.weight_decay],
+        Opt::Adamax(o) => vec![o.lr, o.eps, o.weight_decay],
+        Opt::NAdam(o) => vec![o.lr, o.eps, o.weight_decay, o.momentum_decay],
+        Opt::RAdam(o) => vec![o.lr, o.eps, o.weight_decay],
+        Opt::Adadelta(o) => vec![o.lr, o.rho, o.eps, o.weight_decay],
+        Opt::Lion(o) => vec![o.lr, o.weight_decay],
     }
+}
+
+/// Whether a hyper-parameter is beyond any sensible range (|x| > 1e6).
+fn extreme(opt: &Opt) -> bool {
+    hyper_parameters(opt).iter().any(|x| x.abs() > 1e6)
 }
 
 /// A finite value whose square or product with a moderate factor may overflow.

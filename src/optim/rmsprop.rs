@@ -12,13 +12,15 @@ use crate::Result;
 /// ```text
 /// v = α·v + (1−α)·g²
 /// ḡ = ḡ + (1−α)·(g − ḡ)                       (centered only)
-/// a = √(v − ḡ²) + eps   (centered)   or   a = √v + eps
+/// a = √max(v − ḡ², 0) + eps   (centered)   or   a = √v + eps
 /// b = μ·b + g/a;  p = p − lr·b               (momentum > 0)
 /// p = p − lr·g/a                             (otherwise)
 /// ```
 ///
 /// `eps` is added **after** the square root (Keras and the lecture put it inside), and the
 /// momentum buffer starts at zero (unlike SGD's, which starts at the first gradient).
+/// Centered, a `v − ḡ²` that rounding takes below zero counts as zero, where torch's square
+/// root gives NaN.
 ///
 /// State, `n` floats each: `square_avg`, then `momentum_buffer` when `momentum > 0`, then
 /// `grad_avg` when `centered`.
@@ -144,6 +146,7 @@ fn rmsprop<const DECAY: bool, L: Lanes>(
     let eps = l.splat(o.eps);
     let neg_lr = l.splat(-o.lr);
     let mu = l.splat(o.momentum);
+    let zero = l.splat(0.0);
     match (o.momentum > 0.0, o.centered) {
         (false, false) => {
             let [v] = planes::<1>(state, n);
@@ -190,10 +193,7 @@ fn rmsprop<const DECAY: bool, L: Lanes>(
                     let g = effective_grad::<DECAY, _>(g, p, sign, wd);
                     let v = square_avg(g, v, alpha, one_minus_alpha);
                     let gm = one_minus_alpha.mul_add(g - gm, gm);
-                    // `v − ḡ²` with ḡ² rounded first, as the reference: a fused form can go
-                    // below zero (round(g²) − g² exactly) where v and ḡ² are the same, and
-                    // its square root is NaN (α = 0 does this every step).
-                    let a = (v - gm * gm).sqrt() + eps;
+                    let a = centered_root(zero, v, gm) + eps;
                     (neg_lr.mul_add(g / a, p), v, gm)
                 },
             );
@@ -212,16 +212,24 @@ fn rmsprop<const DECAY: bool, L: Lanes>(
                     let g = effective_grad::<DECAY, _>(g, p, sign, wd);
                     let v = square_avg(g, v, alpha, one_minus_alpha);
                     let gm = one_minus_alpha.mul_add(g - gm, gm);
-                    // `v − ḡ²` with ḡ² rounded first, as the reference: a fused form can go
-                    // below zero (round(g²) − g² exactly) where v and ḡ² are the same, and
-                    // its square root is NaN (α = 0 does this every step).
-                    let a = (v - gm * gm).sqrt() + eps;
+                    let a = centered_root(zero, v, gm) + eps;
                     let b = b.mul_add(mu, g / a);
                     (neg_lr.mul_add(b, p), v, b, gm)
                 },
             );
         }
     }
+}
+
+/// `√max(v − ḡ², 0)`, NaN where `v − ḡ²` is NaN.
+///
+/// `v − ḡ²` is never negative in exact arithmetic (it is a running variance), but roundings
+/// of `v` and `ḡ` can take it a few units below zero where the two nearly cancel (α near 0,
+/// or a steady gradient), and torch's square root then gives NaN. Zero is the nearest
+/// variance. `ḡ²` is rounded before the subtraction, as the reference does.
+#[inline(always)]
+fn centered_root<F: Float8>(zero: F, v: F, gm: F) -> F {
+    zero.fast_max(v - gm * gm).sqrt()
 }
 
 /// `v = α·v + (1 − α)·g²`.

@@ -129,7 +129,9 @@ fn rmsprop(o: &RmsProp, t: u64, p: &mut [f32], g: &[f32], s: &mut [f32], n: usiz
         v[i] = v[i] * o.alpha + c * d * d;
         let avg = if o.centered {
             gavg[i] += c * (d - gavg[i]);
-            (v[i] - gavg[i] * gavg[i]).sqrt() + o.eps
+            // A variance that rounding took below zero counts as zero (NaN stays NaN).
+            let var = v[i] - gavg[i] * gavg[i];
+            (if var < 0.0 { 0.0 } else { var }).sqrt() + o.eps
         } else {
             v[i].sqrt() + o.eps
         };
