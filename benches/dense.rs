@@ -1,10 +1,11 @@
-//! Dense layer forward and backward beside `matrixmultiply::sgemm` computing the same products.
+//! Dense layer forward and backward beside `matrixmultiply::sgemm` and the `gemm` crate
+//! computing the same products, single-threaded.
 //!
 //! For each shape (batch, in, out):
 //! * `forward/…`: `y = x·Wᵀ` — ours ([`Dense::forward`], detected and portable instruction
-//!   sets) and `sgemm` with the strides of `Wᵀ`;
+//!   sets) and each peer with the strides of `Wᵀ`;
 //! * `backward/…`: `dW += dyᵀ·x` and `dx = dy·W` — ours ([`Dense::backward`] without bias)
-//!   and two `sgemm` calls.
+//!   and two calls of each peer.
 //!
 //! Throughput is reported in floating-point operations (`2·batch·in·out` per product), so
 //! criterion's `elem/s` reads as FLOP/s. `fma_peak` measures one core's FMA throughput (ten
@@ -12,6 +13,7 @@
 //!
 //! ```text
 //! cargo bench --bench dense
+//! python3 benches/dense_table.py      # the table of docs/PERFORMANCE.md, from criterion's files
 //! ```
 
 use std::hint::black_box;
@@ -21,11 +23,14 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use descent::dense::Dense;
 use descent::gemm::Isa;
 
-const SHAPES: [(usize, usize, usize); 7] = [
+/// The shapes of issue 6: (batch, in, out).
+const SHAPES: [(usize, usize, usize); 9] = [
     (1, 784, 128),
     (32, 784, 128),
-    (64, 256, 256),
+    (64, 784, 256),
+    (256, 784, 256),
     (32, 128, 10),
+    (64, 256, 256),
     (16, 16, 16),
     (8, 4, 8),
     (512, 512, 512),
@@ -44,42 +49,87 @@ fn data(len: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// `C[m, n] (= | +=) A·B` with matrixmultiply and explicit strides (`beta` 0 or 1).
-#[allow(clippy::too_many_arguments)]
-fn sgemm(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    (rsa, csa): (usize, usize),
-    b: &[f32],
-    (rsb, csb): (usize, usize),
-    beta: f32,
-    c: &mut [f32],
-) {
-    // The strides describe matrices inside the slices (checked by these asserts).
-    assert!(a.len() > (m - 1) * rsa + (k - 1) * csa);
-    assert!(b.len() > (k - 1) * rsb + (n - 1) * csb);
-    assert_eq!(c.len(), m * n);
-    // SAFETY: every element addressed by the strides is inside `a`, `b` and `c` (asserted
-    // above); `c` has unit column stride and row stride `n`, so its elements do not alias.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            rsa as isize,
-            csa as isize,
-            b.as_ptr(),
-            rsb as isize,
-            csb as isize,
-            beta,
-            c.as_mut_ptr(),
-            n as isize,
-            1,
-        );
+/// A peer library computing `C[m, n] (= | +=) A·B`.
+#[derive(Clone, Copy)]
+enum Peer {
+    MatrixMultiply,
+    Gemm,
+}
+
+impl Peer {
+    const ALL: [(&'static str, Peer); 2] = [
+        ("matrixmultiply", Peer::MatrixMultiply),
+        ("gemm", Peer::Gemm),
+    ];
+
+    /// `C[m, n] (= | +=) A·B` (`accumulate`), `A` and `B` given by (row, column) strides,
+    /// `C` row-major.
+    #[allow(clippy::too_many_arguments)]
+    fn product(
+        self,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        (rsa, csa): (usize, usize),
+        b: &[f32],
+        (rsb, csb): (usize, usize),
+        accumulate: bool,
+        c: &mut [f32],
+    ) {
+        // The strides describe matrices inside the slices (checked by these asserts).
+        assert!(a.len() > (m - 1) * rsa + (k - 1) * csa);
+        assert!(b.len() > (k - 1) * rsb + (n - 1) * csb);
+        assert_eq!(c.len(), m * n);
+        let [rsa, csa, rsb, csb, n_i] = [rsa, csa, rsb, csb, n].map(|x| x as isize);
+        match self {
+            // SAFETY: every element addressed by the strides is inside `a`, `b` and `c`
+            // (asserted above); `c` has unit column stride and row stride `n`, so its elements
+            // do not alias.
+            Peer::MatrixMultiply => unsafe {
+                matrixmultiply::sgemm(
+                    m,
+                    k,
+                    n,
+                    1.0,
+                    a.as_ptr(),
+                    rsa,
+                    csa,
+                    b.as_ptr(),
+                    rsb,
+                    csb,
+                    if accumulate { 1.0 } else { 0.0 },
+                    c.as_mut_ptr(),
+                    n_i,
+                    1,
+                )
+            },
+            // SAFETY: as above. `gemm` computes `dst = alpha·dst + beta·lhs·rhs`, reading
+            // `dst` only when asked to; column strides come before row strides.
+            Peer::Gemm => unsafe {
+                gemm::gemm(
+                    m,
+                    n,
+                    k,
+                    c.as_mut_ptr(),
+                    1,
+                    n_i,
+                    accumulate,
+                    a.as_ptr(),
+                    csa,
+                    rsa,
+                    b.as_ptr(),
+                    csb,
+                    rsb,
+                    1.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                )
+            },
+        }
     }
 }
 
@@ -103,6 +153,8 @@ fn dense(c: &mut Criterion) {
             800
         });
 
+        check_peers_agree(batch, inp, out, &x, &w, &dy);
+
         let mut g = c.benchmark_group(format!("forward/{batch}x{inp}x{out}"));
         g.throughput(Throughput::Elements(flops as u64))
             .warm_up_time(Duration::from_millis(300))
@@ -118,22 +170,24 @@ fn dense(c: &mut Criterion) {
                 })
             });
         }
-        g.bench_function("matrixmultiply", |bench| {
-            // y[batch, out] = x[batch, in] · Wᵀ, with Wᵀ(p, j) = w[j·in + p].
-            bench.iter(|| {
-                sgemm(
-                    batch,
-                    inp,
-                    out,
-                    black_box(&x),
-                    (inp, 1),
-                    black_box(&w),
-                    (1, inp),
-                    0.0,
-                    black_box(&mut y),
-                )
-            })
-        });
+        for (name, peer) in Peer::ALL {
+            g.bench_function(name, |bench| {
+                // y[batch, out] = x[batch, in] · Wᵀ, with Wᵀ(p, j) = w[j·in + p].
+                bench.iter(|| {
+                    peer.product(
+                        batch,
+                        inp,
+                        out,
+                        black_box(&x),
+                        (inp, 1),
+                        black_box(&w),
+                        (1, inp),
+                        false,
+                        black_box(&mut y),
+                    )
+                })
+            });
+        }
         g.finish();
 
         let mut g = c.benchmark_group(format!("backward/{batch}x{inp}x{out}"));
@@ -158,35 +212,61 @@ fn dense(c: &mut Criterion) {
                 })
             });
         }
-        g.bench_function("matrixmultiply", |bench| {
-            bench.iter(|| {
-                // dW[out, in] += dyᵀ · x, with dyᵀ(i, p) = dy[p·out + i].
-                sgemm(
-                    out,
-                    batch,
-                    inp,
-                    black_box(&dy),
-                    (1, out),
-                    black_box(&x),
-                    (inp, 1),
-                    1.0,
-                    black_box(&mut dw),
-                );
-                // dx[batch, in] = dy · W.
-                sgemm(
-                    batch,
-                    out,
-                    inp,
-                    black_box(&dy),
-                    (out, 1),
-                    black_box(&w),
-                    (inp, 1),
-                    0.0,
-                    black_box(&mut dx),
-                );
-            })
-        });
+        for (name, peer) in Peer::ALL {
+            g.bench_function(name, |bench| {
+                bench.iter(|| {
+                    // dW[out, in] += dyᵀ · x, with dyᵀ(i, p) = dy[p·out + i].
+                    peer.product(
+                        out,
+                        batch,
+                        inp,
+                        black_box(&dy),
+                        (1, out),
+                        black_box(&x),
+                        (inp, 1),
+                        true,
+                        black_box(&mut dw),
+                    );
+                    // dx[batch, in] = dy · W.
+                    peer.product(
+                        batch,
+                        out,
+                        inp,
+                        black_box(&dy),
+                        (out, 1),
+                        black_box(&w),
+                        (inp, 1),
+                        false,
+                        black_box(&mut dx),
+                    );
+                })
+            });
+        }
         g.finish();
+    }
+}
+
+/// Before timing: each peer, called with the strides the bench uses, computes the products
+/// of `Dense` (a wrong stride would time a different product).
+fn check_peers_agree(batch: usize, inp: usize, out: usize, x: &[f32], w: &[f32], dy: &[f32]) {
+    let layer = Dense::new(batch, inp, out);
+    let mut y = vec![0.0; batch * out];
+    let (mut dw, mut dx) = (vec![0.5; out * inp], vec![0.0; batch * inp]);
+    layer.forward(x, w, None, &mut y).unwrap();
+    layer
+        .backward(x, w, dy, &mut dw, None, Some(&mut dx))
+        .unwrap();
+    for (name, peer) in Peer::ALL {
+        let mut y_p = vec![0.0; batch * out];
+        let (mut dw_p, mut dx_p) = (vec![0.5; out * inp], vec![0.0; batch * inp]);
+        peer.product(batch, inp, out, x, (inp, 1), w, (1, inp), false, &mut y_p);
+        peer.product(out, batch, inp, dy, (1, out), x, (inp, 1), true, &mut dw_p);
+        peer.product(batch, out, inp, dy, (out, 1), w, (inp, 1), false, &mut dx_p);
+        // Sums of at most 784 products of values in [-1, 1), in different orders.
+        let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(u, v)| (u - v).abs() < 1e-3);
+        assert!(close(&y, &y_p), "{name} forward {batch}x{inp}x{out}");
+        assert!(close(&dw, &dw_p), "{name} dW {batch}x{inp}x{out}");
+        assert!(close(&dx, &dx_p), "{name} dx {batch}x{inp}x{out}");
     }
 }
 

@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Prints the dense-layer table of docs/PERFORMANCE.md from criterion's files.
+
+Run `cargo bench --bench dense` first; this reads target/criterion/{forward,backward}_*/ and
+fma_peak/, the medians of that one run, and prints for each shape and pass: our time, each
+peer's, the ratio to the better peer (> 1: we are faster) and GFLOP/s as a share of the FMA
+peak measured in the same run.
+"""
+import json
+import pathlib
+import sys
+
+ROOT = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "target/criterion")
+SHAPES = [(1, 784, 128), (32, 784, 128), (64, 784, 256), (256, 784, 256), (32, 128, 10),
+          (64, 256, 256), (16, 16, 16), (8, 4, 8), (512, 512, 512)]
+PEERS = ["matrixmultiply", "gemm"]
+
+
+def median_ns(group, function):
+    path = ROOT / group / function / "new" / "estimates.json"
+    return json.loads(path.read_text())["median"]["point_estimate"]
+
+
+def flops(group, function):
+    path = ROOT / group / function / "new" / "benchmark.json"
+    return json.loads(path.read_text())["throughput"]["Elements"]
+
+
+def fmt_time(ns):
+    return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
+
+
+peak = flops("fma_peak", "avx2-fma") / median_ns("fma_peak", "avx2-fma")  # GFLOP/s
+print(f"FMA peak (same run): {peak:.1f} GFLOP/s\n")
+print("| pass | (batch, in, out) | descent | portable | matrixmultiply | gemm "
+      "| vs better peer | GFLOP/s | % of FMA peak |")
+print("|---|---|---|---|---|---|---|---|---|")
+for pass_ in ["forward", "backward"]:
+    for (b, i, o) in SHAPES:
+        group = f"{pass_}_{b}x{i}x{o}"
+        ours = median_ns(group, "descent")
+        portable = median_ns(group, "descent-portable")
+        peers = [median_ns(group, p) for p in PEERS]
+        gflops = flops(group, "descent") / ours
+        print(f"| {pass_} | ({b}, {i}, {o}) | {fmt_time(ours)} | {fmt_time(portable)} | "
+              + " | ".join(fmt_time(p) for p in peers)
+              + f" | {min(peers) / ours:.2f}× | {gflops:.1f} | {100 * gflops / peak:.0f} % |")
