@@ -193,7 +193,7 @@ fn run(data: &[u8], fused: bool) {
                 let moved = cancellation(&opt, k, n, p0[k], g[k], &s_ref);
                 if moved.is_infinite() {
                     // The variance is rounding noise around zero and eps = 0: `g/a` may be
-                    // infinite in one order of operations and finite in another.
+                    // infinite (or NaN) in one order of operations and finite in another.
                     continue;
                 }
                 s = s * fused_gain(&opt) + moved / REL;
@@ -272,7 +272,13 @@ fn cancellation(opt: &Opt, k: usize, n: usize, p: f32, g: f32, state: &[f32]) ->
     // (A NaN parameter makes every result NaN, which `agree` compares by itself.)
     let decay = o.weight_decay as f64 * p.abs() as f64;
     let g = g.abs() as f64 + if decay.is_nan() { 0.0 } else { decay };
-    ((g / a_min - g / a_max) * (o.lr as f64).max(1.0)) as f32
+    let moved = (g / a_min - g / a_max) * (o.lr as f64).max(1.0);
+    // `0/0` where both ends are zero (eps = 0, g = 0): the step is NaN or 0, not comparable.
+    if moved.is_nan() {
+        f32::INFINITY
+    } else {
+        moved as f32
+    }
 }
 
 /// Every hyper-parameter of `opt` that multiplies a value.

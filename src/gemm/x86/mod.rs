@@ -10,11 +10,13 @@
 //!   ([`pack`]), then broadcast tiles of 6 × 16 ([`tile()`]) over blocks of `MC` rows of `A`.
 //! * `C = A·B`, `C += Aᵀ·B`: `B` is already contiguous along `n`. Small problems run the
 //!   broadcast tiles on `B` in place (one to three rows of `C` use wider tiles, up to
-//!   1 × 64; short sums sweep `C` row by row); large ones pack `B` in `KC × 16` panels to
-//!   keep them in L1.
+//!   1 × 64, from `B`'s 32-byte boundary); short sums (`k ≤ 8`, e.g. the weight gradient of
+//!   a batch of one) sweep `C` row by row ([`short`]); large ones pack `B` in `KC × 16`
+//!   panels to keep them in L1.
 
 mod dot;
 mod pack;
+mod short;
 mod tile;
 
 use core::ptr;
@@ -22,6 +24,7 @@ use core::ptr;
 use super::{Isa, Kernel, Operands};
 use dot::{dot_tile, DotArgs};
 use pack::{pack_rows, pack_transposed, Panel, KC, NR};
+use short::short_sum;
 use tile::{tile, TileArgs, Update};
 
 /// The stack a product uses for packing: one [`Panel`].
@@ -29,9 +32,6 @@ pub(super) const SCRATCH_BYTES: usize = core::mem::size_of::<Panel>();
 
 /// Rows of `C` per broadcast tile.
 const MR: usize = 6;
-/// `C = A·B`, `Aᵀ·B` on `B` in place with at most this many steps sweep `C` row by row
-/// (otherwise panel by panel, to keep each panel of `B` in L1).
-const ROWS_FIRST_MAX_K: usize = 8;
 /// Rows of `A` per block of the packed strategy: `MC × KC` floats (192 KiB) stay in L2
 /// while every panel of `B` passes over them.
 const MC: usize = 192;
@@ -282,7 +282,8 @@ unsafe fn broadcast_packed<const TRANSPOSED: bool>(
 }
 
 /// The broadcast strategy on `B` `[k, n]` in place, all `k` steps at once: one to three rows
-/// of `C` use tiles up to 64 columns wide, more rows 16-column panels of 6-row tiles.
+/// of `C` use tiles up to 64 columns wide, short sums run row by row ([`short_sum`]), more
+/// rows 16-column panels of 6-row tiles.
 ///
 /// # Safety
 /// As [`broadcast_packed`], with `B` `[k, n]`.
@@ -306,27 +307,9 @@ unsafe fn broadcast_in_place(p: Ptrs, rs_a: usize, cs_a: usize, first: Update) {
             1 => few_rows::<1, 8>(t, p.n),
             2 => few_rows::<2, 4>(t, p.n),
             3 => few_rows::<3, 4>(t, p.n),
-            _ if p.k <= ROWS_FIRST_MAX_K => {
-                // Short sums: `C` dominates the traffic, so sweep it row by row.
-                let at = |i: usize| TileArgs {
-                    a: p.a.wrapping_add(i * rs_a),
-                    c: p.c.wrapping_add(i * p.n),
-                    ..t
-                };
-                let mut i = 0;
-                while i + MR <= p.m {
-                    few_rows::<MR, 2>(at(i), p.n);
-                    i += MR;
-                }
-                match p.m - i {
-                    5 => few_rows::<5, 2>(at(i), p.n),
-                    4 => few_rows::<4, 2>(at(i), p.n),
-                    3 => few_rows::<3, 2>(at(i), p.n),
-                    2 => few_rows::<2, 2>(at(i), p.n),
-                    1 => few_rows::<1, 2>(at(i), p.n),
-                    _ => {}
-                }
-            }
+            // Short sums: `C` dominates the traffic, so sweep it row by row.
+            // SAFETY: `k ≤ MAX_K`; the rest is this function's contract.
+            _ if p.k <= short::MAX_K => short_sum(p, rs_a, cs_a, first),
             _ => {
                 let mut jc = 0;
                 while jc < p.n {
@@ -349,8 +332,8 @@ unsafe fn broadcast_in_place(p: Ptrs, rs_a: usize, cs_a: usize, first: Update) {
     }
 }
 
-/// `R` rows of `C` on `B` in place, left to right: tiles `R × 8·NV`, then 16 columns, then
-/// the masked rest.
+/// `R` rows of `C` on `B` in place, left to right: a masked tile up to `B`'s 32-byte
+/// boundary, tiles `R × 8·NV`, then 16 columns, then the masked rest.
 ///
 /// # Safety
 /// `t` at column 0 of `R` rows of `A` and `C` inside the operands (`n` columns), `B` `[k, n]`
@@ -363,9 +346,14 @@ unsafe fn few_rows<const R: usize, const NV: usize>(t: TileArgs, n: usize) {
         cols,
         ..t
     };
-    let mut j = 0;
+    // A first, narrower tile up to the 32-byte boundary of `B`, whose rows are the traffic
+    // (`k` is long here), so that its full-width loads never straddle two cache lines.
+    let mut j = ((t.b as usize).wrapping_neg() % 32 / 4).min(n);
     // SAFETY: for every call, columns `j..j + cols ≤ n` of `B` and of the `R` rows of `C`.
     unsafe {
+        if j > 0 {
+            tile::<R, 1, true>(at(0, j));
+        }
         while j + 8 * NV <= n {
             tile::<R, NV, false>(at(j, 8 * NV));
             j += 8 * NV;
