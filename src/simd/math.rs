@@ -22,7 +22,7 @@
 //!
 //! Every function has a form generic over the instruction set, `exp_lanes(lanes, x)` and so
 //! on, for kernels run through [`dispatch`](super::dispatch); the plain functions are those
-//! forms on the [`Portable`](super::Portable) lanes.
+//! forms on the [`Portable`] lanes.
 //!
 //! | function | domain | measured max, all 2³² inputs (SSE2) | measured max, sweep (FMA) | asserted bound |
 //! |----------|--------|-------------------------------------|---------------------------|----------------|
