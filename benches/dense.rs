@@ -318,5 +318,50 @@ fn fma_peak(c: &mut Criterion) {
 #[cfg(not(target_arch = "x86_64"))]
 fn fma_peak(_: &mut Criterion) {}
 
-criterion_group!(benches, fma_peak, dense);
+/// Reading the weights of the batch-of-one shape (784 × 128 floats, 392 KiB: in L2, not L1)
+/// with eight independent 8-lane sums: the ceiling of the matrix-vector product, which must
+/// read every weight once.
+#[cfg(target_arch = "x86_64")]
+fn weight_read(c: &mut Criterion) {
+    use std::arch::x86_64::*;
+
+    #[target_feature(enable = "avx2,fma")]
+    fn sum(w: &[f32]) -> f32 {
+        let mut acc = [_mm256_setzero_ps(); 8];
+        let mut blocks = w.chunks_exact(64);
+        for block in &mut blocks {
+            for (v, lanes) in acc.iter_mut().zip(block.chunks_exact(8)) {
+                // SAFETY: `lanes` holds eight floats.
+                *v = _mm256_add_ps(*v, unsafe { _mm256_loadu_ps(lanes.as_ptr()) });
+            }
+        }
+        let mut out = [0.0f32; 8];
+        let total = acc
+            .iter()
+            .fold(_mm256_setzero_ps(), |s, v| _mm256_add_ps(s, *v));
+        // SAFETY: `out` holds eight floats.
+        unsafe { _mm256_storeu_ps(out.as_mut_ptr(), total) };
+        out.iter().sum::<f32>() + blocks.remainder().iter().sum::<f32>()
+    }
+
+    if !Isa::Avx2Fma.is_available() {
+        return;
+    }
+    let w = data(784 * 128, 2);
+    let mut g = c.benchmark_group("weight_read");
+    g.throughput(Throughput::Bytes((w.len() * 4) as u64))
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(800))
+        .sample_size(30);
+    g.bench_function("784x128", |bench| {
+        // SAFETY: the CPU has AVX2 and FMA (checked above).
+        bench.iter(|| unsafe { sum(black_box(&w)) })
+    });
+    g.finish();
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn weight_read(_: &mut Criterion) {}
+
+criterion_group!(benches, fma_peak, weight_read, dense);
 criterion_main!(benches);

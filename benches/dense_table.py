@@ -31,7 +31,10 @@ def fmt_time(ns):
 
 
 peak = flops("fma_peak", "avx2-fma") / median_ns("fma_peak", "avx2-fma")  # GFLOP/s
-print(f"FMA peak (same run): {peak:.1f} GFLOP/s\n")
+print(f"FMA peak (same run): {peak:.1f} GFLOP/s")
+read_ns = median_ns("weight_read", "784x128")
+print(f"Reading the 784 × 128 weights once (same run): {fmt_time(read_ns)}, "
+      f"{784 * 128 * 4 / read_ns:.1f} GB/s\n")
 print("| pass | (batch, in, out) | descent | portable | matrixmultiply | gemm "
       "| vs better peer | GFLOP/s | % of FMA peak |")
 print("|---|---|---|---|---|---|---|---|---|")
