@@ -3,7 +3,10 @@
 //!
 //! The update is a closure over lanes; the tail (fewer than eight elements) goes through the
 //! same closure on zero-padded lanes, so every element gets the same arithmetic wherever it
-//! sits. The slices are walked in lock-step up to the shortest one (the optimizers check the
+//! sits. On x86_64 the first elements up to the parameters' 32-byte boundary go the same
+//! way (the head), so that the full-width loads and stores after it do not straddle cache
+//! lines: large buffers from the allocator start 16 bytes past a page, which would split
+//! every other 32-byte access. The slices are walked in lock-step up to the shortest one (the optimizers check the
 //! lengths before they get here).
 //!
 //! The loops are generic over the [`Lanes`] of an instruction set: each optimizer's `update`
@@ -16,12 +19,29 @@
 use crate::simd::{load_partial_in as load_partial, store_partial_in as store_partial};
 use crate::simd::{Float8, Lanes, LANES};
 
+/// Elements of `p` (at most `n`) before its first 32-byte boundary on x86_64; none elsewhere
+/// (no cache lines to straddle on the microcontrollers, and no head code in their flash).
+#[inline(always)]
+fn head(p: &[f32], n: usize) -> usize {
+    if cfg!(target_arch = "x86_64") {
+        ((p.as_ptr() as usize).wrapping_neg() % 32 / 4).min(n)
+    } else {
+        0
+    }
+}
+
 /// `p = f(p, g)` over parameters and gradients, no state.
 #[inline(always)]
 pub(crate) fn fused0<L: Lanes>(l: L, p: &mut [f32], g: &[f32], f: impl Fn(L::F, L::F) -> L::F) {
     let n = p.len().min(g.len());
-    let (pc, pt) = p[..n].as_chunks_mut::<LANES>();
-    let (gc, gt) = g[..n].as_chunks::<LANES>();
+    let h = head(p, n);
+    let (ph, p) = p[..n].split_at_mut_checked(h).unwrap_or_default();
+    let (gh, g) = g[..n].split_at_checked(h).unwrap_or_default();
+    if h > 0 {
+        store_partial(f(load_partial(l, ph, 0.0), load_partial(l, gh, 0.0)), ph);
+    }
+    let (pc, pt) = p.as_chunks_mut::<LANES>();
+    let (gc, gt) = g.as_chunks::<LANES>();
     for (pa, ga) in pc.iter_mut().zip(gc) {
         f(l.load(pa), l.load(ga)).store(pa);
     }
@@ -41,9 +61,22 @@ pub(crate) fn fused1<L: Lanes>(
     f: impl Fn(L::F, L::F, L::F) -> (L::F, L::F),
 ) {
     let n = p.len().min(g.len()).min(s0.len());
-    let (pc, pt) = p[..n].as_chunks_mut::<LANES>();
-    let (gc, gt) = g[..n].as_chunks::<LANES>();
-    let (ac, at) = s0[..n].as_chunks_mut::<LANES>();
+    let h = head(p, n);
+    let (ph, p) = p[..n].split_at_mut_checked(h).unwrap_or_default();
+    let (gh, g) = g[..n].split_at_checked(h).unwrap_or_default();
+    let (ah, s0) = s0[..n].split_at_mut_checked(h).unwrap_or_default();
+    if h > 0 {
+        let (pv, av) = f(
+            load_partial(l, ph, 0.0),
+            load_partial(l, gh, 0.0),
+            load_partial(l, ah, 0.0),
+        );
+        store_partial(pv, ph);
+        store_partial(av, ah);
+    }
+    let (pc, pt) = p.as_chunks_mut::<LANES>();
+    let (gc, gt) = g.as_chunks::<LANES>();
+    let (ac, at) = s0.as_chunks_mut::<LANES>();
     for ((pa, ga), aa) in pc.iter_mut().zip(gc).zip(ac.iter_mut()) {
         let (pv, av) = f(l.load(pa), l.load(ga), l.load(aa));
         pv.store(pa);
@@ -71,10 +104,26 @@ pub(crate) fn fused2<L: Lanes>(
     f: impl Fn(L::F, L::F, L::F, L::F) -> (L::F, L::F, L::F),
 ) {
     let n = p.len().min(g.len()).min(s0.len()).min(s1.len());
-    let (pc, pt) = p[..n].as_chunks_mut::<LANES>();
-    let (gc, gt) = g[..n].as_chunks::<LANES>();
-    let (ac, at) = s0[..n].as_chunks_mut::<LANES>();
-    let (bc, bt) = s1[..n].as_chunks_mut::<LANES>();
+    let h = head(p, n);
+    let (ph, p) = p[..n].split_at_mut_checked(h).unwrap_or_default();
+    let (gh, g) = g[..n].split_at_checked(h).unwrap_or_default();
+    let (ah, s0) = s0[..n].split_at_mut_checked(h).unwrap_or_default();
+    let (bh, s1) = s1[..n].split_at_mut_checked(h).unwrap_or_default();
+    if h > 0 {
+        let (pv, av, bv) = f(
+            load_partial(l, ph, 0.0),
+            load_partial(l, gh, 0.0),
+            load_partial(l, ah, 0.0),
+            load_partial(l, bh, 0.0),
+        );
+        store_partial(pv, ph);
+        store_partial(av, ah);
+        store_partial(bv, bh);
+    }
+    let (pc, pt) = p.as_chunks_mut::<LANES>();
+    let (gc, gt) = g.as_chunks::<LANES>();
+    let (ac, at) = s0.as_chunks_mut::<LANES>();
+    let (bc, bt) = s1.as_chunks_mut::<LANES>();
     for (((pa, ga), aa), ba) in pc.iter_mut().zip(gc).zip(ac.iter_mut()).zip(bc.iter_mut()) {
         let (pv, av, bv) = f(l.load(pa), l.load(ga), l.load(aa), l.load(ba));
         pv.store(pa);
@@ -111,11 +160,30 @@ pub(crate) fn fused3<L: Lanes>(
         .min(s0.len())
         .min(s1.len())
         .min(s2.len());
-    let (pc, pt) = p[..n].as_chunks_mut::<LANES>();
-    let (gc, gt) = g[..n].as_chunks::<LANES>();
-    let (ac, at) = s0[..n].as_chunks_mut::<LANES>();
-    let (bc, bt) = s1[..n].as_chunks_mut::<LANES>();
-    let (cc, ct) = s2[..n].as_chunks_mut::<LANES>();
+    let h = head(p, n);
+    let (ph, p) = p[..n].split_at_mut_checked(h).unwrap_or_default();
+    let (gh, g) = g[..n].split_at_checked(h).unwrap_or_default();
+    let (ah, s0) = s0[..n].split_at_mut_checked(h).unwrap_or_default();
+    let (bh, s1) = s1[..n].split_at_mut_checked(h).unwrap_or_default();
+    let (ch, s2) = s2[..n].split_at_mut_checked(h).unwrap_or_default();
+    if h > 0 {
+        let (pv, av, bv, cv) = f(
+            load_partial(l, ph, 0.0),
+            load_partial(l, gh, 0.0),
+            load_partial(l, ah, 0.0),
+            load_partial(l, bh, 0.0),
+            load_partial(l, ch, 0.0),
+        );
+        store_partial(pv, ph);
+        store_partial(av, ah);
+        store_partial(bv, bh);
+        store_partial(cv, ch);
+    }
+    let (pc, pt) = p.as_chunks_mut::<LANES>();
+    let (gc, gt) = g.as_chunks::<LANES>();
+    let (ac, at) = s0.as_chunks_mut::<LANES>();
+    let (bc, bt) = s1.as_chunks_mut::<LANES>();
+    let (cc, ct) = s2.as_chunks_mut::<LANES>();
     let chunks = pc
         .iter_mut()
         .zip(gc)
