@@ -59,12 +59,12 @@ fn check(product: u8, m: usize, n: usize, k: usize) {
     }
 }
 
-/// `C = A·Bᵀ`: the matrix-vector dot tiles (m = 1, masked tail along k), three-row dot tiles
-/// with a remainder row, dot tiles for a narrow output, and packed broadcast tiles whose last
-/// panel and last rows are partial.
+/// `C = A·Bᵀ`: the matrix-vector dot tiles (m = 1, masked tail along k), four-row dot tiles
+/// with a remainder row or three, dot tiles for a narrow output, and packed broadcast tiles
+/// (m > 8) whose last panel and last rows are partial.
 #[test]
 fn nt_every_strategy() {
-    for (m, n, k) in [(1, 9, 13), (4, 6, 9), (5, 7, 33), (7, 33, 5)] {
+    for (m, n, k) in [(1, 9, 13), (5, 6, 33), (7, 7, 33), (11, 33, 5)] {
         check(0, m, n, k);
     }
 }
