@@ -311,9 +311,10 @@ unsafe fn broadcast_in_place(p: Ptrs, rs_a: usize, cs_a: usize, first: Update) {
             1 => few_rows::<1, 8>(t, p.n),
             2 => few_rows::<2, 4>(t, p.n),
             3 => few_rows::<3, 4>(t, p.n),
-            // Short sums: `C` dominates the traffic, so sweep it row by row.
+            // Short sums: `C` dominates the traffic, so sweep it row by row (narrower rows
+            // than a vector go faster on the masked panel tiles below).
             // SAFETY: `k ≤ MAX_K`; the rest is this function's contract.
-            _ if p.k <= short::MAX_K => short_sum(p, rs_a, cs_a, first),
+            _ if p.k <= short::MAX_K && p.n >= 8 => short_sum(p, rs_a, cs_a, first),
             _ => {
                 let mut jc = 0;
                 while jc < p.n {
