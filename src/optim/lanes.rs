@@ -33,12 +33,16 @@ fn head(p: &[f32], n: usize) -> usize {
 /// `p = f(p, g)` over parameters and gradients, no state.
 #[inline(always)]
 pub(crate) fn fused0<L: Lanes>(l: L, p: &mut [f32], g: &[f32], f: impl Fn(L::F, L::F) -> L::F) {
+    // Fewer than eight elements, on zero-padded lanes.
+    let partial = |p: &mut [f32], g: &[f32]| {
+        store_partial(f(load_partial(l, p, 0.0), load_partial(l, g, 0.0)), p);
+    };
     let n = p.len().min(g.len());
     let h = head(p, n);
     let (ph, p) = p[..n].split_at_mut_checked(h).unwrap_or_default();
     let (gh, g) = g[..n].split_at_checked(h).unwrap_or_default();
     if h > 0 {
-        store_partial(f(load_partial(l, ph, 0.0), load_partial(l, gh, 0.0)), ph);
+        partial(ph, gh);
     }
     let (pc, pt) = p.as_chunks_mut::<LANES>();
     let (gc, gt) = g.as_chunks::<LANES>();
@@ -46,8 +50,7 @@ pub(crate) fn fused0<L: Lanes>(l: L, p: &mut [f32], g: &[f32], f: impl Fn(L::F, 
         f(l.load(pa), l.load(ga)).store(pa);
     }
     if !pt.is_empty() {
-        let v = f(load_partial(l, pt, 0.0), load_partial(l, gt, 0.0));
-        store_partial(v, pt);
+        partial(pt, gt);
     }
 }
 
@@ -60,19 +63,23 @@ pub(crate) fn fused1<L: Lanes>(
     s0: &mut [f32],
     f: impl Fn(L::F, L::F, L::F) -> (L::F, L::F),
 ) {
+    // Fewer than eight elements, on zero-padded lanes.
+    let partial = |p: &mut [f32], g: &[f32], a: &mut [f32]| {
+        let (pv, av) = f(
+            load_partial(l, p, 0.0),
+            load_partial(l, g, 0.0),
+            load_partial(l, a, 0.0),
+        );
+        store_partial(pv, p);
+        store_partial(av, a);
+    };
     let n = p.len().min(g.len()).min(s0.len());
     let h = head(p, n);
     let (ph, p) = p[..n].split_at_mut_checked(h).unwrap_or_default();
     let (gh, g) = g[..n].split_at_checked(h).unwrap_or_default();
     let (ah, s0) = s0[..n].split_at_mut_checked(h).unwrap_or_default();
     if h > 0 {
-        let (pv, av) = f(
-            load_partial(l, ph, 0.0),
-            load_partial(l, gh, 0.0),
-            load_partial(l, ah, 0.0),
-        );
-        store_partial(pv, ph);
-        store_partial(av, ah);
+        partial(ph, gh, ah);
     }
     let (pc, pt) = p.as_chunks_mut::<LANES>();
     let (gc, gt) = g.as_chunks::<LANES>();
@@ -83,13 +90,7 @@ pub(crate) fn fused1<L: Lanes>(
         av.store(aa);
     }
     if !pt.is_empty() {
-        let (pv, av) = f(
-            load_partial(l, pt, 0.0),
-            load_partial(l, gt, 0.0),
-            load_partial(l, at, 0.0),
-        );
-        store_partial(pv, pt);
-        store_partial(av, at);
+        partial(pt, gt, at);
     }
 }
 
@@ -103,6 +104,18 @@ pub(crate) fn fused2<L: Lanes>(
     s1: &mut [f32],
     f: impl Fn(L::F, L::F, L::F, L::F) -> (L::F, L::F, L::F),
 ) {
+    // Fewer than eight elements, on zero-padded lanes.
+    let partial = |p: &mut [f32], g: &[f32], a: &mut [f32], b: &mut [f32]| {
+        let (pv, av, bv) = f(
+            load_partial(l, p, 0.0),
+            load_partial(l, g, 0.0),
+            load_partial(l, a, 0.0),
+            load_partial(l, b, 0.0),
+        );
+        store_partial(pv, p);
+        store_partial(av, a);
+        store_partial(bv, b);
+    };
     let n = p.len().min(g.len()).min(s0.len()).min(s1.len());
     let h = head(p, n);
     let (ph, p) = p[..n].split_at_mut_checked(h).unwrap_or_default();
@@ -110,15 +123,7 @@ pub(crate) fn fused2<L: Lanes>(
     let (ah, s0) = s0[..n].split_at_mut_checked(h).unwrap_or_default();
     let (bh, s1) = s1[..n].split_at_mut_checked(h).unwrap_or_default();
     if h > 0 {
-        let (pv, av, bv) = f(
-            load_partial(l, ph, 0.0),
-            load_partial(l, gh, 0.0),
-            load_partial(l, ah, 0.0),
-            load_partial(l, bh, 0.0),
-        );
-        store_partial(pv, ph);
-        store_partial(av, ah);
-        store_partial(bv, bh);
+        partial(ph, gh, ah, bh);
     }
     let (pc, pt) = p.as_chunks_mut::<LANES>();
     let (gc, gt) = g.as_chunks::<LANES>();
@@ -131,15 +136,7 @@ pub(crate) fn fused2<L: Lanes>(
         bv.store(ba);
     }
     if !pt.is_empty() {
-        let (pv, av, bv) = f(
-            load_partial(l, pt, 0.0),
-            load_partial(l, gt, 0.0),
-            load_partial(l, at, 0.0),
-            load_partial(l, bt, 0.0),
-        );
-        store_partial(pv, pt);
-        store_partial(av, at);
-        store_partial(bv, bt);
+        partial(pt, gt, at, bt);
     }
 }
 
@@ -154,6 +151,20 @@ pub(crate) fn fused3<L: Lanes>(
     s2: &mut [f32],
     f: impl Fn(L::F, L::F, L::F, L::F, L::F) -> (L::F, L::F, L::F, L::F),
 ) {
+    // Fewer than eight elements, on zero-padded lanes.
+    let partial = |p: &mut [f32], g: &[f32], a: &mut [f32], b: &mut [f32], c: &mut [f32]| {
+        let (pv, av, bv, cv) = f(
+            load_partial(l, p, 0.0),
+            load_partial(l, g, 0.0),
+            load_partial(l, a, 0.0),
+            load_partial(l, b, 0.0),
+            load_partial(l, c, 0.0),
+        );
+        store_partial(pv, p);
+        store_partial(av, a);
+        store_partial(bv, b);
+        store_partial(cv, c);
+    };
     let n = p
         .len()
         .min(g.len())
@@ -167,17 +178,7 @@ pub(crate) fn fused3<L: Lanes>(
     let (bh, s1) = s1[..n].split_at_mut_checked(h).unwrap_or_default();
     let (ch, s2) = s2[..n].split_at_mut_checked(h).unwrap_or_default();
     if h > 0 {
-        let (pv, av, bv, cv) = f(
-            load_partial(l, ph, 0.0),
-            load_partial(l, gh, 0.0),
-            load_partial(l, ah, 0.0),
-            load_partial(l, bh, 0.0),
-            load_partial(l, ch, 0.0),
-        );
-        store_partial(pv, ph);
-        store_partial(av, ah);
-        store_partial(bv, bh);
-        store_partial(cv, ch);
+        partial(ph, gh, ah, bh, ch);
     }
     let (pc, pt) = p.as_chunks_mut::<LANES>();
     let (gc, gt) = g.as_chunks::<LANES>();
@@ -198,17 +199,7 @@ pub(crate) fn fused3<L: Lanes>(
         cv.store(ca);
     }
     if !pt.is_empty() {
-        let (pv, av, bv, cv) = f(
-            load_partial(l, pt, 0.0),
-            load_partial(l, gt, 0.0),
-            load_partial(l, at, 0.0),
-            load_partial(l, bt, 0.0),
-            load_partial(l, ct, 0.0),
-        );
-        store_partial(pv, pt);
-        store_partial(av, at);
-        store_partial(bv, bt);
-        store_partial(cv, ct);
+        partial(pt, gt, at, bt, ct);
     }
 }
 
