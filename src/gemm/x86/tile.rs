@@ -109,12 +109,16 @@ pub(super) unsafe fn tile<const ROWS: usize, const NV: usize, const MASKED_B: bo
         full[v] = t.cols >= 8 * (v + 1);
     }
     // Fetch the tile of `C` while the sum runs: it is read (or written) only at the end, and
-    // a large `C` is out of cache by then, which would stall every tile on its misses.
-    for r in 0..ROWS {
-        let c_r = t.c.wrapping_add(r * t.ldc);
-        // A prefetch is only a hint: it cannot fault, and reads nothing into the program.
-        _mm_prefetch::<_MM_HINT_T0>(c_r.cast::<i8>());
-        _mm_prefetch::<_MM_HINT_T0>(c_r.wrapping_add(t.cols - 1).cast::<i8>());
+    // a large `C` is out of cache by then, which would stall every tile on its misses. A short
+    // sum has no time to hide the fetch, and its `C` is small: there the prefetches are only
+    // instructions (backward 16×16×16: 273 → 260 ns without them).
+    if t.kc >= 64 {
+        for r in 0..ROWS {
+            let c_r = t.c.wrapping_add(r * t.ldc);
+            // A prefetch is only a hint: it cannot fault, and reads nothing into the program.
+            _mm_prefetch::<_MM_HINT_T0>(c_r.cast::<i8>());
+            _mm_prefetch::<_MM_HINT_T0>(c_r.wrapping_add(t.cols - 1).cast::<i8>());
+        }
     }
     let mut acc = [[_mm256_setzero_ps(); NV]; ROWS];
     let mut a_p = t.a;
