@@ -229,7 +229,10 @@ fn rmsprop<const DECAY: bool, L: Lanes>(
 /// variance. `ḡ²` is rounded before the subtraction, as the reference does.
 #[inline(always)]
 fn centered_root<F: Float8>(zero: F, v: F, gm: F) -> F {
-    zero.fast_max(v - gm * gm).sqrt()
+    let var = v - gm * gm;
+    // A compare and a select, not `fast_max`: which operand a NaN lane keeps differs between
+    // instruction sets, and a NaN must stay NaN here.
+    var.simd_lt(zero).select(zero, var).sqrt()
 }
 
 /// `v = α·v + (1 − α)·g²`.

@@ -47,7 +47,9 @@ pub trait Float8:
     fn sqrt(self) -> Self;
     /// `|self|` (the sign bit cleared, NaN included).
     fn abs(self) -> Self;
-    /// The larger lane; the second operand when either is NaN (`maxps`).
+    /// The larger lane. Where either is NaN the result depends on the instruction set
+    /// (`maxps` gives the second operand; other targets may give NaN or either one): callers
+    /// that must see NaN track it apart.
     fn fast_max(self, other: Self) -> Self;
     /// Mask of `self == other`.
     fn simd_eq(self, other: Self) -> Self;
