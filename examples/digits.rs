@@ -15,10 +15,14 @@ use descent::network::{Layer, Sequential};
 use descent::optim::AdamW;
 use descent::schedule::OneCycleLR;
 use descent::train::{
-    Control, Dataset, EarlyStopping, FitOptions, LrSchedule, Model, Progress, Trainer, Validation,
+    Control, EarlyStopping, FitOptions, LrSchedule, Model, Progress, Trainer, Validation,
 };
 use std::error::Error;
 use std::time::Instant;
+
+#[path = "shared/digits_data.rs"]
+mod digits_data;
+use digits_data::load_digits;
 
 const LAYERS: [Layer; 5] = [
     Layer::dense(64, 128),
@@ -32,23 +36,6 @@ const SEED: u64 = 2024;
 const EPOCHS: usize = 40;
 const BATCH: usize = 32;
 
-fn load() -> Result<Dataset, Box<dyn Error>> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/digits.csv");
-    let text = std::fs::read_to_string(path)?;
-    let (mut x, mut labels) = (Vec::new(), Vec::new());
-    for (i, line) in text.lines().enumerate() {
-        let fields: Vec<&str> = line.split(',').collect();
-        if fields.len() != 65 {
-            return Err(format!("line {}: {} fields, expected 65", i + 1, fields.len()).into());
-        }
-        for f in &fields[..64] {
-            x.push(f.trim().parse::<f32>()? / 16.0);
-        }
-        labels.push(fields[64].trim().parse::<usize>()?);
-    }
-    Ok(Dataset::classification(x, 64, labels, 10)?)
-}
-
 fn main() -> Result<(), Box<dyn Error>> {
     let history_path = match std::env::args().skip(1).collect::<Vec<_>>().as_slice() {
         [] => None,
@@ -56,7 +43,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         _ => return Err("usage: digits [--history PATH]".into()),
     };
     let started = Instant::now();
-    let data = load()?;
+    let data = load_digits()?;
     let (train, test) = data.split(0.2, SEED)?;
     println!(
         "digits: {} samples, {} for training (10 % of them for validation), {} held out",

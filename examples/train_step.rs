@@ -42,13 +42,15 @@ use descent::loss::{cross_entropy, Reduction};
 use descent::network::{Layer, Sequential};
 use descent::optim::{Adam, AdamW, Optimizer};
 use descent::schedule::OneCycleLR;
-use descent::train::{
-    Control, Dataset, FitOptions, LrSchedule, Model, Progress, Trainer, Validation,
-};
+use descent::train::{Control, FitOptions, LrSchedule, Model, Progress, Trainer, Validation};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use std::error::Error;
 use std::time::Instant;
+
+#[path = "shared/digits_data.rs"]
+mod digits_data;
+use digits_data::load_digits;
 
 const MLP_LAYERS: [Layer; 5] = [
     Layer::dense(784, 256),
@@ -313,23 +315,6 @@ fn time_steps(
         samples: totals.len(),
         phases: phase_medians,
     })
-}
-
-fn load_digits() -> Result<Dataset, Box<dyn Error>> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/digits.csv");
-    let text = std::fs::read_to_string(path)?;
-    let (mut x, mut labels) = (Vec::new(), Vec::new());
-    for (i, line) in text.lines().enumerate() {
-        let fields: Vec<&str> = line.split(',').collect();
-        if fields.len() != 65 {
-            return Err(format!("line {}: {} fields, expected 65", i + 1, fields.len()).into());
-        }
-        for f in &fields[..64] {
-            x.push(f.trim().parse::<f32>()? / 16.0);
-        }
-        labels.push(fields[64].trim().parse::<usize>()?);
-    }
-    Ok(Dataset::classification(x, 64, labels, 10)?)
 }
 
 /// Whole 40-epoch runs of `examples/digits.rs`'s training until `seconds` have passed (after
