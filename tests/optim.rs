@@ -6,11 +6,12 @@ mod common;
 #[path = "reference/optim.rs"]
 mod reference;
 
-use common::{for_each_isa, fuses, Rng, U};
+use common::{for_each_isa, Rng, U};
 use descent::optim::{
     groups_state_len, step_groups, Adadelta, Adagrad, Adam, AdamW, Adamax, Lion, NAdam, Optimizer,
     ParamGroup, RAdam, RmsProp, Sgd,
 };
+use descent::simd::fuses_multiply_add;
 use descent::Error;
 use reference::Opt;
 
@@ -195,7 +196,7 @@ fn every_optimizer_matches_its_reference_at_every_length_and_offset() {
             for n in 1..=70 {
                 for off in 0..3 {
                     let ctx = format!("{isa} {opt:?} n={n} off={off}");
-                    matches_reference(opt, c, n, off, fuses(isa), &ctx);
+                    matches_reference(opt, c, n, off, fuses_multiply_add(isa), &ctx);
                 }
             }
         }

@@ -109,16 +109,9 @@ fuzz_target!(|data: &[u8]| {
     descent::simd::with_isa(descent::gemm::Isa::Portable, || run(data, false));
     let isa = descent::gemm::Isa::detect();
     if isa != descent::gemm::Isa::Portable {
-        run(data, fuses(isa));
+        run(data, descent::simd::fuses_multiply_add(isa));
     }
 });
-
-/// Whether `isa`'s lanes fuse multiply-adds.
-fn fuses(isa: descent::gemm::Isa) -> bool {
-    isa == descent::gemm::Isa::Avx2Fma
-        || cfg!(all(target_feature = "sse2", target_feature = "fma"))
-        || cfg!(all(target_arch = "aarch64", target_feature = "neon"))
-}
 
 /// The agreement asked of every result, relative to its element's scale.
 const REL: f32 = 1e-5;

@@ -24,7 +24,7 @@ use crate::simd::{Float8, Lanes, LANES};
 #[inline(always)]
 fn head(p: &[f32], n: usize) -> usize {
     if cfg!(target_arch = "x86_64") {
-        ((p.as_ptr() as usize).wrapping_neg() % 32 / 4).min(n)
+        crate::simd::floats_before_boundary(p.as_ptr(), n)
     } else {
         0
     }

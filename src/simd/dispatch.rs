@@ -35,6 +35,17 @@ pub fn dispatch_on<W: WithLanes>(isa: Isa, w: W) -> W::Output {
     w.run(Portable)
 }
 
+/// Whether the element-wise kernels that [`dispatch_on`] runs for `isa` fuse multiply-adds,
+/// rounding `a·b + c` once instead of twice: the AVX2+FMA lanes, and the portable lanes where
+/// `wide` fuses (an x86_64 build with the `fma` target feature, aarch64 NEON; not SSE2 alone
+/// nor wasm `simd128`). Where they fuse, a result may differ from a reference that rounds
+/// every product (as PyTorch's CPU loops do) by about an ulp per multiply-add.
+pub fn fuses_multiply_add(isa: Isa) -> bool {
+    let portable_fuses = cfg!(all(target_feature = "sse2", target_feature = "fma"))
+        || cfg!(all(target_arch = "aarch64", target_feature = "neon"));
+    (isa == Isa::Avx2Fma && isa.is_available()) || portable_fuses
+}
+
 /// The instruction set [`dispatch`] uses on this thread: the one [`with_isa`] set, else
 /// [`Isa::detect`] (read once per process and cached).
 #[cfg(feature = "std")]

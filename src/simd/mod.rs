@@ -38,6 +38,7 @@
 //! public kernels check lengths before they call them. The public ones ([`axpy`], [`scale`])
 //! check their own arguments.
 
+mod align;
 mod dispatch;
 mod lanes;
 pub mod math;
@@ -46,9 +47,11 @@ mod x86;
 
 #[cfg(feature = "std")]
 pub use dispatch::with_isa;
-pub use dispatch::{dispatch, dispatch_on, isa};
+pub use dispatch::{dispatch, dispatch_on, fuses_multiply_add, isa};
 pub use lanes::{Float8, Int8, Lanes, Portable, WithLanes};
 pub use wide::f32x8;
+
+pub(crate) use align::floats_before_boundary;
 #[cfg(target_arch = "x86_64")]
 pub use x86::{Avx2F32, Avx2Fma, Avx2I32};
 

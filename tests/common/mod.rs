@@ -71,12 +71,3 @@ pub fn for_each_isa(mut f: impl FnMut(Isa)) {
     #[cfg(not(feature = "std"))]
     f(descent::simd::isa());
 }
-
-/// Whether `isa`'s element-wise kernels fuse multiply-adds (one rounding where a scalar
-/// reference rounds twice): AVX2+FMA, and the portable lanes where `wide` fuses (x86 built
-/// with FMA, aarch64 NEON).
-pub fn fuses(isa: Isa) -> bool {
-    isa == Isa::Avx2Fma
-        || cfg!(all(target_feature = "sse2", target_feature = "fma"))
-        || cfg!(all(target_arch = "aarch64", target_feature = "neon"))
-}

@@ -22,6 +22,7 @@ mod tile;
 use core::ptr;
 
 use super::{Isa, Kernel, Operands};
+use crate::simd::floats_before_boundary;
 use dot::{dot_tile, DotArgs};
 use pack::{pack_rows, pack_transposed, Panel, KC, NR};
 use short::short_sum;
@@ -353,7 +354,7 @@ unsafe fn few_rows<const R: usize, const NV: usize>(t: TileArgs, n: usize) {
     };
     // A first, narrower tile up to the 32-byte boundary of `B`, whose rows are the traffic
     // (`k` is long here), so that its full-width loads never straddle two cache lines.
-    let mut j = ((t.b as usize).wrapping_neg() % 32 / 4).min(n);
+    let mut j = floats_before_boundary(t.b, n);
     // SAFETY: for every call, columns `j..j + cols ≤ n` of `B` and of the `R` rows of `C`.
     unsafe {
         if j > 0 {

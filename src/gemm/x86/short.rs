@@ -14,6 +14,7 @@ use core::ptr;
 
 use super::tile::Update;
 use super::Ptrs;
+use crate::simd::floats_before_boundary;
 
 /// The most steps [`short_sum`] takes.
 pub(super) const MAX_K: usize = 8;
@@ -118,7 +119,7 @@ unsafe fn rows<const K: usize, const MODE: u8>(
                 _mm256_storeu_ps(c_j, sum);
             }
         };
-        let head = ((c_row as usize).wrapping_neg() % 32 / 4).min(n);
+        let head = floats_before_boundary(c_row, n);
         let mut j = 0;
         while j < head {
             one(j);
