@@ -124,7 +124,7 @@ pub fn cross_entropy(
 /// [`Error::InvalidHyperParameter`] (`"label_smoothing"`) unless `0 ≤ ε ≤ 1`;
 /// [`Error::ZeroDimension`] when `classes` (`"classes"`) or the batch (`"batch"`, an empty
 /// `logits`) is zero; [`Error::LengthMismatch`] when `logits` is not a multiple of `classes`
-/// (`"logits"`, expecting the next multiple), or `target` (`"target"`) or `grad` (`"grad"`)
+/// (`"logits"`, expecting the multiple below, as every row-shaped check), or `target` (`"target"`) or `grad` (`"grad"`)
 /// is not as long as `logits`. Nothing is written on error.
 pub fn cross_entropy_probs(
     logits: &[f32],
@@ -140,7 +140,7 @@ pub fn cross_entropy_probs(
     if !logits.len().is_multiple_of(classes) {
         return Err(Error::LengthMismatch {
             what: "logits",
-            expected: logits.len().div_ceil(classes).saturating_mul(classes),
+            expected: logits.len() - logits.len().checked_rem(classes).unwrap_or(0),
             actual: logits.len(),
         });
     }

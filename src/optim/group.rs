@@ -64,6 +64,7 @@ pub fn groups_state_len<O: Optimizer>(groups: &[ParamGroup<O>]) -> usize {
 /// # Errors
 /// [`Error::ZeroDimension`] (`"group"`) for an empty group or no group;
 /// [`Error::LengthMismatch`] for `"params"` (the groups' total), `"grads"` or `"state"`;
+/// [`Error::DimensionOverflow`] (`"params"`) when the groups' lengths add up past `usize`;
 /// anything a group's [`Optimizer::update`] would give, and [`Error::InvalidHyperParameter`]
 /// (`"step"`) when a counter would overflow.
 pub fn step_groups<O: Optimizer>(
@@ -84,7 +85,9 @@ pub fn step_groups<O: Optimizer>(
         if g.step == u64::MAX {
             return Err(Error::InvalidHyperParameter { what: "step" });
         }
-        total = total.saturating_add(g.len);
+        total = total
+            .checked_add(g.len)
+            .ok_or(Error::DimensionOverflow { what: "params" })?;
     }
     check_len("params", params.len(), total)?;
     check_len("grads", grads.len(), total)?;
