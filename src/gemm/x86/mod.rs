@@ -134,13 +134,16 @@ fn nt(ops: Operands<'_>) {
 
 /// Whether `C = A·Bᵀ` runs on dot tiles rather than packed broadcast tiles: for up to three
 /// rows (the matrix-vector product reads `B` once, without the cost of transposing it); for up
-/// to eight rows and for narrow outputs (fewer than 32 columns leave much of a 16-column panel
-/// empty) when the sums are long enough (`k ≥ 32`) to pay for the horizontal reductions. At
-/// 784 × 256, 4 rows take 20 µs on dot tiles and 36 µs packed, 8 rows 39 and 62 µs, 12 rows
-/// 74 and 72 µs.
+/// to eight rows, and for narrow outputs whose 16-column panels would be partly empty
+/// (`n < 32` and not 16), when the sums are long enough (`k ≥ 32`) to pay for the horizontal
+/// reductions. Measured (one run each, µs, dot tiles against packed): at 784 × 256, 4 rows
+/// 20 against 36, 8 rows 39 against 62, 12 rows 74 against 72; with `k = 128`, 32 × 10
+/// 1.18 against 2.02; 12 × 20 × 64 0.54 against 1.00; but 16 × 16 with `k = 32`, 64, 128
+/// 0.40, 0.61, 1.01 against 0.25, 0.45, 0.84 (a full panel wastes nothing).
 fn nt_uses_dot(m: usize, n: usize, k: usize) -> bool {
     let long = k >= 2 * NR;
-    m <= 3 || (m <= 8 && long) || (n < 2 * NR && long)
+    let partly_empty_panels = n < 2 * NR && n != NR;
+    m <= 3 || (m <= 8 && long) || (partly_empty_panels && long)
 }
 
 /// Whether `C = A·B` / `Aᵀ·B` packs `B`: when its panels are reused by many rows of `C`
