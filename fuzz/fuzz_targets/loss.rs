@@ -533,7 +533,7 @@ fn probs(i: &mut Input, red: Reduction) {
     } else if xl == 0 {
         Err(Error::ZeroDimension { what: "batch" })
     } else if xl % classes != 0 {
-        mismatch("logits", xl.div_ceil(classes) * classes, xl)
+        mismatch("logits", xl - xl % classes, xl)
     } else if tl != xl {
         mismatch("target", xl, tl)
     } else if with_grad && gl != xl {
