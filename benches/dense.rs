@@ -9,7 +9,9 @@
 //!
 //! Throughput is reported in floating-point operations (`2·batch·in·out` per product), so
 //! criterion's `elem/s` reads as FLOP/s. `fma_peak` measures one core's FMA throughput (ten
-//! independent 8-lane chains) as the machine's ceiling.
+//! independent 8-lane chains) as the machine's ceiling; `weight_read` (reading the batch-of-one
+//! weights) and `weight_update` (`dW += W` on them) are the memory ceilings of the forward and
+//! backward passes at batch 1.
 //!
 //! ```text
 //! cargo bench --bench dense
@@ -363,5 +365,60 @@ fn weight_read(c: &mut Criterion) {
 #[cfg(not(target_arch = "x86_64"))]
 fn weight_read(_: &mut Criterion) {}
 
-criterion_group!(benches, fma_peak, weight_read, dense);
+/// `dW += W` over the batch-of-one shape: it reads the weights once and reads and writes their
+/// gradient once (3 × 392 KiB), which is the least traffic of any backward pass at batch 1
+/// (`dx = dy·W` reads `W`; `dW += dyᵀ·x` reads and writes `dW`): its ceiling.
+#[cfg(target_arch = "x86_64")]
+fn weight_update(c: &mut Criterion) {
+    use std::arch::x86_64::*;
+
+    #[target_feature(enable = "avx2,fma")]
+    fn add(w: &[f32], dw: &mut [f32]) {
+        // The first floats one by one up to `dW`'s 32-byte boundary, so that no store
+        // straddles two cache lines.
+        let head = ((dw.as_ptr() as usize).wrapping_neg() % 32 / 4).min(dw.len());
+        let (dw_head, dw) = dw.split_at_mut(head);
+        let (w_head, w) = w.split_at(head);
+        for (d, s) in dw_head.iter_mut().zip(w_head) {
+            *d += s;
+        }
+        let mut dw_blocks = dw.chunks_exact_mut(8);
+        let mut w_blocks = w.chunks_exact(8);
+        for (d, s) in (&mut dw_blocks).zip(&mut w_blocks) {
+            // SAFETY: both blocks hold eight floats.
+            unsafe {
+                let sum = _mm256_add_ps(_mm256_loadu_ps(d.as_ptr()), _mm256_loadu_ps(s.as_ptr()));
+                _mm256_storeu_ps(d.as_mut_ptr(), sum);
+            }
+        }
+        for (d, s) in dw_blocks
+            .into_remainder()
+            .iter_mut()
+            .zip(w_blocks.remainder())
+        {
+            *d += s;
+        }
+    }
+
+    if !Isa::Avx2Fma.is_available() {
+        return;
+    }
+    let w = data(784 * 128, 2);
+    let mut dw = data(784 * 128, 3);
+    let mut g = c.benchmark_group("weight_update");
+    g.throughput(Throughput::Bytes((w.len() * 4 * 3) as u64))
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(800))
+        .sample_size(30);
+    g.bench_function("784x128", |bench| {
+        // SAFETY: the CPU has AVX2 and FMA (checked above).
+        bench.iter(|| unsafe { add(black_box(&w), black_box(&mut dw)) })
+    });
+    g.finish();
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn weight_update(_: &mut Criterion) {}
+
+criterion_group!(benches, fma_peak, weight_read, weight_update, dense);
 criterion_main!(benches);

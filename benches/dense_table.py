@@ -2,7 +2,7 @@
 """Prints the dense-layer table of docs/PERFORMANCE.md from criterion's files.
 
 Run `cargo bench --bench dense` first; this reads target/criterion/{forward,backward}_*/ and
-fma_peak/, the medians of that one run, and prints for each shape and pass: our time, each
+fma_peak/, weight_read/ and weight_update/, the medians of that one run, and prints for each shape and pass: our time, each
 peer's, the ratio to the better peer (> 1: we are faster) and GFLOP/s as a share of the FMA
 peak measured in the same run.
 """
@@ -34,7 +34,10 @@ peak = flops("fma_peak", "avx2-fma") / median_ns("fma_peak", "avx2-fma")  # GFLO
 print(f"FMA peak (same run): {peak:.1f} GFLOP/s")
 read_ns = median_ns("weight_read", "784x128")
 print(f"Reading the 784 × 128 weights once (same run): {fmt_time(read_ns)}, "
-      f"{784 * 128 * 4 / read_ns:.1f} GB/s\n")
+      f"{784 * 128 * 4 / read_ns:.1f} GB/s")
+update_ns = median_ns("weight_update", "784x128")
+print(f"Reading the weights and reading and writing their gradient (`dW += W`, same run): "
+      f"{fmt_time(update_ns)}\n")
 print("| pass | (batch, in, out) | descent | portable | matrixmultiply | gemm "
       "| vs better peer | GFLOP/s | % of FMA peak |")
 print("|---|---|---|---|---|---|---|---|---|")
