@@ -195,6 +195,22 @@ fn every_length_to_70_for_few_rows() {
     }
 }
 
+/// One long row of `C = A·B` (swept over `B` four rows at a time from 256 columns on): every
+/// depth to 70 (every pass count and tail of `k` modulo 4) at widths around the threshold and
+/// with every tail modulo 8.
+#[test]
+fn every_depth_to_70_for_one_long_row() {
+    for isa in isas() {
+        for product in PRODUCTS {
+            for n in [255, 256, 257, 263, 300, 784] {
+                for k in 0..=70 {
+                    check_any(isa, product, 1, n, k, (n * 71 + k) as u64);
+                }
+            }
+        }
+    }
+}
+
 /// [`check_shape`], also for zero dimensions (where there is nothing to compare but the
 /// written zeros).
 fn check_any(isa: Isa, product: Product, m: usize, n: usize, k: usize, seed: u64) {
@@ -401,6 +417,7 @@ fn unaligned_operands_give_the_same_bits_and_stay_inside() {
                 (7, 70, 3),
                 (30, 19, 40),
                 (1, 70, 70),
+                (1, 263, 9),
             ] {
                 let mut rng = Rng::new((m * n * k) as u64);
                 let (a, b, c0) = (rng.vec(m * k), rng.vec(n * k), rng.vec(m * n));

@@ -69,12 +69,14 @@ fn nt_every_strategy() {
     }
 }
 
-/// `C += Aᵀ·B` and `C = A·B`: one to three rows (the wide tiles up to 1 × 64), a short sum
-/// swept row by row, panel by panel in place, and the packed panels of `B` (m > 24, k > 32).
+/// `C += Aᵀ·B` and `C = A·B`: one long row of `A·B` swept over `B` (n ≥ 256, with a tail of
+/// `k` modulo 4), one to three rows (the wide tiles up to 1 × 64), a short sum swept row by
+/// row, panel by panel in place, and the packed panels of `B` (m > 24, k > 32).
 #[test]
 fn broadcast_every_strategy() {
     for (m, n, k) in [
         (1, 70, 3),
+        (1, 263, 6),
         (2, 19, 5),
         (3, 41, 2),
         (7, 21, 5),

@@ -11,12 +11,14 @@
 //! * `C = A·B`, `C += Aᵀ·B`: `B` is already contiguous along `n`. Small problems run the
 //!   broadcast tiles on `B` in place (one to three rows of `C` use wider tiles, up to
 //!   1 × 64, from `B`'s 32-byte boundary); short sums (`k ≤ 8`, e.g. the weight gradient of
-//!   a batch of one) sweep `C` row by row ([`short`]); large ones pack `B` in `KC × 16`
-//!   panels to keep them in L1.
+//!   a batch of one) sweep `C` row by row ([`short`]); one long row written (`m = 1`, the input
+//!   gradient of a batch of one) sweeps `B` four rows at a time ([`sweep`]); large ones pack
+//!   `B` in `KC × 16` panels to keep them in L1.
 
 mod dot;
 mod pack;
 mod short;
+mod sweep;
 mod tile;
 
 use core::ptr;
@@ -26,6 +28,7 @@ use crate::simd::floats_before_boundary;
 use dot::{dot_tile, DotArgs};
 use pack::{pack_rows, pack_transposed, Panel, KC, NR};
 use short::short_sum;
+use sweep::sweep_row;
 use tile::{tile, TileArgs, Update};
 
 /// The stack a product uses for packing: one [`Panel`].
@@ -294,8 +297,8 @@ unsafe fn broadcast_packed<const TRANSPOSED: bool>(
     }
 }
 
-/// The broadcast strategy on `B` `[k, n]` in place, all `k` steps at once: one to three rows
-/// of `C` use tiles up to 64 columns wide, short sums run row by row ([`short_sum`]), more
+/// The broadcast strategy on `B` `[k, n]` in place, all `k` steps at once: one long row
+/// written is swept ([`sweep_row`]), one to three rows of `C` use tiles up to 64 columns wide, short sums run row by row ([`short_sum`]), more
 /// rows 16-column panels of 6-row tiles.
 ///
 /// # Safety
@@ -317,6 +320,11 @@ unsafe fn broadcast_in_place(p: Ptrs, rs_a: usize, cs_a: usize, first: Update) {
     // SAFETY: for every call, rows `0..m` of `A` and `C`, every step and column of `B`.
     unsafe {
         match p.m {
+            // One long row written (`dx = dy·W` for a batch of one): sweep `B` front to back.
+            // SAFETY: `m = 1`; the rest is this function's contract.
+            1 if p.n >= sweep::MIN_N && matches!(first, Update::Write(b) if b.is_null()) => {
+                sweep_row(p, cs_a)
+            }
             1 => few_rows::<1, 8>(t, p.n),
             2 => few_rows::<2, 4>(t, p.n),
             // Three rows × 32 columns would need 12 accumulators, 4 vectors of `B` and a
