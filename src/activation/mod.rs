@@ -27,6 +27,10 @@
 //! * Backward: `op_backward(saved, dy, dx, …)` **writes** `dx = dy·f′(x)` (it does not
 //!   accumulate), where `saved` is `x` or `y` as the table says;
 //!   `op_backward_inplace(saved, dy, …)` overwrites `dy` with `dx`, same bits.
+//! * "Same bits" holds for every number. Where two NaN inputs meet (a NaN `dy` and a NaN
+//!   `saved`), both forms give NaN, but which input's payload it carries may differ: the
+//!   hardware keeps one operand's payload, and the two forms may order the operands
+//!   differently. PyTorch makes no promise about NaN payloads either.
 //! * Every slice must have the length of the first one (`x`, or the saved tensor), otherwise the
 //!   call returns [`Error::LengthMismatch`](crate::Error::LengthMismatch) and writes nothing.
 //!   Hyper-parameters out of range give
