@@ -40,15 +40,15 @@ impl Isa {
     ///   `is_x86_feature_detected!("avx2")` and `("fma")`; without `std`, when the build
     ///   enables both target features (`-C target-feature=+avx2,+fma`).
     ///
-    /// Under `std` this reads the environment on each call: call it once and keep the token.
+    /// Under `std` the choice is made on the first call and kept for the process (an atomic
+    /// load afterwards), so changing `DESCENT_ISA` later has no effect.
     pub fn detect() -> Isa {
         if cfg!(feature = "portable") {
             return Isa::Portable;
         }
         #[cfg(feature = "std")]
-        if let Some(isa) = Self::from_env() {
-            return isa;
-        }
+        return detected_once();
+        #[cfg(not(feature = "std"))]
         Self::best_available()
     }
 
@@ -103,6 +103,25 @@ impl core::fmt::Display for Isa {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// [`Isa::detect`]'s choice under `std`: 0 until the first call, then 1 + its index in
+/// [`Isa::ALL`].
+#[cfg(feature = "std")]
+static DETECTED: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
+
+/// `DESCENT_ISA` or the best available instruction set, worked out on the first call and
+/// cached in [`DETECTED`] (threads that race on the first call all store the same value).
+#[cfg(feature = "std")]
+fn detected_once() -> Isa {
+    use core::sync::atomic::Ordering::Relaxed;
+    if let Some(isa) = Isa::ALL.get(usize::from(DETECTED.load(Relaxed)).wrapping_sub(1)) {
+        return *isa;
+    }
+    let isa = Isa::from_env().unwrap_or_else(Isa::best_available);
+    let index = Isa::ALL.iter().position(|i| *i == isa).unwrap_or(0);
+    DETECTED.store(u8::try_from(index + 1).unwrap_or(0), Relaxed);
+    isa
 }
 
 /// AVX2 and FMA: detected at run time under `std`, from the target features otherwise.

@@ -47,13 +47,13 @@ pub fn fuses_multiply_add(isa: Isa) -> bool {
 }
 
 /// The instruction set [`dispatch`] uses on this thread: the one [`with_isa`] set, else
-/// [`Isa::detect`] (read once per process and cached).
+/// [`Isa::detect`] (chosen once per process).
 #[cfg(feature = "std")]
 #[inline]
 pub fn isa() -> Isa {
     match OVERRIDE.with(core::cell::Cell::get) {
         Some(isa) => isa,
-        None => detected(),
+        None => Isa::detect(),
     }
 }
 
@@ -100,23 +100,4 @@ pub fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
 std::thread_local! {
     /// The instruction set [`with_isa`] set on this thread, if any.
     static OVERRIDE: core::cell::Cell<Option<Isa>> = const { core::cell::Cell::new(None) };
-}
-
-/// [`Isa::detect`], cached: 0 until the first call, then 1 + the index in [`Isa::ALL`].
-#[cfg(feature = "std")]
-static DETECTED: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
-
-/// [`Isa::detect`], run once per process.
-#[cfg(feature = "std")]
-fn detected() -> Isa {
-    use core::sync::atomic::Ordering::Relaxed;
-    let code = DETECTED.load(Relaxed);
-    if let Some(isa) = Isa::ALL.get(usize::from(code).wrapping_sub(1)) {
-        return *isa;
-    }
-    let isa = Isa::detect();
-    let index = Isa::ALL.iter().position(|i| *i == isa).unwrap_or(0);
-    // Several threads may race here; they all store the same value.
-    DETECTED.store(u8::try_from(index + 1).unwrap_or(0), Relaxed);
-    isa
 }
