@@ -15,6 +15,7 @@
 //!   gradient of a batch of one) sweeps `B` four rows at a time ([`sweep`]); large ones pack
 //!   `B` in `KC × 16` panels to keep them in L1.
 
+mod columns;
 mod dot;
 mod pack;
 mod short;

@@ -2,19 +2,17 @@
 //! once, `k` multiply-adds per element), so each row is one pass over contiguous memory.
 //!
 //! A row of `C` is `C[i, ·] (=|+=) Σ_p A(i, p) · B[p, ·]`: the `k` coefficients of the row
-//! are broadcast once, then 32 columns at a time take `k` loads of `B` and `k` FMAs per
-//! vector. The first columns up to `C`'s 32-byte boundary and the last ones past the final
-//! vector run one at a time, so that no full-width access straddles two cache lines and no
-//! masked store (slow on AMD cores) is needed. Every element is summed in the same order as
+//! are broadcast once, then each vector of the row takes `k` loads of `B` and `k` FMAs, the
+//! columns walked from the row's 32-byte boundary ([`super::columns`]). Every element is summed in the same order as
 //! the broadcast tiles' (`acc = 0`, then `acc = A(i, p)·B[p, j] + acc` fused, then
 //! `C = C + acc` or `C = acc + bias`).
 
 use core::arch::x86_64::*;
 use core::ptr;
 
+use super::columns::walk_columns;
 use super::tile::Update;
 use super::Ptrs;
-use crate::simd::floats_before_boundary;
 
 /// The most steps [`short_sum`] takes.
 pub(super) const MAX_K: usize = 8;
@@ -119,26 +117,6 @@ unsafe fn rows<const K: usize, const MODE: u8>(
                 _mm256_storeu_ps(c_j, sum);
             }
         };
-        let head = floats_before_boundary(c_row, n);
-        let mut j = 0;
-        while j < head {
-            one(j);
-            j += 1;
-        }
-        while j + 32 <= n {
-            eight(j);
-            eight(j + 8);
-            eight(j + 16);
-            eight(j + 24);
-            j += 32;
-        }
-        while j + 8 <= n {
-            eight(j);
-            j += 8;
-        }
-        while j < n {
-            one(j);
-            j += 1;
-        }
+        walk_columns(c_row, n, one, eight);
     }
 }

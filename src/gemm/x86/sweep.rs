@@ -14,8 +14,8 @@
 
 use core::arch::x86_64::*;
 
+use super::columns::walk_columns;
 use super::Ptrs;
-use crate::simd::floats_before_boundary;
 
 /// The shortest row of `C` that is swept.
 pub(super) const MIN_N: usize = 256;
@@ -54,8 +54,7 @@ pub(super) unsafe fn sweep_row(p: Ptrs, cs_a: usize) {
 }
 
 /// One pass: `c[j] = Σ_{r < R} a[q + r]·B[q + r, j] + (FIRST ? 0 : c[j])`, fused in order of
-/// `r`. The first columns up to `c`'s 32-byte boundary and the last ones past the final vector
-/// run one at a time, so no store straddles two cache lines and none is masked.
+/// `r`, over the columns as [`walk_columns`] orders them.
 ///
 /// # Safety
 /// As [`sweep_row`], with `q + R ≤ k`.
@@ -99,18 +98,5 @@ unsafe fn pass<const R: usize, const FIRST: bool>(p: Ptrs, cs_a: usize, q: usize
             _mm256_storeu_ps(c_j, acc);
         }
     };
-    let head = floats_before_boundary(p.c, n);
-    let mut j = 0;
-    while j < head {
-        one(j);
-        j += 1;
-    }
-    while j + 8 <= n {
-        eight(j);
-        j += 8;
-    }
-    while j < n {
-        one(j);
-        j += 1;
-    }
+    walk_columns(p.c, n, one, eight);
 }
