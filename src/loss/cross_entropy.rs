@@ -124,8 +124,8 @@ pub fn cross_entropy(
 /// [`Error::InvalidHyperParameter`] (`"label_smoothing"`) unless `0 ≤ ε ≤ 1`;
 /// [`Error::ZeroDimension`] when `classes` (`"classes"`) or the batch (`"batch"`, an empty
 /// `logits`) is zero; [`Error::LengthMismatch`] when `logits` is not a multiple of `classes`
-/// (`"logits"`, expecting the multiple below, as every row-shaped check), or `target` (`"target"`) or `grad` (`"grad"`)
-/// is not as long as `logits`. Nothing is written on error.
+/// (`"logits"`, expecting the multiple below, as every row-shaped check), or `target`
+/// (`"target"`) or `grad` (`"grad"`) is not as long as `logits`. Nothing is written on error.
 pub fn cross_entropy_probs(
     logits: &[f32],
     target: &[f32],

@@ -2,8 +2,9 @@
 //! full-width access that starts on one never straddles two cache lines.
 //!
 //! Large allocations usually start 16 bytes past a 64-byte boundary; the kernels that stream
-//! through memory (optimizers, the short sums and few-row tiles of the products) run the
-//! floats before the first boundary as a narrower head, then whole aligned vectors.
+//! through memory (the optimizers; in the products, the few-row tiles and the column walk of
+//! the short sums and of the one-row sweep) run the floats before the first boundary as a
+//! narrower head, then whole aligned vectors.
 
 /// Bytes from one boundary to the next: one 8-lane `f32` vector.
 pub(crate) const BOUNDARY_BYTES: usize = 32;

@@ -299,8 +299,8 @@ unsafe fn broadcast_packed<const TRANSPOSED: bool>(
 }
 
 /// The broadcast strategy on `B` `[k, n]` in place, all `k` steps at once: one long row
-/// written is swept ([`sweep_row`]), one to three rows of `C` use tiles up to 64 columns wide, short sums run row by row ([`short_sum`]), more
-/// rows 16-column panels of 6-row tiles.
+/// written is swept ([`sweep_row`]), one to three rows of `C` use tiles up to 64 columns
+/// wide, short sums run row by row ([`short_sum`]), more rows 16-column panels of 6-row tiles.
 ///
 /// # Safety
 /// As [`broadcast_packed`], with `B` `[k, n]`.

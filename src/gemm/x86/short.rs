@@ -3,9 +3,9 @@
 //!
 //! A row of `C` is `C[i, ·] (=|+=) Σ_p A(i, p) · B[p, ·]`: the `k` coefficients of the row
 //! are broadcast once, then each vector of the row takes `k` loads of `B` and `k` FMAs, the
-//! columns walked from the row's 32-byte boundary ([`super::columns`]). Every element is summed in the same order as
-//! the broadcast tiles' (`acc = 0`, then `acc = A(i, p)·B[p, j] + acc` fused, then
-//! `C = C + acc` or `C = acc + bias`).
+//! columns walked from the row's 32-byte boundary ([`super::columns`]). Every element is
+//! summed in the same order as the broadcast tiles' (`acc = 0`, then
+//! `acc = A(i, p)·B[p, j] + acc` fused, then `C = C + acc` or `C = acc + bias`).
 
 use core::arch::x86_64::*;
 use core::ptr;

@@ -39,12 +39,12 @@ pub(super) unsafe fn sweep_row(p: Ptrs, cs_a: usize) {
             1 => pass::<1, true>(p, cs_a, 0),
             _ => return,
         }
-        let mut q = STEPS;
+        let mut q = p.k.min(STEPS);
         while q + STEPS <= p.k {
             pass::<4, false>(p, cs_a, q);
             q += STEPS;
         }
-        match p.k.saturating_sub(q) {
+        match p.k - q {
             3 => pass::<3, false>(p, cs_a, q),
             2 => pass::<2, false>(p, cs_a, q),
             1 => pass::<1, false>(p, cs_a, q),
