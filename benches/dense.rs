@@ -144,10 +144,14 @@ fn dense(c: &mut Criterion) {
         let mut dw = vec![0.0; out * inp];
         let mut dx = vec![0.0; batch * inp];
         let flops = 2 * batch * inp * out;
-        let isas = [
+        // Where the detected kernels are AVX-512, the AVX2 ones run beside them.
+        let mut isas = vec![
             ("descent", Isa::detect()),
             ("descent-portable", Isa::Portable),
         ];
+        if Isa::detect() == Isa::Avx512F {
+            isas.push(("descent-avx2", Isa::Avx2Fma));
+        }
         // Long enough for a few hundred calls of the largest shape, short for the whole run.
         let time = Duration::from_millis(if batch * inp * out > 10_000_000 {
             1500
@@ -162,7 +166,7 @@ fn dense(c: &mut Criterion) {
             .warm_up_time(Duration::from_millis(300))
             .measurement_time(time)
             .sample_size(30);
-        for (name, isa) in isas {
+        for &(name, isa) in &isas {
             let layer = Dense::new(batch, inp, out).with_isa(isa);
             g.bench_function(name, |bench| {
                 bench.iter(|| {
@@ -197,7 +201,7 @@ fn dense(c: &mut Criterion) {
             .warm_up_time(Duration::from_millis(300))
             .measurement_time(time)
             .sample_size(30);
-        for (name, isa) in isas {
+        for &(name, isa) in &isas {
             let layer = Dense::new(batch, inp, out).with_isa(isa);
             g.bench_function(name, |bench| {
                 bench.iter(|| {
@@ -272,8 +276,8 @@ fn check_peers_agree(batch: usize, inp: usize, out: usize, x: &[f32], w: &[f32],
     }
 }
 
-/// Ten independent FMA chains of eight lanes: the core's FMA throughput, the ceiling of any
-/// f32 matrix product on it.
+/// Ten independent FMA chains of eight lanes (and of sixteen, where the CPU has AVX-512F):
+/// the core's FMA throughput, the ceiling of any f32 matrix product on it.
 #[cfg(target_arch = "x86_64")]
 fn fma_peak(c: &mut Criterion) {
     use std::arch::x86_64::*;
@@ -300,6 +304,23 @@ fn fma_peak(c: &mut Criterion) {
         out.iter().sum()
     }
 
+    #[target_feature(enable = "avx512f")]
+    fn chains_512(x: f32) -> f32 {
+        let mut acc = [_mm512_set1_ps(x); 10];
+        let m = _mm512_set1_ps(0.999_999);
+        let a = _mm512_set1_ps(1e-7);
+        for _ in 0..STEPS {
+            for v in acc.iter_mut() {
+                *v = _mm512_fmadd_ps(*v, m, a);
+            }
+        }
+        let mut s = _mm512_setzero_ps();
+        for v in acc {
+            s = _mm512_add_ps(s, v);
+        }
+        _mm512_reduce_add_ps(s)
+    }
+
     if !Isa::Avx2Fma.is_available() {
         return;
     }
@@ -314,6 +335,16 @@ fn fma_peak(c: &mut Criterion) {
             unsafe { chains(black_box(1.0)) }
         })
     });
+    if Isa::Avx512F.is_available() {
+        // Sixteen lanes per chain: twice the work per call.
+        g.throughput(Throughput::Elements((STEPS * 10 * 16 * 2) as u64));
+        g.bench_function("avx512f", |bench| {
+            bench.iter(|| {
+                // SAFETY: the CPU has AVX-512F (checked above).
+                unsafe { chains_512(black_box(1.0)) }
+            })
+        });
+    }
     g.finish();
 }
 

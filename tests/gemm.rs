@@ -195,6 +195,25 @@ fn every_length_to_70_for_few_rows() {
     }
 }
 
+/// Every row count from 24 to 60 (the AVX-512 kernels take `m ≥ 24`: tiles of 12 rows, then
+/// 8, 4, 2 and 1, so every remainder modulo 12 and two tiles of 8), with full, partial and
+/// ragged panels of 16 columns, short sums (on `B` in place) and long ones (packed from
+/// `k > 32`).
+#[test]
+fn every_row_count_from_24_to_60_for_the_tall_tiles() {
+    for isa in isas() {
+        for product in PRODUCTS {
+            for m in 24..=60 {
+                for n in [1, 15, 16, 17, 40] {
+                    for k in [1, 9, 33, 70] {
+                        check_shape(isa, product, m, n, k, (m * 7919 + n * 71 + k) as u64);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// One long row of `C = A·B` (swept over `B` four rows at a time from 256 columns on): every
 /// depth to 70 (every pass count and tail of `k` modulo 4) at widths around the threshold and
 /// with every tail modulo 8.
@@ -518,12 +537,18 @@ fn isa_tokens() {
     assert!(available.contains(&detected));
     // Scalar is never the best choice: Portable is available wherever it is.
     assert_ne!(detected, Isa::Scalar);
-    assert_eq!(Isa::ALL.len(), 3);
+    assert_eq!(Isa::ALL.len(), 4);
     assert_eq!(Isa::Scalar.name(), "scalar");
     assert_eq!(Isa::Portable.name(), "portable");
     assert_eq!(Isa::Avx2Fma.to_string(), "avx2-fma");
+    assert_eq!(Isa::Avx512F.to_string(), "avx512f");
     if cfg!(not(target_arch = "x86_64")) {
         assert!(!Isa::Avx2Fma.is_available());
+        assert!(!Isa::Avx512F.is_available());
+    }
+    // The AVX-512 kernels use AVX2 and FMA for everything but their tiles.
+    if Isa::Avx512F.is_available() {
+        assert!(Isa::Avx2Fma.is_available());
     }
     // Run-time detection under `std`, the compile-time target features without it.
     #[cfg(target_arch = "x86_64")]
@@ -535,6 +560,16 @@ fn isa_tokens() {
         } else {
             cfg!(all(target_feature = "avx2", target_feature = "fma"))
         }
+    );
+    #[cfg(target_arch = "x86_64")]
+    assert_eq!(
+        Isa::Avx512F.is_available(),
+        Isa::Avx2Fma.is_available()
+            && if cfg!(feature = "std") {
+                std::arch::is_x86_feature_detected!("avx512f")
+            } else {
+                cfg!(target_feature = "avx512f")
+            }
     );
 }
 
@@ -564,10 +599,13 @@ fn descent_isa_environment_variable() {
         Isa::available().last().unwrap()
     };
     assert_eq!(natural, best);
-    let avx = if Isa::Avx2Fma.is_available() && cfg!(not(feature = "portable")) {
-        Isa::Avx2Fma
-    } else {
-        natural
+    // Naming an instruction set selects it where it is available (and `portable` is off).
+    let named = |isa: Isa| {
+        if isa.is_available() && cfg!(all(feature = "std", not(feature = "portable"))) {
+            isa
+        } else {
+            natural
+        }
     };
     // Without `std` the crate does not read the environment.
     let portable = if cfg!(feature = "std") {
@@ -578,7 +616,9 @@ fn descent_isa_environment_variable() {
     for (value, expect) in [
         ("portable", portable),
         ("PORTABLE", portable),
-        ("avx2-fma", avx),
+        ("avx2-fma", named(Isa::Avx2Fma)),
+        ("avx512f", named(Isa::Avx512F)),
+        ("scalar", named(Isa::Scalar)),
         ("nonsense", natural),
     ] {
         let out = common::this_test_binary()

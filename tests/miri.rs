@@ -1,7 +1,7 @@
 //! The shapes that reach every `unsafe` block of the library, small enough for Miri.
 //!
-//! The `unsafe` code is in `gemm/x86` (AVX2 + FMA intrinsics on raw pointers) and in
-//! `simd/x86.rs` (the AVX2 lanes of the element-wise kernels: intrinsics, loads and stores
+//! The `unsafe` code is in `gemm/x86` (AVX2 + FMA and AVX-512F intrinsics on raw pointers)
+//! and in `simd/x86.rs` (the AVX2 lanes of the element-wise kernels: intrinsics, loads and stores
 //! through `&[f32; 8]`); the ARM square root in `simd` is inline assembly, which Miri cannot
 //! run and the host never compiles. Each matrix case below takes one strategy of the gemm
 //! kernels, so that Miri checks every pointer they form, every load and store (masked tails
@@ -9,10 +9,11 @@
 //! function and the activations and loss that dispatch, on lengths with a tail:
 //!
 //! ```text
-//! RUSTFLAGS="-C target-feature=+avx2,+fma" cargo +nightly miri test --test miri
+//! RUSTFLAGS="-C target-feature=+avx2,+fma,+avx512f,+avx512bw" cargo +nightly miri test --test miri
 //! ```
 //!
-//! (the flags make the AVX2 token available under Miri, which has no `cpuid`). Without them,
+//! (the flags make the AVX2 and AVX-512 tokens available under Miri, which has no `cpuid`;
+//! `+avx512bw` only because `wide` does not compile with `+avx512f` alone). Without them,
 //! or in a plain `cargo test`, the same cases run on whatever the CPU has and check the results
 //! against an f64 reference, with the tolerance of `tests/gemm.rs`.
 
@@ -89,14 +90,38 @@ fn broadcast_every_strategy() {
     }
 }
 
-/// The token runs only where the CPU has the instructions; under Miri with the flags above it
-/// is available, so these tests exercised the `unsafe` code (and say so).
+/// The AVX-512 tiles (from 24 rows of `C`): every height of tile (12, 8, 4, 2 and 1 rows:
+/// m = 39 = 12 + 12 + 8 + 4 + 2 + 1), packed panels of `Bᵀ` and of `B` with a ragged last
+/// panel (k > 32), and panels of `B` in place with a masked last one (k ≤ 32).
 #[test]
-fn avx2_runs_when_available() {
+fn avx512_tall_tiles() {
+    check(0, 39, 17, 3);
+    for (m, n, k) in [(39, 18, 2), (26, 17, 34)] {
+        check(1, m, n, k);
+        check(2, m, n, k);
+    }
+}
+
+/// The tokens run only where the CPU has the instructions; under Miri with the flags above
+/// they are available, so these tests exercised the `unsafe` code (and say so).
+#[test]
+fn avx2_and_avx512_run_when_available() {
     let avx2 = Isa::Avx2Fma.is_available();
     assert_eq!(isas().contains(&Isa::Avx2Fma), avx2);
     if cfg!(all(miri, target_feature = "avx2", target_feature = "fma")) {
         assert!(avx2, "Miri with +avx2,+fma must run the AVX2 kernels");
+    }
+    let avx512 = Isa::Avx512F.is_available();
+    assert_eq!(isas().contains(&Isa::Avx512F), avx512);
+    if cfg!(all(
+        miri,
+        target_feature = "avx512f",
+        target_feature = "fma"
+    )) {
+        assert!(
+            avx512,
+            "Miri with +avx2,+fma,+avx512f must run the AVX-512 kernels"
+        );
     }
 }
 

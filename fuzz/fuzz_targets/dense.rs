@@ -1,8 +1,8 @@
-//! The three `gemm` products and `Dense` forward/backward, on `Isa::detect()` and
-//! `Isa::Portable`, with arbitrary `m`, `n`, `k` (0 included), values, slice lengths and
-//! sub-slice offsets: every call returns `Ok` exactly when the lengths fit (otherwise the
-//! documented `LengthMismatch`/`ZeroDimension`, with nothing written), never writes outside
-//! its output, and an `Ok` result agrees with a scalar `f64` triple loop.
+//! The three `gemm` products and `Dense` forward/backward, on every available `Isa`, with
+//! arbitrary `m`, `n`, `k` (0 included), values, slice lengths and sub-slice offsets: every
+//! call returns `Ok` exactly when the lengths fit (otherwise the documented
+//! `LengthMismatch`/`ZeroDimension`, with nothing written), never writes outside its output,
+//! and an `Ok` result agrees with a scalar `f64` triple loop.
 //!
 //! # Tolerance
 //! Every output element is a sum of `t` terms (`k` products, plus the bias or the accumulated
@@ -30,8 +30,11 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mut i = Input(data);
+    // Every instruction set this CPU has (AVX2 and AVX-512 where both exist), the portable
+    // kernels half the time.
+    let available: Vec<Isa> = Isa::available().collect();
     let isa = if i.bool() {
-        Isa::detect()
+        available[usize::from(i.byte()) % available.len()]
     } else {
         Isa::Portable
     };
@@ -51,11 +54,13 @@ enum Product {
 }
 
 /// `(m, n, k)`: mostly small, sometimes past the AVX2 kernels' blocking (16 columns, 256
-/// steps of `k`), sometimes one long row (the sweep of `A·B` from 256 columns on).
+/// steps of `k`), sometimes one long row (the sweep of `A·B` from 256 columns on), sometimes
+/// the 24 rows and more that the AVX-512 tiles take.
 fn dims(i: &mut Input) -> (usize, usize, usize) {
     match i.byte() % 8 {
         0 => (i.len(40), i.len(40), i.len(300)),
         1 => (1, 250 + i.len(300), i.len(40)),
+        2 => (24 + i.len(40), i.len(40), i.len(80)),
         _ => (i.len(20), i.len(20), i.len(20)),
     }
 }

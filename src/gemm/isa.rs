@@ -24,11 +24,15 @@ pub enum Isa {
     /// x86_64 AVX2 with FMA (Haswell, Zen and later): register-blocked micro-kernels in
     /// `core::arch` intrinsics, compiled for these features even in a default build.
     Avx2Fma,
+    /// x86_64 AVX-512F (with AVX2 and FMA: Skylake-SP, Ice Lake, Zen 4 and later): the
+    /// broadcast tiles of the large products in 512-bit registers, 12 rows × 16 columns; the
+    /// other strategies and the element-wise kernels run the [`Isa::Avx2Fma`] code.
+    Avx512F,
 }
 
 impl Isa {
     /// Every variant, in order of preference from slowest to fastest.
-    pub const ALL: [Isa; 3] = [Isa::Scalar, Isa::Portable, Isa::Avx2Fma];
+    pub const ALL: [Isa; 4] = [Isa::Scalar, Isa::Portable, Isa::Avx2Fma, Isa::Avx512F];
 
     /// The fastest instruction set this CPU has.
     ///
@@ -36,9 +40,10 @@ impl Isa {
     /// * Under `std`, the environment variable `DESCENT_ISA` overrides the choice:
     ///   `DESCENT_ISA=portable` forces [`Isa::Portable`]; the [`Isa::name`] of another
     ///   variant selects it when it is available. Other values are ignored.
-    /// * Otherwise, on x86_64 with `std`: [`Isa::Avx2Fma`] when
-    ///   `is_x86_feature_detected!("avx2")` and `("fma")`; without `std`, when the build
-    ///   enables both target features (`-C target-feature=+avx2,+fma`).
+    /// * Otherwise, on x86_64 with `std`: [`Isa::Avx512F`] when
+    ///   `is_x86_feature_detected!` finds `avx512f`, `avx2` and `fma`, else [`Isa::Avx2Fma`]
+    ///   when it finds `avx2` and `fma`; without `std`, when the build enables those target
+    ///   features (`-C target-feature=+avx2,+fma[,+avx512f]`).
     ///
     /// Under `std` the choice is made on the first call and kept for the process (an atomic
     /// load afterwards), so changing `DESCENT_ISA` later has no effect.
@@ -79,6 +84,7 @@ impl Isa {
         match self {
             Isa::Scalar | Isa::Portable => true,
             Isa::Avx2Fma => avx2_fma_available(),
+            Isa::Avx512F => avx2_fma_available() && avx512f_available(),
         }
     }
 
@@ -88,13 +94,14 @@ impl Isa {
         Self::ALL.into_iter().filter(|isa| isa.is_available())
     }
 
-    /// A short lowercase name: `"scalar"`, `"portable"`, `"avx2-fma"` (the values
-    /// `DESCENT_ISA` takes).
+    /// A short lowercase name: `"scalar"`, `"portable"`, `"avx2-fma"`, `"avx512f"` (the
+    /// values `DESCENT_ISA` takes).
     pub const fn name(self) -> &'static str {
         match self {
             Isa::Scalar => "scalar",
             Isa::Portable => "portable",
             Isa::Avx2Fma => "avx2-fma",
+            Isa::Avx512F => "avx512f",
         }
     }
 }
@@ -139,5 +146,23 @@ fn avx2_fma_available() -> bool {
 /// AVX2 and FMA exist only on x86_64.
 #[cfg(not(target_arch = "x86_64"))]
 fn avx2_fma_available() -> bool {
+    false
+}
+
+/// AVX-512F: detected at run time under `std`, from the target features otherwise.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+fn avx512f_available() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+}
+
+/// AVX-512F: detected at run time under `std`, from the target features otherwise.
+#[cfg(all(target_arch = "x86_64", not(feature = "std")))]
+fn avx512f_available() -> bool {
+    cfg!(target_feature = "avx512f")
+}
+
+/// AVX-512F exists only on x86_64.
+#[cfg(not(target_arch = "x86_64"))]
+fn avx512f_available() -> bool {
     false
 }

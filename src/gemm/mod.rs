@@ -35,7 +35,8 @@ use crate::error::{check_len, checked_len};
 use crate::Result;
 
 /// The most stack memory one product uses for packing, in bytes: 16 KiB with
-/// [`Isa::Avx2Fma`] (one panel of `B`, 256 steps × 16 columns), none with [`Isa::Portable`]
+/// [`Isa::Avx2Fma`] and [`Isa::Avx512F`] (one panel of `B`, 256 steps × 16 columns), none
+/// with [`Isa::Portable`]
 /// (which is all a target without AVX2, such as Cortex-M, compiles).
 #[cfg(target_arch = "x86_64")]
 pub const STACK_SCRATCH_BYTES: usize = x86::SCRATCH_BYTES;
@@ -265,6 +266,11 @@ fn dispatch(isa: Isa, product: Product, ops: Operands<'_>) {
     match isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2Fma => match x86::Avx2Fma::new() {
+            Some(kernel) => run(kernel, product, ops),
+            None => run_portable(product, ops),
+        },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512F => match x86::Avx512F::new() {
             Some(kernel) => run(kernel, product, ops),
             None => run_portable(product, ops),
         },

@@ -26,7 +26,7 @@ pub fn dispatch<W: WithLanes>(w: W) -> W::Output {
 #[inline]
 pub fn dispatch_on<W: WithLanes>(isa: Isa, w: W) -> W::Output {
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2Fma {
+    if matches!(isa, Isa::Avx2Fma | Isa::Avx512F) && isa.is_available() {
         if let Some(lanes) = super::Avx2Fma::new() {
             return lanes.run(w);
         }
@@ -43,7 +43,7 @@ pub fn dispatch_on<W: WithLanes>(isa: Isa, w: W) -> W::Output {
 pub fn fuses_multiply_add(isa: Isa) -> bool {
     let portable_fuses = cfg!(all(target_feature = "sse2", target_feature = "fma"))
         || cfg!(all(target_arch = "aarch64", target_feature = "neon"));
-    (isa == Isa::Avx2Fma && isa.is_available()) || portable_fuses
+    (matches!(isa, Isa::Avx2Fma | Isa::Avx512F) && isa.is_available()) || portable_fuses
 }
 
 /// The instruction set [`dispatch`] uses on this thread: the one [`with_isa`] set, else

@@ -600,10 +600,17 @@ mod tests {
             Isa::Avx2Fma.is_available(),
             "{avx}"
         );
+        // AVX-512 CPUs run the AVX2 lanes.
+        let avx512 = dispatch_on(Isa::Avx512F, LanesName);
+        assert_eq!(
+            avx512.ends_with("Avx2Fma"),
+            Isa::Avx512F.is_available(),
+            "{avx512}"
+        );
         #[cfg(feature = "std")]
-        for isa in [Isa::Portable, Isa::Avx2Fma] {
+        for isa in [Isa::Portable, Isa::Avx2Fma, Isa::Avx512F] {
             let name = with_isa(isa, || dispatch(LanesName));
-            let want = if isa == Isa::Avx2Fma && isa.is_available() {
+            let want = if isa != Isa::Portable && isa.is_available() {
                 "Avx2Fma"
             } else {
                 "Portable"

@@ -14,7 +14,13 @@
 //!   a batch of one) sweep `C` row by row ([`short`]); one long row written (`m = 1`, the input
 //!   gradient of a batch of one) sweeps `B` four rows at a time ([`sweep`]); large ones pack
 //!   `B` in `KC × 16` panels to keep them in L1.
+//!
+//! The AVX-512F kernels ([`avx512`], behind the [`Avx512F`] token) are these strategies with
+//! broadcast tiles of 12 × 16 in 512-bit registers over the panels, for products with at
+//! least 24 rows of `C`; everything else runs the AVX2 code. Which tiles a strategy runs is
+//! its [`PanelTiles`] token.
 
+mod avx512;
 mod columns;
 mod dot;
 mod pack;
@@ -32,13 +38,15 @@ use short::short_sum;
 use sweep::sweep_row;
 use tile::{tile, TileArgs, Update};
 
+pub(super) use avx512::Avx512F;
+
 /// The stack a product uses for packing: one [`Panel`].
 pub(super) const SCRATCH_BYTES: usize = core::mem::size_of::<Panel>();
 
 /// Rows of `C` per broadcast tile.
 const MR: usize = 6;
 /// Rows of `A` per block of the packed strategy: `MC × KC` floats (192 KiB) stay in L2
-/// while every panel of `B` passes over them.
+/// while every panel of `B` passes over them. A multiple of both tiles' heights, 6 and 12.
 const MC: usize = 192;
 
 /// Proof that this CPU has AVX2 and FMA: the only constructor, [`Avx2Fma::new`], checks.
@@ -58,37 +66,82 @@ impl Avx2Fma {
 
 impl Kernel for Avx2Fma {
     fn nt(self, ops: Operands<'_>) {
-        // SAFETY: an `Avx2Fma` exists only when the CPU has AVX2 and FMA.
-        unsafe { nt(ops) }
+        nt(self, ops);
     }
 
     fn tn_acc(self, ops: Operands<'_>) {
-        // A is [k, m]: A(i, p) = a[p·m + i].
-        let (rs_a, cs_a) = (1, ops.m);
-        let p = Ptrs::new(ops);
-        if pack_rows_of_b(p.m, p.k) {
-            // SAFETY: an `Avx2Fma` exists only when the CPU has AVX2 and FMA; `p` comes from
-            // checked operands with this layout of `A`.
-            unsafe { broadcast_packed::<false>(p, rs_a, cs_a, Update::Add) }
-        } else {
-            // SAFETY: as above.
-            unsafe { broadcast_in_place(p, rs_a, cs_a, Update::Add) }
-        }
+        tn_acc(self, ops);
     }
 
     fn nn(self, ops: Operands<'_>) {
-        // A is [m, k]: A(i, p) = a[i·k + p].
-        let (rs_a, cs_a) = (ops.k, 1);
-        let p = Ptrs::new(ops);
-        let first = Update::Write(ptr::null());
-        if pack_rows_of_b(p.m, p.k) {
-            // SAFETY: an `Avx2Fma` exists only when the CPU has AVX2 and FMA; `p` comes from
-            // checked operands with this layout of `A`.
-            unsafe { broadcast_packed::<false>(p, rs_a, cs_a, first) }
-        } else {
-            // SAFETY: as above.
-            unsafe { broadcast_in_place(p, rs_a, cs_a, first) }
-        }
+        nn(self, ops);
+    }
+}
+
+/// The register tiles that the broadcast strategies run over one panel of `B` (16 columns):
+/// the AVX2 ones ([`Avx2Fma`]) or the AVX-512 ones ([`Avx512F`]). Every other part of a
+/// product (the dot tiles, the sweeps, the packing) is AVX2 code, which an AVX-512 CPU runs
+/// too. Implemented only by tokens that prove the CPU has AVX2 and FMA.
+trait PanelTiles: Copy {
+    /// `rows` rows of `C` over one panel of `B` (`t.cols ≤ 16` columns), `MR` rows per tile
+    /// and the remainder by smaller tiles.
+    ///
+    /// # Safety
+    /// `t` at the first row; for `i < rows`, `A(i, ·)` at `t.a + i·rs_a` and row `i` of `C`
+    /// inside the operands; the panel has `t.kc` rows of 16 readable floats (the first `t.cols`
+    /// with `MASKED_B`).
+    unsafe fn row_blocks<const MASKED_B: bool>(self, t: TileArgs, rows: usize);
+}
+
+impl PanelTiles for Avx2Fma {
+    #[inline(always)]
+    unsafe fn row_blocks<const MASKED_B: bool>(self, t: TileArgs, rows: usize) {
+        // SAFETY: the token proves AVX2 and FMA; the rest is the caller's contract.
+        unsafe { row_blocks::<MASKED_B>(t, rows, MR * t.rs_a) }
+    }
+}
+
+/// `C = A·Bᵀ (+ bias)`: dot tiles for few rows, packed broadcast tiles otherwise.
+fn nt<T: PanelTiles>(tiles: T, ops: Operands<'_>) {
+    let p = Ptrs::new(ops);
+    if nt_uses_dot(p.m, p.n, p.k) {
+        // SAFETY: a `PanelTiles` token proves AVX2 and FMA; `p` comes from checked operands
+        // (see `Ptrs`), and `dot_nt` only reads and writes inside them.
+        unsafe { dot_nt(p) }
+    } else {
+        // SAFETY: as above; A is [m, k], so A(i, q) = a[i·k + q].
+        unsafe { broadcast_packed::<true, T>(tiles, p, p.k, 1, Update::Write(p.bias)) }
+    }
+}
+
+/// `C += Aᵀ·B`.
+fn tn_acc<T: PanelTiles>(tiles: T, ops: Operands<'_>) {
+    // A is [k, m]: A(i, p) = a[p·m + i].
+    let (rs_a, cs_a) = (1, ops.m);
+    let p = Ptrs::new(ops);
+    if pack_rows_of_b(p.m, p.k) {
+        // SAFETY: a `PanelTiles` token proves AVX2 and FMA; `p` comes from checked operands
+        // with this layout of `A`.
+        unsafe { broadcast_packed::<false, T>(tiles, p, rs_a, cs_a, Update::Add) }
+    } else {
+        // SAFETY: as above.
+        unsafe { broadcast_in_place(tiles, p, rs_a, cs_a, Update::Add) }
+    }
+}
+
+/// `C = A·B`.
+fn nn<T: PanelTiles>(tiles: T, ops: Operands<'_>) {
+    // A is [m, k]: A(i, p) = a[i·k + p].
+    let (rs_a, cs_a) = (ops.k, 1);
+    let p = Ptrs::new(ops);
+    let first = Update::Write(ptr::null());
+    if pack_rows_of_b(p.m, p.k) {
+        // SAFETY: a `PanelTiles` token proves AVX2 and FMA; `p` comes from checked operands
+        // with this layout of `A`.
+        unsafe { broadcast_packed::<false, T>(tiles, p, rs_a, cs_a, first) }
+    } else {
+        // SAFETY: as above.
+        unsafe { broadcast_in_place(tiles, p, rs_a, cs_a, first) }
     }
 }
 
@@ -119,20 +172,6 @@ impl Ptrs {
             bias: ops.bias.map_or(ptr::null(), <[f32]>::as_ptr),
             c: ops.c.as_mut_ptr(),
         }
-    }
-}
-
-/// `C = A·Bᵀ (+ bias)`: dot tiles for few rows, packed broadcast tiles otherwise.
-#[target_feature(enable = "avx2,fma")]
-fn nt(ops: Operands<'_>) {
-    let p = Ptrs::new(ops);
-    if nt_uses_dot(p.m, p.n, p.k) {
-        // SAFETY: `p` comes from checked operands (see `Ptrs`), and `dot_nt` only reads and
-        // writes inside them.
-        unsafe { dot_nt(p) }
-    } else {
-        // SAFETY: as above; A is [m, k], so A(i, q) = a[i·k + q].
-        unsafe { broadcast_packed::<true>(p, p.k, 1, Update::Write(p.bias)) }
     }
 }
 
@@ -242,7 +281,8 @@ unsafe fn dot_rows<const R: usize, const S: usize>(p: Ptrs, i: usize) {
 /// `q < k`; `first` carries `p.bias` or null (`Write`) or is `Add`; the CPU has AVX2 and
 /// FMA.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn broadcast_packed<const TRANSPOSED: bool>(
+unsafe fn broadcast_packed<const TRANSPOSED: bool, T: PanelTiles>(
+    tiles: T,
     p: Ptrs,
     rs_a: usize,
     cs_a: usize,
@@ -289,7 +329,7 @@ unsafe fn broadcast_packed<const TRANSPOSED: bool>(
                 };
                 // SAFETY: rows `ic..ic + mc ≤ m` of `A` and `C`, steps `pc..pc + kc ≤ k`,
                 // columns `jc..jc + cols ≤ n`; the packed panel has `kc` rows of `NR`.
-                unsafe { row_blocks::<false>(t, mc, MR * rs_a) };
+                unsafe { tiles.row_blocks::<false>(t, mc) };
                 jc += NR;
             }
             ic += mc;
@@ -305,7 +345,13 @@ unsafe fn broadcast_packed<const TRANSPOSED: bool>(
 /// # Safety
 /// As [`broadcast_packed`], with `B` `[k, n]`.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn broadcast_in_place(p: Ptrs, rs_a: usize, cs_a: usize, first: Update) {
+unsafe fn broadcast_in_place<T: PanelTiles>(
+    tiles: T,
+    p: Ptrs,
+    rs_a: usize,
+    cs_a: usize,
+    first: Update,
+) {
     let t = TileArgs {
         kc: p.k,
         a: p.a,
@@ -347,9 +393,9 @@ unsafe fn broadcast_in_place(p: Ptrs, rs_a: usize, cs_a: usize, first: Update) {
                         ..t
                     };
                     if cols == NR {
-                        row_blocks::<false>(tj, p.m, MR * rs_a);
+                        tiles.row_blocks::<false>(tj, p.m);
                     } else {
-                        row_blocks::<true>(tj, p.m, MR * rs_a);
+                        tiles.row_blocks::<true>(tj, p.m);
                     }
                     jc += NR;
                 }

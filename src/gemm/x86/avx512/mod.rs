@@ -1,0 +1,112 @@
+//! The AVX-512F kernels: the broadcast strategies of the AVX2 kernels with tiles twice as
+//! tall (AVX-512's 32 registers hold 12 rows × 16 columns of `C` and the operands), and the
+//! AVX2 code for everything else (an AVX-512 CPU has AVX2 and FMA).
+
+mod tile;
+
+use super::super::{Isa, Kernel, Operands};
+use super::{nn, nt, tn_acc, Avx2Fma, PanelTiles, TileArgs};
+use tile::tile;
+
+/// Rows of `C` per AVX-512 tile.
+const MR: usize = 12;
+
+/// Proof that this CPU has AVX-512F, AVX2 and FMA: the only constructor, [`Avx512F::new`],
+/// checks.
+#[derive(Clone, Copy, Debug)]
+pub(in crate::gemm) struct Avx512F {
+    _detected: (),
+}
+
+impl Avx512F {
+    /// The token, when the CPU has AVX-512F, AVX2 and FMA ([`Isa::is_available`]).
+    pub(in crate::gemm) fn new() -> Option<Self> {
+        Isa::Avx512F
+            .is_available()
+            .then_some(Avx512F { _detected: () })
+    }
+}
+
+impl Avx512F {
+    /// Whether a product with `m` rows of `C` runs on these tiles: at least two full tiles of
+    /// rows; below that the AVX2 kernels run it.
+    fn takes(m: usize) -> bool {
+        m >= 2 * MR
+    }
+
+    /// The AVX2 token, which this one implies.
+    fn avx2(self) -> Avx2Fma {
+        Avx2Fma { _detected: () }
+    }
+}
+
+impl Kernel for Avx512F {
+    fn nt(self, ops: Operands<'_>) {
+        if Self::takes(ops.m) {
+            nt(self, ops);
+        } else {
+            nt(self.avx2(), ops);
+        }
+    }
+
+    fn tn_acc(self, ops: Operands<'_>) {
+        if Self::takes(ops.m) {
+            tn_acc(self, ops);
+        } else {
+            tn_acc(self.avx2(), ops);
+        }
+    }
+
+    fn nn(self, ops: Operands<'_>) {
+        if Self::takes(ops.m) {
+            nn(self, ops);
+        } else {
+            nn(self.avx2(), ops);
+        }
+    }
+}
+
+impl PanelTiles for Avx512F {
+    #[inline(always)]
+    unsafe fn row_blocks<const MASKED_B: bool>(self, t: TileArgs, rows: usize) {
+        // SAFETY: the token proves AVX-512F; the rest is the caller's contract.
+        unsafe { row_blocks::<MASKED_B>(t, rows) }
+    }
+}
+
+/// `rows` rows of `C` over one panel of `B`: tiles of [`MR`] rows, then the rest by tiles of
+/// 8 rows, then at most one each of 4, 2 and 1.
+///
+/// # Safety
+/// As [`PanelTiles::row_blocks`]; the CPU has AVX-512F.
+#[target_feature(enable = "avx512f")]
+unsafe fn row_blocks<const MASKED_B: bool>(t: TileArgs, rows: usize) {
+    let at = |i: usize| TileArgs {
+        a: t.a.wrapping_add(i * t.rs_a),
+        c: t.c.wrapping_add(i * t.ldc),
+        ..t
+    };
+    let mut i = 0;
+    // SAFETY: for every call, rows `i..i + r ≤ rows`.
+    unsafe {
+        while i + MR <= rows {
+            tile::<MR, MASKED_B>(at(i));
+            i += MR;
+        }
+        while rows - i >= 8 {
+            tile::<8, MASKED_B>(at(i));
+            i += 8;
+        }
+        if rows - i >= 4 {
+            tile::<4, MASKED_B>(at(i));
+            i += 4;
+        }
+        if rows - i >= 2 {
+            tile::<2, MASKED_B>(at(i));
+            i += 2;
+        }
+        if rows - i >= 1 {
+            tile::<1, MASKED_B>(at(i));
+        }
+    }
+}
