@@ -17,7 +17,8 @@
 //! default build: SSE2 on x86_64) and `scalar_zip_avx2` with
 //! `#[target_feature(enable = "avx2,fma")]` on the loop function, which is what
 //! `-C target-cpu=native` gives these loops on an AVX2+FMA CPU — the peer, in the same
-//! run. The streaming loops `stream_2r1w`, `stream_3r2w` and `stream_4r3w` have the reads and
+//! run — and, where the CPU has AVX-512, `scalar_zip_avx512` with AVX-512 F, VL, BW and DQ
+//! enabled as well (what `target-cpu=native` enables on a Zen 4). The streaming loops `stream_2r1w`, `stream_3r2w` and `stream_4r3w` have the reads and
 //! writes of SGD, of the one-state optimizers and of the two-state ones.
 
 #[path = "../tests/reference/optim.rs"]
@@ -88,6 +89,14 @@ fn scalar_adam_avx2(a: &Adam, t: u64, p: &mut [f32], g: &[f32], m: &mut [f32], v
     scalar_adam(a, t, p, g, m, v)
 }
 
+/// [`scalar_adam`] compiled for AVX-512 (F, VL, BW, DQ) with AVX2 and FMA, what
+/// `target-cpu=native` enables on a Zen 4. Call only where the CPU has them.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512bw,avx512dq")]
+fn scalar_adam_avx512(a: &Adam, t: u64, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+    scalar_adam(a, t, p, g, m, v)
+}
+
 /// SGD with momentum (torch's form, after the first step) as a tight scalar loop.
 #[inline(always)]
 fn scalar_sgd_momentum(o: &Sgd, p: &mut [f32], g: &[f32], b: &mut [f32]) {
@@ -103,6 +112,24 @@ fn scalar_sgd_momentum(o: &Sgd, p: &mut [f32], g: &[f32], b: &mut [f32]) {
 #[target_feature(enable = "avx2,fma")]
 fn scalar_sgd_momentum_avx2(o: &Sgd, p: &mut [f32], g: &[f32], b: &mut [f32]) {
     scalar_sgd_momentum(o, p, g, b)
+}
+
+/// [`scalar_sgd_momentum`] compiled as [`scalar_adam_avx512`]. Call only where the CPU has
+/// those features.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512bw,avx512dq")]
+fn scalar_sgd_momentum_avx512(o: &Sgd, p: &mut [f32], g: &[f32], b: &mut [f32]) {
+    scalar_sgd_momentum(o, p, g, b)
+}
+
+/// Whether this CPU has what [`scalar_adam_avx512`] is compiled for.
+#[cfg(target_arch = "x86_64")]
+fn has_avx512() -> bool {
+    has_avx2_fma()
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512dq")
 }
 
 /// Whether this CPU has AVX2 and FMA.
@@ -162,6 +189,24 @@ fn bench_optimizers(c: &mut Criterion) {
                 })
             });
         }
+        #[cfg(target_arch = "x86_64")]
+        if has_avx512() {
+            group.bench_function(BenchmarkId::new("adam", "scalar_zip_avx512"), |b| {
+                b.iter(|| {
+                    // SAFETY: the CPU has the features (checked above).
+                    unsafe {
+                        scalar_adam_avx512(
+                            &adam,
+                            2,
+                            black_box(&mut p),
+                            black_box(&g),
+                            &mut m,
+                            &mut v,
+                        )
+                    }
+                })
+            });
+        }
         let sgd = Sgd {
             momentum: 0.9,
             ..Sgd::DEFAULT
@@ -176,6 +221,17 @@ fn bench_optimizers(c: &mut Criterion) {
                     // SAFETY: the CPU has AVX2 and FMA (checked above).
                     unsafe {
                         scalar_sgd_momentum_avx2(&sgd, black_box(&mut p), black_box(&g), &mut m)
+                    }
+                })
+            });
+        }
+        #[cfg(target_arch = "x86_64")]
+        if has_avx512() {
+            group.bench_function(BenchmarkId::new("sgd_momentum", "scalar_zip_avx512"), |b| {
+                b.iter(|| {
+                    // SAFETY: the CPU has the features (checked above).
+                    unsafe {
+                        scalar_sgd_momentum_avx512(&sgd, black_box(&mut p), black_box(&g), &mut m)
                     }
                 })
             });
