@@ -18,8 +18,14 @@
 //! `#[target_feature(enable = "avx2,fma")]` on the loop function, which is what
 //! `-C target-cpu=native` gives these loops on an AVX2+FMA CPU — the peer, in the same
 //! run — and, where the CPU has AVX-512, `scalar_zip_avx512` with AVX-512 F, VL, BW and DQ
-//! enabled as well (what `target-cpu=native` enables on a Zen 4). The streaming loops `stream_2r1w`, `stream_3r2w` and `stream_4r3w` have the reads and
-//! writes of SGD, of the one-state optimizers and of the two-state ones.
+//! enabled as well (what `target-cpu=native` enables on a Zen 4). The streaming loops
+//! `stream_2r1w`, `stream_3r2w` and `stream_4r3w` have the reads and writes of SGD, of the
+//! one-state optimizers and of the two-state ones; from 1 000 000 parameters on, each
+//! optimizer's group also times its own (`stream`) right after it, since the memory traffic
+//! of a shared machine moves from one minute to the next.
+//!
+//! `python3 benches/optim_table.py` prints the tables of docs/PERFORMANCE.md from criterion's
+//! files of a run at n = 100 000 and 10 000 000.
 
 #[path = "../tests/reference/optim.rs"]
 mod reference;
@@ -137,6 +143,31 @@ fn has_avx2_fma() -> bool {
     Isa::Avx2Fma.is_available()
 }
 
+/// The streaming loop with the reads and writes of an optimizer with `states` state slices:
+/// `p += s·g` (2 reads, 1 write), with `m = s·m + g` (3r2w), and with `v` as well (4r3w).
+fn stream(states: usize, s: f32, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+    match states {
+        0 => {
+            for (p, g) in p.iter_mut().zip(g) {
+                *p += s * g;
+            }
+        }
+        1 => {
+            for ((p, g), m) in p.iter_mut().zip(g).zip(m.iter_mut()) {
+                *m = s * *m + g;
+                *p += s * *m;
+            }
+        }
+        _ => {
+            for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                *m = s * *m + g;
+                *v = s * *v + g;
+                *p += s * (*m + *v);
+            }
+        }
+    }
+}
+
 fn bench_optimizers(c: &mut Criterion) {
     for n in SIZES {
         let mut group = c.benchmark_group(format!("optim/{n}"));
@@ -158,6 +189,24 @@ fn bench_optimizers(c: &mut Criterion) {
                         .unwrap()
                 })
             });
+            // From memory, the streaming loop with the same reads and writes, timed right
+            // after the optimizer: the machine's memory traffic moves from minute to minute.
+            if n >= 1_000_000 {
+                let states = o.state_len(n) / n;
+                let (mut m, mut v) = (data(n, 6), data(n, 7));
+                group.bench_function(BenchmarkId::new(name, "stream"), |b| {
+                    b.iter(|| {
+                        stream(
+                            states,
+                            black_box(0.5),
+                            black_box(&mut p),
+                            &g,
+                            &mut m,
+                            &mut v,
+                        )
+                    })
+                });
+            }
             // The thread-local override needs `std`.
             #[cfg(feature = "std")]
             group.bench_function(BenchmarkId::new(name, "descent_portable"), |b| {
@@ -263,34 +312,11 @@ fn bench_bandwidth(c: &mut Criterion) {
             })
         });
         let (mut p, mut m, mut v) = (data(n, 5), data(n, 6), data(n, 7));
-        group.bench_function("stream_2r1w", |bch| {
-            bch.iter(|| {
-                let s = black_box(0.5f32);
-                for (p, g) in p.iter_mut().zip(&b_src) {
-                    *p += s * g;
-                }
-            })
-        });
-        group.bench_function("stream_3r2w", |bch| {
-            bch.iter(|| {
-                let s = black_box(0.5f32);
-                for ((p, g), m) in p.iter_mut().zip(&b_src).zip(m.iter_mut()) {
-                    *m = s * *m + g;
-                    *p += s * *m;
-                }
-            })
-        });
-        group.bench_function("stream_4r3w", |bch| {
-            bch.iter(|| {
-                let s = black_box(0.5f32);
-                for (((p, g), m), v) in p.iter_mut().zip(&b_src).zip(m.iter_mut()).zip(v.iter_mut())
-                {
-                    *m = s * *m + g;
-                    *v = s * *v + g;
-                    *p += s * (*m + *v);
-                }
-            })
-        });
+        for (states, name) in [(0, "stream_2r1w"), (1, "stream_3r2w"), (2, "stream_4r3w")] {
+            group.bench_function(name, |bch| {
+                bch.iter(|| stream(states, black_box(0.5), &mut p, &b_src, &mut m, &mut v))
+            });
+        }
         group.finish();
     }
 }
