@@ -195,8 +195,9 @@ fn every_length_to_70_for_few_rows() {
     }
 }
 
-/// Every row count from 24 to 60 (the AVX-512 kernels take `m ≥ 24`: tiles of 12 rows, then
-/// 8, 4, 2 and 1, so every remainder modulo 12 and two tiles of 8), with full, partial and
+/// Every row count from 24 to 60 (the AVX-512 kernels take `m ≥ 24` in tiles of 12 rows, then
+/// 8, 4, 2 and 1, so every remainder modulo 12 and two tiles of 8; `m` from 9 to 16 in one
+/// tile, which `every_small_shape_matches_reference` covers), with full, partial and
 /// ragged panels of 16 columns, short sums (on `B` in place) and long ones (packed from
 /// `k > 32`).
 #[test]

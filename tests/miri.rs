@@ -90,12 +90,16 @@ fn broadcast_every_strategy() {
     }
 }
 
-/// The AVX-512 tiles (from 24 rows of `C`): every height of tile (12, 8, 4, 2 and 1 rows:
-/// m = 39 = 12 + 12 + 8 + 4 + 2 + 1), packed panels of `Bᵀ` and of `B` with a ragged last
-/// panel (k > 32), and panels of `B` in place with a masked last one (k ≤ 32).
+/// The AVX-512 tiles: every height of tile from 24 rows of `C` (12, 8, 4, 2 and 1 rows:
+/// m = 39 = 12 + 12 + 8 + 4 + 2 + 1), one tile of 16 and of 10 rows, packed panels of `Bᵀ`
+/// and of `B` with a ragged last panel (k > 32), and panels of `B` in place with a masked last
+/// one (k ≤ 32).
 #[test]
 fn avx512_tall_tiles() {
     check(0, 39, 17, 3);
+    // One tile of 9 to 16 rows.
+    check(0, 16, 17, 2);
+    check(1, 10, 5, 3);
     for (m, n, k) in [(39, 18, 2), (26, 17, 34)] {
         check(1, m, n, k);
         check(2, m, n, k);

@@ -25,8 +25,9 @@ pub enum Isa {
     /// `core::arch` intrinsics, compiled for these features even in a default build.
     Avx2Fma,
     /// x86_64 AVX-512F (with AVX2 and FMA: Skylake-SP, Ice Lake, Zen 4 and later): the
-    /// broadcast tiles of the large products in 512-bit registers, 12 rows × 16 columns; the
-    /// other strategies and the element-wise kernels run the [`Isa::Avx2Fma`] code.
+    /// broadcast tiles in 512-bit registers, 12 rows × 16 columns (one tile of up to 16 rows
+    /// for a product of 9 to 16 rows); products of up to 8 and of 17 to 23 rows, the other
+    /// strategies and the element-wise kernels run the [`Isa::Avx2Fma`] code.
     Avx512F,
 }
 

@@ -16,8 +16,9 @@
 //!   `B` in `KC × 16` panels to keep them in L1.
 //!
 //! The AVX-512F kernels ([`avx512`], behind the [`Avx512F`] token) are these strategies with
-//! broadcast tiles of 12 × 16 in 512-bit registers over the panels, for products with at
-//! least 24 rows of `C`; everything else runs the AVX2 code. Which tiles a strategy runs is
+//! broadcast tiles of 12 × 16 in 512-bit registers over the panels (one tile of up to 16 rows
+//! when `C` has no more), for products of 9 to 16 and of at least 24 rows of `C`; everything
+//! else runs the AVX2 code. Which tiles a strategy runs is
 //! its [`PanelTiles`] token.
 
 mod avx512;
