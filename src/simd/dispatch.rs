@@ -15,7 +15,8 @@ use super::lanes::{Portable, WithLanes};
 use crate::gemm::Isa;
 
 /// Runs `w` with the lanes of [`isa`]: AVX2+FMA on an x86_64 CPU that has them (detected at
-/// run time under `std`), the portable lanes otherwise.
+/// run time under `std`; also where [`isa`] is [`Isa::Avx512F`]), the portable lanes
+/// otherwise.
 #[inline]
 pub fn dispatch<W: WithLanes>(w: W) -> W::Output {
     dispatch_on(isa(), w)
@@ -25,8 +26,9 @@ pub fn dispatch<W: WithLanes>(w: W) -> W::Output {
 /// `isa` (or `isa` has none of its own).
 #[inline]
 pub fn dispatch_on<W: WithLanes>(isa: Isa, w: W) -> W::Output {
+    // An AVX-512 CPU runs the AVX2 lanes (`Isa::Avx512F` differs only in the matrix products).
     #[cfg(target_arch = "x86_64")]
-    if matches!(isa, Isa::Avx2Fma | Isa::Avx512F) && isa.is_available() {
+    if isa == Isa::Avx2Fma || (isa == Isa::Avx512F && isa.is_available()) {
         if let Some(lanes) = super::Avx2Fma::new() {
             return lanes.run(w);
         }
