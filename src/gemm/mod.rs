@@ -36,8 +36,7 @@ use crate::Result;
 
 /// The most stack memory one product uses for packing, in bytes: 16 KiB with
 /// [`Isa::Avx2Fma`] and [`Isa::Avx512F`] (one panel of `B`, 256 steps × 16 columns), none
-/// with [`Isa::Portable`]
-/// (which is all a target without AVX2, such as Cortex-M, compiles).
+/// with [`Isa::Portable`] (which is all a target without AVX2, such as Cortex-M, compiles).
 #[cfg(target_arch = "x86_64")]
 pub const STACK_SCRATCH_BYTES: usize = x86::SCRATCH_BYTES;
 

@@ -18,8 +18,7 @@
 //! The AVX-512F kernels ([`avx512`], behind the [`Avx512F`] token) are these strategies with
 //! broadcast tiles of 12 × 16 in 512-bit registers over the panels (one tile of up to 16 rows
 //! when `C` has no more), for products of 9 to 16 and of at least 24 rows of `C`; everything
-//! else runs the AVX2 code. Which tiles a strategy runs is
-//! its [`PanelTiles`] token.
+//! else runs the AVX2 code. Which tiles a strategy runs is its [`PanelTiles`] token.
 
 mod avx512;
 mod columns;
@@ -98,7 +97,7 @@ impl PanelTiles for Avx2Fma {
     #[inline(always)]
     unsafe fn row_blocks<const MASKED_B: bool>(self, t: TileArgs, rows: usize) {
         // SAFETY: the token proves AVX2 and FMA; the rest is the caller's contract.
-        unsafe { row_blocks::<MASKED_B>(t, rows, MR * t.rs_a) }
+        unsafe { row_blocks::<MASKED_B>(t, rows) }
     }
 }
 
@@ -444,17 +443,14 @@ unsafe fn few_rows<const R: usize, const NV: usize>(t: TileArgs, n: usize) {
 }
 
 /// `rows` rows of `C` over one panel of `B` (`t.cols ≤ 16` columns), `MR` rows per tile and
-/// the remainder by a smaller tile; the `A` of each tile starts `a_step` floats after the
-/// previous one's (`MR·rs_a` in place, one micro-panel when packed).
+/// the remainder by a smaller tile.
 ///
 /// # Safety
-/// `t` at the first row; rows `0..rows` of `A` (as addressed through `a_step` and `t`) and
-/// of `C` inside the operands; the panel has `t.kc` rows of 16 readable floats (the first
-/// `t.cols` with `MASKED_B`); the CPU has AVX2 and FMA.
+/// As [`PanelTiles::row_blocks`]; the CPU has AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn row_blocks<const MASKED_B: bool>(t: TileArgs, rows: usize, a_step: usize) {
+unsafe fn row_blocks<const MASKED_B: bool>(t: TileArgs, rows: usize) {
     let at = |i: usize| TileArgs {
-        a: t.a.wrapping_add(i / MR * a_step),
+        a: t.a.wrapping_add(i * t.rs_a),
         c: t.c.wrapping_add(i * t.ldc),
         ..t
     };

@@ -26,9 +26,7 @@ impl Avx512F {
             .is_available()
             .then_some(Avx512F { _detected: () })
     }
-}
 
-impl Avx512F {
     /// Whether a product with `m` rows of `C` runs on these tiles: from two full tiles of rows
     /// on, and from 9 to 16 rows (one tile of `m` rows). Measured in one bench run each
     /// (three alternations, backward pass): 16 × 16 × 16 195–198 ns in one tile against
