@@ -215,6 +215,30 @@ fn every_row_count_from_24_to_60_for_the_tall_tiles() {
     }
 }
 
+/// Short sums (`k ≤ 8`) on both sides of the rule that sweeps `C` row by row instead of running
+/// panel tiles (`k ≤ 2` from 64 columns on, any `k ≤ 8` on a `C` of 64 Ki floats or more):
+/// rows of 63, 64 and 71 columns (every tail modulo 8 of the walk), `C` just under, at and
+/// over 64 Ki floats, and `k = 9` past the sweep.
+#[test]
+fn short_sums_on_both_sides_of_the_sweep() {
+    for isa in isas() {
+        for product in PRODUCTS {
+            for k in 1..=9 {
+                for (m, n) in [
+                    (4, 63),
+                    (4, 64),
+                    (5, 71),
+                    (255, 256),
+                    (256, 256),
+                    (257, 263),
+                ] {
+                    check_shape(isa, product, m, n, k, (m * 7919 + n * 71 + k) as u64);
+                }
+            }
+        }
+    }
+}
+
 /// One long row of `C = A·B` (swept over `B` four rows at a time from 256 columns on): every
 /// depth to 70 (every pass count and tail of `k` modulo 4) at widths around the threshold and
 /// with every tail modulo 8.

@@ -10,8 +10,8 @@
 //!   ([`pack`]), then broadcast tiles of 6 × 16 ([`tile()`]) over blocks of `MC` rows of `A`.
 //! * `C = A·B`, `C += Aᵀ·B`: `B` is already contiguous along `n`. Small problems run the
 //!   broadcast tiles on `B` in place (one to three rows of `C` use wider tiles, up to
-//!   1 × 64, from `B`'s 32-byte boundary); short sums (`k ≤ 8`, e.g. the weight gradient of
-//!   a batch of one) sweep `C` row by row ([`short`]); one long row written (`m = 1`, the input
+//!   1 × 64, from `B`'s 32-byte boundary); short sums over long rows where `C` is the traffic
+//!   (`k ≤ 8`, e.g. the weight gradient of a batch of one) sweep `C` row by row ([`short`]); one long row written (`m = 1`, the input
 //!   gradient of a batch of one) sweeps `B` four rows at a time ([`sweep`]); large ones pack
 //!   `B` in `KC × 16` panels to keep them in L1.
 //!
@@ -193,6 +193,19 @@ fn nt_uses_dot(m: usize, n: usize, k: usize) -> bool {
 /// and are long enough to fall out of L1 (or into few cache sets, with `n` a power of two).
 fn pack_rows_of_b(m: usize, k: usize) -> bool {
     m > 4 * MR && k > 2 * NR
+}
+
+/// Whether `C (=|+=) A·B` on `B` in place sweeps `C` row by row ([`short_sum`]) rather than
+/// running panel tiles over it: for short sums (`k ≤ 8`) where `C` is the traffic — one or
+/// two steps per element, or a `C` of 64 Ki floats or more — and its rows are long enough
+/// (`n ≥ 64`) for the walk's full vectors to dominate its scalar ends.
+///
+/// Measured on Zen 4 (one or two runs each, ns, sweep against panel tiles): 16 × 16 × 1
+/// 80 against 35; 32 × 32 × 8 540 against 215; 64 × 64 × 1 215 against 360; 64 × 128 × 2
+/// 570 against 860; 64 × 128 × 8 1960 against 1590; 128 × 256 × 8 9960 against 7130; but
+/// 256 × 256 × 4 6460 against 9060 and 256 × 784 × 8 34 000 against 39 700.
+fn sweeps_short_sum(m: usize, n: usize, k: usize) -> bool {
+    k <= short::MAX_K && n >= 64 && (k <= 2 || m * n >= 1 << 16)
 }
 
 /// `C = A·Bᵀ (+ bias)` by dot tiles: four rows of `C` × three columns, the last rows by
@@ -378,10 +391,8 @@ unsafe fn broadcast_in_place<T: PanelTiles>(
             // broadcast: one register too many. Three × 24 at 3 × 784 × 128: 9.1 µs, against
             // 14.6 µs for three × 32 (one run).
             3 => few_rows::<3, 3>(t, p.n),
-            // Short sums: `C` dominates the traffic, so sweep it row by row (narrower rows
-            // than a vector go faster on the masked panel tiles below).
             // SAFETY: `k ≤ MAX_K`; the rest is this function's contract.
-            _ if p.k <= short::MAX_K && p.n >= 8 => short_sum(p, rs_a, cs_a, first),
+            _ if sweeps_short_sum(p.m, p.n, p.k) => short_sum(p, rs_a, cs_a, first),
             _ => {
                 let mut jc = 0;
                 while jc < p.n {
