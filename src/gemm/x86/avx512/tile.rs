@@ -36,6 +36,29 @@ fn lane_mask(valid: usize) -> __mmask16 {
 /// * `C` does not overlap `A`, `B` or the bias.
 #[target_feature(enable = "avx512f")]
 pub(in crate::gemm::x86) unsafe fn tile<const ROWS: usize, const MASKED_B: bool>(t: TileArgs) {
+    // The rows of `A` adjacent in memory (`C += Aᵀ·B`, `A` read in place) get their own copy,
+    // which addresses them at constant offsets from one pointer. With a stride known only at
+    // run time the compiler chains one pointer addition per row through every step, as many
+    // dependent additions as the step has FMAs (measured, three alternating runs: 16 × 16 × 16
+    // 104 against 107 ns, 128 × 784 × 32 58.5 against 61.1 µs, 256 × 784 × 64 239 against
+    // 246 µs).
+    // SAFETY: the caller's contract.
+    unsafe {
+        if t.rs_a == 1 {
+            tile_rs::<ROWS, MASKED_B, true>(t)
+        } else {
+            tile_rs::<ROWS, MASKED_B, false>(t)
+        }
+    }
+}
+
+/// [`tile`]; with `UNIT_RS`, for `t.rs_a = 1`.
+///
+/// # Safety
+/// As [`tile`].
+#[target_feature(enable = "avx512f")]
+unsafe fn tile_rs<const ROWS: usize, const MASKED_B: bool, const UNIT_RS: bool>(t: TileArgs) {
+    let rs_a = if UNIT_RS { 1 } else { t.rs_a };
     let mask = lane_mask(t.cols);
     // As the AVX2 tile: fetch the tile of `C` while a long sum runs.
     if t.kc >= 64 {
@@ -60,7 +83,7 @@ pub(in crate::gemm::x86) unsafe fn tile<const ROWS: usize, const MASKED_B: bool>
         };
         for (r, acc_r) in acc.iter_mut().enumerate() {
             // SAFETY: `a_p + r·rs_a` is `A(r, p)` with `r < ROWS`, `p < kc`: readable.
-            let av = _mm512_set1_ps(unsafe { *a_p.wrapping_add(r * t.rs_a) });
+            let av = _mm512_set1_ps(unsafe { *a_p.wrapping_add(r * rs_a) });
             *acc_r = _mm512_fmadd_ps(av, bv, *acc_r);
         }
         // Wrapping: after the last step these may point past `A` or `B`; they are not read.
