@@ -55,12 +55,15 @@ enum Product {
 
 /// `(m, n, k)`: mostly small, sometimes past the AVX2 kernels' blocking (16 columns, 256
 /// steps of `k`), sometimes one long row (the sweep of `A·B` from 256 columns on), sometimes
-/// the 24 rows and more that the AVX-512 tiles take.
+/// the 24 rows and more that the AVX-512 tiles take, sometimes the short sums (`k ≤ 8`) over
+/// rows of 64 columns or more and over a `C` of 64 Ki floats that are swept row by row.
 fn dims(i: &mut Input) -> (usize, usize, usize) {
-    match i.byte() % 8 {
-        0 => (i.len(40), i.len(40), i.len(300)),
-        1 => (1, 250 + i.len(300), i.len(40)),
-        2 => (24 + i.len(40), i.len(40), i.len(80)),
+    match i.byte() % 32 {
+        0..=3 => (i.len(40), i.len(40), i.len(300)),
+        4..=7 => (1, 250 + i.len(300), i.len(40)),
+        8..=11 => (24 + i.len(40), i.len(40), i.len(80)),
+        12..=13 => (4 + i.len(40), 60 + i.len(80), i.len(10)),
+        14 => (250 + i.len(20), 250 + i.len(20), i.len(10)),
         _ => (i.len(20), i.len(20), i.len(20)),
     }
 }
