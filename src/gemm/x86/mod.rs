@@ -150,15 +150,25 @@ fn nn<T: PanelTiles>(tiles: T, ops: Operands<'_>) {
 /// From the [`Operands`] invariants: `a` has `m·k` readable floats, `b` `n·k`, `c` `m·n`
 /// writable ones, `bias` (or null) `n`; `m, n, k ≥ 1`; `c` is a unique borrow, so it overlaps
 /// none of the others.
+///
+/// The fields alternate dimensions and pointers (`repr(C)` keeps that order) so that no two
+/// neighbours here are neighbours in [`Operands`], where the dimensions sit together and
+/// every pointer beside its slice's length. Otherwise the compiler copies two fields at a
+/// time with one 16-byte load, which cannot take its value from the two 8-byte stores that
+/// just wrote them: the load waits for the stores to reach the cache. Seen with
+/// `perf record` on `C += Aᵀ·B` 16 × 16 × 16 alone: 5.7 % of the samples on that copy,
+/// 1.3 % after (three alternating runs: 99.6 → 94.8 ns, medians; the dense backward pass
+/// did not move measurably).
 #[derive(Clone, Copy)]
+#[repr(C)]
 struct Ptrs {
     m: usize,
-    n: usize,
-    k: usize,
     a: *const f32,
+    n: usize,
     b: *const f32,
-    bias: *const f32,
+    k: usize,
     c: *mut f32,
+    bias: *const f32,
 }
 
 impl Ptrs {
