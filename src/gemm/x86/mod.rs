@@ -470,24 +470,19 @@ unsafe fn few_rows<const R: usize, const NV: usize>(t: TileArgs, n: usize) {
 /// As [`PanelTiles::row_blocks`]; the CPU has AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn row_blocks<const MASKED_B: bool>(t: TileArgs, rows: usize) {
-    let at = |i: usize| TileArgs {
-        a: t.a.wrapping_add(i * t.rs_a),
-        c: t.c.wrapping_add(i * t.ldc),
-        ..t
-    };
     let mut i = 0;
     // SAFETY: for every call, rows `i..i + r ≤ rows`.
     unsafe {
         while i + MR <= rows {
-            panel_tile::<MR, MASKED_B>(at(i));
+            panel_tile::<MR, MASKED_B>(t.at_row(i));
             i += MR;
         }
         match rows - i {
-            5 => panel_tile::<5, MASKED_B>(at(i)),
-            4 => panel_tile::<4, MASKED_B>(at(i)),
-            3 => panel_tile::<3, MASKED_B>(at(i)),
-            2 => panel_tile::<2, MASKED_B>(at(i)),
-            1 => panel_tile::<1, MASKED_B>(at(i)),
+            5 => panel_tile::<5, MASKED_B>(t.at_row(i)),
+            4 => panel_tile::<4, MASKED_B>(t.at_row(i)),
+            3 => panel_tile::<3, MASKED_B>(t.at_row(i)),
+            2 => panel_tile::<2, MASKED_B>(t.at_row(i)),
+            1 => panel_tile::<1, MASKED_B>(t.at_row(i)),
             _ => {}
         }
     }

@@ -86,6 +86,18 @@ pub(super) struct TileArgs {
     pub update: Update,
 }
 
+impl TileArgs {
+    /// The same operands from row `i` of `A` and `C` on. Wrapping arithmetic: the pointers
+    /// are only read by a tile whose rows lie inside the operands.
+    pub(in crate::gemm::x86) fn at_row(self, i: usize) -> TileArgs {
+        TileArgs {
+            a: self.a.wrapping_add(i * self.rs_a),
+            c: self.c.wrapping_add(i * self.ldc),
+            ..self
+        }
+    }
+}
+
 /// `C[r, q] (=|+=) Σ_{p < kc} A(r, p)·B[p, q] (+ bias[q])` for `r < ROWS`, `q < cols`.
 ///
 /// With `MASKED_B` the loads of `B` read only the first `cols` columns of each row (for a

@@ -84,11 +84,6 @@ impl PanelTiles for Avx512F {
 /// As [`PanelTiles::row_blocks`]; the CPU has AVX-512F.
 #[target_feature(enable = "avx512f")]
 unsafe fn row_blocks<const MASKED_B: bool>(t: TileArgs, rows: usize) {
-    let at = |i: usize| TileArgs {
-        a: t.a.wrapping_add(i * t.rs_a),
-        c: t.c.wrapping_add(i * t.ldc),
-        ..t
-    };
     let mut i = 0;
     // SAFETY: for every call, rows `i..i + r ≤ rows`.
     unsafe {
@@ -104,23 +99,23 @@ unsafe fn row_blocks<const MASKED_B: bool>(t: TileArgs, rows: usize) {
             _ => {}
         }
         while i + MR <= rows {
-            tile::<MR, MASKED_B>(at(i));
+            tile::<MR, MASKED_B>(t.at_row(i));
             i += MR;
         }
         while rows - i >= 8 {
-            tile::<8, MASKED_B>(at(i));
+            tile::<8, MASKED_B>(t.at_row(i));
             i += 8;
         }
         if rows - i >= 4 {
-            tile::<4, MASKED_B>(at(i));
+            tile::<4, MASKED_B>(t.at_row(i));
             i += 4;
         }
         if rows - i >= 2 {
-            tile::<2, MASKED_B>(at(i));
+            tile::<2, MASKED_B>(t.at_row(i));
             i += 2;
         }
         if rows - i >= 1 {
-            tile::<1, MASKED_B>(at(i));
+            tile::<1, MASKED_B>(t.at_row(i));
         }
     }
 }
