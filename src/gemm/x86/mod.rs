@@ -11,9 +11,9 @@
 //! * `C = A·B`, `C += Aᵀ·B`: `B` is already contiguous along `n`. Small problems run the
 //!   broadcast tiles on `B` in place (one to three rows of `C` use wider tiles, up to
 //!   1 × 64, from `B`'s 32-byte boundary); short sums over long rows where `C` is the traffic
-//!   (`k ≤ 8`, e.g. the weight gradient of a batch of one) sweep `C` row by row ([`short`]); one long row written (`m = 1`, the input
-//!   gradient of a batch of one) sweeps `B` four rows at a time ([`sweep`]); large ones pack
-//!   `B` in `KC × 16` panels to keep them in L1.
+//!   (`k ≤ 8`, e.g. the weight gradient of a batch of one) sweep `C` row by row ([`short`]);
+//!   one long row written (`m = 1`, the input gradient of a batch of one) sweeps `B` four rows
+//!   at a time ([`sweep`]); large ones pack `B` in `KC × 16` panels to keep them in L1.
 //!
 //! The AVX-512F kernels ([`avx512`], behind the [`Avx512F`] token) are these strategies with
 //! broadcast tiles of 12 × 16 in 512-bit registers over the panels (one tile of up to 16 rows
