@@ -171,7 +171,7 @@ fn gelu_tanh_grad_lanes<L: Lanes>(l: L, x: L::F, dy: L::F) -> L::F {
 ///
 /// Evaluated as `x·σ(w)` with `w = 2√(2/π)·(x + 0.044715x³)`, the same function
 /// (`½(1 + tanh(w/2)) = σ(w)`), with `σ` from the overflow-free form of
-/// [`sigmoid`](super::sigmoid): no `1 + tanh` cancellation, and saturation is exact
+/// [`sigmoid`](fn@super::sigmoid): no `1 + tanh` cancellation, and saturation is exact
 /// (`gelu_tanh(80) = 80`, `gelu_tanh(−80) = −0`). The relative error is within
 /// `14u + 6u·|w|·(1 − σ(w))` (`u = 2⁻²⁴`): the second term is the rounding of `w`, which the
 /// function's steep lower tail amplifies (the tail's own condition number, about `3|w|`).

@@ -24,7 +24,7 @@ impl Default for LeakyRelu {
     }
 }
 
-/// Hyper-parameters of [`softplus`] (torch's `nn.Softplus`).
+/// Hyper-parameters of [`softplus`](fn@softplus) (torch's `nn.Softplus`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Softplus {
     /// `β` in `ln(1 + e^{βx})/β`; must be finite and `> 0`. torch's default: `1`.
@@ -47,7 +47,7 @@ impl Default for Softplus {
     }
 }
 
-/// Hyper-parameters of [`elu`] (torch's `nn.ELU`).
+/// Hyper-parameters of [`elu`](fn@elu) (torch's `nn.ELU`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Elu {
     /// `α` in `α·(eˣ − 1)`; must be finite. torch's default: `1`.
@@ -114,22 +114,22 @@ pub enum Activation {
     Relu,
     /// [`leaky_relu`]. Backward from `y` when `negative_slope ≥ 0`, otherwise from `x`.
     LeakyRelu(LeakyRelu),
-    /// [`sigmoid`]. Backward from `y`.
+    /// [`sigmoid`](fn@sigmoid). Backward from `y`.
     Sigmoid,
-    /// [`tanh`]. Backward from `y`.
+    /// [`tanh`](fn@tanh). Backward from `y`.
     Tanh,
-    /// [`gelu`], the exact erf form. Backward from `x`.
+    /// [`gelu`](fn@gelu), the exact erf form. Backward from `x`.
     Gelu,
     /// [`gelu_tanh`], the tanh approximation. Backward from `x`.
     GeluTanh,
-    /// [`silu`]. Backward from `x`.
+    /// [`silu`](fn@silu). Backward from `x`.
     Silu,
-    /// [`softplus`]. Backward from `x`.
+    /// [`softplus`](fn@softplus). Backward from `x`.
     Softplus(Softplus),
-    /// [`elu`]. Backward from `y` when `alpha ≥ 0` ([`elu_backward`]), otherwise from `x`
+    /// [`elu`](fn@elu). Backward from `y` when `alpha ≥ 0` ([`elu_backward`]), otherwise from `x`
     /// ([`elu_backward_input`]).
     Elu(Elu),
-    /// [`softmax`] over the last dimension. Backward from `y`.
+    /// [`softmax`](fn@softmax) over the last dimension. Backward from `y`.
     Softmax,
     /// [`log_softmax`] over the last dimension. Backward from `y`.
     LogSoftmax,

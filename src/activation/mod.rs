@@ -4,14 +4,14 @@
 //! |---|---|---|---|
 //! | [`relu`] | `max(x, 0)` | `1` if `x > 0`, else `0` (also at `x = 0`) | `x` or `y` |
 //! | [`leaky_relu`] | `x` if `x > 0`, else `s·x` | `1` if `x > 0`, else `s` (also at `x = 0`) | `x`, or `y` when `s ≥ 0` |
-//! | [`sigmoid`] | `σ(x) = 1/(1 + e^{−x})` | `y·(1 − y)` | `y` |
-//! | [`tanh`] | `tanh x` | `1 − y²` | `y` |
-//! | [`gelu`] | `x·Φ(x)`, `Φ(x) = ½(1 + erf(x/√2))` | `Φ(x) + x·φ(x)` | `x` |
+//! | [`sigmoid`](fn@sigmoid) | `σ(x) = 1/(1 + e^{−x})` | `y·(1 − y)` | `y` |
+//! | [`tanh`](fn@tanh) | `tanh x` | `1 − y²` | `y` |
+//! | [`gelu`](fn@gelu) | `x·Φ(x)`, `Φ(x) = ½(1 + erf(x/√2))` | `Φ(x) + x·φ(x)` | `x` |
 //! | [`gelu_tanh`] | `½x(1 + tanh(k(x + 0.044715x³)))`, `k = √(2/π)` | see [`gelu_tanh`] | `x` |
-//! | [`silu`] | `x·σ(x)` | `σ(x)·(1 + x·(1 − σ(x)))` | `x` |
-//! | [`softplus`] | `ln(1 + e^{βx})/β`, or `x` when `βx > threshold` | `σ(βx)`, or `1` | `x` |
-//! | [`elu`] | `x` if `x > 0`, else `α·(eˣ − 1)` | `1` if `x > 0`, else `α·eˣ = y + α` | `y` when `α ≥ 0`, or `x` |
-//! | [`softmax`] | `e^{x_j} / Σ_k e^{x_k}` over each row | `dx = y·(dy − Σ y·dy)` | `y` |
+//! | [`silu`](fn@silu) | `x·σ(x)` | `σ(x)·(1 + x·(1 − σ(x)))` | `x` |
+//! | [`softplus`](fn@softplus) | `ln(1 + e^{βx})/β`, or `x` when `βx > threshold` | `σ(βx)`, or `1` | `x` |
+//! | [`elu`](fn@elu) | `x` if `x > 0`, else `α·(eˣ − 1)` | `1` if `x > 0`, else `α·eˣ = y + α` | `y` when `α ≥ 0`, or `x` |
+//! | [`softmax`](fn@softmax) | `e^{x_j} / Σ_k e^{x_k}` over each row | `dx = y·(dy − Σ y·dy)` | `y` |
 //! | [`log_softmax`] | `x_j − ln Σ_k e^{x_k}` over each row | `dx = dy − e^y·Σ dy` | `y` |
 //!
 //! elu has two backward kernels: [`elu_backward`] from `y` (no exponential; needs `α ≥ 0`) and
@@ -35,7 +35,7 @@
 //!   call returns [`Error::LengthMismatch`](crate::Error::LengthMismatch) and writes nothing.
 //!   Hyper-parameters out of range give
 //!   [`Error::InvalidHyperParameter`](crate::Error::InvalidHyperParameter).
-//! * [`softmax`] and [`log_softmax`] work on a row-major `[rows, cols]` slice, over the last
+//! * [`softmax`](fn@softmax) and [`log_softmax`] work on a row-major `[rows, cols]` slice, over the last
 //!   dimension (`dim = -1`); `rows = len / cols`.
 //!
 //! # Accuracy

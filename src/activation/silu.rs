@@ -47,7 +47,7 @@ impl LaneZip for SiluGrad {
 /// `silu(x) = x·σ(x) = x/(1 + e^{−x})`, torch's `F.silu`, into `y`.
 ///
 /// Relative error within 12u (`u = 2⁻²⁴`) for every finite `x`: σ from
-/// [`sigmoid`](super::sigmoid)'s `e^{−|x|}` form (11u), then one product; also in the tail
+/// [`sigmoid`](fn@super::sigmoid)'s `e^{−|x|}` form (11u), then one product; also in the tail
 /// (`silu(−80) ≈ −1.4e−33`).
 /// `silu(+∞) = +∞`, `silu(−∞) = −0` (the limit; torch's `x/(1 + e^{−x})` gives NaN there); NaN
 /// propagates.

@@ -35,7 +35,7 @@ impl LaneZip for TanhGrad {
 
 /// `tanh(x) = (eˣ − e^{−x})/(eˣ + e^{−x})`, torch's `torch.tanh`, into `y`.
 ///
-/// [`math::tanh`](crate::simd::math::tanh): within 4 ulp, exactly `±1` once saturated, odd.
+/// [`math::tanh`]: within 4 ulp, exactly `±1` once saturated, odd.
 /// NaN propagates.
 ///
 /// Derivative: `1 − tanh²x = 1 − y²`.

@@ -13,9 +13,9 @@
 //! | [`huber`] | `F.huber_loss` | all elements |
 //! | [`smooth_l1`] | `F.smooth_l1_loss` | all elements |
 //! | [`binary_cross_entropy_with_logits`] | `F.binary_cross_entropy_with_logits` | all elements |
-//! | [`cross_entropy`] | `F.cross_entropy`, class-index targets | the batch `B` |
+//! | [`cross_entropy`](fn@cross_entropy) | `F.cross_entropy`, class-index targets | the batch `B` |
 //! | [`cross_entropy_probs`] | `F.cross_entropy`, probability targets | the batch `B` (not `B·C`) |
-//! | [`nll`] | `F.nll_loss` | the batch `B` |
+//! | [`nll`](fn@nll) | `F.nll_loss` | the batch `B` |
 //!
 //! torch's per-class `weight`, `ignore_index` and `reduction="none"` are not offered.
 //!
@@ -62,7 +62,7 @@ use crate::{Error, Result};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Reduction {
     /// The mean: the sum divided by the number of elements, or by the batch size `B` for
-    /// the class losses ([`cross_entropy`], [`cross_entropy_probs`], [`nll`]). torch's default.
+    /// the class losses ([`cross_entropy`](fn@cross_entropy), [`cross_entropy_probs`], [`nll`](fn@nll)). torch's default.
     #[default]
     Mean,
     /// The plain sum.
@@ -102,7 +102,7 @@ fn check_elementwise(input: &[f32], target: &[f32], grad: Option<&[f32]>) -> Res
     Ok(())
 }
 
-/// The checks shared by the class-index losses ([`cross_entropy`], [`nll`]): `classes > 0`,
+/// The checks shared by the class-index losses ([`cross_entropy`](fn@cross_entropy), [`nll`](fn@nll)): `classes > 0`,
 /// `B = target.len() > 0`, `input` of `B·classes` elements (named `what`), `grad` alike,
 /// and every target below `classes`.
 fn check_class_targets(

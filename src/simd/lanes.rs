@@ -1,7 +1,7 @@
 //! The lane abstraction: kernels written once, generic over an instruction set.
 //!
 //! A kernel is a [`WithLanes`] value whose [`run`](WithLanes::run) is generic over a [`Lanes`]
-//! token; [`dispatch`](super::dispatch) picks the token (once per call, not per element) and,
+//! token; [`dispatch`](fn@super::dispatch) picks the token (once per call, not per element) and,
 //! for AVX2, runs the kernel inside a function compiled for those features, so the whole
 //! kernel inlines into AVX2 code even in a default build. A token's vectors ([`Lanes::F`],
 //! [`Lanes::I`]) can only be made through the token (`splat`, `load`), so holding one proves
@@ -106,7 +106,7 @@ pub trait Lanes: Copy {
     fn bits_to_f32(self, v: Self::I) -> Self::F;
 }
 
-/// A kernel generic over the instruction set, run by [`dispatch`](super::dispatch).
+/// A kernel generic over the instruction set, run by [`dispatch`](fn@super::dispatch).
 pub trait WithLanes {
     /// What the kernel returns.
     type Output;

@@ -21,7 +21,7 @@
 //! `-C target-cpu=native`). The bound holds for both: the tests sweep both paths.
 //!
 //! Every function has a form generic over the instruction set, `exp_lanes(lanes, x)` and so
-//! on, for kernels run through [`dispatch`](super::dispatch); the plain functions are those
+//! on, for kernels run through [`dispatch`](fn@super::dispatch); the plain functions are those
 //! forms on the [`Portable`] lanes.
 //!
 //! | function | domain | measured max, all 2³² inputs (SSE2) | measured max, sweep (FMA) | asserted bound |

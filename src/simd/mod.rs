@@ -18,7 +18,7 @@
 //!
 //! The hot element-wise kernels (every optimizer, the activations built on `exp`, `tanh` and
 //! `erf`, softmax, the batched `exp` of cross-entropy) are written once, generic over a
-//! [`Lanes`] token, and run through [`dispatch`]: on x86_64 with `std` it checks
+//! [`Lanes`] token, and run through [`dispatch`](fn@dispatch): on x86_64 with `std` it checks
 //! `is_x86_feature_detected!("avx2")` and `("fma")` once ([`Isa::detect`](crate::gemm::Isa),
 //! cached) and runs the kernel on the [`Avx2Fma`] lanes, inside a function compiled with
 //! `#[target_feature(enable = "avx2,fma")]`, so a default build (no `RUSTFLAGS`) gets 256-bit
@@ -289,7 +289,7 @@ pub(crate) trait LaneZip: Copy {
     fn apply<L: Lanes>(self, l: L, a: L::F, b: L::F) -> L::F;
 }
 
-/// [`map`] of `f`, on the lanes [`dispatch`] picks (once for the whole slice).
+/// [`map`] of `f`, on the lanes [`dispatch`](fn@dispatch) picks (once for the whole slice).
 #[inline]
 pub(crate) fn map_dispatch(x: &[f32], y: &mut [f32], f: impl LaneMap) {
     /// The kernel.
@@ -311,7 +311,7 @@ pub(crate) fn map_dispatch(x: &[f32], y: &mut [f32], f: impl LaneMap) {
     dispatch(Run(x, y, f));
 }
 
-/// [`map_inplace`] of `f`, on the lanes [`dispatch`] picks.
+/// [`map_inplace`] of `f`, on the lanes [`dispatch`](fn@dispatch) picks.
 #[inline]
 pub(crate) fn map_inplace_dispatch(x: &mut [f32], f: impl LaneMap) {
     /// The kernel.
@@ -332,7 +332,7 @@ pub(crate) fn map_inplace_dispatch(x: &mut [f32], f: impl LaneMap) {
     dispatch(Run(x, f));
 }
 
-/// [`zip_map`] of `f`, on the lanes [`dispatch`] picks.
+/// [`zip_map`] of `f`, on the lanes [`dispatch`](fn@dispatch) picks.
 #[inline]
 pub(crate) fn zip_map_dispatch(a: &[f32], b: &[f32], out: &mut [f32], f: impl LaneZip) {
     /// The kernel.
@@ -355,7 +355,7 @@ pub(crate) fn zip_map_dispatch(a: &[f32], b: &[f32], out: &mut [f32], f: impl La
     dispatch(Run(a, b, out, f));
 }
 
-/// [`zip_map_inplace`] of `f`, on the lanes [`dispatch`] picks.
+/// [`zip_map_inplace`] of `f`, on the lanes [`dispatch`](fn@dispatch) picks.
 #[inline]
 pub(crate) fn zip_map_inplace_dispatch(a: &[f32], b: &mut [f32], f: impl LaneZip) {
     /// The kernel.
