@@ -137,8 +137,8 @@ fn every_small_shape_matches_reference() {
 
 /// Shapes that reach every strategy of every kernel: matrix-vector (m = 1), few rows
 /// (m ≤ 3), dot and packed tiles, in-place and packed `B`, several blocks of `k` (> 256) and
-/// of rows (> 192), and ragged edges everywhere.
-const LARGER: [(usize, usize, usize); 18] = [
+/// of rows (> 192 on the AVX2 tiles, > 516 on the AVX-512 ones), and ragged edges everywhere.
+const LARGER: [(usize, usize, usize); 19] = [
     (1, 784, 128),
     (1, 128, 784),
     (1, 1000, 3),
@@ -157,6 +157,7 @@ const LARGER: [(usize, usize, usize); 18] = [
     (40, 2, 513),
     (16, 100, 8),
     (300, 300, 20),
+    (530, 33, 45),
 ];
 
 #[test]

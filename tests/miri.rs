@@ -109,6 +109,15 @@ fn avx512_tall_tiles() {
     }
 }
 
+/// Several blocks of rows in the packed strategy (the same loop for all three products): 517
+/// rows of `C` make two blocks of equal height for the AVX-512 tiles (at most 516 rows each)
+/// and three for the AVX2 ones (at most 192). One column and the fewest steps that pack, to
+/// stay small (this case alone takes Miri about a minute).
+#[test]
+fn packed_blocks_of_rows() {
+    check(1, 517, 1, 33);
+}
+
 /// The tokens run only where the CPU has the instructions; under Miri with the flags above
 /// they are available, so these tests exercised the `unsafe` code (and say so).
 #[test]

@@ -56,7 +56,9 @@ enum Product {
 /// `(m, n, k)`: mostly small, sometimes past the AVX2 kernels' blocking (16 columns, 256
 /// steps of `k`), sometimes one long row (the sweep of `A·B` from 256 columns on), sometimes
 /// the 24 rows and more that the AVX-512 tiles take, sometimes the short sums (`k ≤ 8`) over
-/// rows of 64 columns or more and over a `C` of 64 Ki floats that are swept row by row.
+/// rows of 64 columns or more and over a `C` of 64 Ki floats that are swept row by row, and
+/// sometimes 180 to 540 rows over packed panels (`k > 32`): one to three blocks of rows on
+/// either tiles (at most 192 rows each on AVX2, 516 on AVX-512).
 fn dims(i: &mut Input) -> (usize, usize, usize) {
     match i.byte() % 32 {
         0..=3 => (i.len(40), i.len(40), i.len(300)),
@@ -64,6 +66,11 @@ fn dims(i: &mut Input) -> (usize, usize, usize) {
         8..=11 => (24 + i.len(40), i.len(40), i.len(80)),
         12..=13 => (4 + i.len(40), 60 + i.len(80), i.len(10)),
         14 => (250 + i.len(20), 250 + i.len(20), i.len(10)),
+        15 => (
+            180 + 2 * i.len(180) + i.len(1),
+            1 + i.len(20),
+            33 + i.len(20),
+        ),
         _ => (i.len(20), i.len(20), i.len(20)),
     }
 }

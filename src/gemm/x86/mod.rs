@@ -7,7 +7,7 @@
 //!   operands in place; with `m = 1` this is the matrix-vector product, which reads the
 //!   weights once.
 //! * `C = A·Bᵀ` otherwise: panels of `Bᵀ` (`KC × 16`) transposed into a stack tile
-//!   ([`pack`]), then broadcast tiles of 6 × 16 ([`tile()`]) over blocks of `MC` rows of `A`.
+//!   ([`pack`]), then broadcast tiles of 6 × 16 ([`tile()`]) over blocks of rows of `A`.
 //! * `C = A·B`, `C += Aᵀ·B`: `B` is already contiguous along `n`. Small problems run the
 //!   broadcast tiles on `B` in place (one to three rows of `C` use wider tiles, up to
 //!   1 × 64, from `B`'s 32-byte boundary); short sums over long rows where `C` is the traffic
@@ -45,9 +45,6 @@ pub(super) const SCRATCH_BYTES: usize = core::mem::size_of::<Panel>();
 
 /// Rows of `C` per broadcast tile.
 const MR: usize = 6;
-/// Rows of `A` per block of the packed strategy: `MC × KC` floats (192 KiB) stay in L2
-/// while every panel of `B` passes over them. A multiple of both tiles' heights, 6 and 12.
-const MC: usize = 192;
 
 /// Proof that this CPU has AVX2 and FMA: the only constructor, [`Avx2Fma::new`], checks.
 #[derive(Clone, Copy, Debug)]
@@ -91,9 +88,19 @@ trait PanelTiles: Copy {
     /// inside the operands; the panel has `t.kc` rows of 16 readable floats (the first `t.cols`
     /// with `MASKED_B`).
     unsafe fn row_blocks<const MASKED_B: bool>(self, t: TileArgs, rows: usize);
+
+    /// Rows of `A` per block of the packed strategy, at most: every block packs each panel of
+    /// `B` again, so the taller the blocks the fewer the packings, as long as the block
+    /// (`MC × KC` floats) stays in L2 while the panels pass over it. A multiple of both tiles'
+    /// heights, 6 and 12.
+    const MC: usize;
 }
 
 impl PanelTiles for Avx2Fma {
+    /// 192 KiB of `A` at `KC = 256`: the AVX2 CPUs without AVX-512 include the Zen 3, whose L2
+    /// holds 512 KiB.
+    const MC: usize = 192;
+
     #[inline(always)]
     unsafe fn row_blocks<const MASKED_B: bool>(self, t: TileArgs, rows: usize) {
         // SAFETY: the token proves AVX2 and FMA; the rest is the caller's contract.
@@ -293,7 +300,7 @@ unsafe fn dot_rows<const R: usize, const S: usize>(p: Ptrs, i: usize) {
 }
 
 /// The broadcast strategy with packed panels of `B`: for each block of `KC` steps, for each
-/// block of `MC` rows of `A`, for each panel of 16 columns: pack it (transposing it when
+/// block of `T::MC` rows of `A`, for each panel of 16 columns: pack it (transposing it when
 /// `TRANSPOSED`: `B` `[n, k]`; as it is otherwise: `B` `[k, n]`), then run the tiles of
 /// the row block over it.
 ///
@@ -315,12 +322,17 @@ unsafe fn broadcast_packed<const TRANSPOSED: bool, T: PanelTiles>(
     // Blocks of equal length (a multiple of 8, for the transposes), rather than full blocks
     // and a short last one: 784 = 4 × 196 runs as 200 + 200 + 200 + 184, not 3 × 256 + 16.
     let step = p.k.div_ceil(p.k.div_ceil(KC)).next_multiple_of(8).min(KC);
+    // Likewise blocks of rows of equal height, a multiple of 12 (and so of both tiles' heights).
+    let block_rows =
+        p.m.div_ceil(p.m.div_ceil(T::MC))
+            .next_multiple_of(12)
+            .min(T::MC);
     let mut pc = 0;
     while pc < p.k {
         let kc = step.min(p.k - pc);
         let mut ic = 0;
         while ic < p.m {
-            let mc = MC.min(p.m - ic);
+            let mc = block_rows.min(p.m - ic);
             let mut jc = 0;
             while jc < p.n {
                 let cols = NR.min(p.n - jc);
