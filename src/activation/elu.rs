@@ -45,9 +45,9 @@ fn elu_grad_from_input(x: f32x8, dy: f32x8, alpha: f32x8) -> f32x8 {
 /// `elu(x) = x` for `x > 0`, `α·(eˣ − 1)` otherwise: torch's `F.elu(x, alpha)` (default
 /// `alpha = 1`), into `y`.
 ///
-/// `eˣ − 1` is [`math::expm1`], so tiny negative `x` keep their
-/// relative accuracy (`elu(−1e−7) = −1e−7·α`); the error is within 4 ulp of `expm1` plus one
-/// rounding. `elu(−∞) = −α`; NaN propagates.
+/// `eˣ − 1` is [`math::expm1`], so tiny negative `x` keep their relative accuracy
+/// (`elu(−1e−7) = −1e−7·α`); the error is within 4 ulp of `expm1` plus one rounding.
+/// `elu(−∞) = −α`; NaN propagates.
 ///
 /// Derivative: `1` for `x > 0`, `α·eˣ = y + α` for `x ≤ 0` (torch's choice at `x = 0`).
 ///

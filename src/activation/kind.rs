@@ -126,8 +126,8 @@ pub enum Activation {
     Silu,
     /// [`softplus`](fn@softplus). Backward from `x`.
     Softplus(Softplus),
-    /// [`elu`](fn@elu). Backward from `y` when `alpha ≥ 0` ([`elu_backward`]), otherwise from `x`
-    /// ([`elu_backward_input`]).
+    /// [`elu`](fn@elu). Backward from `y` when `alpha ≥ 0` ([`elu_backward`]), otherwise from
+    /// `x` ([`elu_backward_input`]).
     Elu(Elu),
     /// [`softmax`](fn@softmax) over the last dimension. Backward from `y`.
     Softmax,

@@ -35,8 +35,8 @@
 //!   call returns [`Error::LengthMismatch`](crate::Error::LengthMismatch) and writes nothing.
 //!   Hyper-parameters out of range give
 //!   [`Error::InvalidHyperParameter`](crate::Error::InvalidHyperParameter).
-//! * [`softmax`](fn@softmax) and [`log_softmax`] work on a row-major `[rows, cols]` slice, over the last
-//!   dimension (`dim = -1`); `rows = len / cols`.
+//! * [`softmax`](fn@softmax) and [`log_softmax`] work on a row-major `[rows, cols]` slice,
+//!   over the last dimension (`dim = -1`); `rows = len / cols`.
 //!
 //! # Accuracy
 //!

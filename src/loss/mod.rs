@@ -62,7 +62,8 @@ use crate::{Error, Result};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Reduction {
     /// The mean: the sum divided by the number of elements, or by the batch size `B` for
-    /// the class losses ([`cross_entropy`](fn@cross_entropy), [`cross_entropy_probs`], [`nll`](fn@nll)). torch's default.
+    /// the class losses ([`cross_entropy`](fn@cross_entropy), [`cross_entropy_probs`],
+    /// [`nll`](fn@nll)). torch's default.
     #[default]
     Mean,
     /// The plain sum.
@@ -102,9 +103,9 @@ fn check_elementwise(input: &[f32], target: &[f32], grad: Option<&[f32]>) -> Res
     Ok(())
 }
 
-/// The checks shared by the class-index losses ([`cross_entropy`](fn@cross_entropy), [`nll`](fn@nll)): `classes > 0`,
-/// `B = target.len() > 0`, `input` of `B·classes` elements (named `what`), `grad` alike,
-/// and every target below `classes`.
+/// The checks shared by the class-index losses ([`cross_entropy`](fn@cross_entropy),
+/// [`nll`](fn@nll)): `classes > 0`, `B = target.len() > 0`, `input` of `B·classes` elements
+/// (named `what`), `grad` alike, and every target below `classes`.
 fn check_class_targets(
     what: &'static str,
     input: &[f32],

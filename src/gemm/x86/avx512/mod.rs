@@ -77,7 +77,8 @@ impl PanelTiles for Avx512F {
     /// measured.) Measured on the Zen 4 against 192 rows (both in blocks of equal height;
     /// medians of four alternating runs of the product alone): `C += Aᵀ·B` 512³ 2.59 against
     /// 2.55 ms, `C = A·B` 512³ 2.58 against 2.53 ms, `C = A·Bᵀ` 512³ 2.56 against 2.54 ms,
-    /// `C = A·B` 256 × 784 × 256 956 against 950 µs, `C += Aᵀ·B` 256 × 784 × 64 248 against 242 µs.
+    /// `C = A·B` 256 × 784 × 256 956 against 950 µs, `C += Aᵀ·B` 256 × 784 × 64 248 against
+    /// 242 µs.
     const MC: usize = 516;
 
     #[inline(always)]
