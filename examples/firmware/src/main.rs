@@ -77,41 +77,45 @@ mod demo {
     const N: usize = NET.trainable_len();
     const TRAIN_LEN: usize = data::TRAIN_LABELS.len();
 
-    // The fine-tuning phase reuses prefixes of these: its model has the same activations and
-    // fewer trainable parameters.
-    static mut PARAMS: [f32; N] = [0.0; N];
-    static mut GRADS: [f32; N] = [0.0; N];
-    static mut ADAM_STATE: [f32; ADAM.state_len(N)] = [0.0; ADAM.state_len(N)];
-    static mut ACTS: [f32; NET.activation_len(BATCH)] = [0.0; NET.activation_len(BATCH)];
-    static mut SCRATCH: [f32; NET.scratch_len(BATCH)] = [0.0; NET.scratch_len(BATCH)];
-    static mut X: [f32; BATCH * PIXELS] = [0.0; BATCH * PIXELS];
-    static mut DY: [f32; BATCH * CLASSES] = [0.0; BATCH * CLASSES];
-    static mut LOGITS: [f32; BATCH * CLASSES] = [0.0; BATCH * CLASSES];
-    static mut TARGET: [usize; BATCH] = [0; BATCH];
-    static mut ORDER: [u16; TRAIN_LEN] = [0; TRAIN_LEN];
-    static mut HEAD: [f32; FT_NET.trainable_len()] = [0.0; FT_NET.trainable_len()];
+    /// The demo's working memory, every buffer of both phases, zeroed at reset (`.bss`). The
+    /// fine-tuning phase reuses prefixes of these: its model has the same activations and
+    /// fewer trainable parameters.
+    struct Memory {
+        params: [f32; N],
+        grads: [f32; N],
+        state: [f32; ADAM.state_len(N)],
+        acts: [f32; NET.activation_len(BATCH)],
+        scratch: [f32; NET.scratch_len(BATCH)],
+        x: [f32; BATCH * PIXELS],
+        dy: [f32; BATCH * CLASSES],
+        logits: [f32; BATCH * CLASSES],
+        target: [usize; BATCH],
+        order: [u16; TRAIN_LEN],
+        head: [f32; FT_NET.trainable_len()],
+    }
+
+    // SAFETY: all-zero bits are a valid value of every field (arrays of floats and integers).
+    static mut MEMORY: Memory = unsafe { core::mem::zeroed() };
 
     const F32: usize = core::mem::size_of::<f32>();
 
     /// The whole demo; `true` when both accuracies reach their thresholds.
     pub fn run() -> bool {
-        // SAFETY: `run` is called once, from `main`, with interrupts never enabled: these are
-        // the only references to the statics for the rest of the program.
-        let (params, grads, state, acts, scratch, x, dy, logits, target, order, head) = unsafe {
-            (
-                &mut *addr_of_mut!(PARAMS),
-                &mut *addr_of_mut!(GRADS),
-                &mut *addr_of_mut!(ADAM_STATE),
-                &mut *addr_of_mut!(ACTS),
-                &mut *addr_of_mut!(SCRATCH),
-                &mut *addr_of_mut!(X),
-                &mut *addr_of_mut!(DY),
-                &mut *addr_of_mut!(LOGITS),
-                &mut *addr_of_mut!(TARGET),
-                &mut *addr_of_mut!(ORDER),
-                &mut *addr_of_mut!(HEAD),
-            )
-        };
+        // SAFETY: `run` is called once, from `main`, with interrupts never enabled: this is the
+        // only reference to the static for the rest of the program.
+        let Memory {
+            params,
+            grads,
+            state,
+            acts,
+            scratch,
+            x,
+            dy,
+            logits,
+            target,
+            order,
+            head,
+        } = unsafe { &mut *addr_of_mut!(MEMORY) };
         let (train, test) = (data::TRAIN, data::TEST);
         hprintln!(
             "digits: MLP 64-32-10 (ReLU), Adam lr {} x 1e-3, batch {}, {} epochs; {} training, {} held-out samples",
