@@ -319,14 +319,10 @@ unsafe fn broadcast_packed<const TRANSPOSED: bool, T: PanelTiles>(
     first: Update,
 ) {
     let mut panel = Panel::new();
-    // Blocks of equal length (a multiple of 8, for the transposes), rather than full blocks
-    // and a short last one: 784 = 4 × 196 runs as 200 + 200 + 200 + 184, not 3 × 256 + 16.
-    let step = p.k.div_ceil(p.k.div_ceil(KC)).next_multiple_of(8).min(KC);
-    // Likewise blocks of rows of equal height, a multiple of 12 (and so of both tiles' heights).
-    let block_rows =
-        p.m.div_ceil(p.m.div_ceil(T::MC))
-            .next_multiple_of(12)
-            .min(T::MC);
+    // Steps in multiples of 8 (for the transposes), rows in multiples of 12 (both tiles'
+    // heights).
+    let step = block_len(p.k, KC, 8);
+    let block_rows = block_len(p.m, T::MC, 12);
     let mut pc = 0;
     while pc < p.k {
         let kc = step.min(p.k - pc);
@@ -371,6 +367,16 @@ unsafe fn broadcast_packed<const TRANSPOSED: bool, T: PanelTiles>(
         }
         pc += kc;
     }
+}
+
+/// The length of the blocks that cut `total` into as few as `max` allows, of equal length
+/// (a multiple of `multiple`, itself a divisor of `max`) rather than full blocks and a short
+/// last one: 784 steps of at most 256 run as 200 + 200 + 200 + 184, not 3 × 256 + 16.
+fn block_len(total: usize, max: usize, multiple: usize) -> usize {
+    total
+        .div_ceil(total.div_ceil(max))
+        .next_multiple_of(multiple)
+        .min(max)
 }
 
 /// The broadcast strategy on `B` `[k, n]` in place, all `k` steps at once: one long row
