@@ -17,13 +17,16 @@
 //! cargo bench --bench dense
 //! python3 benches/dense_table.py      # the table of docs/PERFORMANCE.md, from criterion's files
 //! ```
+// `unsafe` here calls the peers' C-style entry points and the FMA-peak and read-ceiling
+// loops; the crate denies it outside `src/arch/` and `src/gemm/x86/`.
+#![allow(unsafe_code)]
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use descent::dense::Dense;
-use descent::gemm::Isa;
+use descent::Isa;
 
 /// The shapes of issue 6: (batch, in, out).
 const SHAPES: [(usize, usize, usize); 9] = [

@@ -26,13 +26,16 @@
 //!
 //! `python3 benches/optim_table.py` prints the tables of docs/PERFORMANCE.md from criterion's
 //! files of a run at n = 100 000 and 10 000 000.
+// `unsafe` here calls the plain loops compiled for AVX2 and AVX-512; the crate denies it
+// outside `src/arch/` and `src/gemm/x86/`.
+#![allow(unsafe_code)]
 
 #[path = "../tests/reference/optim.rs"]
 mod reference;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use descent::gemm::Isa;
 use descent::optim::{Adadelta, Adagrad, Adam, AdamW, Adamax, Lion, NAdam, RAdam, RmsProp, Sgd};
+use descent::Isa;
 use reference::Opt;
 use std::hint::black_box;
 use std::time::Duration;

@@ -31,9 +31,10 @@
 //! ```
 
 use crate::error::{check_len, check_nonzero, checked_len};
-use crate::gemm::{self, Isa};
+use crate::gemm;
 use crate::rows::by_rows;
 use crate::simd::{self, f32x8, LANES};
+use crate::Isa;
 use crate::Result;
 
 /// The shape of a dense (fully connected) layer over a batch, and the instruction set its
@@ -75,7 +76,7 @@ impl Dense {
     /// size its buffers at compile time:
     ///
     /// ```
-    /// use descent::{dense::Dense, gemm::Isa};
+    /// use descent::{dense::Dense, Isa};
     /// const LAYER: Dense = Dense::new_with_isa(1, 16, 8, Isa::Portable);
     /// static mut WEIGHT: [f32; LAYER.weight_len()] = [0.0; LAYER.weight_len()];
     /// ```

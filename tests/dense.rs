@@ -13,8 +13,8 @@
 //! ```
 
 use descent::dense::{self, Dense};
-use descent::gemm::Isa;
 use descent::Error;
+use descent::Isa;
 
 mod common;
 use common::{isas, Rng, U};

@@ -16,8 +16,9 @@
 //! instead of the rule's `max|want|`, a lucky cancellation in one element (`|want| ≪ S`)
 //! cannot make the bound smaller than the error the sum can honestly make.
 
-use descent::gemm::{matmul_nn, matmul_nt, matmul_tn_acc, Isa};
+use descent::gemm::{matmul_nn, matmul_nt, matmul_tn_acc};
 use descent::Error;
+use descent::Isa;
 
 mod common;
 use common::{isas, Rng, U};

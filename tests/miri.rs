@@ -1,9 +1,9 @@
 //! The shapes that reach every `unsafe` block of the library, small enough for Miri.
 //!
 //! The `unsafe` code is in `gemm/x86` (AVX2 + FMA and AVX-512F intrinsics on raw pointers)
-//! and in `simd/x86.rs` (the AVX2 lanes of the element-wise kernels: intrinsics, loads and stores
-//! through `&[f32; 8]`); the ARM square root in `simd` is inline assembly, which Miri cannot
-//! run and the host never compiles. Each matrix case below takes one strategy of the gemm
+//! and in `arch/x86_64` (the AVX2 lanes of the element-wise kernels: intrinsics, loads and
+//! stores through `&[f32; 8]`); the ARM square root in `arch/arm.rs` is inline assembly, which
+//! Miri cannot run and the host never compiles. Each matrix case below takes one strategy of the gemm
 //! kernels, so that Miri checks every pointer they form, every load and store (masked tails
 //! included) and the stack panel; the element-wise cases run every optimizer, every math
 //! function and the activations and loss that dispatch, on lengths with a tail:
@@ -17,7 +17,8 @@
 //! or in a plain `cargo test`, the same cases run on whatever the CPU has and check the results
 //! against an f64 reference, with the tolerance of `tests/gemm.rs`.
 
-use descent::gemm::{matmul_nn, matmul_nt, matmul_tn_acc, Isa};
+use descent::gemm::{matmul_nn, matmul_nt, matmul_tn_acc};
+use descent::Isa;
 
 mod common;
 use common::{isas, Rng, U};
@@ -169,10 +170,10 @@ fn avx2_and_avx512_run_when_available() {
 #[cfg(feature = "std")]
 mod element_wise {
     use super::{Rng, U};
-    use descent::gemm::Isa;
     use descent::optim::{
         Adadelta, Adagrad, Adam, AdamW, Adamax, Lion, NAdam, Optimizer, RAdam, RmsProp, Sgd,
     };
+    use descent::Isa;
     use descent::{activation as act, loss, simd};
 
     /// An element-wise activation `y = f(x)`.

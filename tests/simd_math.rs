@@ -20,9 +20,9 @@
 mod common;
 
 use common::element_wise_isas;
-use descent::gemm::Isa;
 use descent::simd::math;
 use descent::simd::{dispatch_on, f32x8, Float8, Lanes, WithLanes};
+use descent::Isa;
 
 /// Every `STEP`-th bit pattern: `2³²/64 = 67 108 864` inputs per function.
 const STEP: u32 = 64;

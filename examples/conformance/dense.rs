@@ -3,7 +3,7 @@
 
 use crate::case::Case;
 use descent::dense::Dense;
-use descent::gemm::Isa;
+use descent::Isa;
 
 /// Runs one case of the family.
 pub fn run(case: &Case) -> Result<(), String> {

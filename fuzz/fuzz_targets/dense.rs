@@ -23,7 +23,8 @@
 mod input;
 
 use descent::dense::Dense;
-use descent::gemm::{matmul_nn, matmul_nt, matmul_tn_acc, Isa};
+use descent::gemm::{matmul_nn, matmul_nt, matmul_tn_acc};
+use descent::Isa;
 use descent::Error;
 use input::{guarded, intact, same_bits, Input, U};
 use libfuzzer_sys::fuzz_target;

@@ -106,9 +106,9 @@ fn optimizer(i: &mut Input) -> Opt {
 fuzz_target!(|data: &[u8]| {
     // The portable lanes round every product, as the references do; the detected lanes may
     // fuse multiply-adds, which the comparison allows for (see `fused_gain`).
-    descent::simd::with_isa(descent::gemm::Isa::Portable, || run(data, false));
-    let isa = descent::gemm::Isa::detect();
-    if isa != descent::gemm::Isa::Portable {
+    descent::simd::with_isa(descent::Isa::Portable, || run(data, false));
+    let isa = descent::Isa::detect();
+    if isa != descent::Isa::Portable {
         run(data, descent::simd::fuses_multiply_add(isa));
     }
 });

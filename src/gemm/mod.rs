@@ -23,15 +23,14 @@
 //! NaN and infinities propagate as in a plain sum of products; a written output never reads
 //! its previous contents.
 
-mod isa;
 mod portable;
 mod scalar;
 #[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
 mod x86;
 
-pub use isa::Isa;
-
 use crate::error::{check_len, checked_len};
+use crate::Isa;
 use crate::Result;
 
 /// The most stack memory one product uses for packing, in bytes: 16 KiB with
@@ -60,7 +59,8 @@ pub const STACK_SCRATCH_BYTES: usize = 0;
 /// overflows `usize`. Nothing is written on error.
 ///
 /// ```
-/// use descent::gemm::{matmul_nt, Isa};
+/// use descent::gemm::matmul_nt;
+/// use descent::Isa;
 /// let a = [1.0, 2.0, 3.0, 4.0]; // [2, 2]
 /// let b = [1.0, 0.0, 1.0, 1.0, 0.0, 2.0]; // [3, 2]
 /// let mut c = [0.0; 6];
@@ -119,7 +119,8 @@ pub(crate) fn matmul_nt_bias(
 /// overflows `usize`. Nothing is written on error.
 ///
 /// ```
-/// use descent::gemm::{matmul_tn_acc, Isa};
+/// use descent::gemm::matmul_tn_acc;
+/// use descent::Isa;
 /// let a = [1.0, 2.0]; // [k = 1, m = 2]
 /// let b = [3.0, 4.0, 5.0]; // [k = 1, n = 3]
 /// let mut c = [1.0; 6];
@@ -160,7 +161,8 @@ pub fn matmul_tn_acc(
 /// overflows `usize`. Nothing is written on error.
 ///
 /// ```
-/// use descent::gemm::{matmul_nn, Isa};
+/// use descent::gemm::matmul_nn;
+/// use descent::Isa;
 /// let a = [1.0, 2.0]; // [1, 2]
 /// let b = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // [2, 3]
 /// let mut c = [f32::NAN; 3];
@@ -264,12 +266,12 @@ trait Kernel: Copy {
 fn dispatch(isa: Isa, product: Product, ops: Operands<'_>) {
     match isa {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2Fma => match x86::Avx2Fma::new() {
+        Isa::Avx2Fma => match crate::arch::x86_64::Avx2Fma::new() {
             Some(kernel) => run(kernel, product, ops),
             None => run_portable(product, ops),
         },
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512F => match x86::Avx512F::new() {
+        Isa::Avx512F => match crate::arch::x86_64::Avx512F::new() {
             Some(kernel) => run(kernel, product, ops),
             None => run_portable(product, ops),
         },

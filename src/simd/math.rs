@@ -93,7 +93,7 @@
 //! the bounds above hold both ways.
 
 use super::f32x8;
-use super::lanes::{Float8, Int8, Lanes, Portable};
+use super::{Float8, Int8, Lanes, Portable};
 
 /// The smallest `x > 0` from which [`tanh`] returns exactly `1` (and `−1` for `x ≤ −` it):
 /// `9.010913848876953` (`0x41102CB4`), the first `f32` whose correctly rounded `tanh` is `1`.

@@ -19,14 +19,14 @@
 //! The hot element-wise kernels (every optimizer, the activations built on `exp`, `tanh` and
 //! `erf`, softmax, the batched `exp` of cross-entropy) are written once, generic over a
 //! [`Lanes`] token, and run through [`dispatch`](fn@dispatch): on x86_64 with `std` it checks
-//! `is_x86_feature_detected!("avx2")` and `("fma")` once ([`Isa::detect`](crate::gemm::Isa),
+//! `is_x86_feature_detected!("avx2")` and `("fma")` once ([`Isa::detect`](crate::Isa),
 //! cached) and runs the kernel on the [`Avx2Fma`] lanes, inside a function compiled with
 //! `#[target_feature(enable = "avx2,fma")]`, so a default build (no `RUSTFLAGS`) gets 256-bit
 //! registers and fused multiply-adds; without `std` the choice comes from the compile-time
 //! target features; elsewhere, with the cargo feature `portable` or with
 //! `DESCENT_ISA=portable`, the kernels run on the [`Portable`] lanes (`wide::f32x8`, the same
 //! bits as before the dispatch existed). [`dispatch_on`] takes an explicit
-//! [`Isa`](crate::gemm::Isa) and, under `std`, [`with_isa`] overrides the choice for one
+//! [`Isa`](crate::Isa) and, under `std`, [`with_isa`] overrides the choice for one
 //! thread (what the tests use to run every path). One choice per call, never per element.
 //!
 //! The two paths differ only where the AVX2 lanes fuse `a·b + c` into one rounding
@@ -39,24 +39,17 @@
 //! check their own arguments.
 
 mod align;
-mod dispatch;
-mod lanes;
 pub mod math;
-#[cfg(target_arch = "x86_64")]
-mod x86;
 
 #[cfg(feature = "std")]
-pub use dispatch::with_isa;
-pub use dispatch::{dispatch, dispatch_on, fuses_multiply_add, isa};
-pub use lanes::{Float8, Int8, Lanes, Portable, WithLanes};
+pub use crate::arch::with_isa;
+#[cfg(target_arch = "x86_64")]
+pub use crate::arch::x86_64::{Avx2F32, Avx2Fma, Avx2I32};
+pub use crate::arch::{dispatch, dispatch_on, fuses_multiply_add, isa};
+pub use crate::arch::{Float8, Int8, Lanes, Portable, WithLanes, LANES};
 pub use wide::f32x8;
 
 pub(crate) use align::floats_before_boundary;
-#[cfg(target_arch = "x86_64")]
-pub use x86::{Avx2F32, Avx2Fma, Avx2I32};
-
-/// The number of `f32` lanes in [`f32x8`].
-pub const LANES: usize = 8;
 
 /// Loads eight floats from an array reference.
 #[inline(always)]
@@ -377,80 +370,6 @@ pub(crate) fn zip_map_inplace_dispatch(a: &[f32], b: &mut [f32], f: impl LaneZip
     dispatch(Run(a, b, f));
 }
 
-/// `√v` in every lane, with the fastest correctly rounded square root the target has.
-///
-/// `wide` uses the SIMD instruction where it has a SIMD path (SSE, NEON on aarch64, wasm
-/// `simd128`); elsewhere, without its `std` feature, it falls back to a bit-by-bit software
-/// routine in f64. On hard-float ARM (Cortex-M4F, M7, M33 with FPU: every `eabihf` target has
-/// VFP, whose `vsqrt.f32` is IEEE-exact) each lane uses that instruction instead; on targets
-/// with neither (Cortex-M0, RISC-V without F) each lane uses `libm::sqrtf`. All three are
-/// correctly rounded, so results do not depend on the path.
-#[inline(always)]
-pub(crate) fn sqrt(v: f32x8) -> f32x8 {
-    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
-    {
-        let mut lanes = v.to_array();
-        for x in lanes.iter_mut() {
-            *x = vfp::sqrt(*x);
-        }
-        f32x8::new(lanes)
-    }
-    #[cfg(all(
-        not(all(target_arch = "arm", target_abi = "eabihf")),
-        any(
-            target_feature = "sse",
-            target_feature = "simd128",
-            all(target_arch = "aarch64", target_feature = "neon")
-        )
-    ))]
-    {
-        v.sqrt()
-    }
-    #[cfg(not(any(
-        all(target_arch = "arm", target_abi = "eabihf"),
-        target_feature = "sse",
-        target_feature = "simd128",
-        all(target_arch = "aarch64", target_feature = "neon")
-    )))]
-    {
-        let mut lanes = v.to_array();
-        for x in lanes.iter_mut() {
-            *x = libm::sqrtf(*x);
-        }
-        f32x8::new(lanes)
-    }
-}
-
-/// The hard-float ARM square root.
-#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
-mod vfp {
-    /// `√x` with the VFP instruction `vsqrt.f32` (IEEE 754 correctly rounded; NaN for
-    /// negative inputs, `-0` for `-0`).
-    #[inline(always)]
-    pub(super) fn sqrt(x: f32) -> f32 {
-        let bits: u32;
-        // SAFETY: every `eabihf` ARM target has a VFP unit (the hard-float ABI passes floats in
-        // its registers), and VFPv2 and later implement `vsqrt.f32`. Stable Rust does not let
-        // `asm!` name VFP registers as operands on these targets (the `vfp2` feature is
-        // unstable), so the value goes through a core register and `s0`, which the block saves
-        // and restores on the stack itself (hence no `nostack`); it touches no other memory
-        // and no register besides its operands. `preserves_flags` is not claimed: `vsqrt`
-        // may set FPSCR's cumulative exception bits.
-        unsafe {
-            core::arch::asm!(
-                "vpush {{s0}}",
-                "vmov s0, {x}",
-                "vsqrt.f32 s0, s0",
-                "vmov {y}, s0",
-                "vpop {{s0}}",
-                x = in(reg) x.to_bits(),
-                y = lateout(reg) bits,
-            );
-        }
-        f32::from_bits(bits)
-    }
-}
-
 /// `y[i] += alpha·x[i]` (BLAS `saxpy`; torch's `y.add_(x, alpha=alpha)`), eight lanes at a
 /// time with a fused multiply-add where the target has one.
 ///
@@ -591,7 +510,7 @@ mod tests {
 
     #[test]
     fn dispatch_runs_the_requested_lanes() {
-        use crate::gemm::Isa;
+        use crate::Isa;
         assert!(dispatch_on(Isa::Portable, LanesName).ends_with("Portable"));
         assert!(dispatch_on(Isa::Scalar, LanesName).ends_with("Portable"));
         let avx = dispatch_on(Isa::Avx2Fma, LanesName);
@@ -689,7 +608,7 @@ mod tests {
 
     #[test]
     fn lane_operations_agree_on_every_path() {
-        use crate::gemm::Isa;
+        use crate::Isa;
         let specials = [
             0.0,
             -0.0,

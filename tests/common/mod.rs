@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests of the matrix products and the dense layer.
 #![allow(dead_code)] // each test binary uses its own subset
 
-use descent::gemm::Isa;
+use descent::Isa;
 
 /// Unit roundoff of f32.
 pub const U: f64 = 1.0 / (1u64 << 24) as f64;

@@ -30,7 +30,10 @@ mod tile;
 
 use core::ptr;
 
-use super::{Isa, Kernel, Operands};
+use super::{Kernel, Operands};
+use crate::arch::x86_64::Avx2Fma;
+#[cfg(doc)]
+use crate::arch::x86_64::Avx512F;
 use crate::simd::floats_before_boundary;
 use dot::{dot_tile, DotArgs};
 use pack::{pack_rows, pack_transposed, Panel, KC, NR};
@@ -38,28 +41,11 @@ use short::short_sum;
 use sweep::sweep_row;
 use tile::{tile, TileArgs, Update};
 
-pub(super) use avx512::Avx512F;
-
 /// The stack a product uses for packing: one [`Panel`].
 pub(super) const SCRATCH_BYTES: usize = core::mem::size_of::<Panel>();
 
 /// Rows of `C` per broadcast tile.
 const MR: usize = 6;
-
-/// Proof that this CPU has AVX2 and FMA: the only constructor, [`Avx2Fma::new`], checks.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Avx2Fma {
-    _detected: (),
-}
-
-impl Avx2Fma {
-    /// The token, when the CPU has AVX2 and FMA ([`Isa::is_available`]).
-    pub(super) fn new() -> Option<Self> {
-        Isa::Avx2Fma
-            .is_available()
-            .then_some(Avx2Fma { _detected: () })
-    }
-}
 
 impl Kernel for Avx2Fma {
     fn nt(self, ops: Operands<'_>) {

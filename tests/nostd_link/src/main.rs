@@ -20,7 +20,8 @@ use core::panic::PanicInfo;
 
 use descent::activation::{self as act, Activation};
 use descent::dense::{self, Dense};
-use descent::gemm::{self, Isa};
+use descent::gemm;
+use descent::Isa;
 use descent::loss::{self, Reduction};
 use descent::network::{Layer, Params, Sequential};
 use descent::norm::{BatchNorm, LayerNorm, RunningStats};

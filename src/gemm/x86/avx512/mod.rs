@@ -5,47 +5,24 @@
 
 mod tile;
 
-use super::super::{Isa, Kernel, Operands};
-use super::{nn, nt, tn_acc, Avx2Fma, PanelTiles, TileArgs};
+use super::super::{Kernel, Operands};
+use super::{nn, nt, tn_acc, PanelTiles, TileArgs};
+use crate::arch::x86_64::Avx512F;
 use tile::tile;
 
 /// Rows of `C` per AVX-512 tile.
 const MR: usize = 12;
 
-/// Proof that this CPU has AVX-512F, AVX2 and FMA: the only constructor, [`Avx512F::new`],
-/// checks.
-#[derive(Clone, Copy, Debug)]
-pub(in crate::gemm) struct Avx512F {
-    _detected: (),
-}
-
-impl Avx512F {
-    /// The token, when the CPU has AVX-512F, AVX2 and FMA ([`Isa::is_available`]).
-    pub(in crate::gemm) fn new() -> Option<Self> {
-        Isa::Avx512F
-            .is_available()
-            .then_some(Avx512F { _detected: () })
-    }
-
-    /// Whether a product with `m` rows of `C` runs on these tiles: from two full tiles of rows
-    /// on, and from 9 to 16 rows (one tile of `m` rows). Measured in one bench run each
-    /// (three alternations, backward pass): 16 × 16 × 16 195–198 ns in one tile against
-    /// 222–224 ns on AVX2 tiles of 6, 6 and 4 rows; 32 × 128 × 10, whose `dW` has 10 rows,
-    /// 1.80–1.93 µs against 1.94–1.98 µs. Up to 8 rows the AVX2 kernels have their own
-    /// strategies; 17 to 23 rows were not measured and stay on AVX2.
-    fn takes(m: usize) -> bool {
-        m >= 2 * MR || (9..=16).contains(&m)
-    }
-
-    /// The AVX2 token, which this one implies.
-    fn avx2(self) -> Avx2Fma {
-        Avx2Fma { _detected: () }
-    }
+/// Whether a product with `m` rows of `C` runs on the AVX-512 tiles: from two full tiles of
+/// rows on, and from 9 to 16 rows (one tile of `m` rows); the AVX2 kernels, which have their
+/// own strategies for up to 8 rows, take the rest (docs/PERFORMANCE.md has the measurements).
+fn takes(m: usize) -> bool {
+    m >= 2 * MR || (9..=16).contains(&m)
 }
 
 impl Kernel for Avx512F {
     fn nt(self, ops: Operands<'_>) {
-        if Self::takes(ops.m) {
+        if takes(ops.m) {
             nt(self, ops);
         } else {
             nt(self.avx2(), ops);
@@ -53,7 +30,7 @@ impl Kernel for Avx512F {
     }
 
     fn tn_acc(self, ops: Operands<'_>) {
-        if Self::takes(ops.m) {
+        if takes(ops.m) {
             tn_acc(self, ops);
         } else {
             tn_acc(self.avx2(), ops);
@@ -61,7 +38,7 @@ impl Kernel for Avx512F {
     }
 
     fn nn(self, ops: Operands<'_>) {
-        if Self::takes(ops.m) {
+        if takes(ops.m) {
             nn(self, ops);
         } else {
             nn(self.avx2(), ops);

@@ -1,5 +1,5 @@
-//! The x86_64 AVX2 + FMA lanes: one `__m256` register per eight floats, fused multiply-add,
-//! compiled for these features in any build (no `RUSTFLAGS`).
+//! The AVX2 + FMA lanes: one `__m256` register per eight floats, fused multiply-add, compiled
+//! for these features in any build (no `RUSTFLAGS`).
 //!
 //! # Safety argument
 //!
@@ -7,7 +7,7 @@
 //! The intrinsics only run when the CPU has these features because:
 //!
 //! * an [`Avx2Fma`] token is made only by [`Avx2Fma::new`], which checks the CPU
-//!   ([`Isa::is_available`]: `is_x86_feature_detected!` under `std`, the compile-time target
+//!   ([`Isa::is_available`](crate::Isa::is_available): `is_x86_feature_detected!` under `std`, the compile-time target
 //!   features without it);
 //! * an [`Avx2F32`] or [`Avx2I32`] is made only by a token's methods or by operations on
 //!   other such values (their fields are private, they have no `Default` and no other
@@ -19,40 +19,8 @@
 use core::arch::x86_64::*;
 use core::ops::{Add, AddAssign, BitAnd, BitOr, Div, Mul, Neg, Sub};
 
-use super::lanes::{Float8, Int8, Lanes, WithLanes};
-use super::LANES;
-use crate::gemm::Isa;
-
-/// Proof that this CPU has AVX2 and FMA, and the token of their lanes: the only constructor,
-/// [`Avx2Fma::new`], checks.
-#[derive(Clone, Copy, Debug)]
-pub struct Avx2Fma {
-    _detected: (),
-}
-
-impl Avx2Fma {
-    /// The token, when the CPU has AVX2 and FMA ([`Isa::is_available`]).
-    #[inline]
-    pub fn new() -> Option<Self> {
-        Isa::Avx2Fma
-            .is_available()
-            .then_some(Avx2Fma { _detected: () })
-    }
-
-    /// Runs `w` with these lanes, inside a function compiled for AVX2 and FMA so that the
-    /// whole kernel inlines into AVX2 code.
-    #[inline]
-    pub fn run<W: WithLanes>(self, w: W) -> W::Output {
-        // SAFETY: the token exists, so the CPU has AVX2 and FMA (module docs).
-        unsafe { run_avx2_fma(self, w) }
-    }
-}
-
-/// `w.run(lanes)` compiled with AVX2 and FMA enabled.
-#[target_feature(enable = "avx2,fma")]
-fn run_avx2_fma<W: WithLanes>(lanes: Avx2Fma, w: W) -> W::Output {
-    w.run(lanes)
-}
+use super::Avx2Fma;
+use crate::arch::{Float8, Int8, Lanes, LANES};
 
 /// Eight `f32` in an AVX register; made only through an [`Avx2Fma`] token.
 #[derive(Clone, Copy, Debug)]

@@ -11,8 +11,7 @@
 //!
 //! [`Isa::Scalar`] has no element-wise kernels of its own: it runs the portable ones.
 
-use super::lanes::{Portable, WithLanes};
-use crate::gemm::Isa;
+use super::{Isa, Portable, WithLanes};
 
 /// Runs `w` with the lanes of [`isa`]: AVX2+FMA on an x86_64 CPU that has them (detected at
 /// run time under `std`; also where [`isa`] is [`Isa::Avx512F`]), the portable lanes
@@ -29,7 +28,7 @@ pub fn dispatch_on<W: WithLanes>(isa: Isa, w: W) -> W::Output {
     // An AVX-512 CPU runs the AVX2 lanes (`Isa::Avx512F` differs only in the matrix products).
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx2Fma || (isa == Isa::Avx512F && isa.is_available()) {
-        if let Some(lanes) = super::Avx2Fma::new() {
+        if let Some(lanes) = super::x86_64::Avx2Fma::new() {
             return lanes.run(w);
         }
     }
@@ -72,7 +71,7 @@ pub fn isa() -> Isa {
 /// `f` panics. Nests.
 ///
 /// ```
-/// use descent::gemm::Isa;
+/// use descent::Isa;
 /// use descent::simd::{isa, with_isa};
 ///
 /// let mut y = [0.0f32; 3];

@@ -9,7 +9,7 @@
 //!
 //! Implementations: [`Portable`] (over [`wide::f32x8`], what every target runs by default,
 //! bit-identical to the crate's kernels before the dispatch existed) and, on x86_64,
-//! [`Avx2Fma`](super::Avx2Fma) (one `__m256` register, fused multiply-add).
+//! [`Avx2Fma`](crate::simd::Avx2Fma) (one `__m256` register, fused multiply-add).
 //!
 //! Everything here is `#[inline(always)]`: a method that is not inlined into the dispatching
 //! function would be compiled without the instruction set's features.
@@ -19,7 +19,8 @@ use core::ops::{Add, AddAssign, BitAnd, BitOr, Div, Mul, Neg, Sub};
 use wide::bytemuck::cast;
 use wide::{f32x8, i32x8};
 
-use super::LANES;
+/// The number of `f32` lanes of every [`Lanes`] token.
+pub const LANES: usize = 8;
 
 /// Eight `f32` lanes of an instruction set, with the operations the kernels use.
 ///

@@ -1,0 +1,32 @@
+//! The bottom layer: the instruction sets, their detection, one proof token per instruction
+//! set, the lanes the element-wise kernels are written on, and the run-time dispatch.
+//!
+//! Every other module builds on this one and none of it builds on them (`ARCHITECTURE.md`
+//! draws the layers; `tests/layers.rs` enforces them). Code that names an architecture
+//! (`cfg(target_arch)`, `core::arch`, inline assembly) lives here, one file or folder per
+//! architecture, and in the matrix products' own kernels (`gemm/x86/`):
+//!
+//! * [`Isa`]: the instruction sets, [`Isa::detect`] (once per process under `std`).
+//! * [`Lanes`], [`Float8`], [`Int8`], [`WithLanes`]: the lane abstraction; [`Portable`] lanes
+//!   over [`wide::f32x8`] everywhere, the AVX2 + FMA lanes on x86_64 (`x86_64/`).
+//! * [`dispatch`](fn@dispatch) and [`dispatch_on`]: run a kernel on the lanes of the detected
+//!   or a given instruction set, once per call.
+//! * `sqrt`: the correctly rounded square root of eight lanes (VFP on hard-float ARM, `arm.rs`).
+
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+#[allow(unsafe_code)]
+mod arm;
+mod dispatch;
+mod isa;
+mod lanes;
+mod sqrt;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+pub(crate) mod x86_64;
+
+#[cfg(feature = "std")]
+pub use dispatch::with_isa;
+pub use dispatch::{dispatch, dispatch_on, fuses_multiply_add, isa};
+pub use isa::Isa;
+pub use lanes::{Float8, Int8, Lanes, Portable, WithLanes, LANES};
+pub(crate) use sqrt::sqrt;
