@@ -98,6 +98,18 @@ impl TileArgs {
     }
 }
 
+/// Asks the CPU to bring the cache line of `p` into L1 (`prefetcht0`).
+#[inline(always)]
+pub(super) fn prefetch(p: *const f32) {
+    // SAFETY: a prefetch is only a hint: it cannot fault on any address and reads nothing into
+    // the program. `_mm_prefetch` needs only SSE, which every x86_64 CPU has. (It is a safe
+    // function in current Rust, an unsafe one in 1.89, the crate's minimum: hence the allow.)
+    #[allow(unused_unsafe)]
+    unsafe {
+        _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
+    }
+}
+
 /// `C[r, q] (=|+=) Σ_{p < kc} A(r, p)·B[p, q] (+ bias[q])` for `r < ROWS`, `q < cols`.
 ///
 /// With `MASKED_B` the loads of `B` read only the first `cols` columns of each row (for a
@@ -127,9 +139,8 @@ pub(super) unsafe fn tile<const ROWS: usize, const NV: usize, const MASKED_B: bo
     if t.kc >= 64 {
         for r in 0..ROWS {
             let c_r = t.c.wrapping_add(r * t.ldc);
-            // A prefetch is only a hint: it cannot fault, and reads nothing into the program.
-            _mm_prefetch::<_MM_HINT_T0>(c_r.cast::<i8>());
-            _mm_prefetch::<_MM_HINT_T0>(c_r.wrapping_add(t.cols - 1).cast::<i8>());
+            prefetch(c_r);
+            prefetch(c_r.wrapping_add(t.cols - 1));
         }
     }
     let mut acc = [[_mm256_setzero_ps(); NV]; ROWS];

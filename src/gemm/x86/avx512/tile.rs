@@ -9,7 +9,7 @@
 
 use core::arch::x86_64::*;
 
-use super::super::tile::{TileArgs, Update};
+use super::super::tile::{prefetch, TileArgs, Update};
 
 /// The first `valid` lanes (all sixteen when `valid ≥ 16`).
 #[inline]
@@ -64,9 +64,8 @@ unsafe fn tile_rs<const ROWS: usize, const MASKED_B: bool, const UNIT_RS: bool>(
     if t.kc >= 64 {
         for r in 0..ROWS {
             let c_r = t.c.wrapping_add(r * t.ldc);
-            // A prefetch is only a hint: it cannot fault, and reads nothing into the program.
-            _mm_prefetch::<_MM_HINT_T0>(c_r.cast::<i8>());
-            _mm_prefetch::<_MM_HINT_T0>(c_r.wrapping_add(t.cols - 1).cast::<i8>());
+            prefetch(c_r);
+            prefetch(c_r.wrapping_add(t.cols - 1));
         }
     }
     let mut acc = [_mm512_setzero_ps(); ROWS];
