@@ -317,8 +317,8 @@ pub fn ones(tensor: &mut [f32]) {
 /// `torch.nn.init.xavier_uniform_(tensor, gain=1.0)`.
 ///
 /// Fills `tensor` (of the given `shape`, see [`fans`]) with `U(−B, B)`,
-/// `B = gain·√(6/(fan_in + fan_out))` computed in `f64` and rounded to `f32`, so that the
-/// variance is `gain²·2/(fan_in + fan_out)`. Sampling as [`uniform`] (one `next_u32` per
+/// `B = √3·std`, `std = gain·√(2/(fan_in + fan_out))`, computed in `f64` in torch's order and
+/// rounded to `f32`, so that the variance is `gain²·2/(fan_in + fan_out)`. Sampling as [`uniform`] (one `next_u32` per
 /// value).
 ///
 /// # Errors
@@ -331,15 +331,8 @@ pub fn xavier_uniform<R: Rng + ?Sized>(
     gain: f32,
     rng: &mut R,
 ) -> Result<()> {
-    let (fan_in, fan_out) = check_shape(tensor, shape)?;
-    check_gain(gain)?;
-    if tensor.is_empty() {
-        return Ok(());
-    }
-    let bound = f64::from(gain) * crate::simd::sqrt_f64(6.0 / (fan_in as f64 + fan_out as f64));
-    let bound = uniform_bound("gain", bound)?;
-    fill_uniform(tensor, -bound, bound, rng);
-    Ok(())
+    let std = xavier_std(tensor, shape, gain)?;
+    fill_scaled(tensor, Spread::Uniform, "gain", std, rng)
 }
 
 /// Xavier/Glorot normal initialisation: torch's
@@ -359,15 +352,8 @@ pub fn xavier_normal<R: Rng + ?Sized>(
     gain: f32,
     rng: &mut R,
 ) -> Result<()> {
-    let (fan_in, fan_out) = check_shape(tensor, shape)?;
-    check_gain(gain)?;
-    if tensor.is_empty() {
-        return Ok(());
-    }
-    let std = f64::from(gain) * crate::simd::sqrt_f64(2.0 / (fan_in as f64 + fan_out as f64));
-    let std = normal_std("gain", std)?;
-    fill_normal(tensor, 0.0, std, rng);
-    Ok(())
+    let std = xavier_std(tensor, shape, gain)?;
+    fill_scaled(tensor, Spread::Normal, "gain", std, rng)
 }
 
 /// Kaiming/He uniform initialisation: torch's
@@ -389,12 +375,8 @@ pub fn kaiming_uniform<R: Rng + ?Sized>(
     kaiming: Kaiming,
     rng: &mut R,
 ) -> Result<()> {
-    let Some(std) = kaiming_std(tensor, shape, kaiming)? else {
-        return Ok(());
-    };
-    let bound = uniform_bound("a", crate::simd::sqrt_f64(3.0) * std)?;
-    fill_uniform(tensor, -bound, bound, rng);
-    Ok(())
+    let std = kaiming_std(tensor, shape, kaiming)?;
+    fill_scaled(tensor, Spread::Uniform, "a", std, rng)
 }
 
 /// Kaiming/He normal initialisation: torch's
@@ -413,12 +395,8 @@ pub fn kaiming_normal<R: Rng + ?Sized>(
     kaiming: Kaiming,
     rng: &mut R,
 ) -> Result<()> {
-    let Some(std) = kaiming_std(tensor, shape, kaiming)? else {
-        return Ok(());
-    };
-    let std = normal_std("a", std)?;
-    fill_normal(tensor, 0.0, std, rng);
-    Ok(())
+    let std = kaiming_std(tensor, shape, kaiming)?;
+    fill_scaled(tensor, Spread::Normal, "a", std, rng)
 }
 
 /// LeCun uniform initialisation (not in torch; Keras' `LecunUniform`).
@@ -609,6 +587,50 @@ fn kaiming_std(tensor: &[f32], shape: &[usize], kaiming: Kaiming) -> Result<Opti
         FanMode::FanOut => fan_out,
     };
     Ok(Some(gain / crate::simd::sqrt_f64(fan as f64)))
+}
+
+/// Checks a Xavier call and returns `gain·√(2/(fan_in + fan_out))` in `f64`, or `None` for an
+/// empty tensor.
+fn xavier_std(tensor: &[f32], shape: &[usize], gain: f32) -> Result<Option<f64>> {
+    let (fan_in, fan_out) = check_shape(tensor, shape)?;
+    check_gain(gain)?;
+    if tensor.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        f64::from(gain) * crate::simd::sqrt_f64(2.0 / (fan_in as f64 + fan_out as f64)),
+    ))
+}
+
+/// The two distributions of the variance-scaling initialisers (Xavier, Kaiming, LeCun).
+#[derive(Clone, Copy, Debug)]
+enum Spread {
+    /// `U(−√3·std, √3·std)`.
+    Uniform,
+    /// `N(0, std²)`.
+    Normal,
+}
+
+/// Fills `tensor` from `spread` with the standard deviation `std` (`None`: an empty tensor,
+/// nothing to do); `what` names the hyper-parameter that made `std` too large for `f32`.
+fn fill_scaled<R: Rng + ?Sized>(
+    tensor: &mut [f32],
+    spread: Spread,
+    what: &'static str,
+    std: Option<f64>,
+    rng: &mut R,
+) -> Result<()> {
+    let Some(std) = std else {
+        return Ok(());
+    };
+    match spread {
+        Spread::Uniform => {
+            let bound = uniform_bound(what, crate::simd::sqrt_f64(3.0) * std)?;
+            fill_uniform(tensor, -bound, bound, rng);
+        }
+        Spread::Normal => fill_normal(tensor, 0.0, normal_std(what, std)?, rng),
+    }
+    Ok(())
 }
 
 /// Fills `tensor` with `U(a, b)`, one `next_u32` per value; `a ≤ b`, both finite.

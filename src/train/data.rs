@@ -48,13 +48,7 @@ impl Dataset {
         labels: Vec<usize>,
         classes: usize,
     ) -> Result<Self, TrainError> {
-        let set = Dataset {
-            features,
-            x,
-            targets: Targets::Classes { classes, labels },
-        };
-        set.check()?;
-        Ok(set)
+        Dataset::checked(x, features, Targets::Classes { classes, labels })
     }
 
     /// A regression set: `x` is `[n, features]`, `values` `[n, outputs]`.
@@ -67,10 +61,15 @@ impl Dataset {
         values: Vec<f32>,
         outputs: usize,
     ) -> Result<Self, TrainError> {
+        Dataset::checked(x, features, Targets::Values { outputs, values })
+    }
+
+    /// The set of `x` and `targets`, checked ([`Dataset::check`]).
+    fn checked(x: Vec<f32>, features: usize, targets: Targets) -> Result<Self, TrainError> {
         let set = Dataset {
             features,
             x,
-            targets: Targets::Values { outputs, values },
+            targets,
         };
         set.check()?;
         Ok(set)

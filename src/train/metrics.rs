@@ -34,20 +34,16 @@ pub fn argmax(row: &[f32]) -> Option<usize> {
 
 /// Mean absolute error `Σ|p − t| / n` (in f64, rounded once).
 pub fn mae(predictions: &[f32], targets: &[f32]) -> f32 {
-    let n = predictions.len().min(targets.len());
-    if n == 0 {
-        return 0.0;
-    }
-    let s: f64 = predictions
-        .iter()
-        .zip(targets)
-        .map(|(p, t)| (*p as f64 - *t as f64).abs())
-        .sum();
-    (s / n as f64) as f32
+    mean_f64(predictions, targets, |d| d.abs())
 }
 
 /// Mean squared error `Σ(p − t)² / n` (in f64, rounded once).
 pub fn mse(predictions: &[f32], targets: &[f32]) -> f32 {
+    mean_f64(predictions, targets, |d| d * d)
+}
+
+/// `Σ f(p − t) / n` over the common length, in f64 and rounded once; 0 when it is empty.
+fn mean_f64(predictions: &[f32], targets: &[f32], f: impl Fn(f64) -> f64) -> f32 {
     let n = predictions.len().min(targets.len());
     if n == 0 {
         return 0.0;
@@ -55,7 +51,7 @@ pub fn mse(predictions: &[f32], targets: &[f32]) -> f32 {
     let s: f64 = predictions
         .iter()
         .zip(targets)
-        .map(|(p, t)| (*p as f64 - *t as f64).powi(2))
+        .map(|(p, t)| f(f64::from(*p) - f64::from(*t)))
         .sum();
     (s / n as f64) as f32
 }
