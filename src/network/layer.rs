@@ -1,0 +1,201 @@
+//! The layers a [`Sequential`] is made of: what each computes and the
+//! sizes of its tensors.
+
+use super::kernels::{self, Kernels};
+#[cfg(doc)]
+use super::Sequential;
+use crate::activation::Activation;
+use crate::dropout;
+use crate::norm::{BatchNorm, LayerNorm};
+
+/// What a layer computes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum LayerKind {
+    /// torch's `nn.Linear(in_features, out_features, bias)`: `y = x·Wᵀ + b`, weight `[out, in]`.
+    Dense {
+        /// Input width.
+        in_features: usize,
+        /// Output width.
+        out_features: usize,
+        /// Whether the layer has a bias.
+        bias: bool,
+    },
+    /// An activation over the previous layer's width (softmax over each row).
+    Activation(Activation),
+    /// torch's `nn.LayerNorm(features)` over each sample; `features` must equal the width.
+    LayerNorm(LayerNorm),
+    /// torch's `nn.BatchNorm1d(features)`; `features` must equal the width. Its running
+    /// statistics live in the model's buffers.
+    BatchNorm(BatchNorm),
+    /// torch's `nn.Dropout(p)`: active in [`Sequential::forward_train`], the identity in
+    /// [`Sequential::forward`].
+    Dropout {
+        /// The probability of zeroing an element, in `[0, 1]`.
+        p: f32,
+    },
+}
+
+/// One layer of a [`Sequential`] model: what it computes and whether it trains.
+///
+/// A layer also carries a pointer to the kernels of its kind, chosen by its `const`
+/// constructor: a model whose layers are constants links only the kernels it uses (a
+/// dense-ReLU firmware does not carry layer norm, GELU or softmax).
+#[derive(Clone, Copy)]
+pub struct Layer {
+    pub(super) kind: LayerKind,
+    pub(super) frozen: bool,
+    pub(super) kernels: &'static Kernels,
+}
+
+impl PartialEq for Layer {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.frozen == other.frozen
+    }
+}
+
+impl core::fmt::Debug for Layer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Layer")
+            .field("kind", &self.kind)
+            .field("frozen", &self.frozen)
+            .finish()
+    }
+}
+
+impl Layer {
+    /// A dense layer with bias, as `nn.Linear(in_features, out_features)`.
+    pub const fn dense(in_features: usize, out_features: usize) -> Self {
+        Self::new(LayerKind::Dense {
+            in_features,
+            out_features,
+            bias: true,
+        })
+    }
+
+    /// A dense layer without bias, as `nn.Linear(in_features, out_features, bias=False)`.
+    pub const fn dense_no_bias(in_features: usize, out_features: usize) -> Self {
+        Self::new(LayerKind::Dense {
+            in_features,
+            out_features,
+            bias: false,
+        })
+    }
+
+    /// An activation layer.
+    pub const fn activation(activation: Activation) -> Self {
+        Self::new(LayerKind::Activation(activation))
+    }
+
+    /// `nn.LayerNorm(features)` with torch's defaults (eps 1e-5, affine weight and bias).
+    pub const fn layer_norm(features: usize) -> Self {
+        Self::new(LayerKind::LayerNorm(LayerNorm::new(features)))
+    }
+
+    /// `nn.BatchNorm1d(features)` with torch's defaults (eps 1e-5, momentum 0.1, affine,
+    /// running statistics).
+    pub const fn batch_norm(features: usize) -> Self {
+        Self::new(LayerKind::BatchNorm(BatchNorm::new(features)))
+    }
+
+    /// `nn.Dropout(p)`.
+    pub const fn dropout(p: f32) -> Self {
+        Self::new(LayerKind::Dropout { p })
+    }
+
+    /// A trainable layer of the given kind.
+    pub const fn new(kind: LayerKind) -> Self {
+        Layer {
+            kind,
+            frozen: false,
+            kernels: kernels::of(&kind),
+        }
+    }
+
+    /// The same layer, frozen (torch's `requires_grad_(False)` on its parameters).
+    pub const fn frozen(self) -> Self {
+        Layer {
+            frozen: true,
+            ..self
+        }
+    }
+
+    /// The same layer, trainable.
+    pub const fn trainable(self) -> Self {
+        Layer {
+            frozen: false,
+            ..self
+        }
+    }
+
+    /// What the layer computes.
+    pub const fn kind(&self) -> LayerKind {
+        self.kind
+    }
+
+    /// Whether the layer is frozen.
+    pub const fn is_frozen(&self) -> bool {
+        self.frozen
+    }
+
+    /// The width of the layer's output for an input of width `input`.
+    pub const fn output_width(&self, input: usize) -> usize {
+        match self.kind {
+            LayerKind::Dense { out_features, .. } => out_features,
+            LayerKind::Activation(_)
+            | LayerKind::LayerNorm(_)
+            | LayerKind::BatchNorm(_)
+            | LayerKind::Dropout { .. } => input,
+        }
+    }
+
+    /// Floats of parameters for an input of width `input`.
+    pub const fn param_len(&self, input: usize) -> usize {
+        match self.kind {
+            LayerKind::Dense {
+                in_features,
+                out_features,
+                bias,
+            } => in_features
+                .saturating_mul(out_features)
+                .saturating_add(if bias { out_features } else { 0 }),
+            LayerKind::LayerNorm(ln) => ln.weight_len().saturating_add(ln.bias_len()),
+            LayerKind::BatchNorm(bn) => bn.weight_len().saturating_mul(2),
+            LayerKind::Activation(_) | LayerKind::Dropout { .. } => {
+                let _ = input;
+                0
+            }
+        }
+    }
+
+    /// Floats of non-trained state: batch norm's `running_mean`, `running_var` and
+    /// `num_batches_tracked` (one float, exact up to 2²⁴ batches).
+    pub const fn buffer_len(&self, input: usize) -> usize {
+        let _ = input;
+        match self.kind {
+            LayerKind::BatchNorm(bn) if bn.track_running_stats => {
+                bn.running_len().saturating_mul(2).saturating_add(1)
+            }
+            _ => 0,
+        }
+    }
+
+    /// Floats the backward pass needs beyond the layer's input and output: layer norm's
+    /// per-row and batch norm's per-channel statistics, dropout's mask (one bit per element).
+    pub const fn saved_len(&self, input: usize, batch: usize) -> usize {
+        match self.kind {
+            LayerKind::LayerNorm(_) => LayerNorm::stats_len(batch),
+            LayerKind::BatchNorm(bn) => bn.stats_len(),
+            LayerKind::Dropout { .. } => dropout::mask_len(batch.saturating_mul(input)),
+            _ => 0,
+        }
+    }
+
+    /// Floats of the activation arena this layer uses for a batch: its output, then what
+    /// [`saved_len`](Self::saved_len) says.
+    pub const fn activation_len(&self, input: usize, batch: usize) -> usize {
+        batch
+            .saturating_mul(self.output_width(input))
+            .saturating_add(self.saved_len(input, batch))
+    }
+}

@@ -1,0 +1,192 @@
+//! A model's tensors under torch's `state_dict` names, and their initialisation as torch's
+//! layers do it.
+
+use super::{LayerKind, Sequential};
+use crate::error::check_len;
+#[cfg(doc)]
+use crate::Error;
+use crate::Result;
+
+/// Which caller slice a tensor lives in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    /// The frozen parameters.
+    Frozen,
+    /// The trainable parameters (and, at the same offset, their gradients).
+    Trainable,
+    /// The non-trained buffers (running statistics).
+    Buffer,
+}
+
+/// One tensor of a model: its layer, its torch name within the layer, its shape and where its
+/// floats are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// The layer's index (the `i` of torch's `"{i}.weight"`).
+    pub layer: usize,
+    /// The tensor's name within its layer: `"weight"`, `"bias"`, `"running_mean"`, ….
+    pub name: &'static str,
+    /// The shape; only the first `rank` entries count.
+    pub shape: [usize; 2],
+    /// How many dimensions the shape has (0 for a scalar).
+    pub rank: usize,
+    /// Which slice holds it.
+    pub store: Store,
+    /// Its offset in that slice.
+    pub offset: usize,
+    /// Its length in floats.
+    pub len: usize,
+}
+
+impl TensorInfo {
+    /// The shape as a slice.
+    pub fn dims(&self) -> &[usize] {
+        &self.shape[..self.rank.min(2)]
+    }
+}
+
+impl<'a> Sequential<'a> {
+    /// Initialises the parameters and buffers as torch's layers do when they are constructed,
+    /// layer by layer in order from one generator: a dense layer as `nn.Linear` does
+    /// ([`init::dense_default`](crate::init::dense_default): weight and bias uniform in
+    /// `±1/√in_features`), norm layers with weight 1 and bias 0, batch norm's running mean 0,
+    /// running variance 1 and batch count 0.
+    ///
+    /// `frozen` and `trainable` are the two parameter slices (`frozen` empty when no layer is
+    /// frozen).
+    ///
+    /// # Errors
+    /// What [`validate`](Self::validate) finds, and [`Error::LengthMismatch`] for `"frozen"`,
+    /// `"params"` or `"buffers"`.
+    pub fn init<R: rand::Rng + ?Sized>(
+        &self,
+        frozen: &mut [f32],
+        trainable: &mut [f32],
+        buffers: &mut [f32],
+        rng: &mut R,
+    ) -> Result<()> {
+        self.validate()?;
+        check_len("frozen", frozen.len(), self.frozen_len())?;
+        check_len("params", trainable.len(), self.trainable_len())?;
+        check_len("buffers", buffers.len(), self.buffer_len())?;
+        for (layer, geo) in self.layers.iter().zip(self.geometry(0)) {
+            let span = geo.params;
+            let slice = if span.frozen {
+                &mut *frozen
+            } else {
+                &mut *trainable
+            };
+            let end = span.offset.saturating_add(span.len);
+            let p = slice.get_mut(span.offset..end).unwrap_or(&mut []);
+            match layer.kind {
+                LayerKind::Dense {
+                    in_features,
+                    out_features,
+                    bias,
+                } => {
+                    let (w, b) =
+                        p.split_at_mut(in_features.saturating_mul(out_features).min(p.len()));
+                    crate::init::dense_default(
+                        w,
+                        if bias { Some(b) } else { None },
+                        in_features,
+                        out_features,
+                        rng,
+                    )?;
+                }
+                LayerKind::LayerNorm(ln) => {
+                    let (w, b) = p.split_at_mut(ln.weight_len().min(p.len()));
+                    w.fill(1.0);
+                    b.fill(0.0);
+                }
+                LayerKind::BatchNorm(bn) => {
+                    let (w, b) = p.split_at_mut(bn.weight_len().min(p.len()));
+                    w.fill(1.0);
+                    b.fill(0.0);
+                    let buf = buffers.get_mut(geo.buffers).unwrap_or(&mut []);
+                    let (mean, rest) = buf.split_at_mut(bn.running_len().min(buf.len()));
+                    mean.fill(0.0);
+                    let (var, count) = rest.split_at_mut(bn.running_len().min(rest.len()));
+                    var.fill(1.0);
+                    count.fill(0.0);
+                }
+                LayerKind::Activation(_) | LayerKind::Dropout { .. } => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Every tensor of the model, in torch's `state_dict` order, with where it lives: for
+    /// checkpoints. Layer `i`'s tensors are named `"{i}.weight"`, `"{i}.bias"`,
+    /// `"{i}.running_mean"`, `"{i}.running_var"`, `"{i}.num_batches_tracked"` as in an
+    /// `nn.Sequential`.
+    pub fn tensors(&self) -> impl Iterator<Item = TensorInfo> + '_ {
+        self.layers
+            .iter()
+            .zip(self.geometry(0))
+            .enumerate()
+            .flat_map(move |(index, (layer, geo))| {
+                let store = if layer.frozen {
+                    Store::Frozen
+                } else {
+                    Store::Trainable
+                };
+                let mut list = [None; 5];
+                let mut at = geo.params.offset;
+                let mut add = |k: usize, name, shape: [usize; 2], rank, store, offset, len| {
+                    if let Some(slot) = list.get_mut(k) {
+                        *slot = Some(TensorInfo {
+                            layer: index,
+                            name,
+                            shape,
+                            rank,
+                            store,
+                            offset,
+                            len,
+                        });
+                    }
+                };
+                match layer.kind {
+                    LayerKind::Dense {
+                        in_features,
+                        out_features,
+                        bias,
+                    } => {
+                        let w = in_features.saturating_mul(out_features);
+                        add(0, "weight", [out_features, in_features], 2, store, at, w);
+                        at = at.saturating_add(w);
+                        if bias {
+                            add(1, "bias", [out_features, 0], 1, store, at, out_features);
+                        }
+                    }
+                    LayerKind::LayerNorm(ln) => {
+                        let c = ln.features;
+                        if ln.weight_len() > 0 {
+                            add(0, "weight", [c, 0], 1, store, at, c);
+                            at = at.saturating_add(c);
+                        }
+                        if ln.bias_len() > 0 {
+                            add(1, "bias", [c, 0], 1, store, at, c);
+                        }
+                    }
+                    LayerKind::BatchNorm(bn) => {
+                        let c = bn.features;
+                        if bn.affine {
+                            add(0, "weight", [c, 0], 1, store, at, c);
+                            add(1, "bias", [c, 0], 1, store, at.saturating_add(c), c);
+                        }
+                        if bn.track_running_stats {
+                            let b = geo.buffers.start;
+                            let buf = Store::Buffer;
+                            add(2, "running_mean", [c, 0], 1, buf, b, c);
+                            add(3, "running_var", [c, 0], 1, buf, b.saturating_add(c), c);
+                            let n = b.saturating_add(c.saturating_mul(2));
+                            add(4, "num_batches_tracked", [0, 0], 0, buf, n, 1);
+                        }
+                    }
+                    LayerKind::Activation(_) | LayerKind::Dropout { .. } => {}
+                }
+                list.into_iter().flatten()
+            })
+    }
+}

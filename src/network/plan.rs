@@ -1,0 +1,321 @@
+//! The memory plan of a model: the `const fn` sizes of every caller buffer, where each layer's
+//! parameters, buffers, activations and saved values sit in them, and the checks of a model
+//! and of the slices a pass is given.
+
+use super::{LayerKind, Sequential};
+use crate::error::{check_len, check_nonzero};
+#[cfg(doc)]
+use crate::{activation::Activation, norm::BatchNorm, norm::LayerNorm};
+use crate::{Error, Result};
+
+/// Where a layer's parameters sit: in the frozen or the trainable slice, at which offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParamSpan {
+    /// Whether they sit in the frozen slice.
+    pub frozen: bool,
+    /// Offset in that slice.
+    pub offset: usize,
+    /// How many floats.
+    pub len: usize,
+}
+
+/// The parameters a model reads: the frozen layers' and the trainable layers' tensors.
+///
+/// A plain `&[f32]` converts into `Params` with no frozen part, for models without frozen
+/// layers.
+#[derive(Clone, Copy, Debug)]
+pub struct Params<'a> {
+    /// The frozen layers' tensors in layer order (may be `&'static` data in flash).
+    pub frozen: &'a [f32],
+    /// The trainable layers' tensors in layer order.
+    pub trainable: &'a [f32],
+}
+
+impl<'a> From<&'a [f32]> for Params<'a> {
+    fn from(trainable: &'a [f32]) -> Self {
+        Params {
+            frozen: &[],
+            trainable,
+        }
+    }
+}
+
+impl<'a, const N: usize> From<&'a [f32; N]> for Params<'a> {
+    fn from(trainable: &'a [f32; N]) -> Self {
+        Params {
+            frozen: &[],
+            trainable,
+        }
+    }
+}
+
+impl<'a> From<&'a mut [f32]> for Params<'a> {
+    fn from(trainable: &'a mut [f32]) -> Self {
+        Params {
+            frozen: &[],
+            trainable,
+        }
+    }
+}
+
+impl<'a> Sequential<'a> {
+    /// The width of the input to layer `index` (the model's input for 0).
+    pub const fn input_width(&self, index: usize) -> usize {
+        let mut width = self.input_features;
+        let mut i = 0;
+        while i < index && i < self.layers.len() {
+            width = self.layers[i].output_width(width);
+            i += 1;
+        }
+        width
+    }
+
+    /// Features of one output sample.
+    pub const fn output_features(&self) -> usize {
+        self.input_width(self.layers.len())
+    }
+
+    /// The widest of the input and every layer's output.
+    pub const fn max_width(&self) -> usize {
+        let mut width = self.input_features;
+        let mut max = width;
+        let mut i = 0;
+        while i < self.layers.len() {
+            width = self.layers[i].output_width(width);
+            if width > max {
+                max = width;
+            }
+            i += 1;
+        }
+        max
+    }
+
+    const fn sum_params(&self, frozen: Option<bool>) -> usize {
+        let mut width = self.input_features;
+        let mut total = 0usize;
+        let mut i = 0;
+        while i < self.layers.len() {
+            let layer = &self.layers[i];
+            let counted = match frozen {
+                None => true,
+                Some(f) => layer.frozen == f,
+            };
+            if counted {
+                total = total.saturating_add(layer.param_len(width));
+            }
+            width = layer.output_width(width);
+            i += 1;
+        }
+        total
+    }
+
+    /// Floats of all parameters, frozen and trainable.
+    pub const fn param_len(&self) -> usize {
+        self.sum_params(None)
+    }
+
+    /// Floats of the trainable parameters, and of the gradients.
+    pub const fn trainable_len(&self) -> usize {
+        self.sum_params(Some(false))
+    }
+
+    /// Floats of the frozen parameters.
+    pub const fn frozen_len(&self) -> usize {
+        self.sum_params(Some(true))
+    }
+
+    /// Floats of non-trained state (batch norm's running statistics).
+    pub const fn buffer_len(&self) -> usize {
+        let mut width = self.input_features;
+        let mut total = 0usize;
+        let mut i = 0;
+        while i < self.layers.len() {
+            total = total.saturating_add(self.layers[i].buffer_len(width));
+            width = self.layers[i].output_width(width);
+            i += 1;
+        }
+        total
+    }
+
+    /// Floats of the activation arena for a batch of `batch` samples.
+    pub const fn activation_len(&self, batch: usize) -> usize {
+        let mut width = self.input_features;
+        let mut total = 0usize;
+        let mut i = 0;
+        while i < self.layers.len() {
+            total = total.saturating_add(self.layers[i].activation_len(width, batch));
+            width = self.layers[i].output_width(width);
+            i += 1;
+        }
+        total
+    }
+
+    /// Floats of scratch for a batch of `batch` samples: two rows of the widest layer.
+    pub const fn scratch_len(&self, batch: usize) -> usize {
+        batch.saturating_mul(self.max_width()).saturating_mul(2)
+    }
+
+    /// Checks that the layers chain (each dense layer's `in_features` equals the width before
+    /// it, each norm's features the width it normalises), that no width is zero, that the model
+    /// has a layer, and every layer's own hyper-parameters ([`Activation::validate`],
+    /// [`LayerNorm::validate`], [`BatchNorm::validate`], a dropout `p` in `[0, 1]`). Every pass
+    /// runs it first, so a bad layer is reported before anything is written.
+    ///
+    /// # Errors
+    /// [`Error::ZeroDimension`] (`"layers"`, `"input_features"`, `"in_features"`,
+    /// `"out_features"`), [`Error::LengthMismatch`] (`"in_features"`: expected the width before
+    /// the layer; `"normalized_shape"`), [`Error::DimensionOverflow`] when a buffer length
+    /// overflows `usize`, [`Error::InvalidHyperParameter`] from a layer.
+    pub fn validate(&self) -> Result<()> {
+        check_nonzero("layers", self.layers.len())?;
+        check_nonzero("input_features", self.input_features)?;
+        let mut width = self.input_features;
+        for layer in self.layers {
+            if let LayerKind::Dense {
+                in_features,
+                out_features,
+                ..
+            } = layer.kind
+            {
+                check_nonzero("in_features", in_features)?;
+                check_nonzero("out_features", out_features)?;
+                check_len("in_features", in_features, width)?;
+                in_features
+                    .checked_mul(out_features)
+                    .and_then(|w| w.checked_add(out_features))
+                    .ok_or(Error::DimensionOverflow { what: "weight" })?;
+            }
+            match layer.kind {
+                LayerKind::LayerNorm(ln) => {
+                    check_len("normalized_shape", ln.features, width)?;
+                    ln.validate()?;
+                }
+                LayerKind::BatchNorm(bn) => {
+                    check_len("normalized_shape", bn.features, width)?;
+                    bn.validate()?;
+                }
+                LayerKind::Dropout { p } if !(0.0..=1.0).contains(&p) => {
+                    return Err(Error::InvalidHyperParameter { what: "p" });
+                }
+                LayerKind::Activation(activation) => activation.validate()?,
+                _ => {}
+            }
+            width = layer.output_width(width);
+        }
+        Ok(())
+    }
+
+    /// Where each layer's parameters sit, in layer order (an empty span for layers without).
+    pub fn param_spans(&self) -> impl Iterator<Item = ParamSpan> + '_ {
+        let mut width = self.input_features;
+        let (mut frozen_at, mut trainable_at) = (0usize, 0usize);
+        self.layers.iter().map(move |layer| {
+            let len = layer.param_len(width);
+            width = layer.output_width(width);
+            let at = if layer.frozen {
+                &mut frozen_at
+            } else {
+                &mut trainable_at
+            };
+            let span = ParamSpan {
+                frozen: layer.frozen,
+                offset: *at,
+                len,
+            };
+            *at = at.saturating_add(len);
+            span
+        })
+    }
+
+    /// Each layer's widths and where its parameters, buffers, output and saved values sit, for
+    /// a batch of `batch`, in layer order.
+    pub fn geometry(&self, batch: usize) -> impl Iterator<Item = Geometry> + '_ {
+        let mut width = self.input_features;
+        let mut buffer_at = 0usize;
+        let mut act_at = 0usize;
+        self.layers
+            .iter()
+            .zip(self.param_spans())
+            .map(move |(layer, params)| {
+                let out_width = layer.output_width(width);
+                let out_len = batch.saturating_mul(out_width);
+                let saved_len = layer.saved_len(width, batch);
+                let buffers_len = layer.buffer_len(width);
+                let g = Geometry {
+                    in_width: width,
+                    out_width,
+                    params,
+                    buffers: buffer_at..buffer_at.saturating_add(buffers_len),
+                    output: act_at..act_at.saturating_add(out_len),
+                    saved: act_at.saturating_add(out_len)
+                        ..act_at.saturating_add(out_len).saturating_add(saved_len),
+                };
+                buffer_at = g.buffers.end;
+                act_at = g.saved.end;
+                width = out_width;
+                g
+            })
+    }
+
+    /// Checks the model and the lengths of the parameters and buffers.
+    pub(super) fn check_params(&self, params: &Params<'_>, buffers: usize) -> Result<()> {
+        self.validate()?;
+        check_len("frozen", params.frozen.len(), self.frozen_len())?;
+        check_len("params", params.trainable.len(), self.trainable_len())?;
+        check_len("buffers", buffers, self.buffer_len())
+    }
+
+    /// A batch norm trains on the batch's own statistics, which need two samples: checked
+    /// before a training pass writes anything.
+    pub(super) fn check_training_batch(&self, batch: usize) -> Result<()> {
+        let has_batch_norm = self
+            .layers
+            .iter()
+            .any(|l| matches!(l.kind, LayerKind::BatchNorm(_)));
+        if has_batch_norm && batch == 1 {
+            return Err(Error::ZeroDimension { what: "batch - 1" });
+        }
+        Ok(())
+    }
+
+    /// `batch·width` for an input or output of a batch, with overflow and zero checks.
+    pub(super) fn rows(&self, what: &'static str, batch: usize, width: usize) -> Result<usize> {
+        check_nonzero("batch", batch)?;
+        batch
+            .checked_mul(width)
+            .ok_or(Error::DimensionOverflow { what })
+    }
+}
+
+/// Where one layer's data sit, for a given batch (see [`Sequential::geometry`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    /// The width of the layer's input.
+    pub in_width: usize,
+    /// The width of its output.
+    pub out_width: usize,
+    /// Its parameters.
+    pub params: ParamSpan,
+    /// Its range in the buffers.
+    pub buffers: core::ops::Range<usize>,
+    /// Its output's range in the activation arena.
+    pub output: core::ops::Range<usize>,
+    /// The range, right after the output, of what its backward pass needs.
+    pub saved: core::ops::Range<usize>,
+}
+
+/// The parameters of one layer, from the slice its span points into.
+pub(super) fn span_of<'p>(params: &Params<'p>, span: ParamSpan) -> Result<&'p [f32]> {
+    let slice = if span.frozen {
+        params.frozen
+    } else {
+        params.trainable
+    };
+    slice
+        .get(span.offset..span.offset.saturating_add(span.len))
+        .ok_or(Error::LengthMismatch {
+            what: if span.frozen { "frozen" } else { "params" },
+            expected: span.offset.saturating_add(span.len),
+            actual: slice.len(),
+        })
+}
