@@ -148,10 +148,8 @@ fn nn<T: PanelTiles>(tiles: T, ops: Operands<'_>) {
 /// neighbours here are neighbours in [`Operands`], where the dimensions sit together and
 /// every pointer beside its slice's length. Otherwise the compiler copies two fields at a
 /// time with one 16-byte load, which cannot take its value from the two 8-byte stores that
-/// just wrote them: the load waits for the stores to reach the cache. Seen with
-/// `perf record` on `C += Aᵀ·B` 16 × 16 × 16 alone: 5.7 % of the samples on that copy,
-/// 1.3 % after (three alternating runs: 99.6 → 94.8 ns, medians; the dense backward pass
-/// did not move measurably).
+/// just wrote them: the load waits for the stores to reach the cache, a stall that shows in
+/// the small products (docs/PERFORMANCE.md, "Memory access").
 #[derive(Clone, Copy)]
 #[repr(C)]
 struct Ptrs {
@@ -182,10 +180,9 @@ impl Ptrs {
 /// rows (the matrix-vector product reads `B` once, without the cost of transposing it); for up
 /// to eight rows, and for narrow outputs whose 16-column panels would be partly empty
 /// (`n < 32` and not 16), when the sums are long enough (`k ≥ 32`) to pay for the horizontal
-/// reductions. Measured (one run each, µs, dot tiles against packed): at 784 × 256, 4 rows
-/// 20 against 36, 8 rows 39 against 62, 12 rows 74 against 72; with `k = 128`, 32 × 10
-/// 1.18 against 2.02; 12 × 20 × 64 0.54 against 1.00; but 16 × 16 with `k = 32`, 64, 128
-/// 0.40, 0.61, 1.01 against 0.25, 0.45, 0.84 (a full panel wastes nothing).
+/// reductions. Beyond eight rows over full panels, and with exactly 16 columns (a full panel
+/// wastes nothing), the packed tiles are as fast or faster (docs/PERFORMANCE.md, "Strategies
+/// by shape").
 fn nt_uses_dot(m: usize, n: usize, k: usize) -> bool {
     let long = k >= 2 * NR;
     let partly_empty_panels = n < 2 * NR && n != NR;
@@ -201,12 +198,9 @@ fn pack_rows_of_b(m: usize, k: usize) -> bool {
 /// Whether `C (=|+=) A·B` on `B` in place sweeps `C` row by row ([`short_sum`]) rather than
 /// running panel tiles over it: for short sums (`k ≤ 8`) where `C` is the traffic — one or
 /// two steps per element, or a `C` of 64 Ki floats or more — and its rows are long enough
-/// (`n ≥ 64`) for the walk's full vectors to dominate its scalar ends.
-///
-/// Measured on Zen 4 (one or two runs each, ns, sweep against panel tiles): 16 × 16 × 1
-/// 80 against 35; 32 × 32 × 8 540 against 215; 64 × 64 × 1 215 against 360; 64 × 128 × 2
-/// 570 against 860; 64 × 128 × 8 1960 against 1590; 128 × 256 × 8 9960 against 7130; but
-/// 256 × 256 × 4 6460 against 9060 and 256 × 784 × 8 34 000 against 39 700.
+/// (`n ≥ 64`) for the walk's full vectors to dominate its scalar ends. Elsewhere the panel
+/// tiles are faster: they load a row of `B` once for 6 or 12 rows of `C`, where the sweep
+/// loads it once per row (docs/PERFORMANCE.md, "Strategies by shape", has the table).
 fn sweeps_short_sum(m: usize, n: usize, k: usize) -> bool {
     k <= short::MAX_K && n >= 64 && (k <= 2 || m * n >= 1 << 16)
 }
@@ -214,10 +208,10 @@ fn sweeps_short_sum(m: usize, n: usize, k: usize) -> bool {
 /// `C = A·Bᵀ (+ bias)` by dot tiles: four rows of `C` × three columns, the last rows by
 /// three × three, two × four or one × four (one row × eight when `m = 1`).
 ///
-/// A tile `R × S` keeps `R·S` accumulators and, per step, `R` vectors of `A` and `S` of `B`
-/// in the sixteen registers. Three rows × four columns (19 of them) ran 1.8× slower than
-/// three × three at 3 × 128 × 784 (14.0 against 7.6 µs, one run); four × two (instead of
-/// four × three, 19 as well) was 13 % slower at 4 × 256 × 784.
+/// A tile `R × S` keeps `R·S` accumulators and, per step, the `S` vectors of `B` and one
+/// vector of `A` at a time in the sixteen registers: four × three fills them, three × four
+/// needs one more and is the slower, and so is four × two, which reuses each vector of `A`
+/// less (docs/PERFORMANCE.md, "Strategies by shape").
 ///
 /// # Safety
 /// `p` from checked operands of `C = A·Bᵀ`; the CPU has AVX2 and FMA.
@@ -402,8 +396,8 @@ unsafe fn broadcast_in_place<T: PanelTiles>(
             1 => few_rows::<1, 8>(t, p.n),
             2 => few_rows::<2, 4>(t, p.n),
             // Three rows × 32 columns would need 12 accumulators, 4 vectors of `B` and a
-            // broadcast: one register too many. Three × 24 at 3 × 784 × 128: 9.1 µs, against
-            // 14.6 µs for three × 32 (one run).
+            // broadcast: one register too many, so three × 24 is the faster
+            // (docs/PERFORMANCE.md).
             3 => few_rows::<3, 3>(t, p.n),
             // SAFETY: `k ≤ MAX_K`; the rest is this function's contract.
             _ if sweeps_short_sum(p.m, p.n, p.k) => short_sum(p, rs_a, cs_a, first),

@@ -8,9 +8,8 @@
 //! `acc = a[q]·B[q, j] + acc` fused for `q = 0, 1, …`, stored as `f32` between passes (where the
 //! tiles keep it in a register, also as `f32`), so the bits are the same.
 //!
-//! Measured (one run, µs, few-row tiles → sweep): 1 × 784 × 128 6.45 → 5.03, 1 × 256 × 256
-//! 3.71 → 2.88, 1 × 256 × 128 1.78 → 1.35; but 1 × 128 × 784 5.75 → 9.55 (a row of 128 is too
-//! short to pay for a pass per four steps), hence [`MIN_N`].
+//! The sweep is faster than the few-row tiles from rows of [`MIN_N`] columns on; a shorter row
+//! does not pay for a pass over it per four steps (docs/PERFORMANCE.md, "Strategies by shape").
 
 use core::arch::x86_64::*;
 

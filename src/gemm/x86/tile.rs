@@ -135,7 +135,7 @@ pub(super) unsafe fn tile<const ROWS: usize, const NV: usize, const MASKED_B: bo
     // Fetch the tile of `C` while the sum runs: it is read (or written) only at the end, and
     // a large `C` is out of cache by then, which would stall every tile on its misses. A short
     // sum has no time to hide the fetch, and its `C` is small: there the prefetches are only
-    // instructions (backward 16×16×16: 273 → 260 ns without them).
+    // instructions, so it skips them (docs/PERFORMANCE.md, "Memory access").
     if t.kc >= 64 {
         for r in 0..ROWS {
             let c_r = t.c.wrapping_add(r * t.ldc);

@@ -49,13 +49,9 @@ impl Kernel for Avx512F {
 impl PanelTiles for Avx512F {
     /// 516 KiB of `A` at `KC = 256`, for the L2 of 1 MiB or more of most AVX-512 CPUs (Zen 4
     /// and 5, the Xeons since Skylake): a product of up to 516 rows packs each panel of `B` once
-    /// per block of steps. (Two client families with AVX-512, Ice Lake and Rocket Lake, have
-    /// 512 KiB of L2; there a block of more than about 250 rows reads `A` from L3: not
-    /// measured.) Measured on the Zen 4 against 192 rows (both in blocks of equal height;
-    /// medians of four alternating runs of the product alone): `C += Aᵀ·B` 512³ 2.59 against
-    /// 2.55 ms, `C = A·B` 512³ 2.58 against 2.53 ms, `C = A·Bᵀ` 512³ 2.56 against 2.54 ms,
-    /// `C = A·B` 256 × 784 × 256 956 against 950 µs, `C += Aᵀ·B` 256 × 784 × 64 248 against
-    /// 242 µs.
+    /// per block of steps (docs/PERFORMANCE.md, "Blocks of steps and of rows"). Two client
+    /// families with AVX-512, Ice Lake and Rocket Lake, have 512 KiB of L2; there a block of
+    /// more than about 250 rows reads `A` from L3.
     const MC: usize = 516;
 
     #[inline(always)]

@@ -39,9 +39,7 @@ pub(in crate::gemm::x86) unsafe fn tile<const ROWS: usize, const MASKED_B: bool>
     // The rows of `A` adjacent in memory (`C += Aᵀ·B`, `A` read in place) get their own copy,
     // which addresses them at constant offsets from one pointer. With a stride known only at
     // run time the compiler chains one pointer addition per row through every step, as many
-    // dependent additions as the step has FMAs (measured, three alternating runs: 16 × 16 × 16
-    // 104 against 107 ns, 128 × 784 × 32 58.5 against 61.1 µs, 256 × 784 × 64 239 against
-    // 246 µs).
+    // dependent additions as the step has FMAs (docs/PERFORMANCE.md, "Register tiles").
     // SAFETY: the caller's contract.
     unsafe {
         if t.rs_a == 1 {
