@@ -27,7 +27,7 @@ impl RowWise for LogSoftmax {
     const SAVED: Saved = Saved::Output;
 
     #[inline(always)]
-    fn forward<L: Lanes>(self, l: L, mut row: impl RowOut) {
+    fn forward<L: Lanes>(self, l: L, mut row: RowOut<'_>) {
         // The shift m and the log-normaliser ln Σ e^{x − m}.
         let m = l.splat(simd::max_in(l, row.x()));
         let lse = math::ln_lanes(l, l.splat(sum_exp_shifted(l, row.x(), m)));
@@ -39,7 +39,7 @@ impl RowWise for LogSoftmax {
     }
 
     #[inline(always)]
-    fn backward<L: Lanes>(self, l: L, mut row: impl RowGrad) {
+    fn backward<L: Lanes>(self, l: L, mut row: RowGrad<'_>) {
         let s = l.splat(simd::sum_in(l, row.dy()));
         row.map(
             l,

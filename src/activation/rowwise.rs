@@ -33,26 +33,73 @@ pub(crate) fn rows_of(what: &'static str, len: usize, cols: usize) -> Result<usi
     }
 }
 
-/// One row of a forward pass: the input, and where the output goes (a separate row, or over
-/// the input).
-pub(crate) trait RowOut {
-    /// The input row `x`; read it before the first [`map`](RowOut::map).
-    fn x(&self) -> &[f32];
-    /// The output row `y` (after a [`map`](RowOut::map) it holds that map's values).
-    fn y(&mut self) -> &mut [f32];
-    /// `y[j] = f(x[j])`, through the tail-safe element-wise map on the lanes `l`.
-    fn map<L: Lanes>(&mut self, l: L, f: impl Fn(L::F) -> L::F);
+/// One row of a forward pass: the input `x`, and the output `y`, a separate row or, in place,
+/// the same one.
+pub(crate) struct RowOut<'a> {
+    /// `Some(x)` out of place; `None` in place, where `y` holds `x` on entry.
+    x: Option<&'a [f32]>,
+    y: &'a mut [f32],
 }
 
-/// One row of a backward pass: the saved row, the upstream gradient `dy`, and where `dx`
-/// goes (a separate row, or over `dy`).
-pub(crate) trait RowGrad {
+impl RowOut<'_> {
+    /// The input row `x`; read it before the first [`map`](RowOut::map).
+    #[inline(always)]
+    pub(crate) fn x(&self) -> &[f32] {
+        match self.x {
+            Some(x) => x,
+            None => self.y,
+        }
+    }
+
+    /// The output row `y` (after a [`map`](RowOut::map) it holds that map's values).
+    #[inline(always)]
+    pub(crate) fn y(&mut self) -> &mut [f32] {
+        self.y
+    }
+
+    /// `y[j] = f(x[j])`, through the tail-safe element-wise map on the lanes `l`.
+    #[inline(always)]
+    pub(crate) fn map<L: Lanes>(&mut self, l: L, f: impl Fn(L::F) -> L::F) {
+        match self.x {
+            Some(x) => simd::map_in(l, x, self.y, f),
+            None => simd::map_inplace_in(l, self.y, f),
+        }
+    }
+}
+
+/// One row of a backward pass: the saved row, the upstream gradient `dy`, and `dx`, a separate
+/// row or, in place, `dy`'s.
+pub(crate) struct RowGrad<'a> {
+    saved: &'a [f32],
+    /// `Some(dy)` out of place; `None` in place, where `dx` holds `dy` on entry.
+    dy: Option<&'a [f32]>,
+    dx: &'a mut [f32],
+}
+
+impl RowGrad<'_> {
     /// The saved row (the forward's output `y`).
-    fn saved(&self) -> &[f32];
+    #[inline(always)]
+    pub(crate) fn saved(&self) -> &[f32] {
+        self.saved
+    }
+
     /// The upstream gradient `dy`; read it before [`map`](RowGrad::map).
-    fn dy(&self) -> &[f32];
+    #[inline(always)]
+    pub(crate) fn dy(&self) -> &[f32] {
+        match self.dy {
+            Some(dy) => dy,
+            None => self.dx,
+        }
+    }
+
     /// `dx[j] = f(saved[j], dy[j])` on the lanes `l`.
-    fn map<L: Lanes>(&mut self, l: L, f: impl Fn(L::F, L::F) -> L::F);
+    #[inline(always)]
+    pub(crate) fn map<L: Lanes>(&mut self, l: L, f: impl Fn(L::F, L::F) -> L::F) {
+        match self.dy {
+            Some(dy) => simd::zip_map_in(l, self.saved, dy, self.dx, f),
+            None => simd::zip_map_inplace_in(l, self.saved, self.dx, f),
+        }
+    }
 }
 
 /// An activation over each row, stated once for every instruction set and both call forms.
@@ -61,78 +108,9 @@ pub(crate) trait RowWise: Copy {
     /// The tensor the backward pass reads.
     const SAVED: Saved;
     /// The forward pass over one row.
-    fn forward<L: Lanes>(self, l: L, row: impl RowOut);
+    fn forward<L: Lanes>(self, l: L, row: RowOut<'_>);
     /// The backward pass over one row.
-    fn backward<L: Lanes>(self, l: L, row: impl RowGrad);
-}
-
-/// `x` into `y`.
-struct Into<'a>(&'a [f32], &'a mut [f32]);
-/// `y` over `x`.
-struct Over<'a>(&'a mut [f32]);
-/// `(saved, dy)` into `dx`.
-struct GradInto<'a>(&'a [f32], &'a [f32], &'a mut [f32]);
-/// `(saved, dy)` over `dy`.
-struct GradOver<'a>(&'a [f32], &'a mut [f32]);
-
-impl RowOut for Into<'_> {
-    #[inline(always)]
-    fn x(&self) -> &[f32] {
-        self.0
-    }
-    #[inline(always)]
-    fn y(&mut self) -> &mut [f32] {
-        self.1
-    }
-    #[inline(always)]
-    fn map<L: Lanes>(&mut self, l: L, f: impl Fn(L::F) -> L::F) {
-        simd::map_in(l, self.0, self.1, f);
-    }
-}
-
-impl RowOut for Over<'_> {
-    #[inline(always)]
-    fn x(&self) -> &[f32] {
-        self.0
-    }
-    #[inline(always)]
-    fn y(&mut self) -> &mut [f32] {
-        self.0
-    }
-    #[inline(always)]
-    fn map<L: Lanes>(&mut self, l: L, f: impl Fn(L::F) -> L::F) {
-        simd::map_inplace_in(l, self.0, f);
-    }
-}
-
-impl RowGrad for GradInto<'_> {
-    #[inline(always)]
-    fn saved(&self) -> &[f32] {
-        self.0
-    }
-    #[inline(always)]
-    fn dy(&self) -> &[f32] {
-        self.1
-    }
-    #[inline(always)]
-    fn map<L: Lanes>(&mut self, l: L, f: impl Fn(L::F, L::F) -> L::F) {
-        simd::zip_map_in(l, self.0, self.1, self.2, f);
-    }
-}
-
-impl RowGrad for GradOver<'_> {
-    #[inline(always)]
-    fn saved(&self) -> &[f32] {
-        self.0
-    }
-    #[inline(always)]
-    fn dy(&self) -> &[f32] {
-        self.1
-    }
-    #[inline(always)]
-    fn map<L: Lanes>(&mut self, l: L, f: impl Fn(L::F, L::F) -> L::F) {
-        simd::zip_map_inplace_in(l, self.0, self.1, f);
-    }
+    fn backward<L: Lanes>(self, l: L, row: RowGrad<'_>);
 }
 
 /// A [`RowWise`] activation over a whole `[rows, cols]` slice: the checked, dispatched calls.
@@ -186,7 +164,8 @@ impl<R: RowWise> Rows<R> {
         simd::dispatch(Backward {
             op: self.0,
             y,
-            grad: Grad::Into(dy, dx),
+            dy: Some(dy),
+            dx,
             cols,
         });
         Ok(())
@@ -204,7 +183,8 @@ impl<R: RowWise> Rows<R> {
         simd::dispatch(Backward {
             op: self.0,
             y,
-            grad: Grad::Over(dy),
+            dy: None,
+            dx: dy,
             cols,
         });
         Ok(())
@@ -224,35 +204,20 @@ impl<R: RowWise> WithLanes for Forward<'_, R> {
 
     #[inline(always)]
     fn run<L: Lanes>(self, l: L) {
-        let (op, cols) = (self.op, self.cols);
-        match self.x {
-            Some(x) => {
-                for (xr, yr) in by_rows(x, cols).zip(by_rows_mut(self.y, cols)) {
-                    op.forward(l, Into(xr, yr));
-                }
-            }
-            None => {
-                for row in by_rows_mut(self.y, cols) {
-                    op.forward(l, Over(row));
-                }
-            }
+        let mut xs = self.x.map(|x| by_rows(x, self.cols));
+        for y in by_rows_mut(self.y, self.cols) {
+            let x = xs.as_mut().and_then(Iterator::next);
+            self.op.forward(l, RowOut { x, y });
         }
     }
 }
 
-/// Where a backward pass reads `dy` and writes `dx`.
-enum Grad<'a> {
-    /// `dy` into `dx`.
-    Into(&'a [f32], &'a mut [f32]),
-    /// `dx` over `dy`.
-    Over(&'a mut [f32]),
-}
-
-/// The backward kernel.
+/// The backward kernel: from `y` and `dy` into `dx`, or over `dx` when `dy` is `None`.
 struct Backward<'a, R> {
     op: R,
     y: &'a [f32],
-    grad: Grad<'a>,
+    dy: Option<&'a [f32]>,
+    dx: &'a mut [f32],
     cols: usize,
 }
 
@@ -261,21 +226,10 @@ impl<R: RowWise> WithLanes for Backward<'_, R> {
 
     #[inline(always)]
     fn run<L: Lanes>(self, l: L) {
-        let (op, cols) = (self.op, self.cols);
-        match self.grad {
-            Grad::Into(dy, dx) => {
-                let rows = by_rows(self.y, cols)
-                    .zip(by_rows(dy, cols))
-                    .zip(by_rows_mut(dx, cols));
-                for ((yr, gr), dr) in rows {
-                    op.backward(l, GradInto(yr, gr, dr));
-                }
-            }
-            Grad::Over(dy) => {
-                for (yr, gr) in by_rows(self.y, cols).zip(by_rows_mut(dy, cols)) {
-                    op.backward(l, GradOver(yr, gr));
-                }
-            }
+        let mut dys = self.dy.map(|dy| by_rows(dy, self.cols));
+        for (saved, dx) in by_rows(self.y, self.cols).zip(by_rows_mut(self.dx, self.cols)) {
+            let dy = dys.as_mut().and_then(Iterator::next);
+            self.op.backward(l, RowGrad { saved, dy, dx });
         }
     }
 }

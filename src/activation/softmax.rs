@@ -12,7 +12,7 @@ impl RowWise for Softmax {
     const SAVED: Saved = Saved::Output;
 
     #[inline(always)]
-    fn forward<L: Lanes>(self, l: L, mut row: impl RowOut) {
+    fn forward<L: Lanes>(self, l: L, mut row: RowOut<'_>) {
         let m = l.splat(simd::max_in(l, row.x()));
         row.map(
             l,
@@ -29,7 +29,7 @@ impl RowWise for Softmax {
     }
 
     #[inline(always)]
-    fn backward<L: Lanes>(self, l: L, mut row: impl RowGrad) {
+    fn backward<L: Lanes>(self, l: L, mut row: RowGrad<'_>) {
         let d = l.splat(simd::dot_in(l, row.saved(), row.dy()));
         row.map(
             l,
