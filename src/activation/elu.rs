@@ -1,131 +1,162 @@
-//! ELU: `x` for `x > 0`, `α·(eˣ − 1)` otherwise.
+//! ELU: `x` for `x > 0`, `α·(eˣ − 1)` otherwise; its backward from `y` or from `x`.
 
-use super::check_backward;
-use crate::error::{check_len, Error};
-use crate::simd::{self, f32x8, math};
-use crate::Result;
+use super::elementwise::{backward_fns, forward_fns, Elementwise};
+use super::Saved;
+use crate::simd::{math, Float8, Lanes};
+use crate::{Error, Result};
 
-/// `alpha` must be finite.
-pub(super) fn check_alpha(alpha: f32) -> Result<()> {
-    if alpha.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::InvalidHyperParameter { what: "alpha" })
+/// Hyper-parameters of [`elu`](fn@elu) (torch's `nn.ELU`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Elu {
+    /// `α` in `α·(eˣ − 1)`; must be finite. torch's default: `1`.
+    pub alpha: f32,
+}
+
+impl Elu {
+    /// torch's defaults: `alpha = 1`.
+    pub const DEFAULT: Self = Self { alpha: 1.0 };
+}
+
+impl Default for Elu {
+    fn default() -> Self {
+        Self::DEFAULT
     }
 }
 
-/// Backward from the output needs `y ≤ 0 ⇔ x ≤ 0`, which holds for `alpha ≥ 0`.
-fn check_alpha_for_output(alpha: f32) -> Result<()> {
-    check_alpha(alpha)?;
-    if alpha >= 0.0 {
-        Ok(())
-    } else {
-        Err(Error::InvalidHyperParameter { what: "alpha" })
+impl Elementwise for Elu {
+    /// `y` while `α ≥ 0` (then `y ≤ 0` exactly when `x ≤ 0`; [`FromOutput`]), otherwise `x`
+    /// ([`FromInput`]).
+    fn saved(self) -> Saved {
+        if self.alpha >= 0.0 {
+            Saved::Output
+        } else {
+            Saved::Input
+        }
+    }
+
+    /// `alpha` must be finite.
+    fn validate(self) -> Result<()> {
+        if self.alpha.is_finite() {
+            Ok(())
+        } else {
+            Err(Error::InvalidHyperParameter { what: "alpha" })
+        }
+    }
+
+    #[inline(always)]
+    fn forward<L: Lanes>(self, l: L, x: L::F) -> L::F {
+        // torch: `x > 0 ? x : α·expm1(x)` (NaN goes to the second branch and stays NaN).
+        x.simd_gt(l.splat(0.0))
+            .select(x, l.splat(self.alpha) * math::expm1_lanes(l, x))
+    }
+
+    #[inline(always)]
+    fn backward<L: Lanes>(self, l: L, s: L::F, dy: L::F) -> L::F {
+        if self.alpha >= 0.0 {
+            FromOutput(self).backward(l, s, dy)
+        } else {
+            FromInput(self).backward(l, s, dy)
+        }
     }
 }
 
-#[inline(always)]
-fn elu_lanes(x: f32x8, alpha: f32x8) -> f32x8 {
-    // torch: `x > 0 ? x : α·expm1(x)` (NaN goes to the second branch and stays NaN).
-    x.simd_gt(f32x8::ZERO).select(x, alpha * math::expm1(x))
+/// ELU's backward from its output, torch's `elu_backward(is_result = true)`; needs `α ≥ 0`.
+#[derive(Clone, Copy, Debug)]
+struct FromOutput(Elu);
+
+impl Elementwise for FromOutput {
+    fn saved(self) -> Saved {
+        Saved::Output
+    }
+
+    /// `alpha` must be finite and, so that `y ≤ 0 ⇔ x ≤ 0`, not negative.
+    fn validate(self) -> Result<()> {
+        self.0.validate()?;
+        if self.0.alpha >= 0.0 {
+            Ok(())
+        } else {
+            Err(Error::InvalidHyperParameter { what: "alpha" })
+        }
+    }
+
+    #[inline(always)]
+    fn forward<L: Lanes>(self, l: L, x: L::F) -> L::F {
+        self.0.forward(l, x)
+    }
+
+    #[inline(always)]
+    fn backward<L: Lanes>(self, l: L, y: L::F, dy: L::F) -> L::F {
+        // `y ≤ 0 ? dy·(y + α) : dy`.
+        y.simd_le(l.splat(0.0))
+            .select(dy * (y + l.splat(self.0.alpha)), dy)
+    }
 }
 
-#[inline(always)]
-fn elu_grad_from_output(y: f32x8, dy: f32x8, alpha: f32x8) -> f32x8 {
-    // torch's `elu_backward(is_result = true)`: `y ≤ 0 ? dy·(y + α) : dy`.
-    y.simd_le(f32x8::ZERO).select(dy * (y + alpha), dy)
+/// ELU's backward from its input, torch's `elu_backward(is_result = false)`; any finite `α`.
+#[derive(Clone, Copy, Debug)]
+struct FromInput(Elu);
+
+impl Elementwise for FromInput {
+    fn saved(self) -> Saved {
+        Saved::Input
+    }
+
+    fn validate(self) -> Result<()> {
+        self.0.validate()
+    }
+
+    #[inline(always)]
+    fn forward<L: Lanes>(self, l: L, x: L::F) -> L::F {
+        self.0.forward(l, x)
+    }
+
+    #[inline(always)]
+    fn backward<L: Lanes>(self, l: L, x: L::F, dy: L::F) -> L::F {
+        // `x ≤ 0 ? dy·α·eˣ : dy`.
+        x.simd_le(l.splat(0.0))
+            .select(dy * l.splat(self.0.alpha) * math::exp_lanes(l, x), dy)
+    }
 }
 
-#[inline(always)]
-fn elu_grad_from_input(x: f32x8, dy: f32x8, alpha: f32x8) -> f32x8 {
-    // torch's `elu_backward(is_result = false)`: `x ≤ 0 ? dy·α·eˣ : dy`.
-    x.simd_le(f32x8::ZERO).select(dy * alpha * math::exp(x), dy)
+forward_fns! {
+    /// `elu(x) = x` for `x > 0`, `α·(eˣ − 1)` otherwise: torch's `F.elu(x, alpha)` (default
+    /// `alpha = 1`), into `y`.
+    ///
+    /// `eˣ − 1` is [`math::expm1`], so tiny negative `x` keep their relative accuracy
+    /// (`elu(−1e−7) = −1e−7·α`); the error is within 4 ulp of `expm1` plus one rounding.
+    /// `elu(−∞) = −α`; NaN propagates.
+    ///
+    /// Derivative: `1` for `x > 0`, `α·eˣ = y + α` for `x ≤ 0` (torch's choice at `x = 0`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperParameter`] when `alpha` is not finite; [`Error::LengthMismatch`]
+    /// when `y.len() != x.len()`.
+    elu, elu_inplace(alpha: f32) = Elu { alpha };
 }
 
-/// `elu(x) = x` for `x > 0`, `α·(eˣ − 1)` otherwise: torch's `F.elu(x, alpha)` (default
-/// `alpha = 1`), into `y`.
-///
-/// `eˣ − 1` is [`math::expm1`], so tiny negative `x` keep their relative accuracy
-/// (`elu(−1e−7) = −1e−7·α`); the error is within 4 ulp of `expm1` plus one rounding.
-/// `elu(−∞) = −α`; NaN propagates.
-///
-/// Derivative: `1` for `x > 0`, `α·eˣ = y + α` for `x ≤ 0` (torch's choice at `x = 0`).
-///
-/// # Errors
-/// [`Error::InvalidHyperParameter`] when `alpha` is not finite; [`Error::LengthMismatch`] when
-/// `y.len() != x.len()`.
-pub fn elu(x: &[f32], y: &mut [f32], alpha: f32) -> Result<()> {
-    check_alpha(alpha)?;
-    check_len("y", y.len(), x.len())?;
-    let a = f32x8::splat(alpha);
-    simd::map(x, y, |x| elu_lanes(x, a));
-    Ok(())
+backward_fns! {
+    /// Gradient of [`elu`](fn@elu) from its **output**: `dx = dy` where `y > 0`, `dy·(y + α)`
+    /// otherwise (`y + α = α·eˣ`, so no exponential is evaluated; torch's formula for in-place
+    /// `elu_`).
+    ///
+    /// At `x = 0`, `y = 0` and the gradient is `α·dy`, torch's choice. Needs `alpha ≥ 0` (then
+    /// `y ≤ 0` exactly when `x ≤ 0`); with a negative `alpha` use [`elu_backward_input`]. Deep
+    /// in the tail `y + α` loses relative digits (`y` rounds to `−α`), but its absolute error
+    /// stays within a few ulp of `α`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperParameter`] when `alpha` is negative or not finite;
+    /// [`Error::LengthMismatch`] when `dy` or `dx` is not as long as `y`.
+    elu_backward, elu_backward_inplace(y, alpha: f32) = FromOutput(Elu { alpha });
 }
 
-/// [`elu`] in place: `x ← x` for `x > 0`, `α·(eˣ − 1)` otherwise (same bits).
-///
-/// # Errors
-/// [`Error::InvalidHyperParameter`] when `alpha` is not finite.
-pub fn elu_inplace(x: &mut [f32], alpha: f32) -> Result<()> {
-    check_alpha(alpha)?;
-    let a = f32x8::splat(alpha);
-    simd::map_inplace(x, |x| elu_lanes(x, a));
-    Ok(())
-}
-
-/// Gradient of [`elu`] from its **output**: `dx = dy` where `y > 0`, `dy·(y + α)` otherwise
-/// (`y + α = α·eˣ`, so no exponential is evaluated; torch's formula for in-place `elu_`).
-///
-/// At `x = 0`, `y = 0` and the gradient is `α·dy`, torch's choice. Needs `alpha ≥ 0` (then
-/// `y ≤ 0` exactly when `x ≤ 0`); with a negative `alpha` use [`elu_backward_input`]. Deep in
-/// the tail `y + α` loses relative digits (`y` rounds to `−α`), but its absolute error stays
-/// within a few ulp of `α`.
-///
-/// # Errors
-/// [`Error::InvalidHyperParameter`] when `alpha` is negative or not finite;
-/// [`Error::LengthMismatch`] when `dy` or `dx` is not as long as `y`.
-pub fn elu_backward(y: &[f32], dy: &[f32], dx: &mut [f32], alpha: f32) -> Result<()> {
-    check_alpha_for_output(alpha)?;
-    check_backward(y.len(), dy.len(), dx.len())?;
-    let a = f32x8::splat(alpha);
-    simd::zip_map(y, dy, dx, |y, g| elu_grad_from_output(y, g, a));
-    Ok(())
-}
-
-/// [`elu_backward`] in place: `dy ← dx`.
-///
-/// # Errors
-/// As [`elu_backward`] (`dy` is checked against `y`).
-pub fn elu_backward_inplace(y: &[f32], dy: &mut [f32], alpha: f32) -> Result<()> {
-    check_alpha_for_output(alpha)?;
-    check_len("dy", dy.len(), y.len())?;
-    let a = f32x8::splat(alpha);
-    simd::zip_map_inplace(y, dy, |y, g| elu_grad_from_output(y, g, a));
-    Ok(())
-}
-
-/// Gradient of [`elu`] from its **input**: `dx = dy` where `x > 0`, `dy·α·eˣ` otherwise (torch's
-/// autograd formula, any finite `alpha`; `α·dy` at `x = 0`). Relatively accurate in the tail.
-///
-/// # Errors
-/// [`Error::InvalidHyperParameter`] when `alpha` is not finite; [`Error::LengthMismatch`] when
-/// `dy` or `dx` is not as long as `x`.
-pub fn elu_backward_input(x: &[f32], dy: &[f32], dx: &mut [f32], alpha: f32) -> Result<()> {
-    check_alpha(alpha)?;
-    check_backward(x.len(), dy.len(), dx.len())?;
-    let a = f32x8::splat(alpha);
-    simd::zip_map(x, dy, dx, |x, g| elu_grad_from_input(x, g, a));
-    Ok(())
-}
-
-/// [`elu_backward_input`] in place: `dy ← dx`.
-///
-/// # Errors
-/// As [`elu_backward_input`] (`dy` is checked against `x`).
-pub fn elu_backward_input_inplace(x: &[f32], dy: &mut [f32], alpha: f32) -> Result<()> {
-    check_alpha(alpha)?;
-    check_len("dy", dy.len(), x.len())?;
-    let a = f32x8::splat(alpha);
-    simd::zip_map_inplace(x, dy, |x, g| elu_grad_from_input(x, g, a));
-    Ok(())
+backward_fns! {
+    /// Gradient of [`elu`](fn@elu) from its **input**: `dx = dy` where `x > 0`, `dy·α·eˣ`
+    /// otherwise (torch's autograd formula, any finite `alpha`; `α·dy` at `x = 0`). Relatively
+    /// accurate in the tail.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperParameter`] when `alpha` is not finite; [`Error::LengthMismatch`]
+    /// when `dy` or `dx` is not as long as `x`.
+    elu_backward_input, elu_backward_input_inplace(x, alpha: f32) = FromInput(Elu { alpha });
 }

@@ -1,18 +1,14 @@
 //! Activation functions and their gradients, with the semantics of `torch.nn.functional`.
 //!
-//! | function | forward `y = f(x)` | derivative `f′(x)` | backward reads |
-//! |---|---|---|---|
-//! | [`relu`] | `max(x, 0)` | `1` if `x > 0`, else `0` (also at `x = 0`) | `x` or `y` |
-//! | [`leaky_relu`] | `x` if `x > 0`, else `s·x` | `1` if `x > 0`, else `s` (also at `x = 0`) | `x`, or `y` when `s ≥ 0` |
-//! | [`sigmoid`](fn@sigmoid) | `σ(x) = 1/(1 + e^{−x})` | `y·(1 − y)` | `y` |
-//! | [`tanh`](fn@tanh) | `tanh x` | `1 − y²` | `y` |
-//! | [`gelu`](fn@gelu) | `x·Φ(x)`, `Φ(x) = ½(1 + erf(x/√2))` | `Φ(x) + x·φ(x)` | `x` |
-//! | [`gelu_tanh`] | `½x(1 + tanh(k(x + 0.044715x³)))`, `k = √(2/π)` | see [`gelu_tanh`] | `x` |
-//! | [`silu`](fn@silu) | `x·σ(x)` | `σ(x)·(1 + x·(1 − σ(x)))` | `x` |
-//! | [`softplus`](fn@softplus) | `ln(1 + e^{βx})/β`, or `x` when `βx > threshold` | `σ(βx)`, or `1` | `x` |
-//! | [`elu`](fn@elu) | `x` if `x > 0`, else `α·(eˣ − 1)` | `1` if `x > 0`, else `α·eˣ = y + α` | `y` when `α ≥ 0`, or `x` |
-//! | [`softmax`](fn@softmax) | `e^{x_j} / Σ_k e^{x_k}` over each row | `dx = y·(dy − Σ y·dy)` | `y` |
-//! | [`log_softmax`] | `x_j − ln Σ_k e^{x_k}` over each row | `dx = dy − e^y·Σ dy` | `y` |
+//! Every activation is listed once, in the macro `activations!` below: the list makes its
+//! module, the variant of [`Activation`] that names it (whose documentation gives the formula,
+//! torch's module and the tensor its backward reads), and the network's kernel table. An
+//! element-wise activation states `f(x)` and `dy·f′` once, generic over the SIMD lanes, by
+//! implementing `Elementwise` in its own file; softmax and log-softmax, which normalise over a
+//! row, implement `RowWise`. The torch-named functions below come from those statements, and
+//! every one runs on the lanes [`simd::dispatch`](fn@crate::simd::dispatch) picks: AVX2+FMA on
+//! an x86_64 CPU that has them (with or without AVX-512), the portable lanes elsewhere.
+//! `docs/adding-an-activation.md` walks through adding one.
 //!
 //! elu has two backward kernels: [`elu_backward`] from `y` (no exponential; needs `α ≥ 0`) and
 //! [`elu_backward_input`] from `x` (torch's autograd formula, any `α`).
@@ -35,8 +31,8 @@
 //!   call returns [`Error::LengthMismatch`](crate::Error::LengthMismatch) and writes nothing.
 //!   Hyper-parameters out of range give
 //!   [`Error::InvalidHyperParameter`](crate::Error::InvalidHyperParameter).
-//! * [`softmax`](fn@softmax) and [`log_softmax`] work on a row-major `[rows, cols]` slice,
-//!   over the last dimension (`dim = -1`); `rows = len / cols`.
+//! * [`softmax`](fn@softmax) and [`log_softmax`](fn@log_softmax) work on a row-major
+//!   `[rows, cols]` slice, over the last dimension (`dim = -1`); `rows = len / cols`.
 //!
 //! # Accuracy
 //!
@@ -56,44 +52,69 @@
 //! limits, where torch's direct formulas sometimes give NaN: `silu(−∞) = gelu(−∞) =
 //! gelu_tanh(−∞) = −0`, and the derivatives there are `0` (at `−∞`) and `1` (at `+∞`).
 
-mod elu;
-mod gelu;
-mod kind;
-mod rectifier;
-mod sigmoid;
-mod silu;
-mod softmax;
-mod softplus;
-mod tanh;
-
-pub use elu::{
-    elu, elu_backward, elu_backward_inplace, elu_backward_input, elu_backward_input_inplace,
-    elu_inplace,
-};
-pub use gelu::{
-    gelu, gelu_backward, gelu_backward_inplace, gelu_inplace, gelu_tanh, gelu_tanh_backward,
-    gelu_tanh_backward_inplace, gelu_tanh_inplace,
-};
-pub use kind::{Activation, Elu, LeakyRelu, Saved, Softplus};
-pub use rectifier::{
-    leaky_relu, leaky_relu_backward, leaky_relu_backward_inplace, leaky_relu_inplace, relu,
-    relu_backward, relu_backward_inplace, relu_inplace,
-};
-pub use sigmoid::{sigmoid, sigmoid_backward, sigmoid_backward_inplace, sigmoid_inplace};
-pub use silu::{silu, silu_backward, silu_backward_inplace, silu_inplace};
-pub use softmax::{
-    log_softmax, log_softmax_backward, log_softmax_backward_inplace, log_softmax_inplace, softmax,
-    softmax_backward, softmax_backward_inplace, softmax_inplace,
-};
-pub use softplus::{softplus, softplus_backward, softplus_backward_inplace, softplus_inplace};
-pub use tanh::{tanh, tanh_backward, tanh_backward_inplace, tanh_inplace};
-
-use crate::error::check_len;
-use crate::Result;
-
-/// Checks a backward call: `dy` and `dx` have the saved tensor's length.
-#[inline]
-fn check_backward(saved_len: usize, dy_len: usize, dx_len: usize) -> Result<()> {
-    check_len("dy", dy_len, saved_len)?;
-    check_len("dx", dx_len, saved_len)
+/// The list of activations: one line each, `file: Variant => kernel`, under the variant's
+/// documentation. `file` is the module (`src/activation/file.rs`, whose public items are
+/// re-exported here); `Variant` is the [`Activation`] variant, with its hyper-parameters as
+/// `(p: Type)` where it has any; `kernel` is the value that states the activation (an
+/// `Elementwise` or `Rows(RowWise)`), written with the variant's binding `p`.
+///
+/// The list is handed to a macro `$then` that takes its lines apart: here
+/// (`declare_files`), in `kind.rs` (the enum and its methods) and in
+/// `network/kernels.rs` (one kernel table per variant).
+macro_rules! activations {
+    ($then:ident) => {
+        $then! {
+            /// [`relu`](fn@relu): `max(x, 0)`; torch's `nn.ReLU`. Backward reads `y` (or `x`).
+            relu: Relu => Relu,
+            /// [`leaky_relu`](fn@leaky_relu): `x` if `x > 0`, else `negative_slope·x`; torch's
+            /// `nn.LeakyReLU`. Backward reads `y` when `negative_slope ≥ 0`, otherwise `x`.
+            leaky_relu: LeakyRelu(p: LeakyRelu) => p,
+            /// [`sigmoid`](fn@sigmoid): `σ(x) = 1/(1 + e^{−x})`; torch's `nn.Sigmoid`. Backward
+            /// reads `y`: `y·(1 − y)`.
+            sigmoid: Sigmoid => Sigmoid,
+            /// [`tanh`](fn@tanh): `tanh x`; torch's `nn.Tanh`. Backward reads `y`: `1 − y²`.
+            tanh: Tanh => Tanh,
+            /// [`gelu`](fn@gelu): `x·Φ(x)`, `Φ(x) = ½(1 + erf(x/√2))`; torch's
+            /// `nn.GELU(approximate="none")`. Backward reads `x`: `Φ(x) + x·φ(x)`.
+            gelu: Gelu => Gelu,
+            /// [`gelu_tanh`](fn@gelu_tanh): `½x(1 + tanh(k(x + 0.044715x³)))`, `k = √(2/π)`;
+            /// torch's `nn.GELU(approximate="tanh")`. Backward reads `x`.
+            gelu_tanh: GeluTanh => GeluTanh,
+            /// [`silu`](fn@silu): `x·σ(x)`; torch's `nn.SiLU`. Backward reads `x`:
+            /// `σ(x)·(1 + x·(1 − σ(x)))`.
+            silu: Silu => Silu,
+            /// [`softplus`](fn@softplus): `ln(1 + e^{βx})/β`, or `x` when `βx > threshold`;
+            /// torch's `nn.Softplus`. Backward reads `x`: `σ(βx)`, or `1`.
+            softplus: Softplus(p: Softplus) => p,
+            /// [`elu`](fn@elu): `x` if `x > 0`, else `α·(eˣ − 1)`; torch's `nn.ELU`. Backward
+            /// reads `y` when `alpha ≥ 0` ([`elu_backward`]: `y + α`), otherwise `x`
+            /// ([`elu_backward_input`]: `α·eˣ`).
+            elu: Elu(p: Elu) => p,
+            /// [`softmax`](fn@softmax): `e^{x_j} / Σ_k e^{x_k}` over each row; torch's
+            /// `nn.Softmax(dim=-1)`. Backward reads `y`: `dx = y·(dy − Σ y·dy)`.
+            softmax: Softmax => Rows(Softmax),
+            /// [`log_softmax`](fn@log_softmax): `x_j − ln Σ_k e^{x_k}` over each row; torch's
+            /// `nn.LogSoftmax(dim=-1)`. Backward reads `y`: `dx = dy − e^y·Σ dy`.
+            log_softmax: LogSoftmax => Rows(LogSoftmax),
+        }
+    };
 }
+pub(crate) use activations;
+
+mod elementwise;
+mod kind;
+mod rowwise;
+
+pub(crate) use kind::Kernel;
+pub use kind::{Activation, Saved};
+pub(crate) use rowwise::Rows;
+
+/// Declares each activation's module and re-exports its items (its torch-named functions and
+/// hyper-parameter struct publicly, its kernel to the crate).
+macro_rules! declare_files {
+    ($( $(#[$doc:meta])* $file:ident: $v:ident $(($p:ident: $t:ty))? => $kernel:expr, )*) => {
+        $( mod $file; pub use $file::*; )*
+    };
+}
+
+activations!(declare_files);

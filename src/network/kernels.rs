@@ -3,7 +3,7 @@
 //! so a firmware whose layers are constants links only those kernels.
 
 use super::LayerKind;
-use crate::activation::{self as act, Activation};
+use crate::activation::{Activation, Kernel, Saved};
 use crate::dense::Dense;
 use crate::dropout;
 use crate::norm::RunningStats;
@@ -60,19 +60,7 @@ pub(super) const fn of(kind: &LayerKind) -> &'static Kernels {
         LayerKind::LayerNorm(_) => &LAYER_NORM,
         LayerKind::BatchNorm(_) => &BATCH_NORM,
         LayerKind::Dropout { .. } => &DROPOUT,
-        LayerKind::Activation(a) => match a {
-            Activation::Relu => &RELU,
-            Activation::LeakyRelu(_) => &LEAKY_RELU,
-            Activation::Sigmoid => &SIGMOID,
-            Activation::Tanh => &TANH,
-            Activation::Gelu => &GELU,
-            Activation::GeluTanh => &GELU_TANH,
-            Activation::Silu => &SILU,
-            Activation::Softplus(_) => &SOFTPLUS,
-            Activation::Elu(_) => &ELU,
-            Activation::Softmax => &SOFTMAX,
-            Activation::LogSoftmax => &LOG_SOFTMAX,
-        },
+        LayerKind::Activation(a) => activation(a),
     }
 }
 
@@ -282,109 +270,54 @@ static DROPOUT: Kernels = Kernels {
     },
 };
 
-/// The table of one activation: `$forward(x, y, width)` and `$backward(saved, dy, dx, width)`
-/// where `saved` is the input or the output as [`Activation::saved`] says; `$pat` binds the
-/// activation's hyper-parameters.
-macro_rules! activation {
-    ($name:ident, $pat:pat, |$x:ident, $y:ident, $w:ident| $forward:expr,
-     |$s:ident, $dy:ident, $dx:ident, $w2:ident| $backward:expr) => {
-        static $name: Kernels = Kernels {
-            forward: |kind, f| {
-                let LayerKind::Activation($pat) = *kind else {
-                    return Err(mismatch());
-                };
-                rows(f.input.len(), f.width)?;
-                let ($x, $y, $w) = (f.input, f.output, f.width);
-                let _ = $w;
-                $forward
-            },
-            backward: |kind, b| {
-                let LayerKind::Activation(a @ $pat) = *kind else {
-                    return Err(mismatch());
-                };
-                if !b.need_dx {
-                    return Ok(());
-                }
-                let $s = match a.saved() {
-                    act::Saved::Input => b.input,
-                    act::Saved::Output => b.output,
-                };
-                rows($s.len(), b.width)?;
-                let ($dy, $dx, $w2) = (b.g, b.dx, b.width);
-                let _ = $w2;
-                $backward
-            },
-        };
+/// An activation's forward: `y = f(x)` on whole rows of the layer's width.
+fn activation_forward(kernel: impl Kernel, f: Forward<'_>) -> Result<()> {
+    rows(f.input.len(), f.width)?;
+    kernel.forward(f.input, f.output, f.width)
+}
+
+/// An activation's backward: `dx` from the input or the output, as [`Kernel::saved`] says.
+fn activation_backward(kernel: impl Kernel, b: Backward<'_>) -> Result<()> {
+    if !b.need_dx {
+        return Ok(());
+    }
+    let saved = match kernel.saved() {
+        Saved::Input => b.input,
+        Saved::Output => b.output,
+    };
+    rows(saved.len(), b.width)?;
+    kernel.backward(saved, b.g, b.dx, b.width)
+}
+
+/// The table of each activation in the list: `activation(a)` is a constant table per variant,
+/// whose functions re-read the variant's hyper-parameters from the layer.
+macro_rules! activation_tables {
+    ($( $(#[$doc:meta])* $file:ident: $v:ident $(($p:ident: $t:ty))? => $kernel:expr, )*) => {
+        /// The table of the activation `a`.
+        const fn activation(a: &Activation) -> &'static Kernels {
+            use crate::activation::*;
+            match a {
+                $(
+                    Activation::$v { .. } => const {
+                        &Kernels {
+                            forward: |kind, f| {
+                                let LayerKind::Activation(Activation::$v $(($p))?) = *kind else {
+                                    return Err(mismatch());
+                                };
+                                activation_forward($kernel, f)
+                            },
+                            backward: |kind, b| {
+                                let LayerKind::Activation(Activation::$v $(($p))?) = *kind else {
+                                    return Err(mismatch());
+                                };
+                                activation_backward($kernel, b)
+                            },
+                        }
+                    },
+                )*
+            }
+        }
     };
 }
 
-activation!(
-    RELU,
-    Activation::Relu,
-    |x, y, w| act::relu(x, y),
-    |s, dy, dx, w| act::relu_backward(s, dy, dx)
-);
-activation!(
-    LEAKY_RELU,
-    Activation::LeakyRelu(p),
-    |x, y, w| act::leaky_relu(x, y, p.negative_slope),
-    |s, dy, dx, w| act::leaky_relu_backward(s, dy, dx, p.negative_slope)
-);
-activation!(
-    SIGMOID,
-    Activation::Sigmoid,
-    |x, y, w| act::sigmoid(x, y),
-    |s, dy, dx, w| act::sigmoid_backward(s, dy, dx)
-);
-activation!(
-    TANH,
-    Activation::Tanh,
-    |x, y, w| act::tanh(x, y),
-    |s, dy, dx, w| act::tanh_backward(s, dy, dx)
-);
-activation!(
-    GELU,
-    Activation::Gelu,
-    |x, y, w| act::gelu(x, y),
-    |s, dy, dx, w| act::gelu_backward(s, dy, dx)
-);
-activation!(
-    GELU_TANH,
-    Activation::GeluTanh,
-    |x, y, w| act::gelu_tanh(x, y),
-    |s, dy, dx, w| act::gelu_tanh_backward(s, dy, dx)
-);
-activation!(
-    SILU,
-    Activation::Silu,
-    |x, y, w| act::silu(x, y),
-    |s, dy, dx, w| act::silu_backward(s, dy, dx)
-);
-activation!(
-    SOFTPLUS,
-    Activation::Softplus(p),
-    |x, y, w| act::softplus(x, y, p.beta, p.threshold),
-    |s, dy, dx, w| act::softplus_backward(s, dy, dx, p.beta, p.threshold)
-);
-activation!(
-    ELU,
-    Activation::Elu(p),
-    |x, y, w| act::elu(x, y, p.alpha),
-    |s, dy, dx, w| if p.alpha >= 0.0 {
-        act::elu_backward(s, dy, dx, p.alpha)
-    } else {
-        act::elu_backward_input(s, dy, dx, p.alpha)
-    }
-);
-activation!(
-    SOFTMAX,
-    Activation::Softmax,
-    |x, y, w| act::softmax(x, y, w),
-    |s, dy, dx, w| act::softmax_backward(s, dy, dx, w)
-);
-activation!(
-    LOG_SOFTMAX,
-    Activation::LogSoftmax,
-    |x, y, w| act::log_softmax(x, y, w),
-    |s, dy, dx, w| act::log_softmax_backward(s, dy, dx, w)
-);
+crate::activation::activations!(activation_tables);

@@ -69,41 +69,16 @@ pub(crate) fn store_partial(v: f32x8, out: &mut [f32]) {
     store_partial_in(v, out);
 }
 
-/// `y[i] = f(x[i])` for every element, eight lanes at a time; the tail goes through `f` on a
-/// zero-padded lane.
-#[inline(always)]
-pub(crate) fn map(x: &[f32], y: &mut [f32], f: impl Fn(f32x8) -> f32x8) {
-    map_in(Portable, x, y, f);
-}
-
 /// `x[i] = f(x[i])` in place.
 #[inline(always)]
 pub(crate) fn map_inplace(x: &mut [f32], f: impl Fn(f32x8) -> f32x8) {
     map_inplace_in(Portable, x, f);
 }
 
-/// `out[i] = f(a[i], b[i])`.
-#[inline(always)]
-pub(crate) fn zip_map(a: &[f32], b: &[f32], out: &mut [f32], f: impl Fn(f32x8, f32x8) -> f32x8) {
-    zip_map_in(Portable, a, b, out, f);
-}
-
 /// `b[i] = f(a[i], b[i])`: the second operand is overwritten with the result.
 #[inline(always)]
 pub(crate) fn zip_map_inplace(a: &[f32], b: &mut [f32], f: impl Fn(f32x8, f32x8) -> f32x8) {
     zip_map_inplace_in(Portable, a, b, f);
-}
-
-/// `Σ a[i]·b[i]`, with two independent accumulators of eight lanes.
-#[inline]
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    dot_in(Portable, a, b)
-}
-
-/// `Σ a[i]`.
-#[inline]
-pub(crate) fn sum(a: &[f32]) -> f32 {
-    sum_in(Portable, a)
 }
 
 /// `max a[i]`, or `-∞` for an empty slice. A NaN anywhere gives NaN.
@@ -131,7 +106,8 @@ pub(crate) fn store_partial_in<F: Float8>(v: F, out: &mut [f32]) {
     }
 }
 
-/// [`map`] on the lanes `l`.
+/// `y[i] = f(x[i])` for every element, eight lanes at a time, on the lanes `l`; the tail goes
+/// through `f` on a zero-padded lane.
 #[inline(always)]
 pub(crate) fn map_in<L: Lanes>(l: L, x: &[f32], y: &mut [f32], f: impl Fn(L::F) -> L::F) {
     let n = x.len().min(y.len());
@@ -158,7 +134,7 @@ pub(crate) fn map_inplace_in<L: Lanes>(l: L, x: &mut [f32], f: impl Fn(L::F) -> 
     }
 }
 
-/// [`zip_map`] on the lanes `l`.
+/// `out[i] = f(a[i], b[i])` on the lanes `l`.
 #[inline(always)]
 pub(crate) fn zip_map_in<L: Lanes>(
     l: L,
@@ -202,7 +178,7 @@ pub(crate) fn zip_map_inplace_in<L: Lanes>(
     }
 }
 
-/// [`dot`] on the lanes `l`.
+/// `Σ a[i]·b[i]` on the lanes `l`, with two independent accumulators of eight lanes.
 #[inline(always)]
 pub(crate) fn dot_in<L: Lanes>(l: L, a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
@@ -226,7 +202,7 @@ pub(crate) fn dot_in<L: Lanes>(l: L, a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
-/// [`sum`] on the lanes `l`.
+/// `Σ a[i]` on the lanes `l`.
 #[inline(always)]
 pub(crate) fn sum_in<L: Lanes>(l: L, a: &[f32]) -> f32 {
     let (ac, at) = a.as_chunks::<LANES>();
@@ -282,7 +258,7 @@ pub(crate) trait LaneZip: Copy {
     fn apply<L: Lanes>(self, l: L, a: L::F, b: L::F) -> L::F;
 }
 
-/// [`map`] of `f`, on the lanes [`dispatch`](fn@dispatch) picks (once for the whole slice).
+/// [`map_in`] of `f`, on the lanes [`dispatch`](fn@dispatch) picks (once for the whole slice).
 #[inline]
 pub(crate) fn map_dispatch(x: &[f32], y: &mut [f32], f: impl LaneMap) {
     /// The kernel.
@@ -325,7 +301,7 @@ pub(crate) fn map_inplace_dispatch(x: &mut [f32], f: impl LaneMap) {
     dispatch(Run(x, f));
 }
 
-/// [`zip_map`] of `f`, on the lanes [`dispatch`](fn@dispatch) picks.
+/// [`zip_map_in`] of `f`, on the lanes [`dispatch`](fn@dispatch) picks.
 #[inline]
 pub(crate) fn zip_map_dispatch(a: &[f32], b: &[f32], out: &mut [f32], f: impl LaneZip) {
     /// The kernel.
@@ -448,11 +424,14 @@ mod tests {
                     .sum();
                 // A reordered f32 sum of n terms errs by at most ~n·u·Σ|terms|.
                 let tol = (n as f64 + 2.0) * f32::EPSILON as f64 * abs;
-                assert!((dot(a, b) as f64 - d).abs() <= tol, "dot n={n}");
+                assert!(
+                    (dot_in(Portable, a, b) as f64 - d).abs() <= tol,
+                    "dot n={n}"
+                );
                 let s: f64 = a.iter().map(|x| *x as f64).sum();
                 let sabs: f64 = a.iter().map(|x| (*x as f64).abs()).sum();
                 let tol = (n as f64 + 2.0) * f32::EPSILON as f64 * sabs;
-                assert!((sum(a) as f64 - s).abs() <= tol, "sum n={n}");
+                assert!((sum_in(Portable, a) as f64 - s).abs() <= tol, "sum n={n}");
                 let m = a.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                 assert_eq!(max(a), m, "max n={n}");
             }
@@ -478,7 +457,7 @@ mod tests {
                 let b = data(n + off, 5);
                 let (a, b) = (&a[off..off + n], &b[off..off + n]);
                 let mut y = [0.0f32; 80];
-                zip_map(a, b, &mut y[off..off + n], |x, y| x * y);
+                zip_map_in(Portable, a, b, &mut y[off..off + n], |x, y| x * y);
                 for i in 0..n {
                     assert_eq!(y[off + i], a[i] * b[i]);
                 }
