@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{Rng, U};
+use common::{for_each_isa, Rng, U};
 use descent::norm::{BatchNorm, LayerNorm, RunningStats};
 use descent::Error;
 
@@ -394,6 +394,11 @@ fn run_ln(
 
 #[test]
 fn layer_norm_matches_the_f64_reference_at_every_width_and_offset() {
+    for_each_isa(|_| layer_norm_matches_the_f64_reference_at_every_width_and_offset_once());
+}
+
+/// One instruction set of [`layer_norm_matches_the_f64_reference_at_every_width_and_offset`].
+fn layer_norm_matches_the_f64_reference_at_every_width_and_offset_once() {
     let mut rng = Rng::new(1);
     for c in 1..=70usize {
         for rows in [1usize, 2, 3, 5] {
@@ -500,6 +505,11 @@ fn assert_grad_scaled(what: &str, got: &[f32], fd: &[f64], k: f64, scale: &[f64]
 
 #[test]
 fn layer_norm_gradients_match_finite_differences() {
+    for_each_isa(|_| layer_norm_gradients_match_finite_differences_once());
+}
+
+/// One instruction set of [`layer_norm_gradients_match_finite_differences`].
+fn layer_norm_gradients_match_finite_differences_once() {
     let mut rng = Rng::new(2);
     for (rows, c) in [(1usize, 1usize), (2, 2), (3, 5), (4, 17), (2, 64)] {
         for &(affine, bias) in &AFFINE {
@@ -543,6 +553,11 @@ fn layer_norm_gradients_match_finite_differences() {
 
 #[test]
 fn layer_norm_is_accurate_when_the_mean_dwarfs_the_spread() {
+    for_each_isa(|_| layer_norm_is_accurate_when_the_mean_dwarfs_the_spread_once());
+}
+
+/// One instruction set of [`layer_norm_is_accurate_when_the_mean_dwarfs_the_spread`].
+fn layer_norm_is_accurate_when_the_mean_dwarfs_the_spread_once() {
     let mut rng = Rng::new(3);
     for c in [7usize, 37, 256] {
         let rows = 4;
@@ -585,6 +600,11 @@ fn layer_norm_is_accurate_when_the_mean_dwarfs_the_spread() {
 
 #[test]
 fn layer_norm_parameter_gradients_accumulate_and_dx_is_written() {
+    for_each_isa(|_| layer_norm_parameter_gradients_accumulate_and_dx_is_written_once());
+}
+
+/// One instruction set of [`layer_norm_parameter_gradients_accumulate_and_dx_is_written`].
+fn layer_norm_parameter_gradients_accumulate_and_dx_is_written_once() {
     let mut rng = Rng::new(4);
     let (rows, c) = (6, 19);
     let m = LayerNorm::new(c);
@@ -986,6 +1006,11 @@ fn bn_eval_backward_ref(
 
 #[test]
 fn batch_norm_matches_the_f64_reference_at_every_width_and_offset() {
+    for_each_isa(|_| batch_norm_matches_the_f64_reference_at_every_width_and_offset_once());
+}
+
+/// One instruction set of [`batch_norm_matches_the_f64_reference_at_every_width_and_offset`].
+fn batch_norm_matches_the_f64_reference_at_every_width_and_offset_once() {
     let mut rng = Rng::new(5);
     for c in 1..=70usize {
         for rows in [2usize, 3, 5, 9] {
@@ -1106,6 +1131,11 @@ fn batch_norm_matches_the_f64_reference_at_every_width_and_offset() {
 
 #[test]
 fn batch_norm_gradients_match_finite_differences() {
+    for_each_isa(|_| batch_norm_gradients_match_finite_differences_once());
+}
+
+/// One instruction set of [`batch_norm_gradients_match_finite_differences`].
+fn batch_norm_gradients_match_finite_differences_once() {
     let mut rng = Rng::new(6);
     for (rows, c) in [(2usize, 1usize), (2, 3), (5, 8), (16, 17)] {
         for affine in [true, false] {
@@ -1196,6 +1226,11 @@ fn batch_norm_gradients_match_finite_differences() {
 
 #[test]
 fn batch_norm_is_accurate_when_the_mean_dwarfs_the_spread() {
+    for_each_isa(|_| batch_norm_is_accurate_when_the_mean_dwarfs_the_spread_once());
+}
+
+/// One instruction set of [`batch_norm_is_accurate_when_the_mean_dwarfs_the_spread`].
+fn batch_norm_is_accurate_when_the_mean_dwarfs_the_spread_once() {
     let mut rng = Rng::new(7);
     for (rows, c) in [(8usize, 5usize), (64, 37)] {
         let n = rows * c;
@@ -1238,6 +1273,11 @@ fn batch_norm_is_accurate_when_the_mean_dwarfs_the_spread() {
 
 #[test]
 fn running_statistics_over_several_batches() {
+    for_each_isa(|_| running_statistics_over_several_batches_once());
+}
+
+/// One instruction set of [`running_statistics_over_several_batches`].
+fn running_statistics_over_several_batches_once() {
     let mut rng = Rng::new(8);
     let (rows, c) = (6usize, 11usize);
     for momentum in [Some(0.1f32), Some(0.0), Some(1.0), Some(0.37), None] {
@@ -1344,6 +1384,11 @@ fn running_statistics_over_several_batches() {
 
 #[test]
 fn batch_norm_parameter_gradients_accumulate_and_dx_is_written() {
+    for_each_isa(|_| batch_norm_parameter_gradients_accumulate_and_dx_is_written_once());
+}
+
+/// One instruction set of [`batch_norm_parameter_gradients_accumulate_and_dx_is_written`].
+fn batch_norm_parameter_gradients_accumulate_and_dx_is_written_once() {
     let mut rng = Rng::new(9);
     let (rows, c) = (7, 13);
     let m = BatchNorm::new(c);
@@ -1817,6 +1862,11 @@ fn batch_norm_errors_are_exact_and_write_nothing() {
 /// An empty weight or bias is an absent one, never a weight of zeros (found by the fuzzer).
 #[test]
 fn empty_parameters_are_absent_ones() {
+    for_each_isa(|_| empty_parameters_are_absent_ones_once());
+}
+
+/// One instruction set of [`empty_parameters_are_absent_ones`].
+fn empty_parameters_are_absent_ones_once() {
     let mut rng = Rng::new(10);
     let (rows, c) = (3usize, 11usize);
     let n = rows * c;

@@ -1,10 +1,12 @@
 //! Batch normalisation over the batch of a `[batch, features]` slice, as
 //! `torch.nn.BatchNorm1d(features)`.
 
-use super::{check_eps, check_opt_len, check_out_len, ld, ld_or, per_lane, rows_of, rstd, st};
+use super::{check_eps, check_opt_len, check_out_len, ld_or, per_lane, rows_of, rstd};
 use crate::error::{check_len, Error};
 use crate::rows::{by_rows, by_rows_mut};
-use crate::simd::{f32x8, LANES};
+use crate::simd::{
+    add_at_in, dispatch, load_at_in as ld, store_at_in as st, Float8, Lanes, WithLanes, LANES,
+};
 use crate::Result;
 
 /// Batch normalisation of each channel (column) of a row-major `[batch, features]` slice over
@@ -216,35 +218,19 @@ impl BatchNorm {
             }
             None => 0.0,
         };
-        let (n, n1) = (rows as f64, (rows - 1) as f64);
-        for j in (0..c).step_by(LANES) {
-            let (pivot, delta, q) = channel_moments(x, c, j);
-            let r = per_lane(q, |q| rstd(f64::from(q) / n, self.eps));
-            st(deltas, j, delta);
-            st(rstds, j, r);
-            if let Some(run) = &mut running {
-                let mean = pivot + delta;
-                let unbiased = per_lane(q, |q| (f64::from(q) / n1) as f32);
-                let blend = |old: f32x8, new: f32x8| {
-                    let (o, w) = (old.to_array(), new.to_array());
-                    let mut out = [0.0f32; 8];
-                    for ((out, o), w) in out.iter_mut().zip(o).zip(w) {
-                        *out = ((1.0 - factor) * f64::from(o) + factor * f64::from(w)) as f32;
-                    }
-                    f32x8::new(out)
-                };
-                let v = blend(ld(run.mean, j), mean);
-                st(run.mean, j, v);
-                let v = blend(ld(run.var, j), unbiased);
-                st(run.var, j, v);
-            }
-            let w = ld_or(weight, j, f32x8::ONE);
-            let b = ld_or(bias, j, f32x8::ZERO);
-            for (xr, yr) in by_rows(x, c).zip(by_rows_mut(y, c)) {
-                let xhat = ((ld(xr, j) - pivot) - delta) * r;
-                st(yr, j, xhat.mul_add(w, b));
-            }
-        }
+        dispatch(ForwardTrain {
+            x,
+            weight,
+            bias,
+            c,
+            rows,
+            eps: self.eps,
+            factor,
+            running,
+            y,
+            deltas,
+            rstds,
+        });
         Ok(())
     }
 
@@ -279,31 +265,17 @@ impl BatchNorm {
         if !self.track_running_stats {
             Self::check_batch(rows)?;
         }
-        for j in (0..c).step_by(LANES) {
-            let (shift, r) = match (running_mean, running_var) {
-                (Some(rm), Some(rv)) => (ld(rm, j), self.running_rstd(ld(rv, j))),
-                _ => {
-                    let (pivot, delta, q) = channel_moments(x, c, j);
-                    let n = rows as f64;
-                    (
-                        pivot + delta,
-                        per_lane(q, |q| rstd(f64::from(q) / n, self.eps)),
-                    )
-                }
-            };
-            let w = ld_or(weight, j, f32x8::ONE);
-            let b = ld_or(bias, j, f32x8::ZERO);
-            for (xr, yr) in by_rows(x, c).zip(by_rows_mut(y, c)) {
-                let xhat = (ld(xr, j) - shift) * r;
-                st(yr, j, xhat.mul_add(w, b));
-            }
-        }
+        dispatch(ForwardEval {
+            x,
+            weight,
+            bias,
+            running: running_mean.zip(running_var),
+            c,
+            rows,
+            eps: self.eps,
+            y,
+        });
         Ok(())
-    }
-
-    /// `1/√(running_var + eps)` per lane.
-    fn running_rstd(&self, var: f32x8) -> f32x8 {
-        per_lane(var, |v| rstd(f64::from(v), self.eps))
     }
 
     /// Training backward from `x` and the `stats` of [`forward_train`](Self::forward_train),
@@ -334,22 +306,18 @@ impl BatchNorm {
         Self::check_batch(rows)?;
         let c = self.features;
         let (deltas, rstds) = stats.split_at(c.min(stats.len()));
-        let (mut dweight, mut dbias) = (dweight, dbias);
-        let inv_n = f32x8::splat((1.0 / rows as f64) as f32);
-        let row0 = x.get(..c).unwrap_or(&[]);
-        for j in (0..c).step_by(LANES) {
-            let (pivot, delta, r) = (ld(row0, j), ld(deltas, j), ld(rstds, j));
-            let w = ld_or(weight, j, f32x8::ONE);
-            let xhat = |xr: &[f32]| ((ld(xr, j) - pivot) - delta) * r;
-            let (sum_dy, sum_dy_xhat) = sums(x, dy, c, j, xhat);
-            add(dweight.as_deref_mut(), j, sum_dy_xhat);
-            add(dbias.as_deref_mut(), j, sum_dy);
-            let (mg, mgx) = (sum_dy * inv_n, sum_dy_xhat * inv_n);
-            let rw = r * w;
-            for ((xr, dyr), dxr) in by_rows(x, c).zip(by_rows(dy, c)).zip(by_rows_mut(dx, c)) {
-                st(dxr, j, rw * ((ld(dyr, j) - mg) - xhat(xr) * mgx));
-            }
-        }
+        dispatch(BackwardTrain {
+            x,
+            weight,
+            deltas,
+            rstds,
+            dy,
+            dx,
+            c,
+            rows,
+            dweight,
+            dbias,
+        });
         Ok(())
     }
 
@@ -389,21 +357,18 @@ impl BatchNorm {
         check_len("running_mean", running_mean.len(), self.features)?;
         check_len("running_var", running_var.len(), self.features)?;
         self.check_backward(x, dy, dx, dweight.as_deref(), dbias.as_deref())?;
-        let c = self.features;
-        let (mut dweight, mut dbias) = (dweight, dbias);
-        for j in (0..c).step_by(LANES) {
-            let mean = ld(running_mean, j);
-            let r = self.running_rstd(ld(running_var, j));
-            let w = ld_or(weight, j, f32x8::ONE);
-            let xhat = |xr: &[f32]| (ld(xr, j) - mean) * r;
-            let (sum_dy, sum_dy_xhat) = sums(x, dy, c, j, xhat);
-            add(dweight.as_deref_mut(), j, sum_dy_xhat);
-            add(dbias.as_deref_mut(), j, sum_dy);
-            let rw = r * w;
-            for (dyr, dxr) in by_rows(dy, c).zip(by_rows_mut(dx, c)) {
-                st(dxr, j, ld(dyr, j) * rw);
-            }
-        }
+        dispatch(BackwardEval {
+            x,
+            weight,
+            running_mean,
+            running_var,
+            eps: self.eps,
+            dy,
+            dx,
+            c: self.features,
+            dweight,
+            dbias,
+        });
         Ok(())
     }
 
@@ -423,36 +388,252 @@ impl BatchNorm {
     }
 }
 
+/// `1/√(var + eps)` per lane.
+#[inline(always)]
+fn var_rstd<L: Lanes>(l: L, var: L::F, eps: f32) -> L::F {
+    per_lane(l, var, |v| rstd(f64::from(v), eps))
+}
+
+/// The training forward kernel.
+struct ForwardTrain<'a, 'r> {
+    x: &'a [f32],
+    weight: Option<&'a [f32]>,
+    bias: Option<&'a [f32]>,
+    c: usize,
+    rows: usize,
+    eps: f32,
+    /// The running average's weight of the batch statistics.
+    factor: f64,
+    running: Option<RunningStats<'r>>,
+    y: &'a mut [f32],
+    deltas: &'a mut [f32],
+    rstds: &'a mut [f32],
+}
+
+impl WithLanes for ForwardTrain<'_, '_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        let ForwardTrain {
+            x,
+            weight,
+            bias,
+            c,
+            rows,
+            eps,
+            factor,
+            mut running,
+            y,
+            deltas,
+            rstds,
+        } = self;
+        let (n, n1) = (rows as f64, (rows - 1) as f64);
+        for j in (0..c).step_by(LANES) {
+            let (pivot, delta, q) = channel_moments(l, x, c, j);
+            let r = per_lane(l, q, |q| rstd(f64::from(q) / n, eps));
+            st(deltas, j, delta);
+            st(rstds, j, r);
+            if let Some(run) = &mut running {
+                let mean = pivot + delta;
+                let unbiased = per_lane(l, q, |q| (f64::from(q) / n1) as f32);
+                let blend = |old: L::F, new: L::F| {
+                    let (o, w) = (old.to_array(), new.to_array());
+                    let mut out = [0.0f32; LANES];
+                    for ((out, o), w) in out.iter_mut().zip(o).zip(w) {
+                        *out = ((1.0 - factor) * f64::from(o) + factor * f64::from(w)) as f32;
+                    }
+                    l.load(&out)
+                };
+                let v = blend(ld(l, run.mean, j), mean);
+                st(run.mean, j, v);
+                let v = blend(ld(l, run.var, j), unbiased);
+                st(run.var, j, v);
+            }
+            let w = ld_or(l, weight, j, l.splat(1.0));
+            let b = ld_or(l, bias, j, l.splat(0.0));
+            for (xr, yr) in by_rows(x, c).zip(by_rows_mut(y, c)) {
+                let xhat = ((ld(l, xr, j) - pivot) - delta) * r;
+                st(yr, j, xhat.mul_add(w, b));
+            }
+        }
+    }
+}
+
+/// The evaluation forward kernel: with the running statistics, or the batch's.
+struct ForwardEval<'a> {
+    x: &'a [f32],
+    weight: Option<&'a [f32]>,
+    bias: Option<&'a [f32]>,
+    running: Option<(&'a [f32], &'a [f32])>,
+    c: usize,
+    rows: usize,
+    eps: f32,
+    y: &'a mut [f32],
+}
+
+impl WithLanes for ForwardEval<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        let ForwardEval {
+            x,
+            weight,
+            bias,
+            running,
+            c,
+            rows,
+            eps,
+            y,
+        } = self;
+        for j in (0..c).step_by(LANES) {
+            let (shift, r) = match running {
+                Some((rm, rv)) => (ld(l, rm, j), var_rstd(l, ld(l, rv, j), eps)),
+                None => {
+                    let (pivot, delta, q) = channel_moments(l, x, c, j);
+                    let n = rows as f64;
+                    (
+                        pivot + delta,
+                        per_lane(l, q, |q| rstd(f64::from(q) / n, eps)),
+                    )
+                }
+            };
+            let w = ld_or(l, weight, j, l.splat(1.0));
+            let b = ld_or(l, bias, j, l.splat(0.0));
+            for (xr, yr) in by_rows(x, c).zip(by_rows_mut(y, c)) {
+                let xhat = (ld(l, xr, j) - shift) * r;
+                st(yr, j, xhat.mul_add(w, b));
+            }
+        }
+    }
+}
+
+/// The training backward kernel.
+struct BackwardTrain<'a> {
+    x: &'a [f32],
+    weight: Option<&'a [f32]>,
+    deltas: &'a [f32],
+    rstds: &'a [f32],
+    dy: &'a [f32],
+    dx: &'a mut [f32],
+    c: usize,
+    rows: usize,
+    dweight: Option<&'a mut [f32]>,
+    dbias: Option<&'a mut [f32]>,
+}
+
+impl WithLanes for BackwardTrain<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        let BackwardTrain {
+            x,
+            weight,
+            deltas,
+            rstds,
+            dy,
+            dx,
+            c,
+            rows,
+            mut dweight,
+            mut dbias,
+        } = self;
+        let inv_n = l.splat((1.0 / rows as f64) as f32);
+        let row0 = x.get(..c).unwrap_or(&[]);
+        for j in (0..c).step_by(LANES) {
+            let (pivot, delta, r) = (ld(l, row0, j), ld(l, deltas, j), ld(l, rstds, j));
+            let w = ld_or(l, weight, j, l.splat(1.0));
+            let xhat = |xr: &[f32]| ((ld(l, xr, j) - pivot) - delta) * r;
+            let (sum_dy, sum_dy_xhat) = sums(l, x, dy, c, j, xhat);
+            add(l, dweight.as_deref_mut(), j, sum_dy_xhat);
+            add(l, dbias.as_deref_mut(), j, sum_dy);
+            let (mg, mgx) = (sum_dy * inv_n, sum_dy_xhat * inv_n);
+            let rw = r * w;
+            for ((xr, dyr), dxr) in by_rows(x, c).zip(by_rows(dy, c)).zip(by_rows_mut(dx, c)) {
+                st(dxr, j, rw * ((ld(l, dyr, j) - mg) - xhat(xr) * mgx));
+            }
+        }
+    }
+}
+
+/// The evaluation backward kernel (running statistics held fixed).
+struct BackwardEval<'a> {
+    x: &'a [f32],
+    weight: Option<&'a [f32]>,
+    running_mean: &'a [f32],
+    running_var: &'a [f32],
+    eps: f32,
+    dy: &'a [f32],
+    dx: &'a mut [f32],
+    c: usize,
+    dweight: Option<&'a mut [f32]>,
+    dbias: Option<&'a mut [f32]>,
+}
+
+impl WithLanes for BackwardEval<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        let BackwardEval {
+            x,
+            weight,
+            running_mean,
+            running_var,
+            eps,
+            dy,
+            dx,
+            c,
+            mut dweight,
+            mut dbias,
+        } = self;
+        for j in (0..c).step_by(LANES) {
+            let mean = ld(l, running_mean, j);
+            let r = var_rstd(l, ld(l, running_var, j), eps);
+            let w = ld_or(l, weight, j, l.splat(1.0));
+            let xhat = |xr: &[f32]| (ld(l, xr, j) - mean) * r;
+            let (sum_dy, sum_dy_xhat) = sums(l, x, dy, c, j, xhat);
+            add(l, dweight.as_deref_mut(), j, sum_dy_xhat);
+            add(l, dbias.as_deref_mut(), j, sum_dy);
+            let rw = r * w;
+            for (dyr, dxr) in by_rows(dy, c).zip(by_rows_mut(dx, c)) {
+                st(dxr, j, ld(l, dyr, j) * rw);
+            }
+        }
+    }
+}
+
 /// For the channels `j..j + 8` of `[N, c]`: `(pivot, δ, q)` with `pivot = x[0, ·]`,
 /// `δ = mean(x − pivot)` and `q = Σ ((x − pivot) − δ)²`: two passes. Lanes past `c` are 0.
-fn channel_moments(x: &[f32], c: usize, j: usize) -> (f32x8, f32x8, f32x8) {
-    let pivot = ld(x.get(..c).unwrap_or(&[]), j);
-    let mut s = f32x8::ZERO;
+#[inline(always)]
+fn channel_moments<L: Lanes>(l: L, x: &[f32], c: usize, j: usize) -> (L::F, L::F, L::F) {
+    let pivot = ld(l, x.get(..c).unwrap_or(&[]), j);
+    let mut s = l.splat(0.0);
     let mut rows = 0usize;
     for xr in by_rows(x, c) {
-        s += ld(xr, j) - pivot;
+        s += ld(l, xr, j) - pivot;
         rows += 1;
     }
-    let delta = s / f32x8::splat(rows.max(1) as f32);
-    let mut q = f32x8::ZERO;
+    let delta = s / l.splat(rows.max(1) as f32);
+    let mut q = l.splat(0.0);
     for xr in by_rows(x, c) {
-        let d = (ld(xr, j) - pivot) - delta;
+        let d = (ld(l, xr, j) - pivot) - delta;
         q = d.mul_add(d, q);
     }
     (pivot, delta, q)
 }
 
 /// `(Σ dy, Σ dy·x̂)` over the batch for the channels `j..j + 8`.
-fn sums(
+#[inline(always)]
+fn sums<L: Lanes>(
+    l: L,
     x: &[f32],
     dy: &[f32],
     c: usize,
     j: usize,
-    xhat: impl Fn(&[f32]) -> f32x8,
-) -> (f32x8, f32x8) {
-    let (mut a, mut b) = (f32x8::ZERO, f32x8::ZERO);
+    xhat: impl Fn(&[f32]) -> L::F,
+) -> (L::F, L::F) {
+    let (mut a, mut b) = (l.splat(0.0), l.splat(0.0));
     for (xr, dyr) in by_rows(x, c).zip(by_rows(dy, c)) {
-        let d = ld(dyr, j);
+        let d = ld(l, dyr, j);
         a += d;
         b = d.mul_add(xhat(xr), b);
     }
@@ -460,9 +641,9 @@ fn sums(
 }
 
 /// `grad[j..j + 8] += v` (the lanes inside `grad`), when the gradient is wanted.
-fn add(grad: Option<&mut [f32]>, j: usize, v: f32x8) {
+#[inline(always)]
+fn add<L: Lanes>(l: L, grad: Option<&mut [f32]>, j: usize, v: L::F) {
     if let Some(g) = grad {
-        let s = ld(g, j) + v;
-        st(g, j, s);
+        add_at_in(l, g, j, v);
     }
 }

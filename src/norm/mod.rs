@@ -39,7 +39,7 @@ pub use batch_norm::{BatchNorm, RunningStats};
 pub use layer_norm::LayerNorm;
 
 use crate::error::{check_len, check_nonzero, Error};
-use crate::simd::{self, f32x8, LANES};
+use crate::simd::{load_at_in, Float8, Lanes};
 use crate::Result;
 
 /// torch's default `eps` for both layers.
@@ -94,43 +94,22 @@ fn rstd(var: f64, eps: f32) -> f32 {
     (1.0 / crate::simd::sqrt_f64(var + f64::from(eps))) as f32
 }
 
-/// The eight lanes of `s` from `i`, zero-padded past the end.
+/// The lanes of an optional slice from `i` (zero-padded past its end), or `fill` when it is
+/// absent.
 #[inline(always)]
-fn ld(s: &[f32], i: usize) -> f32x8 {
-    let rest = s.get(i..).unwrap_or(&[]);
-    match rest.first_chunk::<LANES>() {
-        Some(a) => simd::load(a),
-        None => simd::load_partial(rest, 0.0),
-    }
-}
-
-/// The lanes of an optional slice, or `fill` when it is absent.
-#[inline(always)]
-fn ld_or(s: Option<&[f32]>, i: usize, fill: f32x8) -> f32x8 {
+fn ld_or<L: Lanes>(l: L, s: Option<&[f32]>, i: usize, fill: L::F) -> L::F {
     match s {
-        Some(s) => ld(s, i),
+        Some(s) => load_at_in(l, s, i),
         None => fill,
-    }
-}
-
-/// Stores the lanes of `v` at `s[i..]` that fall inside `s`.
-#[inline(always)]
-fn st(s: &mut [f32], i: usize, v: f32x8) {
-    if let Some(rest) = s.get_mut(i..) {
-        if let Some(a) = rest.first_chunk_mut::<LANES>() {
-            *a = v.to_array();
-        } else {
-            simd::store_partial(v, rest);
-        }
     }
 }
 
 /// Applies `f` to each of the eight lanes of `v` as a scalar.
 #[inline(always)]
-fn per_lane(v: f32x8, f: impl Fn(f32) -> f32) -> f32x8 {
+fn per_lane<L: Lanes>(l: L, v: L::F, f: impl Fn(f32) -> f32) -> L::F {
     let mut a = v.to_array();
     for x in a.iter_mut() {
         *x = f(*x);
     }
-    f32x8::new(a)
+    l.load(&a)
 }
