@@ -2,7 +2,8 @@
 //!
 //! * Every loss against a plain `f64` reference written from torch's formulas, at every length
 //!   0..=70 (element-wise losses) or every class count 1..=70 and batch size 1..=70 (class
-//!   losses), on unaligned sub-slices whose neighbours must stay untouched.
+//!   losses), on unaligned sub-slices whose neighbours must stay untouched, on every available
+//!   instruction set (`common::for_each_isa`).
 //! * Gradients against central finite differences of the loss itself, for every loss and both
 //!   reductions.
 //! * Logits of ±100 and ±1e4, NaN and infinity propagation, every error variant (with the

@@ -1,7 +1,8 @@
 //! `descent::norm`: layer and batch normalisation against plain f64 references (every width
 //! 1..=70, several row counts, unaligned sub-slices with sentinels), gradients against central
 //! finite differences of the f64 forward, large-mean inputs, running statistics over several
-//! batches, accumulation of parameter gradients, and every error path.
+//! batches, accumulation of parameter gradients, and every error path. The numerical tests run
+//! on every available instruction set (`common::for_each_isa`).
 //!
 //! Tolerances are those of `tests/data/conformance/FORMAT.md` for float32 results against the
 //! float64 answer, with `u = 2⁻²⁴` and `n` the length of the reduction behind a value:

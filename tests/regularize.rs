@@ -3,7 +3,8 @@
 //! * Every element-wise kernel (penalties with their accumulated gradients, `clip_grad_value`,
 //!   `clamp`, `apply_mask`) and the row-wise `max_norm_rows` against a plain scalar reference
 //!   at every length 0..=70, on sub-slices at offsets 0..=3 of a larger buffer whose other
-//!   elements must stay untouched.
+//!   elements must stay untouched. These and the norm tests run on every available instruction
+//!   set (`common::for_each_isa`).
 //! * `clip_grad_norm` over several slices of mixed lengths (empty ones included) against an
 //!   `f64` reference for every norm type; NaN and infinity propagation; a zero and a tiny
 //!   total; gradients near the ends of the `f32` range, where torch's unscaled sum fails.

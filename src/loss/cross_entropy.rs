@@ -49,100 +49,85 @@ pub fn cross_entropy(
     check_label_smoothing(label_smoothing)?;
     check_class_targets("logits", logits, target, classes, grad.as_deref())?;
     let b = target.len();
-    let w = Smoothing::new(label_smoothing, classes);
     let scale = reduction.grad_scale(b);
-    /// The kernel.
-    struct Run<'a> {
-        logits: &'a [f32],
-        target: &'a [usize],
-        classes: usize,
-        w: Smoothing,
-        scale: f32,
-        grad: Option<&'a mut [f32]>,
-    }
-    impl WithLanes for Run<'_> {
-        type Output = f64;
-        #[inline(always)]
-        fn run<L: Lanes>(self, l: L) -> f64 {
-            class_targets_in(l, self)
-        }
-    }
-    /// Cross-entropy with class targets on the lanes `l`: the total loss.
-    #[inline(always)]
-    fn class_targets_in<L: Lanes>(l: L, k: Run<'_>) -> f64 {
-        let Run {
-            logits,
-            target,
-            classes,
-            w,
-            scale,
-            grad,
-        } = k;
-        if classes <= SMALL_CLASSES {
-            return small_rows(l, logits, classes, grad, |sample, row, m, e, write| {
-                let y = target.get(sample).copied().unwrap_or(usize::MAX);
-                let r = RowSums {
-                    sum_exp: e.iter().sum(),
-                    sum_z: row.iter().map(|x| x - m).sum(),
-                };
-                let z_y = row.get(y).map_or(f32::NAN, |x| x - m);
-                if write {
-                    let e_y = e.get(y).copied().unwrap_or(f32::NAN);
-                    let inv = 1.0 / r.sum_exp;
-                    for g in e.iter_mut() {
-                        *g = (*g * inv - w.spread) * scale;
-                    }
-                    if let Some(gy) = e.get_mut(y) {
-                        *gy = (e_y * inv - (w.spread + w.keep)) * scale;
-                    }
-                }
-                w.class_row_loss(&r, z_y)
-            });
-        }
-        let rows = by_rows(logits, classes).zip(target);
-        let mut total = 0.0f64;
-        match grad {
-            Some(g) => {
-                for ((row, &y), g) in rows.zip(by_rows_mut(g, classes)) {
-                    let m = max_in(l, row);
-                    let r = exp_row(l, row, m, Some(g));
-                    let z_y = row.get(y).map_or(f32::NAN, |x| x - m);
-                    total += f64::from(w.class_row_loss(&r, z_y));
-                    // `g` holds e^{z}; p = e^{z}/S, and the gradient is s·(p − q').
-                    let e_y = g.get(y).copied().unwrap_or(f32::NAN);
-                    let inv = 1.0 / r.sum_exp;
-                    let (vinv, vspread, vscale) = (l.splat(inv), l.splat(w.spread), l.splat(scale));
-                    map_inplace_in(
-                        l,
-                        g,
-                        #[inline(always)]
-                        |e| (e * vinv - vspread) * vscale,
-                    );
-                    if let Some(gy) = g.get_mut(y) {
-                        *gy = (e_y * inv - (w.spread + w.keep)) * scale;
-                    }
-                }
-            }
-            None => {
-                for (row, &y) in rows {
-                    let m = max_in(l, row);
-                    let r = exp_row(l, row, m, None);
-                    let z_y = row.get(y).map_or(f32::NAN, |x| x - m);
-                    total += f64::from(w.class_row_loss(&r, z_y));
-                }
-            }
-        }
-        total
-    }
-    let total = dispatch(Run {
+    let total = dispatch(Ce {
         logits,
-        target,
+        target: Target::Class(target),
         classes,
-        w,
+        label_smoothing,
         scale,
         grad,
     });
     Ok(reduction.finish(total, b))
+}
+
+/// Cross-entropy with class-index targets on the lanes `l`: the total loss.
+#[inline(always)]
+fn class_targets_in<L: Lanes>(l: L, k: Ce<'_>, target: &[usize]) -> f64 {
+    let Ce {
+        logits,
+        classes,
+        label_smoothing,
+        scale,
+        grad,
+        ..
+    } = k;
+    let w = Smoothing::new(label_smoothing, classes);
+    if classes <= SMALL_CLASSES {
+        return small_rows(l, logits, classes, grad, |sample, row, m, e, write| {
+            let y = target.get(sample).copied().unwrap_or(usize::MAX);
+            let r = RowSums {
+                sum_exp: e.iter().sum(),
+                sum_z: row.iter().map(|x| x - m).sum(),
+            };
+            let z_y = row.get(y).map_or(f32::NAN, |x| x - m);
+            if write {
+                let e_y = e.get(y).copied().unwrap_or(f32::NAN);
+                let inv = 1.0 / r.sum_exp;
+                for g in e.iter_mut() {
+                    *g = (*g * inv - w.spread) * scale;
+                }
+                if let Some(gy) = e.get_mut(y) {
+                    *gy = (e_y * inv - (w.spread + w.keep)) * scale;
+                }
+            }
+            w.class_row_loss(&r, z_y)
+        });
+    }
+    let rows = by_rows(logits, classes).zip(target);
+    let mut total = 0.0f64;
+    match grad {
+        Some(g) => {
+            for ((row, &y), g) in rows.zip(by_rows_mut(g, classes)) {
+                let m = max_in(l, row);
+                let r = exp_row(l, row, m, Some(g));
+                let z_y = row.get(y).map_or(f32::NAN, |x| x - m);
+                total += f64::from(w.class_row_loss(&r, z_y));
+                // `g` holds e^{z}; p = e^{z}/S, and the gradient is s·(p − q').
+                let e_y = g.get(y).copied().unwrap_or(f32::NAN);
+                let inv = 1.0 / r.sum_exp;
+                let (vinv, vspread, vscale) = (l.splat(inv), l.splat(w.spread), l.splat(scale));
+                map_inplace_in(
+                    l,
+                    g,
+                    #[inline(always)]
+                    |e| (e * vinv - vspread) * vscale,
+                );
+                if let Some(gy) = g.get_mut(y) {
+                    *gy = (e_y * inv - (w.spread + w.keep)) * scale;
+                }
+            }
+        }
+        None => {
+            for (row, &y) in rows {
+                let m = max_in(l, row);
+                let r = exp_row(l, row, m, None);
+                let z_y = row.get(y).map_or(f32::NAN, |x| x - m);
+                total += f64::from(w.class_row_loss(&r, z_y));
+            }
+        }
+    }
+    total
 }
 
 /// Cross-entropy with probability targets, torch's
@@ -188,103 +173,115 @@ pub fn cross_entropy_probs(
         check_len("grad", g.len(), logits.len())?;
     }
     let b = logits.len() / classes;
-    let w = Smoothing::new(label_smoothing, classes);
     let scale = reduction.grad_scale(b);
-    /// The kernel.
-    struct Run<'a> {
-        logits: &'a [f32],
-        target: &'a [f32],
-        classes: usize,
-        label_smoothing: f32,
-        w: Smoothing,
-        scale: f32,
-        grad: Option<&'a mut [f32]>,
-    }
-    impl WithLanes for Run<'_> {
-        type Output = f64;
-        #[inline(always)]
-        fn run<L: Lanes>(self, l: L) -> f64 {
-            probs_in(l, self)
-        }
-    }
-    /// Cross-entropy with probability targets on the lanes `l`: the total loss.
-    #[inline(always)]
-    fn probs_in<L: Lanes>(l: L, k: Run<'_>) -> f64 {
-        let Run {
-            logits,
-            target,
-            classes,
-            label_smoothing,
-            w,
-            scale,
-            grad,
-        } = k;
-        if classes <= SMALL_CLASSES {
-            return small_rows(l, logits, classes, grad, |sample, row, m, e, write| {
-                let start = sample * classes;
-                let q = target.get(start..start + classes).unwrap_or(&[]);
-                let r = ProbsRowSums {
-                    row: RowSums {
-                        sum_exp: e.iter().sum(),
-                        sum_z: row.iter().map(|x| x - m).sum(),
-                    },
-                    sum_qz: q.iter().zip(row).map(|(q, x)| q * (x - m)).sum(),
-                    sum_q: q.iter().sum(),
-                };
-                let (loss, sum_qs) = w.probs_row_loss(&r, label_smoothing);
-                if write {
-                    let inv = sum_qs / r.row.sum_exp;
-                    for (g, q) in e.iter_mut().zip(q) {
-                        *g = (*g * inv - (q * w.keep + w.spread)) * scale;
-                    }
-                }
-                loss
-            });
-        }
-        let rows = by_rows(logits, classes).zip(by_rows(target, classes));
-        let mut total = 0.0f64;
-        match grad {
-            Some(g) => {
-                for ((row, q), g) in rows.zip(by_rows_mut(g, classes)) {
-                    let m = max_in(l, row);
-                    let r = exp_row_probs(l, row, q, m, Some(g));
-                    let (loss, sum_qs) = w.probs_row_loss(&r, label_smoothing);
-                    total += f64::from(loss);
-                    let (vinv, vkeep, vspread, vscale) = (
-                        l.splat(sum_qs / r.row.sum_exp),
-                        l.splat(w.keep),
-                        l.splat(w.spread),
-                        l.splat(scale),
-                    );
-                    zip_map_inplace_in(
-                        l,
-                        q,
-                        g,
-                        #[inline(always)]
-                        |q, e| (e * vinv - (q * vkeep + vspread)) * vscale,
-                    );
-                }
-            }
-            None => {
-                for (row, q) in rows {
-                    let m = max_in(l, row);
-                    let r = exp_row_probs(l, row, q, m, None);
-                    total += f64::from(w.probs_row_loss(&r, label_smoothing).0);
-                }
-            }
-        }
-        total
-    }
-    let total = dispatch(Run {
+    let total = dispatch(Ce {
         logits,
-        target,
+        target: Target::Probs(target),
         classes,
         label_smoothing,
-        w,
         scale,
         grad,
     });
     Ok(reduction.finish(total, b))
+}
+
+/// The targets of a cross-entropy call.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    /// One class index per sample.
+    Class(&'a [usize]),
+    /// A row of class probabilities per sample.
+    Probs(&'a [f32]),
+}
+
+/// The kernel of both cross-entropy forms: the total loss.
+struct Ce<'a> {
+    logits: &'a [f32],
+    target: Target<'a>,
+    classes: usize,
+    label_smoothing: f32,
+    scale: f32,
+    grad: Option<&'a mut [f32]>,
+}
+
+impl WithLanes for Ce<'_> {
+    type Output = f64;
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) -> f64 {
+        match self.target {
+            Target::Class(t) => class_targets_in(l, self, t),
+            Target::Probs(q) => probs_in(l, self, q),
+        }
+    }
+}
+
+/// Cross-entropy with probability targets on the lanes `l`: the total loss.
+#[inline(always)]
+fn probs_in<L: Lanes>(l: L, k: Ce<'_>, target: &[f32]) -> f64 {
+    let Ce {
+        logits,
+        classes,
+        label_smoothing,
+        scale,
+        grad,
+        ..
+    } = k;
+    let w = Smoothing::new(label_smoothing, classes);
+    if classes <= SMALL_CLASSES {
+        return small_rows(l, logits, classes, grad, |sample, row, m, e, write| {
+            let start = sample * classes;
+            let q = target.get(start..start + classes).unwrap_or(&[]);
+            let r = ProbsRowSums {
+                row: RowSums {
+                    sum_exp: e.iter().sum(),
+                    sum_z: row.iter().map(|x| x - m).sum(),
+                },
+                sum_qz: q.iter().zip(row).map(|(q, x)| q * (x - m)).sum(),
+                sum_q: q.iter().sum(),
+            };
+            let (loss, sum_qs) = w.probs_row_loss(&r, label_smoothing);
+            if write {
+                let inv = sum_qs / r.row.sum_exp;
+                for (g, q) in e.iter_mut().zip(q) {
+                    *g = (*g * inv - (q * w.keep + w.spread)) * scale;
+                }
+            }
+            loss
+        });
+    }
+    let rows = by_rows(logits, classes).zip(by_rows(target, classes));
+    let mut total = 0.0f64;
+    match grad {
+        Some(g) => {
+            for ((row, q), g) in rows.zip(by_rows_mut(g, classes)) {
+                let m = max_in(l, row);
+                let r = exp_row_probs(l, row, q, m, Some(g));
+                let (loss, sum_qs) = w.probs_row_loss(&r, label_smoothing);
+                total += f64::from(loss);
+                let (vinv, vkeep, vspread, vscale) = (
+                    l.splat(sum_qs / r.row.sum_exp),
+                    l.splat(w.keep),
+                    l.splat(w.spread),
+                    l.splat(scale),
+                );
+                zip_map_inplace_in(
+                    l,
+                    q,
+                    g,
+                    #[inline(always)]
+                    |q, e| (e * vinv - (q * vkeep + vspread)) * vscale,
+                );
+            }
+        }
+        None => {
+            for (row, q) in rows {
+                let m = max_in(l, row);
+                let r = exp_row_probs(l, row, q, m, None);
+                total += f64::from(w.probs_row_loss(&r, label_smoothing).0);
+            }
+        }
+    }
+    total
 }
 
 /// Rows of at most this many classes take [`small_rows`]: one vector pass of `exp` over many
@@ -309,40 +306,53 @@ fn small_rows<L: Lanes>(
     grad: Option<&mut [f32]>,
     mut finish: impl FnMut(usize, &[f32], f32, &mut [f32], bool) -> f32,
 ) -> f64 {
-    let mut group = |first: usize, logits: &[f32], buf: &mut [f32], write: bool| {
-        for (row, z) in by_rows(logits, classes).zip(by_rows_mut(buf, classes)) {
-            let m = row_max(row);
-            for (z, x) in z.iter_mut().zip(row) {
-                *z = x - m;
-            }
-        }
-        map_inplace_in(
-            l,
-            buf,
-            #[inline(always)]
-            |v| exp_lanes(l, v),
-        );
-        let mut total = 0.0f64;
-        let rows = by_rows(logits, classes).zip(by_rows_mut(buf, classes));
-        for (i, (row, e)) in rows.enumerate() {
-            total += f64::from(finish(first + i, row, row_max(row), e, write));
-        }
-        total
-    };
     match grad {
-        Some(g) => group(0, logits, g, true),
+        Some(g) => small_group(l, classes, 0, logits, g, true, &mut finish),
         None => {
             let mut scratch = [0.0f32; SCRATCH];
             let rows_per_group = (SCRATCH / classes).max(1);
             let mut total = 0.0f64;
             for (i, chunk) in logits.chunks(rows_per_group * classes).enumerate() {
                 if let Some(buf) = scratch.get_mut(..chunk.len()) {
-                    total += group(i * rows_per_group, chunk, buf, false);
+                    let first = i * rows_per_group;
+                    total += small_group(l, classes, first, chunk, buf, false, &mut finish);
                 }
             }
             total
         }
     }
+}
+
+/// One group of [`small_rows`]: the rows of `logits` from sample `first` on, exponentiated in
+/// `buf` (as long as `logits`); returns the sum of their losses.
+#[inline(always)]
+fn small_group<L: Lanes>(
+    l: L,
+    classes: usize,
+    first: usize,
+    logits: &[f32],
+    buf: &mut [f32],
+    write: bool,
+    finish: &mut impl FnMut(usize, &[f32], f32, &mut [f32], bool) -> f32,
+) -> f64 {
+    for (row, z) in by_rows(logits, classes).zip(by_rows_mut(buf, classes)) {
+        let m = row_max(row);
+        for (z, x) in z.iter_mut().zip(row) {
+            *z = x - m;
+        }
+    }
+    map_inplace_in(
+        l,
+        buf,
+        #[inline(always)]
+        |v| exp_lanes(l, v),
+    );
+    let mut total = 0.0f64;
+    let rows = by_rows(logits, classes).zip(by_rows_mut(buf, classes));
+    for (i, (row, e)) in rows.enumerate() {
+        total += f64::from(finish(first + i, row, row_max(row), e, write));
+    }
+    total
 }
 
 /// The maximum of a short row, NaN if any element is NaN (as [`max_in`]).

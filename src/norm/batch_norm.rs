@@ -1,7 +1,9 @@
 //! Batch normalisation over the batch of a `[batch, features]` slice, as
 //! `torch.nn.BatchNorm1d(features)`.
 
-use super::{check_eps, check_opt_len, check_out_len, ld_or, per_lane, rows_of, rstd};
+use super::{
+    check_eps, check_opt_len, check_out_len, ld_or, per_lane, rows_of, rstd, Backward, Forward,
+};
 use crate::error::{check_len, Error};
 use crate::rows::{by_rows, by_rows_mut};
 use crate::simd::{
@@ -218,19 +220,21 @@ impl BatchNorm {
             }
             None => 0.0,
         };
-        dispatch(ForwardTrain {
+        let args = Forward {
             x,
             weight,
             bias,
-            c,
-            rows,
-            eps: self.eps,
-            factor,
-            running,
             y,
+            features: c,
+            eps: self.eps,
+        };
+        let stats = ForwardStats::Train {
+            running,
+            factor,
             deltas,
             rstds,
-        });
+        };
+        dispatch(BnForward { args, stats });
         Ok(())
     }
 
@@ -265,16 +269,19 @@ impl BatchNorm {
         if !self.track_running_stats {
             Self::check_batch(rows)?;
         }
-        dispatch(ForwardEval {
+        let args = Forward {
             x,
             weight,
             bias,
-            running: running_mean.zip(running_var),
-            c,
-            rows,
-            eps: self.eps,
             y,
-        });
+            features: c,
+            eps: self.eps,
+        };
+        let stats = match running_mean.zip(running_var) {
+            Some((mean, var)) => ForwardStats::Running { mean, var },
+            None => ForwardStats::Batch,
+        };
+        dispatch(BnForward { args, stats });
         Ok(())
     }
 
@@ -306,18 +313,17 @@ impl BatchNorm {
         Self::check_batch(rows)?;
         let c = self.features;
         let (deltas, rstds) = stats.split_at(c.min(stats.len()));
-        dispatch(BackwardTrain {
+        let args = Backward {
             x,
             weight,
-            deltas,
-            rstds,
             dy,
             dx,
-            c,
-            rows,
             dweight,
             dbias,
-        });
+            features: c,
+        };
+        let stats = BackwardStats::Saved { deltas, rstds };
+        dispatch(BnBackward { args, stats });
         Ok(())
     }
 
@@ -357,18 +363,21 @@ impl BatchNorm {
         check_len("running_mean", running_mean.len(), self.features)?;
         check_len("running_var", running_var.len(), self.features)?;
         self.check_backward(x, dy, dx, dweight.as_deref(), dbias.as_deref())?;
-        dispatch(BackwardEval {
+        let args = Backward {
             x,
             weight,
-            running_mean,
-            running_var,
-            eps: self.eps,
             dy,
             dx,
-            c: self.features,
             dweight,
             dbias,
-        });
+            features: self.features,
+        };
+        let stats = BackwardStats::Running {
+            mean: running_mean,
+            var: running_var,
+            eps: self.eps,
+        };
+        dispatch(BnBackward { args, stats });
         Ok(())
     }
 
@@ -394,208 +403,221 @@ fn var_rstd<L: Lanes>(l: L, var: L::F, eps: f32) -> L::F {
     per_lane(l, var, |v| rstd(f64::from(v), eps))
 }
 
-/// The training forward kernel.
-struct ForwardTrain<'a, 'r> {
-    x: &'a [f32],
-    weight: Option<&'a [f32]>,
-    bias: Option<&'a [f32]>,
-    c: usize,
-    rows: usize,
-    eps: f32,
-    /// The running average's weight of the batch statistics.
-    factor: f64,
-    running: Option<RunningStats<'r>>,
-    y: &'a mut [f32],
-    deltas: &'a mut [f32],
-    rstds: &'a mut [f32],
+/// The statistics a batch-norm forward normalises with.
+enum ForwardStats<'a, 'r> {
+    /// The batch's, saved into `deltas` and `rstds` (and blended into the running statistics
+    /// with the weight `factor`, when given).
+    Train {
+        running: Option<RunningStats<'r>>,
+        factor: f64,
+        deltas: &'a mut [f32],
+        rstds: &'a mut [f32],
+    },
+    /// The batch's, saving nothing (evaluation without running statistics).
+    Batch,
+    /// The running ones.
+    Running { mean: &'a [f32], var: &'a [f32] },
 }
 
-impl WithLanes for ForwardTrain<'_, '_> {
+/// The forward kernel of every mode.
+struct BnForward<'a, 'r> {
+    args: Forward<'a>,
+    stats: ForwardStats<'a, 'r>,
+}
+
+impl WithLanes for BnForward<'_, '_> {
     type Output = ();
     #[inline(always)]
     fn run<L: Lanes>(self, l: L) {
-        let ForwardTrain {
+        let Forward {
             x,
             weight,
             bias,
-            c,
-            rows,
-            eps,
-            factor,
-            mut running,
             y,
-            deltas,
-            rstds,
-        } = self;
-        let (n, n1) = (rows as f64, (rows - 1) as f64);
+            features: c,
+            eps,
+        } = self.args;
+        let mut stats = self.stats;
+        let rows = x.len() / c.max(1);
+        let (n, n1) = (rows as f64, rows.saturating_sub(1) as f64);
         for j in (0..c).step_by(LANES) {
-            let (pivot, delta, q) = channel_moments(l, x, c, j);
-            let r = per_lane(l, q, |q| rstd(f64::from(q) / n, eps));
-            st(deltas, j, delta);
-            st(rstds, j, r);
-            if let Some(run) = &mut running {
-                let mean = pivot + delta;
-                let unbiased = per_lane(l, q, |q| (f64::from(q) / n1) as f32);
-                let blend = |old: L::F, new: L::F| {
-                    let (o, w) = (old.to_array(), new.to_array());
-                    let mut out = [0.0f32; LANES];
-                    for ((out, o), w) in out.iter_mut().zip(o).zip(w) {
-                        *out = ((1.0 - factor) * f64::from(o) + factor * f64::from(w)) as f32;
-                    }
-                    l.load(&out)
-                };
-                let v = blend(ld(l, run.mean, j), mean);
-                st(run.mean, j, v);
-                let v = blend(ld(l, run.var, j), unbiased);
-                st(run.var, j, v);
-            }
             let w = ld_or(l, weight, j, l.splat(1.0));
             let b = ld_or(l, bias, j, l.splat(0.0));
-            for (xr, yr) in by_rows(x, c).zip(by_rows_mut(y, c)) {
-                let xhat = ((ld(l, xr, j) - pivot) - delta) * r;
-                st(yr, j, xhat.mul_add(w, b));
-            }
-        }
-    }
-}
-
-/// The evaluation forward kernel: with the running statistics, or the batch's.
-struct ForwardEval<'a> {
-    x: &'a [f32],
-    weight: Option<&'a [f32]>,
-    bias: Option<&'a [f32]>,
-    running: Option<(&'a [f32], &'a [f32])>,
-    c: usize,
-    rows: usize,
-    eps: f32,
-    y: &'a mut [f32],
-}
-
-impl WithLanes for ForwardEval<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn run<L: Lanes>(self, l: L) {
-        let ForwardEval {
-            x,
-            weight,
-            bias,
-            running,
-            c,
-            rows,
-            eps,
-            y,
-        } = self;
-        for j in (0..c).step_by(LANES) {
-            let (shift, r) = match running {
-                Some((rm, rv)) => (ld(l, rm, j), var_rstd(l, ld(l, rv, j), eps)),
-                None => {
+            match &mut stats {
+                ForwardStats::Train {
+                    running,
+                    factor,
+                    deltas,
+                    rstds,
+                } => {
                     let (pivot, delta, q) = channel_moments(l, x, c, j);
-                    let n = rows as f64;
-                    (
-                        pivot + delta,
-                        per_lane(l, q, |q| rstd(f64::from(q) / n, eps)),
-                    )
+                    let r = per_lane(l, q, |q| rstd(f64::from(q) / n, eps));
+                    st(deltas, j, delta);
+                    st(rstds, j, r);
+                    if let Some(run) = running {
+                        let unbiased = per_lane(l, q, |q| (f64::from(q) / n1) as f32);
+                        let v = blend(l, ld(l, run.mean, j), pivot + delta, *factor);
+                        st(run.mean, j, v);
+                        let v = blend(l, ld(l, run.var, j), unbiased, *factor);
+                        st(run.var, j, v);
+                    }
+                    normalize_channel(
+                        l,
+                        x,
+                        y,
+                        c,
+                        j,
+                        w,
+                        b,
+                        #[inline(always)]
+                        |v| (v - pivot) - delta,
+                        r,
+                    );
                 }
-            };
-            let w = ld_or(l, weight, j, l.splat(1.0));
-            let b = ld_or(l, bias, j, l.splat(0.0));
-            for (xr, yr) in by_rows(x, c).zip(by_rows_mut(y, c)) {
-                let xhat = (ld(l, xr, j) - shift) * r;
-                st(yr, j, xhat.mul_add(w, b));
+                ForwardStats::Batch => {
+                    let (pivot, delta, q) = channel_moments(l, x, c, j);
+                    let mean = pivot + delta;
+                    let r = per_lane(l, q, |q| rstd(f64::from(q) / n, eps));
+                    normalize_channel(
+                        l,
+                        x,
+                        y,
+                        c,
+                        j,
+                        w,
+                        b,
+                        #[inline(always)]
+                        |v| v - mean,
+                        r,
+                    );
+                }
+                ForwardStats::Running { mean, var } => {
+                    let mean = ld(l, mean, j);
+                    let r = var_rstd(l, ld(l, var, j), eps);
+                    normalize_channel(
+                        l,
+                        x,
+                        y,
+                        c,
+                        j,
+                        w,
+                        b,
+                        #[inline(always)]
+                        |v| v - mean,
+                        r,
+                    );
+                }
             }
         }
     }
 }
 
-/// The training backward kernel.
-struct BackwardTrain<'a> {
-    x: &'a [f32],
-    weight: Option<&'a [f32]>,
-    deltas: &'a [f32],
-    rstds: &'a [f32],
-    dy: &'a [f32],
-    dx: &'a mut [f32],
+/// `y = shift(x)·rstd·weight + bias` for the channels `j..j + 8` of every row; `shift` is a
+/// subtraction or two (an inlined closure), the rest lane arithmetic in this loop.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn normalize_channel<L: Lanes>(
+    l: L,
+    x: &[f32],
+    y: &mut [f32],
     c: usize,
-    rows: usize,
-    dweight: Option<&'a mut [f32]>,
-    dbias: Option<&'a mut [f32]>,
+    j: usize,
+    w: L::F,
+    b: L::F,
+    shift: impl Fn(L::F) -> L::F,
+    r: L::F,
+) {
+    for (xr, yr) in by_rows(x, c).zip(by_rows_mut(y, c)) {
+        st(yr, j, (shift(ld(l, xr, j)) * r).mul_add(w, b));
+    }
 }
 
-impl WithLanes for BackwardTrain<'_> {
+/// The running statistic `old` moved towards the batch's `new`: `(1 − f)·old + f·new` per
+/// lane, in `f64`, rounded once.
+#[inline(always)]
+fn blend<L: Lanes>(l: L, old: L::F, new: L::F, factor: f64) -> L::F {
+    let (o, w) = (old.to_array(), new.to_array());
+    let mut out = [0.0f32; LANES];
+    for ((out, o), w) in out.iter_mut().zip(o).zip(w) {
+        *out = ((1.0 - factor) * f64::from(o) + factor * f64::from(w)) as f32;
+    }
+    l.load(&out)
+}
+
+/// The statistics a batch-norm backward differentiates through.
+#[derive(Clone, Copy)]
+enum BackwardStats<'a> {
+    /// The batch's, as [`BatchNorm::forward_train`] saved them (training backward).
+    Saved { deltas: &'a [f32], rstds: &'a [f32] },
+    /// The running ones, held fixed (evaluation backward).
+    Running {
+        mean: &'a [f32],
+        var: &'a [f32],
+        eps: f32,
+    },
+}
+
+/// The backward kernel of both modes.
+struct BnBackward<'a> {
+    args: Backward<'a>,
+    stats: BackwardStats<'a>,
+}
+
+impl WithLanes for BnBackward<'_> {
     type Output = ();
     #[inline(always)]
     fn run<L: Lanes>(self, l: L) {
-        let BackwardTrain {
+        let Backward {
             x,
             weight,
-            deltas,
-            rstds,
             dy,
             dx,
-            c,
-            rows,
             mut dweight,
             mut dbias,
-        } = self;
-        let inv_n = l.splat((1.0 / rows as f64) as f32);
+            features: c,
+        } = self.args;
+        let inv_n = l.splat((1.0 / (x.len() / c.max(1)) as f64) as f32);
         let row0 = x.get(..c).unwrap_or(&[]);
         for j in (0..c).step_by(LANES) {
-            let (pivot, delta, r) = (ld(l, row0, j), ld(l, deltas, j), ld(l, rstds, j));
             let w = ld_or(l, weight, j, l.splat(1.0));
-            let xhat = |xr: &[f32]| ((ld(l, xr, j) - pivot) - delta) * r;
-            let (sum_dy, sum_dy_xhat) = sums(l, x, dy, c, j, xhat);
-            add(l, dweight.as_deref_mut(), j, sum_dy_xhat);
-            add(l, dbias.as_deref_mut(), j, sum_dy);
-            let (mg, mgx) = (sum_dy * inv_n, sum_dy_xhat * inv_n);
-            let rw = r * w;
-            for ((xr, dyr), dxr) in by_rows(x, c).zip(by_rows(dy, c)).zip(by_rows_mut(dx, c)) {
-                st(dxr, j, rw * ((ld(l, dyr, j) - mg) - xhat(xr) * mgx));
-            }
-        }
-    }
-}
-
-/// The evaluation backward kernel (running statistics held fixed).
-struct BackwardEval<'a> {
-    x: &'a [f32],
-    weight: Option<&'a [f32]>,
-    running_mean: &'a [f32],
-    running_var: &'a [f32],
-    eps: f32,
-    dy: &'a [f32],
-    dx: &'a mut [f32],
-    c: usize,
-    dweight: Option<&'a mut [f32]>,
-    dbias: Option<&'a mut [f32]>,
-}
-
-impl WithLanes for BackwardEval<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn run<L: Lanes>(self, l: L) {
-        let BackwardEval {
-            x,
-            weight,
-            running_mean,
-            running_var,
-            eps,
-            dy,
-            dx,
-            c,
-            mut dweight,
-            mut dbias,
-        } = self;
-        for j in (0..c).step_by(LANES) {
-            let mean = ld(l, running_mean, j);
-            let r = var_rstd(l, ld(l, running_var, j), eps);
-            let w = ld_or(l, weight, j, l.splat(1.0));
-            let xhat = |xr: &[f32]| (ld(l, xr, j) - mean) * r;
-            let (sum_dy, sum_dy_xhat) = sums(l, x, dy, c, j, xhat);
-            add(l, dweight.as_deref_mut(), j, sum_dy_xhat);
-            add(l, dbias.as_deref_mut(), j, sum_dy);
-            let rw = r * w;
-            for (dyr, dxr) in by_rows(dy, c).zip(by_rows_mut(dx, c)) {
-                st(dxr, j, ld(l, dyr, j) * rw);
+            let (dw, db) = (dweight.as_deref_mut(), dbias.as_deref_mut());
+            match self.stats {
+                BackwardStats::Saved { deltas, rstds } => {
+                    let (pivot, delta, r) = (ld(l, row0, j), ld(l, deltas, j), ld(l, rstds, j));
+                    let (sum_dy, sum_dy_xhat) = param_sums(
+                        l,
+                        (x, dy, c, j),
+                        #[inline(always)]
+                        |v| (v - pivot) - delta,
+                        r,
+                        dw,
+                        db,
+                    );
+                    let (mg, mgx) = (sum_dy * inv_n, sum_dy_xhat * inv_n);
+                    let rw = r * w;
+                    let rows = by_rows(x, c).zip(by_rows(dy, c)).zip(by_rows_mut(dx, c));
+                    for ((xr, dyr), dxr) in rows {
+                        let xhat = ((ld(l, xr, j) - pivot) - delta) * r;
+                        st(dxr, j, rw * ((ld(l, dyr, j) - mg) - xhat * mgx));
+                    }
+                }
+                BackwardStats::Running { mean, var, eps } => {
+                    let mean = ld(l, mean, j);
+                    let r = var_rstd(l, ld(l, var, j), eps);
+                    param_sums(
+                        l,
+                        (x, dy, c, j),
+                        #[inline(always)]
+                        |v| v - mean,
+                        r,
+                        dw,
+                        db,
+                    );
+                    let rw = r * w;
+                    for (dyr, dxr) in by_rows(dy, c).zip(by_rows_mut(dx, c)) {
+                        st(dxr, j, ld(l, dyr, j) * rw);
+                    }
+                }
             }
         }
     }
@@ -621,29 +643,28 @@ fn channel_moments<L: Lanes>(l: L, x: &[f32], c: usize, j: usize) -> (L::F, L::F
     (pivot, delta, q)
 }
 
-/// `(Σ dy, Σ dy·x̂)` over the batch for the channels `j..j + 8`.
+/// `(Σ dy, Σ dy·x̂)` over the batch `(x, dy, c, j)` for the channels `j..j + 8`, with
+/// `x̂ = shift(x)·rstd`, added into `dbias` and `dweight` when they are given.
 #[inline(always)]
-fn sums<L: Lanes>(
+fn param_sums<L: Lanes>(
     l: L,
-    x: &[f32],
-    dy: &[f32],
-    c: usize,
-    j: usize,
-    xhat: impl Fn(&[f32]) -> L::F,
+    (x, dy, c, j): (&[f32], &[f32], usize, usize),
+    shift: impl Fn(L::F) -> L::F,
+    r: L::F,
+    dweight: Option<&mut [f32]>,
+    dbias: Option<&mut [f32]>,
 ) -> (L::F, L::F) {
     let (mut a, mut b) = (l.splat(0.0), l.splat(0.0));
     for (xr, dyr) in by_rows(x, c).zip(by_rows(dy, c)) {
         let d = ld(l, dyr, j);
         a += d;
-        b = d.mul_add(xhat(xr), b);
+        b = d.mul_add(shift(ld(l, xr, j)) * r, b);
+    }
+    if let Some(dw) = dweight {
+        add_at_in(l, dw, j, b);
+    }
+    if let Some(db) = dbias {
+        add_at_in(l, db, j, a);
     }
     (a, b)
-}
-
-/// `grad[j..j + 8] += v` (the lanes inside `grad`), when the gradient is wanted.
-#[inline(always)]
-fn add<L: Lanes>(l: L, grad: Option<&mut [f32]>, j: usize, v: L::F) {
-    if let Some(g) = grad {
-        add_at_in(l, g, j, v);
-    }
 }

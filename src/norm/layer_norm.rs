@@ -1,6 +1,6 @@
 //! Layer normalisation over the last dimension, as `torch.nn.LayerNorm(features)`.
 
-use super::{check_eps, check_opt_len, check_out_len, rows_of, rstd};
+use super::{check_eps, check_opt_len, check_out_len, rows_of, rstd, Backward, Forward};
 use crate::error::check_len;
 use crate::rows::{by_rows, by_rows_mut};
 use crate::simd::{
@@ -147,15 +147,15 @@ impl LayerNorm {
         check_opt_len("bias", bias, self.bias_len())?;
         let bias = super::present(bias);
         check_len("y", y.len(), x.len())?;
-        dispatch(Forward {
+        let args = Forward {
             x,
             weight,
             bias,
-            eps: self.eps,
-            features: s.features,
             y,
-            stats: None,
-        });
+            features: s.features,
+            eps: self.eps,
+        };
+        dispatch(LnForward { args, stats: None });
         Ok(())
     }
 
@@ -181,15 +181,16 @@ impl LayerNorm {
         let bias = super::present(bias);
         check_len("y", y.len(), x.len())?;
         check_len("stats", stats.len(), Self::stats_len(s.rows))?;
-        dispatch(Forward {
+        let args = Forward {
             x,
             weight,
             bias,
-            eps: self.eps,
-            features: s.features,
             y,
-            stats: Some(stats.split_at_mut(s.rows.min(stats.len()))),
-        });
+            features: s.features,
+            eps: self.eps,
+        };
+        let stats = Some(stats.split_at_mut(s.rows.min(stats.len())));
+        dispatch(LnForward { args, stats });
         Ok(())
     }
 
@@ -226,16 +227,19 @@ impl LayerNorm {
         check_out_len("dweight", dweight.as_deref(), self.weight_len())?;
         check_out_len("dbias", dbias.as_deref(), self.bias_len())?;
         let (deltas, rstds) = stats.split_at(s.rows.min(stats.len()));
-        dispatch(Backward {
+        let args = Backward {
             x,
             weight,
-            deltas,
-            rstds,
             dy,
             dx,
-            n: s.features,
             dweight,
             dbias,
+            features: s.features,
+        };
+        dispatch(LnBackward {
+            args,
+            deltas,
+            rstds,
         });
         Ok(())
     }
@@ -243,17 +247,12 @@ impl LayerNorm {
 
 /// The forward kernel: normalises every row, and saves `(δ, rstd)` per row when `stats` is
 /// given (the two halves of the statistics).
-struct Forward<'a> {
-    x: &'a [f32],
-    weight: Option<&'a [f32]>,
-    bias: Option<&'a [f32]>,
-    eps: f32,
-    features: usize,
-    y: &'a mut [f32],
+struct LnForward<'a> {
+    args: Forward<'a>,
     stats: Option<(&'a mut [f32], &'a mut [f32])>,
 }
 
-impl WithLanes for Forward<'_> {
+impl WithLanes for LnForward<'_> {
     type Output = ();
     #[inline(always)]
     fn run<L: Lanes>(self, l: L) {
@@ -261,15 +260,13 @@ impl WithLanes for Forward<'_> {
             x,
             weight,
             bias,
-            eps,
-            features,
             y,
-            mut stats,
-        } = self;
-        for (i, (xr, yr)) in by_rows(x, features)
-            .zip(by_rows_mut(y, features))
-            .enumerate()
-        {
+            features,
+            eps,
+        } = self.args;
+        let mut stats = self.stats;
+        let rows = by_rows(x, features).zip(by_rows_mut(y, features));
+        for (i, (xr, yr)) in rows.enumerate() {
             let (delta, r) = row_stats(l, xr, eps);
             normalize_row(l, xr, weight, bias, delta, r, yr);
             if let Some((deltas, rstds)) = &mut stats {
@@ -282,34 +279,27 @@ impl WithLanes for Forward<'_> {
     }
 }
 
-/// The backward kernel.
-struct Backward<'a> {
-    x: &'a [f32],
-    weight: Option<&'a [f32]>,
+/// The backward kernel, from the saved `(δ, rstd)` of every row.
+struct LnBackward<'a> {
+    args: Backward<'a>,
     deltas: &'a [f32],
     rstds: &'a [f32],
-    dy: &'a [f32],
-    dx: &'a mut [f32],
-    n: usize,
-    dweight: Option<&'a mut [f32]>,
-    dbias: Option<&'a mut [f32]>,
 }
 
-impl WithLanes for Backward<'_> {
+impl WithLanes for LnBackward<'_> {
     type Output = ();
     #[inline(always)]
     fn run<L: Lanes>(self, l: L) {
         let Backward {
             x,
             weight,
-            deltas,
-            rstds,
             dy,
             dx,
-            n,
             dweight,
             dbias,
-        } = self;
+            features: n,
+        } = self.args;
+        let (deltas, rstds) = (self.deltas, self.rstds);
         let inv_n = (1.0 / n as f64) as f32;
         for ((((xr, dyr), dxr), &delta), &r) in by_rows(x, n)
             .zip(by_rows(dy, n))
@@ -461,22 +451,17 @@ fn row_dx<L: Lanes>(
 ) {
     let (pivot, vd, vr) = (l.splat(p), l.splat(delta), l.splat(r));
     let (mg, mgx) = (l.splat(mg), l.splat(mgx));
-    let f = |xv: L::F, d: L::F, wv: L::F| {
-        let xhat = ((xv - pivot) - vd) * vr;
-        vr * ((d * wv - mg) - xhat * mgx)
-    };
     let (xc, xt) = x.as_chunks::<LANES>();
     let (dc, dt) = dy.as_chunks::<LANES>();
     let (oc, ot) = dx.as_chunks_mut::<LANES>();
     for (k, ((xa, da), oa)) in xc.iter().zip(dc).zip(oc.iter_mut()).enumerate() {
-        f(l.load(xa), l.load(da), w.chunk(l, k)).store(oa);
+        let xhat = ((l.load(xa) - pivot) - vd) * vr;
+        (vr * ((l.load(da) * w.chunk(l, k) - mg) - xhat * mgx)).store(oa);
     }
     if !xt.is_empty() {
-        let v = f(
-            load_partial_in(l, xt, 0.0),
-            load_partial_in(l, dt, 0.0),
-            w.chunk(l, xc.len()),
-        );
+        let xhat = ((load_partial_in(l, xt, 0.0) - pivot) - vd) * vr;
+        let d = load_partial_in(l, dt, 0.0);
+        let v = vr * ((d * w.chunk(l, xc.len()) - mg) - xhat * mgx);
         store_partial_in(v, ot);
     }
 }
@@ -495,11 +480,34 @@ fn normalize_row<L: Lanes>(
 ) {
     let pivot = l.splat(x.first().copied().unwrap_or(0.0));
     let (vd, vr) = (l.splat(delta), l.splat(r));
-    let xhat = |v: L::F| ((v - pivot) - vd) * vr;
     match (weight, bias) {
-        (Some(w), Some(b)) => map3(l, x, w, b, y, |v, w, b| xhat(v).mul_add(w, b)),
-        (Some(w), None) => map3(l, x, w, w, y, |v, w, _| xhat(v) * w),
-        (None, _) => map3(l, x, x, x, y, |v, _, _| xhat(v)),
+        (Some(w), Some(b)) => map3(
+            l,
+            x,
+            w,
+            b,
+            y,
+            #[inline(always)]
+            |v, w, b| (((v - pivot) - vd) * vr).mul_add(w, b),
+        ),
+        (Some(w), None) => map3(
+            l,
+            x,
+            w,
+            w,
+            y,
+            #[inline(always)]
+            |v, w, _| ((v - pivot) - vd) * vr * w,
+        ),
+        (None, _) => map3(
+            l,
+            x,
+            x,
+            x,
+            y,
+            #[inline(always)]
+            |v, _, _| ((v - pivot) - vd) * vr,
+        ),
     }
 }
 

@@ -22,6 +22,14 @@
 //! saved statistics hold the mean *relative to the pivot* (`δ`), not the mean: backward
 //! recomputes `x̂` from `x` and loses nothing.
 //!
+//! # Instruction sets
+//! Every call runs once on the lanes [`crate::simd::dispatch`] picks: the AVX2+FMA lanes where
+//! the CPU has them, the portable lanes elsewhere. The AVX2 lanes fuse the multiply-adds
+//! (`x̂·weight + bias`, the sums of squares and of `dy·x̂`) into one rounding, so their results
+//! may differ from the portable lanes' by about an ulp of those terms; both stay within the
+//! tolerances of `tests/norm.rs` against an `f64` reference, which run on every available
+//! instruction set.
+//!
 //! # Errors
 //! Every call checks everything before it writes anything: [`Error::InvalidHyperParameter`]
 //! for `eps` < 0 or NaN and (batch norm) a momentum outside `[0, 1]`,
@@ -86,6 +94,27 @@ fn check_out_len(what: &'static str, s: Option<&[f32]>, expected: usize) -> Resu
 /// one (the layer has no affine parameters), never a weight of zeros.
 fn present(s: Option<&[f32]>) -> Option<&[f32]> {
     s.filter(|s| !s.is_empty())
+}
+
+/// The slices of a forward call after its checks (absent affine parameters as `None`).
+struct Forward<'a> {
+    x: &'a [f32],
+    weight: Option<&'a [f32]>,
+    bias: Option<&'a [f32]>,
+    y: &'a mut [f32],
+    features: usize,
+    eps: f32,
+}
+
+/// The slices of a backward call after its checks (a frozen or absent parameter as `None`).
+struct Backward<'a> {
+    x: &'a [f32],
+    weight: Option<&'a [f32]>,
+    dy: &'a [f32],
+    dx: &'a mut [f32],
+    dweight: Option<&'a mut [f32]>,
+    dbias: Option<&'a mut [f32]>,
+    features: usize,
 }
 
 /// `1/√(var + eps)`, computed in f64 and rounded once.

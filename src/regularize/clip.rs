@@ -2,9 +2,9 @@
 //! `clip_grad_norm_`, `get_total_norm`, `clip_grads_with_norm_`) and by value
 //! (`clip_grad_value_`).
 
-use super::lanes::{clamp_in, max_abs_in, power_sum_in, Power};
+use super::lanes::{map_grads, max_abs_in, power_sum_in, Clamp, Power};
 use crate::simd::math::{exp_lanes, ln_lanes};
-use crate::simd::{block_sums_in, dispatch, scale_in, sqrt_f64, Float8, Lanes, WithLanes};
+use crate::simd::{block_sums_in, dispatch, scale_in, sqrt_f64, Float8, Lanes, Scale, WithLanes};
 use crate::{Error, Result};
 
 /// The norm that [`clip_grad_norm`] and [`grad_norm`] measure: torch's `norm_type`
@@ -97,18 +97,7 @@ pub fn clip_grads_with_norm(
     total_norm: f32,
 ) -> Result<()> {
     check_max_norm(max_norm)?;
-    /// The kernel.
-    struct Run<'a, 'b>(&'a mut [&'b mut [f32]], f32);
-    impl WithLanes for Run<'_, '_> {
-        type Output = ();
-        #[inline(always)]
-        fn run<L: Lanes>(self, l: L) {
-            for g in self.0.iter_mut() {
-                scale_in(l, self.1, g);
-            }
-        }
-    }
-    dispatch(Run(grads, coefficient(max_norm, total_norm)));
+    map_grads(grads, Scale(coefficient(max_norm, total_norm)));
     Ok(())
 }
 
@@ -197,18 +186,11 @@ pub fn clip_grad_value(grads: &mut [&mut [f32]], clip_value: f32) -> Result<()> 
     if clip_value.is_nan() || clip_value < 0.0 {
         return Err(Error::InvalidHyperParameter { what: "clip_value" });
     }
-    /// The kernel.
-    struct Run<'a, 'b>(&'a mut [&'b mut [f32]], f32);
-    impl WithLanes for Run<'_, '_> {
-        type Output = ();
-        #[inline(always)]
-        fn run<L: Lanes>(self, l: L) {
-            for g in self.0.iter_mut() {
-                clamp_in(l, g, -self.1, self.1);
-            }
-        }
-    }
-    dispatch(Run(grads, clip_value));
+    let clamp = Clamp {
+        lo: -clip_value,
+        hi: clip_value,
+    };
+    map_grads(grads, clamp);
     Ok(())
 }
 
@@ -243,24 +225,14 @@ fn coefficient(max_norm: f32, total: f32) -> f32 {
 /// lanes `l`.
 #[inline(always)]
 fn total_norm_in<L: Lanes, G: AsRef<[f32]>>(l: L, grads: &[G], norm_type: NormType) -> f32 {
-    let slices = || grads.iter().map(|g| g.as_ref());
-    let max = || {
-        // NaN wins over everything, as `max_abs_in` reports it.
-        slices().map(|g| max_abs_in(l, g)).fold(0.0f32, |m, x| {
-            if x.is_nan() || m.is_nan() {
-                f32::NAN
-            } else {
-                m.max(x)
-            }
-        })
-    };
-    let power_sums = |power| slices().map(|g| power_sum_in(l, g, power)).sum::<f64>();
+    // Plain loops, no closures around the lane code: a closure is compiled on its own, without
+    // the dispatched function's target features, unless it is inlined.
     match norm_type {
-        NormType::L1 => power_sums(Power::One) as f32,
-        NormType::L2 => sqrt_f64(power_sums(Power::Two)) as f32,
-        NormType::Inf => max(),
+        NormType::L1 => power_sums(l, grads, Power::One) as f32,
+        NormType::L2 => sqrt_f64(power_sums(l, grads, Power::Two)) as f32,
+        NormType::Inf => max_abs_all(l, grads),
         NormType::P(p) => {
-            let m = max();
+            let m = max_abs_all(l, grads);
             if m == 0.0 || !m.is_finite() {
                 return m;
             }
@@ -268,22 +240,54 @@ fn total_norm_in<L: Lanes, G: AsRef<[f32]>>(l: L, grads: &[G], norm_type: NormTy
             let vp = l.splat(p);
             let ln_m = ln_lanes(l, vm);
             let tiny = l.splat(f32::MIN_POSITIVE);
-            // |g|/m ≤ 1, so every term is at most 1; ln(0) = −∞ gives the term 0, and so do
-            // the zero-padded tail lanes. Where the ratio underflows (or is subnormal), its
-            // logarithm is taken as ln|g| − ln m instead: for a small p those terms still
-            // count (|g| = 1e-30 beside m = 1e30 at p = 0.07 gives 5.8e-5, not 0).
-            let step = |a: L::F, v: L::F| {
-                let a_v = v.abs();
-                let r = a_v / vm;
-                let ln_r = r
-                    .simd_lt(tiny)
-                    .select(ln_lanes(l, a_v) - ln_m, ln_lanes(l, r));
-                a + exp_lanes(l, vp * ln_r)
-            };
-            let s: f64 = slices()
-                .map(|g| block_sums_in(l, g, step, |_, s| f64::from(s)))
-                .sum();
+            let mut s = 0.0f64;
+            for g in grads {
+                // |g|/m ≤ 1, so every term is at most 1; ln(0) = −∞ gives the term 0, and so do
+                // the zero-padded tail lanes. Where the ratio underflows (or is subnormal), its
+                // logarithm is taken as ln|g| − ln m instead: for a small p those terms still
+                // count (|g| = 1e-30 beside m = 1e30 at p = 0.07 gives 5.8e-5, not 0).
+                s += block_sums_in(
+                    l,
+                    g.as_ref(),
+                    #[inline(always)]
+                    |a, v| {
+                        let a_v = v.abs();
+                        let r = a_v / vm;
+                        let ln_r = r
+                            .simd_lt(tiny)
+                            .select(ln_lanes(l, a_v) - ln_m, ln_lanes(l, r));
+                        a + exp_lanes(l, vp * ln_r)
+                    },
+                    #[inline(always)]
+                    |_, s| f64::from(s),
+                );
+            }
             (f64::from(m) * libm::pow(s, 1.0 / f64::from(p))) as f32
         }
     }
+}
+
+/// `Σ_g Σ |g|^p` over every gradient (p = 1 or 2).
+#[inline(always)]
+fn power_sums<L: Lanes, G: AsRef<[f32]>>(l: L, grads: &[G], power: Power) -> f64 {
+    let mut s = 0.0f64;
+    for g in grads {
+        s += power_sum_in(l, g.as_ref(), power);
+    }
+    s
+}
+
+/// `max_g max |g|`, 0 without elements; NaN wins over everything, as `max_abs_in` reports it.
+#[inline(always)]
+fn max_abs_all<L: Lanes, G: AsRef<[f32]>>(l: L, grads: &[G]) -> f32 {
+    let mut m = 0.0f32;
+    for g in grads {
+        let x = max_abs_in(l, g.as_ref());
+        m = if x.is_nan() || m.is_nan() {
+            f32::NAN
+        } else {
+            m.max(x)
+        };
+    }
+    m
 }

@@ -2,10 +2,10 @@
 //! (torch's `clamp_`, the WGAN critic's weight clipping) and capping the L2 norm of every row
 //! (torch's `renorm`, Keras' `MaxNorm`).
 
-use super::lanes::{clamp_in, power_sum_in, Power};
+use super::lanes::{power_sum_in, Clamp, Power};
 use crate::error::{check_len, checked_len};
 use crate::rows::by_rows_mut;
-use crate::simd::{dispatch, scale_in, sqrt_f64, Lanes, WithLanes};
+use crate::simd::{dispatch, map_inplace_dispatch, scale_in, sqrt_f64, Lanes, WithLanes};
 use crate::{Error, Result};
 
 /// Clips every weight into `[min, max]` in place, torch's `w.clamp_(min, max)`:
@@ -32,16 +32,7 @@ pub fn clamp(w: &mut [f32], min: f32, max: f32) -> Result<()> {
     if max.is_nan() {
         return Err(Error::InvalidHyperParameter { what: "max" });
     }
-    /// The kernel.
-    struct Run<'a>(&'a mut [f32], f32, f32);
-    impl WithLanes for Run<'_> {
-        type Output = ();
-        #[inline(always)]
-        fn run<L: Lanes>(self, l: L) {
-            clamp_in(l, self.0, self.1, self.2);
-        }
-    }
-    dispatch(Run(w, min, max));
+    map_inplace_dispatch(w, Clamp { lo: min, hi: max });
     Ok(())
 }
 

@@ -10,7 +10,10 @@
 //! summed again after an exact scaling by a power of two, and the scale is taken out in `f64`.
 //! Blocks in the normal range, which is every block of a realistic gradient, pay one comparison.
 
-use crate::simd::{block_sums_in, fold_in, load_partial_in, map_inplace_in, Float8, Lanes, LANES};
+use crate::simd::{
+    block_sums_in, dispatch, fold_in, load_partial_in, map_inplace_in, Float8, LaneMap, Lanes,
+    WithLanes, LANES,
+};
 
 /// Block sums below this are summed again scaled: squares of elements under `2⁻⁶³` start to
 /// lose bits in the subnormals, and a block sum of at least `2⁻¹⁰⁰` keeps that loss under
@@ -31,11 +34,21 @@ pub(super) enum Power {
 fn block_sum<L: Lanes>(l: L, x: &[f32], power: Power, scale: f32) -> f32 {
     let vs = l.splat(scale);
     match power {
-        Power::One => fold_in(l, x, |a, v| a + (v * vs).abs()),
-        Power::Two => fold_in(l, x, |a, v| {
-            let y = v * vs;
-            y.mul_add(y, a)
-        }),
+        Power::One => fold_in(
+            l,
+            x,
+            #[inline(always)]
+            |a, v| a + (v * vs).abs(),
+        ),
+        Power::Two => fold_in(
+            l,
+            x,
+            #[inline(always)]
+            |a, v| {
+                let y = v * vs;
+                y.mul_add(y, a)
+            },
+        ),
     }
     .reduce_add()
 }
@@ -44,17 +57,34 @@ fn block_sum<L: Lanes>(l: L, x: &[f32], power: Power, scale: f32) -> f32 {
 /// `+∞` when an element is infinite (and no element is NaN), NaN when one is NaN.
 #[inline(always)]
 pub(super) fn power_sum_in<L: Lanes>(l: L, x: &[f32], power: Power) -> f64 {
-    // Out of the normal range, a block is summed again rescaled.
-    let widen = |block: &[f32], s: f32| {
-        if (TINY..=f32::MAX).contains(&s) || s.is_nan() {
-            f64::from(s)
-        } else {
-            rescaled_sum(l, block, power)
-        }
-    };
     match power {
-        Power::One => block_sums_in(l, x, |a, v| a + v.abs(), widen),
-        Power::Two => block_sums_in(l, x, |a, v| v.mul_add(v, a), widen),
+        Power::One => block_sums_in(
+            l,
+            x,
+            #[inline(always)]
+            |a, v| a + v.abs(),
+            #[inline(always)]
+            |block, s| widen(l, block, s, power),
+        ),
+        Power::Two => block_sums_in(
+            l,
+            x,
+            #[inline(always)]
+            |a, v| v.mul_add(v, a),
+            #[inline(always)]
+            |block, s| widen(l, block, s, power),
+        ),
+    }
+}
+
+/// A block's `f32` sum `s` in `f64`; out of the normal range, the block is summed again
+/// rescaled.
+#[inline(always)]
+fn widen<L: Lanes>(l: L, block: &[f32], s: f32, power: Power) -> f64 {
+    if (TINY..=f32::MAX).contains(&s) || s.is_nan() {
+        f64::from(s)
+    } else {
+        rescaled_sum(l, block, power)
     }
 }
 
@@ -92,19 +122,12 @@ fn pow2_scale(m: f32) -> (f32, f64) {
 #[inline(always)]
 pub(super) fn max_abs_in<L: Lanes>(l: L, x: &[f32]) -> f32 {
     let (xc, xt) = x.as_chunks::<LANES>();
-    let mut m = l.splat(0.0);
-    let mut nan = l.splat(0.0);
-    let mut visit = |v: L::F| {
-        let a = v.abs();
-        // `a != a` marks NaN lanes; kept apart so that `fast_max` cannot drop one.
-        nan = nan | a.simd_ne(a);
-        m = m.fast_max(a);
-    };
+    let (mut m, mut nan) = (l.splat(0.0), l.splat(0.0));
     for a in xc {
-        visit(l.load(a));
+        (m, nan) = max_abs_step(l.load(a), m, nan);
     }
     if !xt.is_empty() {
-        visit(load_partial_in(l, xt, 0.0));
+        (m, nan) = max_abs_step(load_partial_in(l, xt, 0.0), m, nan);
     }
     if nan.any() {
         return f32::NAN;
@@ -112,20 +135,51 @@ pub(super) fn max_abs_in<L: Lanes>(l: L, x: &[f32]) -> f32 {
     m.to_array().into_iter().fold(0.0, f32::max)
 }
 
-/// `x = min(max(x, lo), hi)` in place; a NaN element stays NaN (comparisons with NaN are
-/// false, so it passes through both selects).
+/// One vector `v` of [`max_abs_in`]: the running maximum of `|v|` and the mask of NaN lanes.
 #[inline(always)]
-pub(super) fn clamp_in<L: Lanes>(l: L, x: &mut [f32], lo: f32, hi: f32) {
-    let (lo, hi) = (l.splat(lo), l.splat(hi));
-    map_inplace_in(
-        l,
-        x,
+fn max_abs_step<F: Float8>(v: F, m: F, nan: F) -> (F, F) {
+    let a = v.abs();
+    // `a != a` marks NaN lanes; kept apart so that `fast_max` cannot drop one.
+    (m.fast_max(a), nan | a.simd_ne(a))
+}
+
+/// `x ↦ min(max(x, lo), hi)`; a NaN element stays NaN (comparisons with NaN are false, so it
+/// passes through both selects).
+#[derive(Clone, Copy)]
+pub(super) struct Clamp {
+    pub(super) lo: f32,
+    pub(super) hi: f32,
+}
+
+impl LaneMap for Clamp {
+    #[inline(always)]
+    fn apply<L: Lanes>(self, l: L, x: L::F) -> L::F {
+        let (lo, hi) = (l.splat(self.lo), l.splat(self.hi));
+        let x = x.simd_lt(lo).select(lo, x);
+        x.simd_gt(hi).select(hi, x)
+    }
+}
+
+/// `g = f(g)` for every element of every gradient: one dispatch for all of them.
+pub(super) fn map_grads(grads: &mut [&mut [f32]], f: impl LaneMap) {
+    /// The kernel.
+    struct Run<'a, 'b, M>(&'a mut [&'b mut [f32]], M);
+    impl<M: LaneMap> WithLanes for Run<'_, '_, M> {
+        type Output = ();
         #[inline(always)]
-        |x| {
-            let x = x.simd_lt(lo).select(lo, x);
-            x.simd_gt(hi).select(hi, x)
-        },
-    );
+        fn run<L: Lanes>(self, l: L) {
+            let f = self.1;
+            for g in self.0.iter_mut() {
+                map_inplace_in(
+                    l,
+                    g,
+                    #[inline(always)]
+                    |x| f.apply(l, x),
+                );
+            }
+        }
+    }
+    dispatch(Run(grads, f));
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::{Error, Result};
 /// penalty and a NaN gradient element.
 ///
 /// The sum runs in eight `f32` lanes within blocks of 256 elements and the blocks in `f64`
-/// (error about `32·u` relative for any length, `u = 2⁻²⁴`); the product with `λ` is taken in
+/// (error at most `35·u` relative for any length, `u = 2⁻²⁴`); the product with `λ` is taken in
 /// `f64` and rounded once.
 ///
 /// ```

@@ -5,7 +5,10 @@
 //!   zero-padded lane, so the result for an element never depends on the slice's length or on
 //!   the element's position: a kernel is bit-identical on a slice and on any sub-slice of it.
 //! * Reductions (`dot`, `sum`, `max`) accumulate in eight lanes and add the tail in scalar
-//!   code; their rounding depends on the length, as any reordered sum does.
+//!   code; their rounding depends on the length, as any reordered sum does. Sums that must stay
+//!   accurate for any length (losses, penalties, gradient norms) use the one blocked `f32` →
+//!   `f64` reduction of `reduce.rs` ([`BlockSum`], [`block_sums_in`]), whose bound is
+//!   `35·u·Σ|t|` whatever the length.
 //! * [`math`] has the vectorised transcendental functions (`exp`, `ln`, `tanh`, `erf`) with
 //!   their documented error against `libm`.
 //!
@@ -16,9 +19,9 @@
 //!
 //! # Run-time dispatch
 //!
-//! The hot element-wise kernels (every optimizer, the activations built on `exp`, `tanh` and
-//! `erf`, softmax, the batched `exp` of cross-entropy) are written once, generic over a
-//! [`Lanes`] token, and run through [`dispatch`](fn@dispatch): on x86_64 with `std` it checks
+//! The element-wise kernels (every optimizer, the activations built on `exp`, `tanh` and
+//! `erf`, softmax, the losses, layer and batch norm, the regularisers, the dense layer's bias
+//! sums, [`axpy`] and [`scale`]) are written once, generic over a [`Lanes`] token, and run through [`dispatch`](fn@dispatch): on x86_64 with `std` it checks
 //! `is_x86_feature_detected!("avx2")` and `("fma")` once ([`Isa::detect`](crate::gemm::Isa),
 //! cached) and runs the kernel on the [`Avx2Fma`] lanes, inside a function compiled with
 //! `#[target_feature(enable = "avx2,fma")]`, so a default build (no `RUSTFLAGS`) gets 256-bit
@@ -537,27 +540,29 @@ impl LaneZip for Axpy {
 /// ```
 #[inline]
 pub fn scale(alpha: f32, x: &mut [f32]) {
-    /// The kernel.
-    struct Run<'a>(f32, &'a mut [f32]);
-    impl WithLanes for Run<'_> {
-        type Output = ();
-        #[inline(always)]
-        fn run<L: Lanes>(self, l: L) {
-            scale_in(l, self.0, self.1);
-        }
+    map_inplace_dispatch(x, Scale(alpha));
+}
+
+/// The lanes of [`scale`]: `x ↦ α·x`.
+#[derive(Clone, Copy)]
+pub(crate) struct Scale(pub(crate) f32);
+
+impl LaneMap for Scale {
+    #[inline(always)]
+    fn apply<L: Lanes>(self, l: L, x: L::F) -> L::F {
+        x * l.splat(self.0)
     }
-    dispatch(Run(alpha, x));
 }
 
 /// [`scale`] on the lanes `l`.
 #[inline(always)]
 pub(crate) fn scale_in<L: Lanes>(l: L, alpha: f32, x: &mut [f32]) {
-    let va = l.splat(alpha);
+    let f = Scale(alpha);
     map_inplace_in(
         l,
         x,
         #[inline(always)]
-        |x| x * va,
+        |x| f.apply(l, x),
     );
 }
 

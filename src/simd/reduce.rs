@@ -141,12 +141,12 @@ pub(crate) fn fold_in<L: Lanes>(l: L, x: &[f32], step: impl Fn(L::F, L::F) -> L:
 pub(crate) fn block_sums_in<L: Lanes>(
     l: L,
     x: &[f32],
-    step: impl Fn(L::F, L::F) -> L::F,
+    step: impl Fn(L::F, L::F) -> L::F + Copy,
     mut widen: impl FnMut(&[f32], f32) -> f64,
 ) -> f64 {
     let mut total = 0.0f64;
     for block in x.chunks(BLOCK) {
-        total += widen(block, fold_in(l, block, &step).reduce_add());
+        total += widen(block, fold_in(l, block, step).reduce_add());
     }
     total
 }
