@@ -310,9 +310,12 @@ fn small_rows<L: Lanes>(
         Some(g) => small_group(l, classes, 0, logits, g, true, &mut finish),
         None => {
             let mut scratch = [0.0f32; SCRATCH];
-            let rows_per_group = (SCRATCH / classes).max(1);
+            // Checked arithmetic: the caller has checked `classes > 0`, but this code must not
+            // rely on the compiler seeing it (no division or `chunks(0)` that could panic).
+            let rows_per_group = SCRATCH.checked_div(classes).unwrap_or(1).max(1);
+            let group = rows_per_group.saturating_mul(classes).max(1);
             let mut total = 0.0f64;
-            for (i, chunk) in logits.chunks(rows_per_group * classes).enumerate() {
+            for (i, chunk) in logits.chunks(group).enumerate() {
                 if let Some(buf) = scratch.get_mut(..chunk.len()) {
                     let first = i * rows_per_group;
                     total += small_group(l, classes, first, chunk, buf, false, &mut finish);

@@ -225,6 +225,7 @@ impl BatchNorm {
             weight,
             bias,
             y,
+            rows,
             features: c,
             eps: self.eps,
         };
@@ -274,6 +275,7 @@ impl BatchNorm {
             weight,
             bias,
             y,
+            rows,
             features: c,
             eps: self.eps,
         };
@@ -320,6 +322,7 @@ impl BatchNorm {
             dx,
             dweight,
             dbias,
+            rows,
             features: c,
         };
         let stats = BackwardStats::Saved { deltas, rstds };
@@ -357,7 +360,7 @@ impl BatchNorm {
                 what: "track_running_stats",
             });
         }
-        self.rows(x, weight)?;
+        let rows = self.rows(x, weight)?;
         // An empty weight is an absent one (a layer without affine parameters).
         let weight = super::present(weight);
         check_len("running_mean", running_mean.len(), self.features)?;
@@ -370,6 +373,7 @@ impl BatchNorm {
             dx,
             dweight,
             dbias,
+            rows,
             features: self.features,
         };
         let stats = BackwardStats::Running {
@@ -434,31 +438,30 @@ impl WithLanes for BnForward<'_, '_> {
             weight,
             bias,
             y,
+            rows,
             features: c,
             eps,
         } = self.args;
-        let mut stats = self.stats;
-        let rows = x.len() / c.max(1);
         let (n, n1) = (rows as f64, rows.saturating_sub(1) as f64);
-        for j in (0..c).step_by(LANES) {
-            let w = ld_or(l, weight, j, l.splat(1.0));
-            let b = ld_or(l, bias, j, l.splat(0.0));
-            match &mut stats {
-                ForwardStats::Train {
-                    running,
-                    factor,
-                    deltas,
-                    rstds,
-                } => {
+        // One loop over the channels per source of statistics, the choice made once.
+        match self.stats {
+            ForwardStats::Train {
+                mut running,
+                factor,
+                deltas,
+                rstds,
+            } => {
+                for j in (0..c).step_by(LANES) {
+                    let (w, b) = affine(l, weight, bias, j);
                     let (pivot, delta, q) = channel_moments(l, x, c, j);
                     let r = per_lane(l, q, |q| rstd(f64::from(q) / n, eps));
                     st(deltas, j, delta);
                     st(rstds, j, r);
-                    if let Some(run) = running {
+                    if let Some(run) = &mut running {
                         let unbiased = per_lane(l, q, |q| (f64::from(q) / n1) as f32);
-                        let v = blend(l, ld(l, run.mean, j), pivot + delta, *factor);
+                        let v = blend(l, ld(l, run.mean, j), pivot + delta, factor);
                         st(run.mean, j, v);
-                        let v = blend(l, ld(l, run.var, j), unbiased, *factor);
+                        let v = blend(l, ld(l, run.var, j), unbiased, factor);
                         st(run.var, j, v);
                     }
                     normalize_channel(
@@ -474,7 +477,10 @@ impl WithLanes for BnForward<'_, '_> {
                         r,
                     );
                 }
-                ForwardStats::Batch => {
+            }
+            ForwardStats::Batch => {
+                for j in (0..c).step_by(LANES) {
+                    let (w, b) = affine(l, weight, bias, j);
                     let (pivot, delta, q) = channel_moments(l, x, c, j);
                     let mean = pivot + delta;
                     let r = per_lane(l, q, |q| rstd(f64::from(q) / n, eps));
@@ -491,7 +497,10 @@ impl WithLanes for BnForward<'_, '_> {
                         r,
                     );
                 }
-                ForwardStats::Running { mean, var } => {
+            }
+            ForwardStats::Running { mean, var } => {
+                for j in (0..c).step_by(LANES) {
+                    let (w, b) = affine(l, weight, bias, j);
                     let mean = ld(l, mean, j);
                     let r = var_rstd(l, ld(l, var, j), eps);
                     normalize_channel(
@@ -510,6 +519,15 @@ impl WithLanes for BnForward<'_, '_> {
             }
         }
     }
+}
+
+/// The lanes `j..j + 8` of `weight` and `bias`, ones and zeros where absent.
+#[inline(always)]
+fn affine<L: Lanes>(l: L, weight: Option<&[f32]>, bias: Option<&[f32]>, j: usize) -> (L::F, L::F) {
+    (
+        ld_or(l, weight, j, l.splat(1.0)),
+        ld_or(l, bias, j, l.splat(0.0)),
+    )
 }
 
 /// `y = shift(x)·rstd·weight + bias` for the channels `j..j + 8` of every row; `shift` is a
@@ -574,9 +592,10 @@ impl WithLanes for BnBackward<'_> {
             dx,
             mut dweight,
             mut dbias,
+            rows,
             features: c,
         } = self.args;
-        let inv_n = l.splat((1.0 / (x.len() / c.max(1)) as f64) as f32);
+        let inv_n = l.splat((1.0 / rows as f64) as f32);
         let row0 = x.get(..c).unwrap_or(&[]);
         for j in (0..c).step_by(LANES) {
             let w = ld_or(l, weight, j, l.splat(1.0));

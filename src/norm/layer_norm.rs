@@ -152,6 +152,7 @@ impl LayerNorm {
             weight,
             bias,
             y,
+            rows: s.rows,
             features: s.features,
             eps: self.eps,
         };
@@ -186,6 +187,7 @@ impl LayerNorm {
             weight,
             bias,
             y,
+            rows: s.rows,
             features: s.features,
             eps: self.eps,
         };
@@ -234,6 +236,7 @@ impl LayerNorm {
             dx,
             dweight,
             dbias,
+            rows: s.rows,
             features: s.features,
         };
         dispatch(LnBackward {
@@ -263,6 +266,7 @@ impl WithLanes for LnForward<'_> {
             y,
             features,
             eps,
+            ..
         } = self.args;
         let mut stats = self.stats;
         let rows = by_rows(x, features).zip(by_rows_mut(y, features));
@@ -298,6 +302,7 @@ impl WithLanes for LnBackward<'_> {
             dweight,
             dbias,
             features: n,
+            ..
         } = self.args;
         let (deltas, rstds) = (self.deltas, self.rstds);
         let inv_n = (1.0 / n as f64) as f32;

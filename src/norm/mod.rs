@@ -102,6 +102,8 @@ struct Forward<'a> {
     weight: Option<&'a [f32]>,
     bias: Option<&'a [f32]>,
     y: &'a mut [f32],
+    /// `x.len() / features`, as the checks worked it out.
+    rows: usize,
     features: usize,
     eps: f32,
 }
@@ -114,6 +116,8 @@ struct Backward<'a> {
     dx: &'a mut [f32],
     dweight: Option<&'a mut [f32]>,
     dbias: Option<&'a mut [f32]>,
+    /// `x.len() / features`, as the checks worked it out.
+    rows: usize,
     features: usize,
 }
 

@@ -7,7 +7,7 @@
 //! * Reductions (`dot`, `sum`, `max`) accumulate in eight lanes and add the tail in scalar
 //!   code; their rounding depends on the length, as any reordered sum does. Sums that must stay
 //!   accurate for any length (losses, penalties, gradient norms) use the one blocked `f32` →
-//!   `f64` reduction of `reduce.rs` ([`BlockSum`], [`block_sums_in`]), whose bound is
+//!   `f64` reduction of `reduce.rs` (`BlockSum`, `block_sums_in`), whose bound is
 //!   `35·u·Σ|t|` whatever the length.
 //! * [`math`] has the vectorised transcendental functions (`exp`, `ln`, `tanh`, `erf`) with
 //!   their documented error against `libm`.
