@@ -473,7 +473,7 @@ impl WithLanes for BnForward<'_, '_> {
                         w,
                         b,
                         #[inline(always)]
-                        |v| (v - pivot) - delta,
+                        move |v| (v - pivot) - delta,
                         r,
                     );
                 }
@@ -493,7 +493,7 @@ impl WithLanes for BnForward<'_, '_> {
                         w,
                         b,
                         #[inline(always)]
-                        |v| v - mean,
+                        move |v| v - mean,
                         r,
                     );
                 }
@@ -512,7 +512,7 @@ impl WithLanes for BnForward<'_, '_> {
                         w,
                         b,
                         #[inline(always)]
-                        |v| v - mean,
+                        move |v| v - mean,
                         r,
                     );
                 }
@@ -607,7 +607,7 @@ impl WithLanes for BnBackward<'_> {
                         l,
                         (x, dy, c, j),
                         #[inline(always)]
-                        |v| (v - pivot) - delta,
+                        move |v| (v - pivot) - delta,
                         r,
                         dw,
                         db,
@@ -627,7 +627,7 @@ impl WithLanes for BnBackward<'_> {
                         l,
                         (x, dy, c, j),
                         #[inline(always)]
-                        |v| v - mean,
+                        move |v| v - mean,
                         r,
                         dw,
                         db,
