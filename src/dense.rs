@@ -33,7 +33,7 @@
 use crate::error::{check_len, check_nonzero, checked_len};
 use crate::gemm;
 use crate::rows::by_rows;
-use crate::simd::{self, f32x8, LANES};
+use crate::simd::{add_at_in, dispatch_on, load_at_in, Lanes, WithLanes, LANES};
 use crate::Isa;
 use crate::Result;
 
@@ -210,7 +210,7 @@ impl Dense {
         let (batch, inp, out) = (self.batch, self.in_features, self.out_features);
         gemm::matmul_tn_acc(self.isa, out, inp, batch, dy, x, dweight)?;
         if let Some(dbias) = dbias {
-            add_column_sums(dy, out, dbias);
+            add_column_sums(self.isa, dy, out, dbias);
         }
         if let Some(dx) = dx {
             gemm::matmul_nn(self.isa, batch, inp, out, dy, weight, dx)?;
@@ -220,23 +220,29 @@ impl Dense {
 }
 
 /// `sums[j] += Σ_r rows[r·n + j]`: the column sums of `rows` (`[·, n]`), summed apart and
-/// then added, as autograd adds a fresh gradient to `.grad`. Eight columns at a time.
-fn add_column_sums(rows: &[f32], n: usize, sums: &mut [f32]) {
+/// then added, as autograd adds a fresh gradient to `.grad`. Eight columns at a time, on the
+/// lanes of the layer's instruction set.
+fn add_column_sums(isa: Isa, rows: &[f32], n: usize, sums: &mut [f32]) {
+    /// The kernel.
+    struct Run<'a>(&'a [f32], usize, &'a mut [f32]);
+    impl WithLanes for Run<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn run<L: Lanes>(self, l: L) {
+            let Run(rows, n, sums) = self;
+            for j in (0..sums.len()).step_by(LANES) {
+                let mut acc = l.splat(0.0);
+                for row in by_rows(rows, n) {
+                    acc += load_at_in(l, row, j);
+                }
+                add_at_in(l, sums, j, acc);
+            }
+        }
+    }
     if n == 0 {
         return;
     }
-    for (j, out) in sums.chunks_mut(LANES).enumerate() {
-        let mut acc = f32x8::ZERO;
-        for row in by_rows(rows, n) {
-            let lanes = row.get(j * LANES..).unwrap_or(&[]);
-            acc += match lanes.first_chunk::<LANES>() {
-                Some(full) => simd::load(full),
-                None => simd::load_partial(lanes, 0.0),
-            };
-        }
-        let total = simd::load_partial(out, 0.0) + acc;
-        simd::store_partial(total, out);
-    }
+    dispatch_on(isa, Run(rows, n, sums));
 }
 
 /// [`Dense::forward`] of `Dense::new(batch, in_features, out_features)`: `y = x·Wᵀ + b`.

@@ -2,7 +2,8 @@
 //!
 //! * Every loss against a plain `f64` reference written from torch's formulas, at every length
 //!   0..=70 (element-wise losses) or every class count 1..=70 and batch size 1..=70 (class
-//!   losses), on unaligned sub-slices whose neighbours must stay untouched.
+//!   losses), on unaligned sub-slices whose neighbours must stay untouched, on every available
+//!   instruction set (`common::for_each_isa`).
 //! * Gradients against central finite differences of the loss itself, for every loss and both
 //!   reductions.
 //! * Logits of ±100 and ±1e4, NaN and infinity propagation, every error variant (with the
@@ -313,6 +314,11 @@ const KINDS: [Kind; 8] = [
 
 #[test]
 fn elementwise_match_f64_reference_at_every_length_and_offset() {
+    for_each_isa(|_| elementwise_match_f64_reference_at_every_length_and_offset_once());
+}
+
+/// One instruction set of [`elementwise_match_f64_reference_at_every_length_and_offset`].
+fn elementwise_match_f64_reference_at_every_length_and_offset_once() {
     let mut rng = Rng::new(1);
     for kind in KINDS {
         for n in 0..=70 {
@@ -345,6 +351,11 @@ fn elementwise_match_f64_reference_at_every_length_and_offset() {
 
 #[test]
 fn bce_pos_weight_matches_reference_for_every_row_length() {
+    for_each_isa(|_| bce_pos_weight_matches_reference_for_every_row_length_once());
+}
+
+/// One instruction set of [`bce_pos_weight_matches_reference_for_every_row_length`].
+fn bce_pos_weight_matches_reference_for_every_row_length_once() {
     let mut rng = Rng::new(2);
     for n in 1..=70usize {
         let x = rng.vec(n, -6.0, 6.0);
@@ -386,6 +397,11 @@ fn bce_pos_weight_matches_reference_for_every_row_length() {
 
 #[test]
 fn long_sums_keep_their_accuracy() {
+    for_each_isa(|_| long_sums_keep_their_accuracy_once());
+}
+
+/// One instruction set of [`long_sums_keep_their_accuracy`].
+fn long_sums_keep_their_accuracy_once() {
     // 2^20 terms: per-lane sequential f32 sums would err by up to n/8·U = 131072·U; the
     // blocked sum is bounded by 32U (a block) + 3U (horizontal) + 3U (element) + 2U
     // (f64 total, final rounding) = 40U of Σ|ℓ|, whatever n is.
@@ -417,6 +433,11 @@ fn long_sums_keep_their_accuracy() {
 
 #[test]
 fn bce_is_finite_and_accurate_for_huge_logits() {
+    for_each_isa(|_| bce_is_finite_and_accurate_for_huge_logits_once());
+}
+
+/// One instruction set of [`bce_is_finite_and_accurate_for_huge_logits`].
+fn bce_is_finite_and_accurate_for_huge_logits_once() {
     let xs = [
         100.0f32, -100.0, 1e4, -1e4, 88.0, -88.0, 20.0, -20.0, 1e-7, -1e-7, 0.0, -0.0, 1e30, -1e30,
     ];
@@ -817,6 +838,11 @@ fn fd_check(
 
 #[test]
 fn elementwise_gradients_match_finite_differences() {
+    for_each_isa(|_| elementwise_gradients_match_finite_differences_once());
+}
+
+/// One instruction set of [`elementwise_gradients_match_finite_differences`].
+fn elementwise_gradients_match_finite_differences_once() {
     // h = 2^-5; the regression losses are piecewise polynomials of degree ≤ 2, so away from
     // their kinks (|d| = 0, |d| = δ or β, kept more than 2h away) the central difference has
     // no truncation error (m3 = 0). BCE: ∂³ℓ/∂x³ = w·σ(1−σ)(1−2σ), |·| ≤ 0.1·w.
@@ -1222,6 +1248,11 @@ fn batch_of_one_and_single_class() {
 
 #[test]
 fn nan_and_infinity_propagate() {
+    for_each_isa(|_| nan_and_infinity_propagate_once());
+}
+
+/// One instruction set of [`nan_and_infinity_propagate`].
+fn nan_and_infinity_propagate_once() {
     let nan = f32::NAN;
     let inf = f32::INFINITY;
     let x = [0.5f32, nan, -1.0, 2.0, 0.25, 1.0, -3.0, 0.0, 4.0, 1.5];
@@ -1440,6 +1471,11 @@ fn class_errors_leave_grad_untouched() {
 /// one without `pos_weight` (weights of 1 give the same terms), within a few ulps of f64.
 #[test]
 fn bce_pos_weight_of_short_rows_sums_in_every_lane() {
+    for_each_isa(|_| bce_pos_weight_of_short_rows_sums_in_every_lane_once());
+}
+
+/// One instruction set of [`bce_pos_weight_of_short_rows_sums_in_every_lane`].
+fn bce_pos_weight_of_short_rows_sums_in_every_lane_once() {
     let mut x = vec![0.994_477_5f32, 0.588_226_3, 510.585_1, -0.999_999_5];
     x.extend(std::iter::repeat_n(-1.0f32, 31));
     let t = vec![0.0f32; x.len()];

@@ -1,7 +1,8 @@
 //! `descent::norm`: layer and batch normalisation against plain f64 references (every width
 //! 1..=70, several row counts, unaligned sub-slices with sentinels), gradients against central
 //! finite differences of the f64 forward, large-mean inputs, running statistics over several
-//! batches, accumulation of parameter gradients, and every error path.
+//! batches, accumulation of parameter gradients, and every error path. The numerical tests run
+//! on every available instruction set (`common::for_each_isa`).
 //!
 //! Tolerances are those of `tests/data/conformance/FORMAT.md` for float32 results against the
 //! float64 answer, with `u = 2⁻²⁴` and `n` the length of the reduction behind a value:
@@ -14,7 +15,7 @@
 
 mod common;
 
-use common::{Rng, U};
+use common::{for_each_isa, Rng, U};
 use descent::norm::{BatchNorm, LayerNorm, RunningStats};
 use descent::Error;
 
@@ -394,6 +395,11 @@ fn run_ln(
 
 #[test]
 fn layer_norm_matches_the_f64_reference_at_every_width_and_offset() {
+    for_each_isa(|_| layer_norm_matches_the_f64_reference_at_every_width_and_offset_once());
+}
+
+/// One instruction set of [`layer_norm_matches_the_f64_reference_at_every_width_and_offset`].
+fn layer_norm_matches_the_f64_reference_at_every_width_and_offset_once() {
     let mut rng = Rng::new(1);
     for c in 1..=70usize {
         for rows in [1usize, 2, 3, 5] {
@@ -500,6 +506,11 @@ fn assert_grad_scaled(what: &str, got: &[f32], fd: &[f64], k: f64, scale: &[f64]
 
 #[test]
 fn layer_norm_gradients_match_finite_differences() {
+    for_each_isa(|_| layer_norm_gradients_match_finite_differences_once());
+}
+
+/// One instruction set of [`layer_norm_gradients_match_finite_differences`].
+fn layer_norm_gradients_match_finite_differences_once() {
     let mut rng = Rng::new(2);
     for (rows, c) in [(1usize, 1usize), (2, 2), (3, 5), (4, 17), (2, 64)] {
         for &(affine, bias) in &AFFINE {
@@ -543,6 +554,11 @@ fn layer_norm_gradients_match_finite_differences() {
 
 #[test]
 fn layer_norm_is_accurate_when_the_mean_dwarfs_the_spread() {
+    for_each_isa(|_| layer_norm_is_accurate_when_the_mean_dwarfs_the_spread_once());
+}
+
+/// One instruction set of [`layer_norm_is_accurate_when_the_mean_dwarfs_the_spread`].
+fn layer_norm_is_accurate_when_the_mean_dwarfs_the_spread_once() {
     let mut rng = Rng::new(3);
     for c in [7usize, 37, 256] {
         let rows = 4;
@@ -585,6 +601,11 @@ fn layer_norm_is_accurate_when_the_mean_dwarfs_the_spread() {
 
 #[test]
 fn layer_norm_parameter_gradients_accumulate_and_dx_is_written() {
+    for_each_isa(|_| layer_norm_parameter_gradients_accumulate_and_dx_is_written_once());
+}
+
+/// One instruction set of [`layer_norm_parameter_gradients_accumulate_and_dx_is_written`].
+fn layer_norm_parameter_gradients_accumulate_and_dx_is_written_once() {
     let mut rng = Rng::new(4);
     let (rows, c) = (6, 19);
     let m = LayerNorm::new(c);
@@ -986,6 +1007,11 @@ fn bn_eval_backward_ref(
 
 #[test]
 fn batch_norm_matches_the_f64_reference_at_every_width_and_offset() {
+    for_each_isa(|_| batch_norm_matches_the_f64_reference_at_every_width_and_offset_once());
+}
+
+/// One instruction set of [`batch_norm_matches_the_f64_reference_at_every_width_and_offset`].
+fn batch_norm_matches_the_f64_reference_at_every_width_and_offset_once() {
     let mut rng = Rng::new(5);
     for c in 1..=70usize {
         for rows in [2usize, 3, 5, 9] {
@@ -1106,6 +1132,11 @@ fn batch_norm_matches_the_f64_reference_at_every_width_and_offset() {
 
 #[test]
 fn batch_norm_gradients_match_finite_differences() {
+    for_each_isa(|_| batch_norm_gradients_match_finite_differences_once());
+}
+
+/// One instruction set of [`batch_norm_gradients_match_finite_differences`].
+fn batch_norm_gradients_match_finite_differences_once() {
     let mut rng = Rng::new(6);
     for (rows, c) in [(2usize, 1usize), (2, 3), (5, 8), (16, 17)] {
         for affine in [true, false] {
@@ -1196,6 +1227,11 @@ fn batch_norm_gradients_match_finite_differences() {
 
 #[test]
 fn batch_norm_is_accurate_when_the_mean_dwarfs_the_spread() {
+    for_each_isa(|_| batch_norm_is_accurate_when_the_mean_dwarfs_the_spread_once());
+}
+
+/// One instruction set of [`batch_norm_is_accurate_when_the_mean_dwarfs_the_spread`].
+fn batch_norm_is_accurate_when_the_mean_dwarfs_the_spread_once() {
     let mut rng = Rng::new(7);
     for (rows, c) in [(8usize, 5usize), (64, 37)] {
         let n = rows * c;
@@ -1238,6 +1274,11 @@ fn batch_norm_is_accurate_when_the_mean_dwarfs_the_spread() {
 
 #[test]
 fn running_statistics_over_several_batches() {
+    for_each_isa(|_| running_statistics_over_several_batches_once());
+}
+
+/// One instruction set of [`running_statistics_over_several_batches`].
+fn running_statistics_over_several_batches_once() {
     let mut rng = Rng::new(8);
     let (rows, c) = (6usize, 11usize);
     for momentum in [Some(0.1f32), Some(0.0), Some(1.0), Some(0.37), None] {
@@ -1344,6 +1385,11 @@ fn running_statistics_over_several_batches() {
 
 #[test]
 fn batch_norm_parameter_gradients_accumulate_and_dx_is_written() {
+    for_each_isa(|_| batch_norm_parameter_gradients_accumulate_and_dx_is_written_once());
+}
+
+/// One instruction set of [`batch_norm_parameter_gradients_accumulate_and_dx_is_written`].
+fn batch_norm_parameter_gradients_accumulate_and_dx_is_written_once() {
     let mut rng = Rng::new(9);
     let (rows, c) = (7, 13);
     let m = BatchNorm::new(c);
@@ -1817,6 +1863,11 @@ fn batch_norm_errors_are_exact_and_write_nothing() {
 /// An empty weight or bias is an absent one, never a weight of zeros (found by the fuzzer).
 #[test]
 fn empty_parameters_are_absent_ones() {
+    for_each_isa(|_| empty_parameters_are_absent_ones_once());
+}
+
+/// One instruction set of [`empty_parameters_are_absent_ones`].
+fn empty_parameters_are_absent_ones_once() {
     let mut rng = Rng::new(10);
     let (rows, c) = (3usize, 11usize);
     let n = rows * c;

@@ -3,7 +3,8 @@
 //! * Every element-wise kernel (penalties with their accumulated gradients, `clip_grad_value`,
 //!   `clamp`, `apply_mask`) and the row-wise `max_norm_rows` against a plain scalar reference
 //!   at every length 0..=70, on sub-slices at offsets 0..=3 of a larger buffer whose other
-//!   elements must stay untouched.
+//!   elements must stay untouched. These and the norm tests run on every available instruction
+//!   set (`common::for_each_isa`).
 //! * `clip_grad_norm` over several slices of mixed lengths (empty ones included) against an
 //!   `f64` reference for every norm type; NaN and infinity propagation; a zero and a tiny
 //!   total; gradients near the ends of the `f32` range, where torch's unscaled sum fails.
@@ -19,7 +20,7 @@
 
 mod common;
 
-use common::{Rng, U};
+use common::{for_each_isa, Rng, U};
 use descent::regularize::{self as reg, Amount, NormType};
 use descent::simd::{axpy, scale};
 use descent::Error;
@@ -91,6 +92,11 @@ fn bits(v: &[f32]) -> Vec<u32> {
 
 #[test]
 fn penalties_match_scalar_reference_at_every_length_and_offset() {
+    for_each_isa(|_| penalties_match_scalar_reference_at_every_length_and_offset_once());
+}
+
+/// One instruction set of [`penalties_match_scalar_reference_at_every_length_and_offset`].
+fn penalties_match_scalar_reference_at_every_length_and_offset_once() {
     let mut rng = Rng::new(1);
     let lambda = 0.37f32;
     for n in 0..=70 {
@@ -174,6 +180,11 @@ fn penalties_match_scalar_reference_at_every_length_and_offset() {
 
 #[test]
 fn penalty_sums_stay_accurate_on_long_inputs() {
+    for_each_isa(|_| penalty_sums_stay_accurate_on_long_inputs_once());
+}
+
+/// One instruction set of [`penalty_sums_stay_accurate_on_long_inputs`].
+fn penalty_sums_stay_accurate_on_long_inputs_once() {
     let mut rng = Rng::new(2);
     for n in [255, 256, 257, 1000, 100_003] {
         let w = weights(&mut rng, n);
@@ -189,6 +200,11 @@ fn penalty_sums_stay_accurate_on_long_inputs() {
 
 #[test]
 fn penalties_propagate_nan_and_handle_empty_and_zero_lambda() {
+    for_each_isa(|_| penalties_propagate_nan_and_handle_empty_and_zero_lambda_once());
+}
+
+/// One instruction set of [`penalties_propagate_nan_and_handle_empty_and_zero_lambda`].
+fn penalties_propagate_nan_and_handle_empty_and_zero_lambda_once() {
     let w = [1.0, f32::NAN, -2.0];
     let mut g = [0.0; 3];
     assert!(reg::l1(&w, 0.1, Some(&mut g)).unwrap().is_nan());
@@ -214,6 +230,11 @@ fn penalties_propagate_nan_and_handle_empty_and_zero_lambda() {
 
 #[test]
 fn clip_value_clamp_and_mask_match_scalar_at_every_length_and_offset() {
+    for_each_isa(|_| clip_value_clamp_and_mask_match_scalar_at_every_length_and_offset_once());
+}
+
+/// One instruction set of [`clip_value_clamp_and_mask_match_scalar_at_every_length_and_offset`].
+fn clip_value_clamp_and_mask_match_scalar_at_every_length_and_offset_once() {
     let mut rng = Rng::new(3);
     for n in 0..=70 {
         for off in 0..=3 {
@@ -271,6 +292,11 @@ fn clip_value_clamp_and_mask_match_scalar_at_every_length_and_offset() {
 
 #[test]
 fn max_norm_rows_matches_renorm_reference() {
+    for_each_isa(|_| max_norm_rows_matches_renorm_reference_once());
+}
+
+/// One instruction set of [`max_norm_rows_matches_renorm_reference`].
+fn max_norm_rows_matches_renorm_reference_once() {
     let mut rng = Rng::new(4);
     for cols in 0..=70 {
         for off in 0..=3 {
@@ -405,6 +431,11 @@ fn coef(max_norm: f32, total: f32) -> f32 {
 
 #[test]
 fn clip_grad_norm_matches_f64_reference_for_every_norm_type() {
+    for_each_isa(|_| clip_grad_norm_matches_f64_reference_for_every_norm_type_once());
+}
+
+/// One instruction set of [`clip_grad_norm_matches_f64_reference_for_every_norm_type`].
+fn clip_grad_norm_matches_f64_reference_for_every_norm_type_once() {
     let mut rng = Rng::new(5);
     let layouts: [&[usize]; 5] = [
         &[],
@@ -476,6 +507,11 @@ fn clip_grad_norm_matches_f64_reference_for_every_norm_type() {
 
 #[test]
 fn clip_grad_norm_flat_is_the_one_slice_case() {
+    for_each_isa(|_| clip_grad_norm_flat_is_the_one_slice_case_once());
+}
+
+/// One instruction set of [`clip_grad_norm_flat_is_the_one_slice_case`].
+fn clip_grad_norm_flat_is_the_one_slice_case_once() {
     let mut rng = Rng::new(6);
     let g: Vec<f32> = (0..777).map(|_| rng.next()).collect();
     for norm_type in [NormType::L1, NormType::L2, NormType::Inf, NormType::P(4.0)] {
@@ -502,6 +538,11 @@ fn clip_grad_norm_flat_is_the_one_slice_case() {
 
 #[test]
 fn clip_grad_norm_propagates_nan_and_infinity() {
+    for_each_isa(|_| clip_grad_norm_propagates_nan_and_infinity_once());
+}
+
+/// One instruction set of [`clip_grad_norm_propagates_nan_and_infinity`].
+fn clip_grad_norm_propagates_nan_and_infinity_once() {
     for norm_type in [NormType::L1, NormType::L2, NormType::Inf, NormType::P(3.0)] {
         // A NaN anywhere: the total is NaN, so is the coefficient, so is every gradient.
         let mut a = [1.0, 2.0, 3.0];
@@ -531,6 +572,11 @@ fn clip_grad_norm_propagates_nan_and_infinity() {
 
 #[test]
 fn clip_grad_norm_zero_and_tiny_totals() {
+    for_each_isa(|_| clip_grad_norm_zero_and_tiny_totals_once());
+}
+
+/// One instruction set of [`clip_grad_norm_zero_and_tiny_totals`].
+fn clip_grad_norm_zero_and_tiny_totals_once() {
     for norm_type in [NormType::L1, NormType::L2, NormType::Inf, NormType::P(3.0)] {
         // All zero (and no slices, and only empty slices): total 0, coefficient clamped to 1.
         let mut a = [0.0f32; 37];
@@ -562,6 +608,11 @@ fn clip_grad_norm_zero_and_tiny_totals() {
 
 #[test]
 fn clip_grad_norm_is_right_where_torch_overflows_or_underflows() {
+    for_each_isa(|_| clip_grad_norm_is_right_where_torch_overflows_or_underflows_once());
+}
+
+/// One instruction set of [`clip_grad_norm_is_right_where_torch_overflows_or_underflows`].
+fn clip_grad_norm_is_right_where_torch_overflows_or_underflows_once() {
     // |g| ~ 1e20: torch's f32 squares overflow to +∞ and zero the gradients; ours do not.
     for (amplitude, lens) in [
         (1e20f32, [3usize, 300, 41]),

@@ -13,7 +13,7 @@ use core::num::NonZeroUsize;
 
 use super::{Kernel, Operands};
 use crate::rows::{by_rows, by_rows_mut};
-use crate::simd::{f32x8, load, load_partial, store_partial, LANES};
+use crate::simd::{self, f32x8, load_partial_in, store_partial_in, Lanes as _, LANES};
 
 /// The portable instruction set: always available.
 #[derive(Clone, Copy, Debug)]
@@ -142,18 +142,19 @@ fn dot_tile<const R: usize, const S: usize>(
     };
     let mut acc = [[f32x8::ZERO; S]; R];
     for q in 0..steps {
-        let bv: [f32x8; S] = core::array::from_fn(|s| load(&b_lanes[s].0[q]));
+        let bv: [f32x8; S] = core::array::from_fn(|s| simd::Portable.load(&b_lanes[s].0[q]));
         for (acc_r, a_r) in acc.iter_mut().zip(&a_lanes) {
-            let av = load(&a_r.0[q]);
+            let av = simd::Portable.load(&a_r.0[q]);
             for (acc_rs, bv_s) in acc_r.iter_mut().zip(&bv) {
                 *acc_rs = av.mul_add(*bv_s, *acc_rs);
             }
         }
     }
     if !k.is_multiple_of(LANES) {
-        let bv: [f32x8; S] = core::array::from_fn(|s| load_partial(b_lanes[s].1, 0.0));
+        let bv: [f32x8; S] =
+            core::array::from_fn(|s| load_partial_in(simd::Portable, b_lanes[s].1, 0.0));
         for (acc_r, a_r) in acc.iter_mut().zip(&a_lanes) {
-            let av = load_partial(a_r.1, 0.0);
+            let av = load_partial_in(simd::Portable, a_r.1, 0.0);
             for (acc_rs, bv_s) in acc_r.iter_mut().zip(&bv) {
                 *acc_rs = av.mul_add(*bv_s, *acc_rs);
             }
@@ -229,8 +230,8 @@ fn broadcast_rows<const R: usize, const TN: bool>(
         let b_col = b.get(j..).unwrap_or(&[]).chunks(nz.get()).take(k);
         for (p, b_row) in b_col.enumerate() {
             let bv = match b_row.first_chunk::<LANES>() {
-                Some(lanes) if width == LANES => load(lanes),
-                _ => load_partial(b_row.get(..width).unwrap_or(b_row), 0.0),
+                Some(lanes) if width == LANES => simd::Portable.load(lanes),
+                _ => load_partial_in(simd::Portable, b_row.get(..width).unwrap_or(b_row), 0.0),
             };
             let av: [f32; R] = if TN {
                 // A is [k, m]: A(i + r, p) = a[p·m + i + r], contiguous in r.
@@ -250,13 +251,13 @@ fn broadcast_rows<const R: usize, const TN: bool>(
                 continue;
             };
             let v = if TN {
-                load_partial(out, 0.0) + *acc_r
+                load_partial_in(simd::Portable, out, 0.0) + *acc_r
             } else {
                 *acc_r
             };
             match out.first_chunk_mut::<LANES>() {
                 Some(lanes) => *lanes = v.to_array(),
-                None => store_partial(v, out),
+                None => store_partial_in(v, out),
             }
         }
         j += LANES;

@@ -1,10 +1,10 @@
 //! Binary cross-entropy on logits.
 
-use super::sum::{fold2, LaneSum};
+use super::sum::{elementwise, ElemLoss};
 use super::{check_elementwise, Reduction};
 use crate::error::check_nonzero;
-use crate::simd::math::{exp, ln_1p};
-use crate::simd::{f32x8, LANES};
+use crate::simd::math::{exp_lanes, ln_1p_lanes};
+use crate::simd::{Float8, Lanes, LANES};
 use crate::{Error, Result};
 
 /// Binary cross-entropy on logits, torch's
@@ -53,51 +53,70 @@ pub fn binary_cross_entropy_with_logits(
             });
         }
     }
-    let s = f32x8::splat(reduction.grad_scale(n));
-    let mut acc = LaneSum::new();
-    match pos_weight {
-        None => fold2(input, target, grad, &mut acc, |x, t| {
-            bce_lanes(x, t, f32x8::ONE, s)
-        }),
-        Some(pw) => {
-            // Lane k of each chunk of eight takes the weight of its class, cycling through
-            // `pos_weight` (no division per element). The chunks run over the whole input, so
-            // short rows still spread over all eight lanes of the sum.
-            let mut class = 0usize;
-            fold2(input, target, grad, &mut acc, |x, t| {
-                let mut p = [1.0f32; LANES];
-                for w in p.iter_mut() {
-                    *w = pw.get(class).copied().unwrap_or(1.0);
-                    class += 1;
-                    if class >= pw.len() {
-                        class = 0;
-                    }
-                }
-                bce_lanes(x, t, f32x8::new(p), s)
-            })
-        }
+    let s = reduction.grad_scale(n);
+    let total = match pos_weight {
+        None => elementwise(input, target, grad, Bce { s }),
+        Some(pw) => elementwise(input, target, grad, BcePosWeight { s, pw, class: 0 }),
+    };
+    Ok(reduction.finish(total, n))
+}
+
+/// The lanes of [`binary_cross_entropy_with_logits`] without `pos_weight`.
+struct Bce {
+    s: f32,
+}
+
+impl ElemLoss for Bce {
+    #[inline(always)]
+    fn lanes<L: Lanes>(&mut self, l: L, x: L::F, t: L::F) -> (L::F, L::F) {
+        bce_lanes(l, x, t, l.splat(1.0), l.splat(self.s))
     }
-    Ok(reduction.finish(acc.total(), n))
+}
+
+/// The lanes of [`binary_cross_entropy_with_logits`] with `pos_weight`: lane `k` of each
+/// vector takes the weight of its class, cycling through `pos_weight` (no division per
+/// element). The vectors run over the whole input, so short rows still spread over all eight
+/// lanes of the sum.
+struct BcePosWeight<'a> {
+    s: f32,
+    pw: &'a [f32],
+    /// The class of the next element.
+    class: usize,
+}
+
+impl ElemLoss for BcePosWeight<'_> {
+    #[inline(always)]
+    fn lanes<L: Lanes>(&mut self, l: L, x: L::F, t: L::F) -> (L::F, L::F) {
+        let mut p = [1.0f32; LANES];
+        for w in p.iter_mut() {
+            *w = self.pw.get(self.class).copied().unwrap_or(1.0);
+            self.class += 1;
+            if self.class >= self.pw.len() {
+                self.class = 0;
+            }
+        }
+        bce_lanes(l, x, t, l.load(&p), l.splat(self.s))
+    }
 }
 
 /// The loss and gradient lanes of [`binary_cross_entropy_with_logits`] for logits `x`,
 /// targets `t`, positive weights `p` and gradient scale `s`.
 #[inline(always)]
-fn bce_lanes(x: f32x8, t: f32x8, p: f32x8, s: f32x8) -> (f32x8, f32x8) {
-    let one = f32x8::ONE;
+fn bce_lanes<L: Lanes>(l: L, x: L::F, t: L::F, p: L::F, s: L::F) -> (L::F, L::F) {
+    let one = l.splat(1.0);
     // e = e^−|x| ∈ (0, 1]: no overflow for any x.
-    let e = exp(-x.abs());
+    let e = exp_lanes(l, -x.abs());
     let r = one / (one + e);
     let sig_abs = r; // σ(|x|)
     let sig_neg_abs = e * r; // σ(−|x|) = 1 − σ(|x|), without cancellation
-    let nonneg = x.simd_ge(f32x8::ZERO);
+    let nonneg = x.simd_ge(l.splat(0.0));
     let sig = nonneg.select(sig_abs, sig_neg_abs); // σ(x)
     let sig_neg = nonneg.select(sig_neg_abs, sig_abs); // σ(−x)
     let pt = p * t;
     let w = one + (p - one) * t;
     let one_minus_t = one - t;
     let linear = nonneg.select(one_minus_t, -pt);
-    let loss = linear * x + w * ln_1p(e);
+    let loss = linear * x + w * ln_1p_lanes(l, e);
     let grad = s * (one_minus_t * sig - pt * sig_neg);
     (loss, grad)
 }

@@ -5,12 +5,14 @@
 //! sum of non-negative terms for any logits (no overflow, no cancellation), and
 //! `p_c = e^{z_c} / S`.
 
-use super::sum::LaneSum;
 use super::{check_class_targets, check_label_smoothing, Reduction};
 use crate::error::{check_len, check_nonzero};
 use crate::rows::{by_rows, by_rows_mut};
-use crate::simd::math::exp;
-use crate::simd::{self, f32x8, load, load_partial, store_partial, LANES};
+use crate::simd::math::exp_lanes;
+use crate::simd::{
+    dispatch, load_partial_in, map_inplace_in, max_in, store_partial_in, zip_map_inplace_in,
+    BlockSum, Float8, Lanes, WithLanes, LANES,
+};
 use crate::{Error, Result};
 
 /// Cross-entropy with class-index targets, torch's
@@ -47,10 +49,32 @@ pub fn cross_entropy(
     check_label_smoothing(label_smoothing)?;
     check_class_targets("logits", logits, target, classes, grad.as_deref())?;
     let b = target.len();
-    let w = Smoothing::new(label_smoothing, classes);
     let scale = reduction.grad_scale(b);
+    let total = dispatch(Ce {
+        logits,
+        target: Target::Class(target),
+        classes,
+        label_smoothing,
+        scale,
+        grad,
+    });
+    Ok(reduction.finish(total, b))
+}
+
+/// Cross-entropy with class-index targets on the lanes `l`: the total loss.
+#[inline(always)]
+fn class_targets_in<L: Lanes>(l: L, k: Ce<'_>, target: &[usize]) -> f64 {
+    let Ce {
+        logits,
+        classes,
+        label_smoothing,
+        scale,
+        grad,
+        ..
+    } = k;
+    let w = Smoothing::new(label_smoothing, classes);
     if classes <= SMALL_CLASSES {
-        let total = small_rows(logits, classes, grad, |sample, row, m, e, write| {
+        return small_rows(l, logits, classes, grad, |sample, row, m, e, write| {
             let y = target.get(sample).copied().unwrap_or(usize::MAX);
             let r = RowSums {
                 sum_exp: e.iter().sum(),
@@ -69,26 +93,26 @@ pub fn cross_entropy(
             }
             w.class_row_loss(&r, z_y)
         });
-        return Ok(reduction.finish(total, b));
     }
     let rows = by_rows(logits, classes).zip(target);
     let mut total = 0.0f64;
     match grad {
         Some(g) => {
             for ((row, &y), g) in rows.zip(by_rows_mut(g, classes)) {
-                let m = simd::max(row);
-                let r = exp_row(row, m, Some(g));
+                let m = max_in(l, row);
+                let r = exp_row(l, row, m, Some(g));
                 let z_y = row.get(y).map_or(f32::NAN, |x| x - m);
                 total += f64::from(w.class_row_loss(&r, z_y));
                 // `g` holds e^{z}; p = e^{z}/S, and the gradient is s·(p − q').
                 let e_y = g.get(y).copied().unwrap_or(f32::NAN);
                 let inv = 1.0 / r.sum_exp;
-                let (vinv, vspread, vscale) = (
-                    f32x8::splat(inv),
-                    f32x8::splat(w.spread),
-                    f32x8::splat(scale),
+                let (vinv, vspread, vscale) = (l.splat(inv), l.splat(w.spread), l.splat(scale));
+                map_inplace_in(
+                    l,
+                    g,
+                    #[inline(always)]
+                    |e| (e * vinv - vspread) * vscale,
                 );
-                simd::map_inplace(g, |e| (e * vinv - vspread) * vscale);
                 if let Some(gy) = g.get_mut(y) {
                     *gy = (e_y * inv - (w.spread + w.keep)) * scale;
                 }
@@ -96,14 +120,14 @@ pub fn cross_entropy(
         }
         None => {
             for (row, &y) in rows {
-                let m = simd::max(row);
-                let r = exp_row(row, m, None);
+                let m = max_in(l, row);
+                let r = exp_row(l, row, m, None);
                 let z_y = row.get(y).map_or(f32::NAN, |x| x - m);
                 total += f64::from(w.class_row_loss(&r, z_y));
             }
         }
     }
-    Ok(reduction.finish(total, b))
+    total
 }
 
 /// Cross-entropy with probability targets, torch's
@@ -149,10 +173,62 @@ pub fn cross_entropy_probs(
         check_len("grad", g.len(), logits.len())?;
     }
     let b = logits.len() / classes;
-    let w = Smoothing::new(label_smoothing, classes);
     let scale = reduction.grad_scale(b);
+    let total = dispatch(Ce {
+        logits,
+        target: Target::Probs(target),
+        classes,
+        label_smoothing,
+        scale,
+        grad,
+    });
+    Ok(reduction.finish(total, b))
+}
+
+/// The targets of a cross-entropy call.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    /// One class index per sample.
+    Class(&'a [usize]),
+    /// A row of class probabilities per sample.
+    Probs(&'a [f32]),
+}
+
+/// The kernel of both cross-entropy forms: the total loss.
+struct Ce<'a> {
+    logits: &'a [f32],
+    target: Target<'a>,
+    classes: usize,
+    label_smoothing: f32,
+    scale: f32,
+    grad: Option<&'a mut [f32]>,
+}
+
+impl WithLanes for Ce<'_> {
+    type Output = f64;
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) -> f64 {
+        match self.target {
+            Target::Class(t) => class_targets_in(l, self, t),
+            Target::Probs(q) => probs_in(l, self, q),
+        }
+    }
+}
+
+/// Cross-entropy with probability targets on the lanes `l`: the total loss.
+#[inline(always)]
+fn probs_in<L: Lanes>(l: L, k: Ce<'_>, target: &[f32]) -> f64 {
+    let Ce {
+        logits,
+        classes,
+        label_smoothing,
+        scale,
+        grad,
+        ..
+    } = k;
+    let w = Smoothing::new(label_smoothing, classes);
     if classes <= SMALL_CLASSES {
-        let total = small_rows(logits, classes, grad, |sample, row, m, e, write| {
+        return small_rows(l, logits, classes, grad, |sample, row, m, e, write| {
             let start = sample * classes;
             let q = target.get(start..start + classes).unwrap_or(&[]);
             let r = ProbsRowSums {
@@ -172,35 +248,40 @@ pub fn cross_entropy_probs(
             }
             loss
         });
-        return Ok(reduction.finish(total, b));
     }
     let rows = by_rows(logits, classes).zip(by_rows(target, classes));
     let mut total = 0.0f64;
     match grad {
         Some(g) => {
             for ((row, q), g) in rows.zip(by_rows_mut(g, classes)) {
-                let m = simd::max(row);
-                let r = exp_row_probs(row, q, m, Some(g));
+                let m = max_in(l, row);
+                let r = exp_row_probs(l, row, q, m, Some(g));
                 let (loss, sum_qs) = w.probs_row_loss(&r, label_smoothing);
                 total += f64::from(loss);
                 let (vinv, vkeep, vspread, vscale) = (
-                    f32x8::splat(sum_qs / r.row.sum_exp),
-                    f32x8::splat(w.keep),
-                    f32x8::splat(w.spread),
-                    f32x8::splat(scale),
+                    l.splat(sum_qs / r.row.sum_exp),
+                    l.splat(w.keep),
+                    l.splat(w.spread),
+                    l.splat(scale),
                 );
-                simd::zip_map_inplace(q, g, |q, e| (e * vinv - (q * vkeep + vspread)) * vscale);
+                zip_map_inplace_in(
+                    l,
+                    q,
+                    g,
+                    #[inline(always)]
+                    |q, e| (e * vinv - (q * vkeep + vspread)) * vscale,
+                );
             }
         }
         None => {
             for (row, q) in rows {
-                let m = simd::max(row);
-                let r = exp_row_probs(row, q, m, None);
+                let m = max_in(l, row);
+                let r = exp_row_probs(l, row, q, m, None);
                 total += f64::from(w.probs_row_loss(&r, label_smoothing).0);
             }
         }
     }
-    Ok(reduction.finish(total, b))
+    total
 }
 
 /// Rows of at most this many classes take [`small_rows`]: one vector pass of `exp` over many
@@ -213,41 +294,31 @@ const SCRATCH: usize = 128;
 
 /// Softmax rows of few classes, batched: writes `z = x − max(row)` for many rows into a buffer
 /// (`grad` itself when given, else a stack scratch, a group of rows at a time), exponentiates
-/// the whole buffer in one dispatched `exp` pass (AVX2+FMA where the CPU has it), then calls
+/// the whole buffer in one `exp` pass on the lanes `l`, then calls
 /// `finish(sample, row, max, e_row, write_grad)` for each row, which returns the row's loss
 /// and, when `write_grad`, turns `e_row` into the row's gradient. Returns the sum of the row
 /// losses.
 #[inline(always)]
-fn small_rows(
+fn small_rows<L: Lanes>(
+    l: L,
     logits: &[f32],
     classes: usize,
     grad: Option<&mut [f32]>,
     mut finish: impl FnMut(usize, &[f32], f32, &mut [f32], bool) -> f32,
 ) -> f64 {
-    let mut group = |first: usize, logits: &[f32], buf: &mut [f32], write: bool| {
-        for (row, z) in by_rows(logits, classes).zip(by_rows_mut(buf, classes)) {
-            let m = row_max(row);
-            for (z, x) in z.iter_mut().zip(row) {
-                *z = x - m;
-            }
-        }
-        simd::map_inplace_dispatch(buf, crate::simd::math::ExpMap);
-        let mut total = 0.0f64;
-        let rows = by_rows(logits, classes).zip(by_rows_mut(buf, classes));
-        for (i, (row, e)) in rows.enumerate() {
-            total += f64::from(finish(first + i, row, row_max(row), e, write));
-        }
-        total
-    };
     match grad {
-        Some(g) => group(0, logits, g, true),
+        Some(g) => small_group(l, classes, 0, logits, g, true, &mut finish),
         None => {
             let mut scratch = [0.0f32; SCRATCH];
-            let rows_per_group = (SCRATCH / classes).max(1);
+            // Checked arithmetic: the caller has checked `classes > 0`, but this code must not
+            // rely on the compiler seeing it (no division or `chunks(0)` that could panic).
+            let rows_per_group = SCRATCH.checked_div(classes).unwrap_or(1).max(1);
+            let group = rows_per_group.saturating_mul(classes).max(1);
             let mut total = 0.0f64;
-            for (i, chunk) in logits.chunks(rows_per_group * classes).enumerate() {
+            for (i, chunk) in logits.chunks(group).enumerate() {
                 if let Some(buf) = scratch.get_mut(..chunk.len()) {
-                    total += group(i * rows_per_group, chunk, buf, false);
+                    let first = i * rows_per_group;
+                    total += small_group(l, classes, first, chunk, buf, false, &mut finish);
                 }
             }
             total
@@ -255,7 +326,39 @@ fn small_rows(
     }
 }
 
-/// The maximum of a short row, NaN if any element is NaN (as [`simd::max`]).
+/// One group of [`small_rows`]: the rows of `logits` from sample `first` on, exponentiated in
+/// `buf` (as long as `logits`); returns the sum of their losses.
+#[inline(always)]
+fn small_group<L: Lanes>(
+    l: L,
+    classes: usize,
+    first: usize,
+    logits: &[f32],
+    buf: &mut [f32],
+    write: bool,
+    finish: &mut impl FnMut(usize, &[f32], f32, &mut [f32], bool) -> f32,
+) -> f64 {
+    for (row, z) in by_rows(logits, classes).zip(by_rows_mut(buf, classes)) {
+        let m = row_max(row);
+        for (z, x) in z.iter_mut().zip(row) {
+            *z = x - m;
+        }
+    }
+    map_inplace_in(
+        l,
+        buf,
+        #[inline(always)]
+        |v| exp_lanes(l, v),
+    );
+    let mut total = 0.0f64;
+    let rows = by_rows(logits, classes).zip(by_rows_mut(buf, classes));
+    for (i, (row, e)) in rows.enumerate() {
+        total += f64::from(finish(first + i, row, row_max(row), e, write));
+    }
+    total
+}
+
+/// The maximum of a short row, NaN if any element is NaN (as [`max_in`]).
 #[inline(always)]
 fn row_max(row: &[f32]) -> f32 {
     row.iter().fold(
@@ -321,34 +424,34 @@ struct ProbsRowSums {
 /// One pass over a row: `z = x − m`, `e = e^{z}` (stored into `out` when given), their sums.
 /// The tail is padded with `m` (so `z = 0`) and only its real lanes are summed and stored.
 #[inline(always)]
-fn exp_row(row: &[f32], m: f32, out: Option<&mut [f32]>) -> RowSums {
-    let vm = f32x8::splat(m);
-    let (mut se, mut sz) = (LaneSum::new(), LaneSum::new());
+fn exp_row<L: Lanes>(l: L, row: &[f32], m: f32, out: Option<&mut [f32]>) -> RowSums {
+    let vm = l.splat(m);
+    let (mut se, mut sz) = (BlockSum::new(l), BlockSum::new(l));
     let (rc, rt) = row.as_chunks::<LANES>();
     match out {
         Some(out) => {
             let (oc, ot) = out.as_chunks_mut::<LANES>();
             for (ra, oa) in rc.iter().zip(oc.iter_mut()) {
-                let (z, e) = z_exp(load(ra), vm);
+                let (z, e) = z_exp(l, l.load(ra), vm);
                 se.add(e);
                 sz.add(z);
-                *oa = e.to_array();
+                e.store(oa);
             }
             if !rt.is_empty() {
-                let (z, e) = z_exp(load_partial(rt, m), vm);
+                let (z, e) = z_exp(l, load_partial_in(l, rt, m), vm);
                 se.add_first(e, rt.len());
                 sz.add_first(z, rt.len());
-                store_partial(e, ot);
+                store_partial_in(e, ot);
             }
         }
         None => {
             for ra in rc {
-                let (z, e) = z_exp(load(ra), vm);
+                let (z, e) = z_exp(l, l.load(ra), vm);
                 se.add(e);
                 sz.add(z);
             }
             if !rt.is_empty() {
-                let (z, e) = z_exp(load_partial(rt, m), vm);
+                let (z, e) = z_exp(l, load_partial_in(l, rt, m), vm);
                 se.add_first(e, rt.len());
                 sz.add_first(z, rt.len());
             }
@@ -362,28 +465,36 @@ fn exp_row(row: &[f32], m: f32, out: Option<&mut [f32]>) -> RowSums {
 
 /// [`exp_row`] that also sums `q·z` and `q` over the row's targets `q`.
 #[inline(always)]
-fn exp_row_probs(row: &[f32], q: &[f32], m: f32, out: Option<&mut [f32]>) -> ProbsRowSums {
-    let vm = f32x8::splat(m);
-    let mut sums = ProbsLaneSums::new();
+fn exp_row_probs<L: Lanes>(
+    l: L,
+    row: &[f32],
+    q: &[f32],
+    m: f32,
+    out: Option<&mut [f32]>,
+) -> ProbsRowSums {
+    let vm = l.splat(m);
+    let mut sums = ProbsLaneSums::new(l);
     let (rc, rt) = row.as_chunks::<LANES>();
     let (qc, qt) = q.as_chunks::<LANES>();
     match out {
         Some(out) => {
             let (oc, ot) = out.as_chunks_mut::<LANES>();
             for ((ra, qa), oa) in rc.iter().zip(qc).zip(oc.iter_mut()) {
-                *oa = sums.step(load(ra), load(qa), vm, LANES).to_array();
+                sums.step(l.load(ra), l.load(qa), vm, LANES).store(oa);
             }
             if !rt.is_empty() {
-                let e = sums.step(load_partial(rt, m), load_partial(qt, 0.0), vm, rt.len());
-                store_partial(e, ot);
+                let x = load_partial_in(l, rt, m);
+                let e = sums.step(x, load_partial_in(l, qt, 0.0), vm, rt.len());
+                store_partial_in(e, ot);
             }
         }
         None => {
             for (ra, qa) in rc.iter().zip(qc) {
-                sums.step(load(ra), load(qa), vm, LANES);
+                sums.step(l.load(ra), l.load(qa), vm, LANES);
             }
             if !rt.is_empty() {
-                sums.step(load_partial(rt, m), load_partial(qt, 0.0), vm, rt.len());
+                let x = load_partial_in(l, rt, m);
+                sums.step(x, load_partial_in(l, qt, 0.0), vm, rt.len());
             }
         }
     }
@@ -399,34 +510,36 @@ fn exp_row_probs(row: &[f32], q: &[f32], m: f32, out: Option<&mut [f32]>) -> Pro
 
 /// `(z, e^{z})` with `z = x − m`.
 #[inline(always)]
-fn z_exp(x: f32x8, vm: f32x8) -> (f32x8, f32x8) {
+fn z_exp<L: Lanes>(l: L, x: L::F, vm: L::F) -> (L::F, L::F) {
     let z = x - vm;
-    (z, exp(z))
+    (z, exp_lanes(l, z))
 }
 
 /// The four lane sums of [`exp_row_probs`].
-struct ProbsLaneSums {
-    e: LaneSum,
-    z: LaneSum,
-    qz: LaneSum,
-    q: LaneSum,
+struct ProbsLaneSums<L: Lanes> {
+    l: L,
+    e: BlockSum<L>,
+    z: BlockSum<L>,
+    qz: BlockSum<L>,
+    q: BlockSum<L>,
 }
 
-impl ProbsLaneSums {
+impl<L: Lanes> ProbsLaneSums<L> {
     #[inline(always)]
-    fn new() -> Self {
+    fn new(l: L) -> Self {
         ProbsLaneSums {
-            e: LaneSum::new(),
-            z: LaneSum::new(),
-            qz: LaneSum::new(),
-            q: LaneSum::new(),
+            l,
+            e: BlockSum::new(l),
+            z: BlockSum::new(l),
+            qz: BlockSum::new(l),
+            q: BlockSum::new(l),
         }
     }
 
     /// Adds the first `k` lanes of one vector of logits `x` and targets `q`; returns `e^{z}`.
     #[inline(always)]
-    fn step(&mut self, x: f32x8, q: f32x8, vm: f32x8, k: usize) -> f32x8 {
-        let (z, e) = z_exp(x, vm);
+    fn step(&mut self, x: L::F, q: L::F, vm: L::F, k: usize) -> L::F {
+        let (z, e) = z_exp(self.l, x, vm);
         self.e.add_first(e, k);
         self.z.add_first(z, k);
         self.qz.add_first(q * z, k);

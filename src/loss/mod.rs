@@ -19,13 +19,19 @@
 //!
 //! torch's per-class `weight`, `ignore_index` and `reduction="none"` are not offered.
 //!
-//! Numerics: the element losses are summed in eight `f32` lanes within blocks of 256 elements
-//! and the blocks in `f64`, so the rounding error of a sum of `n` non-negative terms stays
-//! below ~40 `u` (`u = 2⁻²⁴`) relative for any `n`. Softmax rows are summed in lanes (or
+//! Numerics: the element losses are summed by the crate's blocked reduction (eight `f32` lanes
+//! within blocks of 256 elements, the blocks in `f64`), so the rounding error of a sum of `n`
+//! non-negative terms stays below ~40 `u` (`u = 2⁻²⁴`) relative for any `n`: `35·u` for the sum,
+//! plus the terms' own rounding. Softmax rows are summed in lanes (or
 //! sequentially for rows of at most 16 classes), the per-sample losses in `f64`. Softmax-based
 //! losses subtract the row maximum before exponentiating (finite for logits of any magnitude),
 //! and the logistic loss uses a form without cancellation; see each function. Exponentials and
 //! logarithms come from [`crate::simd::math`].
+//!
+//! Every call runs once on the lanes [`crate::simd::dispatch`] picks: the AVX2+FMA lanes where
+//! the CPU has them, the portable lanes elsewhere. The two may differ by the rounding of the
+//! multiply-adds the AVX2 lanes fuse (inside `exp` and `ln_1p`); the bounds above hold on both,
+//! and the tests check every function on every available instruction set.
 //!
 //! ```
 //! use descent::loss::{cross_entropy, Reduction};

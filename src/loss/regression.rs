@@ -3,9 +3,9 @@
 //! All four take `input` and `target` of the same length `n` and reduce over **all** elements
 //! (the mean divides by `n`, as torch does), with `d = input − target`.
 
-use super::sum::{fold2, LaneSum};
+use super::sum::{elementwise, ElemLoss};
 use super::{check_elementwise, Reduction};
-use crate::simd::f32x8;
+use crate::simd::{sign_in, Float8, Lanes};
 use crate::{Error, Result};
 
 /// Mean squared error, torch's `F.mse_loss(input, target, reduction)`.
@@ -29,16 +29,22 @@ pub fn mse(
     check_elementwise(input, target, grad.as_deref())?;
     let n = input.len();
     // torch's `norm = 2/n` (or 2), rounded once to f32.
-    let k = f32x8::splat(match reduction {
+    let k = match reduction {
         Reduction::Mean => (2.0 / n as f64) as f32,
         Reduction::Sum => 2.0,
-    });
-    let mut acc = LaneSum::new();
-    fold2(input, target, grad, &mut acc, |x, t| {
+    };
+    Ok(reduction.finish(elementwise(input, target, grad, Mse(k)), n))
+}
+
+/// The lanes of [`mse`], with the gradient factor `2·s`.
+struct Mse(f32);
+
+impl ElemLoss for Mse {
+    #[inline(always)]
+    fn lanes<L: Lanes>(&mut self, l: L, x: L::F, t: L::F) -> (L::F, L::F) {
         let d = x - t;
-        (d * d, k * d)
-    });
-    Ok(reduction.finish(acc.total(), n))
+        (d * d, l.splat(self.0) * d)
+    }
 }
 
 /// Mean absolute error, torch's `F.l1_loss(input, target, reduction)`.
@@ -56,13 +62,19 @@ pub fn l1(
 ) -> Result<f32> {
     check_elementwise(input, target, grad.as_deref())?;
     let n = input.len();
-    let s = f32x8::splat(reduction.grad_scale(n));
-    let mut acc = LaneSum::new();
-    fold2(input, target, grad, &mut acc, |x, t| {
+    let s = reduction.grad_scale(n);
+    Ok(reduction.finish(elementwise(input, target, grad, L1(s)), n))
+}
+
+/// The lanes of [`l1`], with the gradient scale `s`.
+struct L1(f32);
+
+impl ElemLoss for L1 {
+    #[inline(always)]
+    fn lanes<L: Lanes>(&mut self, l: L, x: L::F, t: L::F) -> (L::F, L::F) {
         let d = x - t;
-        (d.abs(), s * sign(d))
-    });
-    Ok(reduction.finish(acc.total(), n))
+        (d.abs(), l.splat(self.0) * sign_in(l, d))
+    }
 }
 
 /// Huber loss, torch's `F.huber_loss(input, target, reduction, delta)`.
@@ -89,22 +101,31 @@ pub fn huber(
     }
     check_elementwise(input, target, grad.as_deref())?;
     let n = input.len();
-    let s = f32x8::splat(reduction.grad_scale(n));
-    let vdelta = f32x8::splat(delta);
-    let half_delta = f32x8::splat(0.5 * delta);
-    let half = f32x8::splat(0.5);
-    let mut acc = LaneSum::new();
-    fold2(input, target, grad, &mut acc, |x, t| {
+    let s = reduction.grad_scale(n);
+    Ok(reduction.finish(elementwise(input, target, grad, Huber { s, delta }), n))
+}
+
+/// The lanes of [`huber`], with the gradient scale `s`.
+struct Huber {
+    s: f32,
+    delta: f32,
+}
+
+impl ElemLoss for Huber {
+    #[inline(always)]
+    fn lanes<L: Lanes>(&mut self, l: L, x: L::F, t: L::F) -> (L::F, L::F) {
+        let vdelta = l.splat(self.delta);
+        let half_delta = l.splat(0.5 * self.delta);
+        let half = l.splat(0.5);
         let d = x - t;
         let a = d.abs();
         let quadratic = a.simd_lt(vdelta);
         let loss = quadratic.select(half * d * d, vdelta * (a - half_delta));
         // ±δ outside, d inside (and for NaN, which fails every comparison).
-        let outer = d.simd_gt(f32x8::ZERO).select(vdelta, -vdelta);
+        let outer = d.simd_gt(l.splat(0.0)).select(vdelta, -vdelta);
         let g = a.simd_ge(vdelta).select(outer, d);
-        (loss, s * g)
-    });
-    Ok(reduction.finish(acc.total(), n))
+        (loss, l.splat(self.s) * g)
+    }
 }
 
 /// Smooth L1 loss, torch's `F.smooth_l1_loss(input, target, reduction, beta)`.
@@ -133,29 +154,29 @@ pub fn smooth_l1(
     }
     check_elementwise(input, target, grad.as_deref())?;
     let n = input.len();
-    let s = f32x8::splat(reduction.grad_scale(n));
-    let vbeta = f32x8::splat(beta);
-    let half_beta = f32x8::splat(0.5 * beta);
-    let half = f32x8::splat(0.5);
-    let one = f32x8::ONE;
-    let mut acc = LaneSum::new();
-    fold2(input, target, grad, &mut acc, |x, t| {
+    let s = reduction.grad_scale(n);
+    Ok(reduction.finish(elementwise(input, target, grad, SmoothL1 { s, beta }), n))
+}
+
+/// The lanes of [`smooth_l1`], with the gradient scale `s`.
+struct SmoothL1 {
+    s: f32,
+    beta: f32,
+}
+
+impl ElemLoss for SmoothL1 {
+    #[inline(always)]
+    fn lanes<L: Lanes>(&mut self, l: L, x: L::F, t: L::F) -> (L::F, L::F) {
+        let vbeta = l.splat(self.beta);
+        let half_beta = l.splat(0.5 * self.beta);
+        let half = l.splat(0.5);
+        let one = l.splat(1.0);
         let d = x - t;
         let a = d.abs();
         // With β = 0 the quadratic branch is never taken (its 0/0 lanes are discarded).
         let loss = a.simd_lt(vbeta).select(half * d * d / vbeta, a - half_beta);
-        let outer = d.simd_gt(f32x8::ZERO).select(one, -one);
+        let outer = d.simd_gt(l.splat(0.0)).select(one, -one);
         let g = a.simd_ge(vbeta).select(outer, d / vbeta);
-        (loss, s * g)
-    });
-    Ok(reduction.finish(acc.total(), n))
-}
-
-/// `sign(d)`: 1 for `d > 0`, −1 for `d < 0`, +0 for ±0, NaN for NaN.
-#[inline(always)]
-fn sign(d: f32x8) -> f32x8 {
-    let one = f32x8::ONE;
-    let zero_or_nan = d.is_nan().select(d, f32x8::ZERO);
-    d.simd_gt(f32x8::ZERO)
-        .select(one, d.simd_lt(f32x8::ZERO).select(-one, zero_or_nan))
+        (loss, l.splat(self.s) * g)
+    }
 }

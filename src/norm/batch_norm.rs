@@ -1,10 +1,14 @@
 //! Batch normalisation over the batch of a `[batch, features]` slice, as
 //! `torch.nn.BatchNorm1d(features)`.
 
-use super::{check_eps, check_opt_len, check_out_len, ld, ld_or, per_lane, rows_of, rstd, st};
+use super::{
+    check_eps, check_opt_len, check_out_len, ld_or, per_lane, rows_of, rstd, Backward, Forward,
+};
 use crate::error::{check_len, Error};
 use crate::rows::{by_rows, by_rows_mut};
-use crate::simd::{f32x8, LANES};
+use crate::simd::{
+    add_at_in, dispatch, load_at_in as ld, store_at_in as st, Float8, Lanes, WithLanes, LANES,
+};
 use crate::Result;
 
 /// Batch normalisation of each channel (column) of a row-major `[batch, features]` slice over
@@ -216,35 +220,22 @@ impl BatchNorm {
             }
             None => 0.0,
         };
-        let (n, n1) = (rows as f64, (rows - 1) as f64);
-        for j in (0..c).step_by(LANES) {
-            let (pivot, delta, q) = channel_moments(x, c, j);
-            let r = per_lane(q, |q| rstd(f64::from(q) / n, self.eps));
-            st(deltas, j, delta);
-            st(rstds, j, r);
-            if let Some(run) = &mut running {
-                let mean = pivot + delta;
-                let unbiased = per_lane(q, |q| (f64::from(q) / n1) as f32);
-                let blend = |old: f32x8, new: f32x8| {
-                    let (o, w) = (old.to_array(), new.to_array());
-                    let mut out = [0.0f32; 8];
-                    for ((out, o), w) in out.iter_mut().zip(o).zip(w) {
-                        *out = ((1.0 - factor) * f64::from(o) + factor * f64::from(w)) as f32;
-                    }
-                    f32x8::new(out)
-                };
-                let v = blend(ld(run.mean, j), mean);
-                st(run.mean, j, v);
-                let v = blend(ld(run.var, j), unbiased);
-                st(run.var, j, v);
-            }
-            let w = ld_or(weight, j, f32x8::ONE);
-            let b = ld_or(bias, j, f32x8::ZERO);
-            for (xr, yr) in by_rows(x, c).zip(by_rows_mut(y, c)) {
-                let xhat = ((ld(xr, j) - pivot) - delta) * r;
-                st(yr, j, xhat.mul_add(w, b));
-            }
-        }
+        let args = Forward {
+            x,
+            weight,
+            bias,
+            y,
+            rows,
+            features: c,
+            eps: self.eps,
+        };
+        let stats = ForwardStats::Train {
+            running,
+            factor,
+            deltas,
+            rstds,
+        };
+        dispatch(BnForward { args, stats });
         Ok(())
     }
 
@@ -279,31 +270,21 @@ impl BatchNorm {
         if !self.track_running_stats {
             Self::check_batch(rows)?;
         }
-        for j in (0..c).step_by(LANES) {
-            let (shift, r) = match (running_mean, running_var) {
-                (Some(rm), Some(rv)) => (ld(rm, j), self.running_rstd(ld(rv, j))),
-                _ => {
-                    let (pivot, delta, q) = channel_moments(x, c, j);
-                    let n = rows as f64;
-                    (
-                        pivot + delta,
-                        per_lane(q, |q| rstd(f64::from(q) / n, self.eps)),
-                    )
-                }
-            };
-            let w = ld_or(weight, j, f32x8::ONE);
-            let b = ld_or(bias, j, f32x8::ZERO);
-            for (xr, yr) in by_rows(x, c).zip(by_rows_mut(y, c)) {
-                let xhat = (ld(xr, j) - shift) * r;
-                st(yr, j, xhat.mul_add(w, b));
-            }
-        }
+        let args = Forward {
+            x,
+            weight,
+            bias,
+            y,
+            rows,
+            features: c,
+            eps: self.eps,
+        };
+        let stats = match running_mean.zip(running_var) {
+            Some((mean, var)) => ForwardStats::Running { mean, var },
+            None => ForwardStats::Batch,
+        };
+        dispatch(BnForward { args, stats });
         Ok(())
-    }
-
-    /// `1/√(running_var + eps)` per lane.
-    fn running_rstd(&self, var: f32x8) -> f32x8 {
-        per_lane(var, |v| rstd(f64::from(v), self.eps))
     }
 
     /// Training backward from `x` and the `stats` of [`forward_train`](Self::forward_train),
@@ -334,22 +315,18 @@ impl BatchNorm {
         Self::check_batch(rows)?;
         let c = self.features;
         let (deltas, rstds) = stats.split_at(c.min(stats.len()));
-        let (mut dweight, mut dbias) = (dweight, dbias);
-        let inv_n = f32x8::splat((1.0 / rows as f64) as f32);
-        let row0 = x.get(..c).unwrap_or(&[]);
-        for j in (0..c).step_by(LANES) {
-            let (pivot, delta, r) = (ld(row0, j), ld(deltas, j), ld(rstds, j));
-            let w = ld_or(weight, j, f32x8::ONE);
-            let xhat = |xr: &[f32]| ((ld(xr, j) - pivot) - delta) * r;
-            let (sum_dy, sum_dy_xhat) = sums(x, dy, c, j, xhat);
-            add(dweight.as_deref_mut(), j, sum_dy_xhat);
-            add(dbias.as_deref_mut(), j, sum_dy);
-            let (mg, mgx) = (sum_dy * inv_n, sum_dy_xhat * inv_n);
-            let rw = r * w;
-            for ((xr, dyr), dxr) in by_rows(x, c).zip(by_rows(dy, c)).zip(by_rows_mut(dx, c)) {
-                st(dxr, j, rw * ((ld(dyr, j) - mg) - xhat(xr) * mgx));
-            }
-        }
+        let args = Backward {
+            x,
+            weight,
+            dy,
+            dx,
+            dweight,
+            dbias,
+            rows,
+            features: c,
+        };
+        let stats = BackwardStats::Saved { deltas, rstds };
+        dispatch(BnBackward { args, stats });
         Ok(())
     }
 
@@ -383,27 +360,28 @@ impl BatchNorm {
                 what: "track_running_stats",
             });
         }
-        self.rows(x, weight)?;
+        let rows = self.rows(x, weight)?;
         // An empty weight is an absent one (a layer without affine parameters).
         let weight = super::present(weight);
         check_len("running_mean", running_mean.len(), self.features)?;
         check_len("running_var", running_var.len(), self.features)?;
         self.check_backward(x, dy, dx, dweight.as_deref(), dbias.as_deref())?;
-        let c = self.features;
-        let (mut dweight, mut dbias) = (dweight, dbias);
-        for j in (0..c).step_by(LANES) {
-            let mean = ld(running_mean, j);
-            let r = self.running_rstd(ld(running_var, j));
-            let w = ld_or(weight, j, f32x8::ONE);
-            let xhat = |xr: &[f32]| (ld(xr, j) - mean) * r;
-            let (sum_dy, sum_dy_xhat) = sums(x, dy, c, j, xhat);
-            add(dweight.as_deref_mut(), j, sum_dy_xhat);
-            add(dbias.as_deref_mut(), j, sum_dy);
-            let rw = r * w;
-            for (dyr, dxr) in by_rows(dy, c).zip(by_rows_mut(dx, c)) {
-                st(dxr, j, ld(dyr, j) * rw);
-            }
-        }
+        let args = Backward {
+            x,
+            weight,
+            dy,
+            dx,
+            dweight,
+            dbias,
+            rows,
+            features: self.features,
+        };
+        let stats = BackwardStats::Running {
+            mean: running_mean,
+            var: running_var,
+            eps: self.eps,
+        };
+        dispatch(BnBackward { args, stats });
         Ok(())
     }
 
@@ -423,46 +401,289 @@ impl BatchNorm {
     }
 }
 
+/// `1/√(var + eps)` per lane.
+#[inline(always)]
+fn var_rstd<L: Lanes>(l: L, var: L::F, eps: f32) -> L::F {
+    per_lane(l, var, |v| rstd(f64::from(v), eps))
+}
+
+/// The statistics a batch-norm forward normalises with.
+enum ForwardStats<'a, 'r> {
+    /// The batch's, saved into `deltas` and `rstds` (and blended into the running statistics
+    /// with the weight `factor`, when given).
+    Train {
+        running: Option<RunningStats<'r>>,
+        factor: f64,
+        deltas: &'a mut [f32],
+        rstds: &'a mut [f32],
+    },
+    /// The batch's, saving nothing (evaluation without running statistics).
+    Batch,
+    /// The running ones.
+    Running { mean: &'a [f32], var: &'a [f32] },
+}
+
+/// The forward kernel of every mode.
+struct BnForward<'a, 'r> {
+    args: Forward<'a>,
+    stats: ForwardStats<'a, 'r>,
+}
+
+impl WithLanes for BnForward<'_, '_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        let Forward {
+            x,
+            weight,
+            bias,
+            y,
+            rows,
+            features: c,
+            eps,
+        } = self.args;
+        let (n, n1) = (rows as f64, rows.saturating_sub(1) as f64);
+        // One loop over the channels per source of statistics, the choice made once.
+        match self.stats {
+            ForwardStats::Train {
+                mut running,
+                factor,
+                deltas,
+                rstds,
+            } => {
+                for j in (0..c).step_by(LANES) {
+                    let (w, b) = affine(l, weight, bias, j);
+                    let (pivot, delta, q) = channel_moments(l, x, c, j);
+                    let r = per_lane(l, q, |q| rstd(f64::from(q) / n, eps));
+                    st(deltas, j, delta);
+                    st(rstds, j, r);
+                    if let Some(run) = &mut running {
+                        let unbiased = per_lane(l, q, |q| (f64::from(q) / n1) as f32);
+                        let v = blend(l, ld(l, run.mean, j), pivot + delta, factor);
+                        st(run.mean, j, v);
+                        let v = blend(l, ld(l, run.var, j), unbiased, factor);
+                        st(run.var, j, v);
+                    }
+                    normalize_channel(
+                        l,
+                        x,
+                        y,
+                        c,
+                        j,
+                        w,
+                        b,
+                        #[inline(always)]
+                        move |v| (v - pivot) - delta,
+                        r,
+                    );
+                }
+            }
+            ForwardStats::Batch => {
+                for j in (0..c).step_by(LANES) {
+                    let (w, b) = affine(l, weight, bias, j);
+                    let (pivot, delta, q) = channel_moments(l, x, c, j);
+                    let mean = pivot + delta;
+                    let r = per_lane(l, q, |q| rstd(f64::from(q) / n, eps));
+                    normalize_channel(
+                        l,
+                        x,
+                        y,
+                        c,
+                        j,
+                        w,
+                        b,
+                        #[inline(always)]
+                        move |v| v - mean,
+                        r,
+                    );
+                }
+            }
+            ForwardStats::Running { mean, var } => {
+                for j in (0..c).step_by(LANES) {
+                    let (w, b) = affine(l, weight, bias, j);
+                    let mean = ld(l, mean, j);
+                    let r = var_rstd(l, ld(l, var, j), eps);
+                    normalize_channel(
+                        l,
+                        x,
+                        y,
+                        c,
+                        j,
+                        w,
+                        b,
+                        #[inline(always)]
+                        move |v| v - mean,
+                        r,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The lanes `j..j + 8` of `weight` and `bias`, ones and zeros where absent.
+#[inline(always)]
+fn affine<L: Lanes>(l: L, weight: Option<&[f32]>, bias: Option<&[f32]>, j: usize) -> (L::F, L::F) {
+    (
+        ld_or(l, weight, j, l.splat(1.0)),
+        ld_or(l, bias, j, l.splat(0.0)),
+    )
+}
+
+/// `y = shift(x)·rstd·weight + bias` for the channels `j..j + 8` of every row; `shift` is a
+/// subtraction or two (an inlined closure), the rest lane arithmetic in this loop.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn normalize_channel<L: Lanes>(
+    l: L,
+    x: &[f32],
+    y: &mut [f32],
+    c: usize,
+    j: usize,
+    w: L::F,
+    b: L::F,
+    shift: impl Fn(L::F) -> L::F,
+    r: L::F,
+) {
+    for (xr, yr) in by_rows(x, c).zip(by_rows_mut(y, c)) {
+        st(yr, j, (shift(ld(l, xr, j)) * r).mul_add(w, b));
+    }
+}
+
+/// The running statistic `old` moved towards the batch's `new`: `(1 − f)·old + f·new` per
+/// lane, in `f64`, rounded once.
+#[inline(always)]
+fn blend<L: Lanes>(l: L, old: L::F, new: L::F, factor: f64) -> L::F {
+    let (o, w) = (old.to_array(), new.to_array());
+    let mut out = [0.0f32; LANES];
+    for ((out, o), w) in out.iter_mut().zip(o).zip(w) {
+        *out = ((1.0 - factor) * f64::from(o) + factor * f64::from(w)) as f32;
+    }
+    l.load(&out)
+}
+
+/// The statistics a batch-norm backward differentiates through.
+#[derive(Clone, Copy)]
+enum BackwardStats<'a> {
+    /// The batch's, as [`BatchNorm::forward_train`] saved them (training backward).
+    Saved { deltas: &'a [f32], rstds: &'a [f32] },
+    /// The running ones, held fixed (evaluation backward).
+    Running {
+        mean: &'a [f32],
+        var: &'a [f32],
+        eps: f32,
+    },
+}
+
+/// The backward kernel of both modes.
+struct BnBackward<'a> {
+    args: Backward<'a>,
+    stats: BackwardStats<'a>,
+}
+
+impl WithLanes for BnBackward<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        let Backward {
+            x,
+            weight,
+            dy,
+            dx,
+            mut dweight,
+            mut dbias,
+            rows,
+            features: c,
+        } = self.args;
+        let inv_n = l.splat((1.0 / rows as f64) as f32);
+        let row0 = x.get(..c).unwrap_or(&[]);
+        for j in (0..c).step_by(LANES) {
+            let w = ld_or(l, weight, j, l.splat(1.0));
+            let (dw, db) = (dweight.as_deref_mut(), dbias.as_deref_mut());
+            match self.stats {
+                BackwardStats::Saved { deltas, rstds } => {
+                    let (pivot, delta, r) = (ld(l, row0, j), ld(l, deltas, j), ld(l, rstds, j));
+                    let (sum_dy, sum_dy_xhat) = param_sums(
+                        l,
+                        (x, dy, c, j),
+                        #[inline(always)]
+                        move |v| (v - pivot) - delta,
+                        r,
+                        dw,
+                        db,
+                    );
+                    let (mg, mgx) = (sum_dy * inv_n, sum_dy_xhat * inv_n);
+                    let rw = r * w;
+                    let rows = by_rows(x, c).zip(by_rows(dy, c)).zip(by_rows_mut(dx, c));
+                    for ((xr, dyr), dxr) in rows {
+                        let xhat = ((ld(l, xr, j) - pivot) - delta) * r;
+                        st(dxr, j, rw * ((ld(l, dyr, j) - mg) - xhat * mgx));
+                    }
+                }
+                BackwardStats::Running { mean, var, eps } => {
+                    let mean = ld(l, mean, j);
+                    let r = var_rstd(l, ld(l, var, j), eps);
+                    param_sums(
+                        l,
+                        (x, dy, c, j),
+                        #[inline(always)]
+                        move |v| v - mean,
+                        r,
+                        dw,
+                        db,
+                    );
+                    let rw = r * w;
+                    for (dyr, dxr) in by_rows(dy, c).zip(by_rows_mut(dx, c)) {
+                        st(dxr, j, ld(l, dyr, j) * rw);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// For the channels `j..j + 8` of `[N, c]`: `(pivot, δ, q)` with `pivot = x[0, ·]`,
 /// `δ = mean(x − pivot)` and `q = Σ ((x − pivot) − δ)²`: two passes. Lanes past `c` are 0.
-fn channel_moments(x: &[f32], c: usize, j: usize) -> (f32x8, f32x8, f32x8) {
-    let pivot = ld(x.get(..c).unwrap_or(&[]), j);
-    let mut s = f32x8::ZERO;
+#[inline(always)]
+fn channel_moments<L: Lanes>(l: L, x: &[f32], c: usize, j: usize) -> (L::F, L::F, L::F) {
+    let pivot = ld(l, x.get(..c).unwrap_or(&[]), j);
+    let mut s = l.splat(0.0);
     let mut rows = 0usize;
     for xr in by_rows(x, c) {
-        s += ld(xr, j) - pivot;
+        s += ld(l, xr, j) - pivot;
         rows += 1;
     }
-    let delta = s / f32x8::splat(rows.max(1) as f32);
-    let mut q = f32x8::ZERO;
+    let delta = s / l.splat(rows.max(1) as f32);
+    let mut q = l.splat(0.0);
     for xr in by_rows(x, c) {
-        let d = (ld(xr, j) - pivot) - delta;
+        let d = (ld(l, xr, j) - pivot) - delta;
         q = d.mul_add(d, q);
     }
     (pivot, delta, q)
 }
 
-/// `(Σ dy, Σ dy·x̂)` over the batch for the channels `j..j + 8`.
-fn sums(
-    x: &[f32],
-    dy: &[f32],
-    c: usize,
-    j: usize,
-    xhat: impl Fn(&[f32]) -> f32x8,
-) -> (f32x8, f32x8) {
-    let (mut a, mut b) = (f32x8::ZERO, f32x8::ZERO);
+/// `(Σ dy, Σ dy·x̂)` over the batch `(x, dy, c, j)` for the channels `j..j + 8`, with
+/// `x̂ = shift(x)·rstd`, added into `dbias` and `dweight` when they are given.
+#[inline(always)]
+fn param_sums<L: Lanes>(
+    l: L,
+    (x, dy, c, j): (&[f32], &[f32], usize, usize),
+    shift: impl Fn(L::F) -> L::F,
+    r: L::F,
+    dweight: Option<&mut [f32]>,
+    dbias: Option<&mut [f32]>,
+) -> (L::F, L::F) {
+    let (mut a, mut b) = (l.splat(0.0), l.splat(0.0));
     for (xr, dyr) in by_rows(x, c).zip(by_rows(dy, c)) {
-        let d = ld(dyr, j);
+        let d = ld(l, dyr, j);
         a += d;
-        b = d.mul_add(xhat(xr), b);
+        b = d.mul_add(shift(ld(l, xr, j)) * r, b);
+    }
+    if let Some(dw) = dweight {
+        add_at_in(l, dw, j, b);
+    }
+    if let Some(db) = dbias {
+        add_at_in(l, db, j, a);
     }
     (a, b)
-}
-
-/// `grad[j..j + 8] += v` (the lanes inside `grad`), when the gradient is wanted.
-fn add(grad: Option<&mut [f32]>, j: usize, v: f32x8) {
-    if let Some(g) = grad {
-        let s = ld(g, j) + v;
-        st(g, j, s);
-    }
 }

@@ -1,9 +1,12 @@
 //! Layer normalisation over the last dimension, as `torch.nn.LayerNorm(features)`.
 
-use super::{check_eps, check_opt_len, check_out_len, ld, rows_of, rstd, st};
+use super::{check_eps, check_opt_len, check_out_len, rows_of, rstd, Backward, Forward};
 use crate::error::check_len;
 use crate::rows::{by_rows, by_rows_mut};
-use crate::simd::{f32x8, load, load_partial, store_partial, LANES};
+use crate::simd::{
+    add_at_in, dispatch, load_at_in, load_partial_in, store_partial_in, Float8, Lanes, WithLanes,
+    LANES,
+};
 use crate::Result;
 
 /// Layer normalisation over the last dimension of a row-major `[rows, features]` slice:
@@ -144,10 +147,16 @@ impl LayerNorm {
         check_opt_len("bias", bias, self.bias_len())?;
         let bias = super::present(bias);
         check_len("y", y.len(), x.len())?;
-        for (xr, yr) in by_rows(x, s.features).zip(by_rows_mut(y, s.features)) {
-            let (delta, r) = row_stats(xr, self.eps);
-            normalize_row(xr, weight, bias, delta, r, yr);
-        }
+        let args = Forward {
+            x,
+            weight,
+            bias,
+            y,
+            rows: s.rows,
+            features: s.features,
+            eps: self.eps,
+        };
+        dispatch(LnForward { args, stats: None });
         Ok(())
     }
 
@@ -173,17 +182,17 @@ impl LayerNorm {
         let bias = super::present(bias);
         check_len("y", y.len(), x.len())?;
         check_len("stats", stats.len(), Self::stats_len(s.rows))?;
-        let (deltas, rstds) = stats.split_at_mut(s.rows.min(stats.len()));
-        for (((xr, yr), d), rs) in by_rows(x, s.features)
-            .zip(by_rows_mut(y, s.features))
-            .zip(deltas)
-            .zip(rstds)
-        {
-            let (delta, r) = row_stats(xr, self.eps);
-            normalize_row(xr, weight, bias, delta, r, yr);
-            *d = delta;
-            *rs = r;
-        }
+        let args = Forward {
+            x,
+            weight,
+            bias,
+            y,
+            rows: s.rows,
+            features: s.features,
+            eps: self.eps,
+        };
+        let stats = Some(stats.split_at_mut(s.rows.min(stats.len())));
+        dispatch(LnForward { args, stats });
         Ok(())
     }
 
@@ -220,7 +229,82 @@ impl LayerNorm {
         check_out_len("dweight", dweight.as_deref(), self.weight_len())?;
         check_out_len("dbias", dbias.as_deref(), self.bias_len())?;
         let (deltas, rstds) = stats.split_at(s.rows.min(stats.len()));
-        let n = s.features;
+        let args = Backward {
+            x,
+            weight,
+            dy,
+            dx,
+            dweight,
+            dbias,
+            rows: s.rows,
+            features: s.features,
+        };
+        dispatch(LnBackward {
+            args,
+            deltas,
+            rstds,
+        });
+        Ok(())
+    }
+}
+
+/// The forward kernel: normalises every row, and saves `(δ, rstd)` per row when `stats` is
+/// given (the two halves of the statistics).
+struct LnForward<'a> {
+    args: Forward<'a>,
+    stats: Option<(&'a mut [f32], &'a mut [f32])>,
+}
+
+impl WithLanes for LnForward<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        let Forward {
+            x,
+            weight,
+            bias,
+            y,
+            features,
+            eps,
+            ..
+        } = self.args;
+        let mut stats = self.stats;
+        let rows = by_rows(x, features).zip(by_rows_mut(y, features));
+        for (i, (xr, yr)) in rows.enumerate() {
+            let (delta, r) = row_stats(l, xr, eps);
+            normalize_row(l, xr, weight, bias, delta, r, yr);
+            if let Some((deltas, rstds)) = &mut stats {
+                if let (Some(d), Some(rs)) = (deltas.get_mut(i), rstds.get_mut(i)) {
+                    *d = delta;
+                    *rs = r;
+                }
+            }
+        }
+    }
+}
+
+/// The backward kernel, from the saved `(δ, rstd)` of every row.
+struct LnBackward<'a> {
+    args: Backward<'a>,
+    deltas: &'a [f32],
+    rstds: &'a [f32],
+}
+
+impl WithLanes for LnBackward<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) {
+        let Backward {
+            x,
+            weight,
+            dy,
+            dx,
+            dweight,
+            dbias,
+            features: n,
+            ..
+        } = self.args;
+        let (deltas, rstds) = (self.deltas, self.rstds);
         let inv_n = (1.0 / n as f64) as f32;
         for ((((xr, dyr), dxr), &delta), &r) in by_rows(x, n)
             .zip(by_rows(dy, n))
@@ -230,53 +314,54 @@ impl LayerNorm {
         {
             let pivot = xr.first().copied().unwrap_or(0.0);
             let (sg, sgx) = match weight {
-                Some(w) => row_grad_sums(xr, dyr, w, pivot, delta, r),
-                None => row_grad_sums(xr, dyr, Ones, pivot, delta, r),
+                Some(w) => row_grad_sums(l, xr, dyr, w, pivot, delta, r),
+                None => row_grad_sums(l, xr, dyr, Ones, pivot, delta, r),
             };
             let (mg, mgx) = (sg * inv_n, sgx * inv_n);
             match weight {
-                Some(w) => row_dx(xr, dyr, w, pivot, delta, r, mg, mgx, dxr),
-                None => row_dx(xr, dyr, Ones, pivot, delta, r, mg, mgx, dxr),
+                Some(w) => row_dx(l, xr, dyr, w, pivot, delta, r, mg, mgx, dxr),
+                None => row_dx(l, xr, dyr, Ones, pivot, delta, r, mg, mgx, dxr),
             }
         }
         if dweight.is_some() || dbias.is_some() {
-            param_grads(x, deltas, rstds, dy, n, dweight, dbias);
+            param_grads(l, x, deltas, rstds, dy, n, dweight, dbias);
         }
-        Ok(())
     }
 }
 
 /// `(mean − pivot, rstd)` of one non-empty row, `pivot = row[0]`: two passes over `x − pivot`,
 /// each with two accumulators of eight lanes and the tail added in scalar code.
-fn row_stats(row: &[f32], eps: f32) -> (f32, f32) {
+#[inline(always)]
+fn row_stats<L: Lanes>(l: L, row: &[f32], eps: f32) -> (f32, f32) {
     let n = row.len();
     let p = row.first().copied().unwrap_or(0.0);
-    let pivot = f32x8::splat(p);
+    let pivot = l.splat(p);
+    let zero = l.splat(0.0);
     let (chunks, tail) = row.as_chunks::<LANES>();
     let (pairs, rest) = chunks.as_chunks::<2>();
-    let (mut s0, mut s1) = (f32x8::ZERO, f32x8::ZERO);
+    let (mut s0, mut s1) = (zero, zero);
     for pair in pairs {
-        s0 += load(&pair[0]) - pivot;
-        s1 += load(&pair[1]) - pivot;
+        s0 += l.load(&pair[0]) - pivot;
+        s1 += l.load(&pair[1]) - pivot;
     }
     for c in rest {
-        s0 += load(c) - pivot;
+        s0 += l.load(c) - pivot;
     }
     let mut s = (s0 + s1).reduce_add();
     for &v in tail {
         s += v - p;
     }
     let delta = s / n as f32;
-    let vd = f32x8::splat(delta);
-    let (mut q0, mut q1) = (f32x8::ZERO, f32x8::ZERO);
+    let vd = l.splat(delta);
+    let (mut q0, mut q1) = (zero, zero);
     for pair in pairs {
-        let d0 = (load(&pair[0]) - pivot) - vd;
-        let d1 = (load(&pair[1]) - pivot) - vd;
+        let d0 = (l.load(&pair[0]) - pivot) - vd;
+        let d1 = (l.load(&pair[1]) - pivot) - vd;
         q0 = d0.mul_add(d0, q0);
         q1 = d1.mul_add(d1, q1);
     }
     for c in rest {
-        let d = (load(c) - pivot) - vd;
+        let d = (l.load(c) - pivot) - vd;
         q0 = d.mul_add(d, q0);
     }
     let mut q = (q0 + q1).reduce_add();
@@ -291,7 +376,7 @@ fn row_stats(row: &[f32], eps: f32) -> (f32, f32) {
 /// The weight of an affine layer, or ones: lets one generic loop serve both.
 trait Scale: Copy {
     /// The eight lanes of chunk `k`, zero-padded past the end.
-    fn chunk(self, k: usize) -> f32x8;
+    fn chunk<L: Lanes>(self, l: L, k: usize) -> L::F;
     /// Element `i` (tail elements).
     fn at(self, i: usize) -> f32;
 }
@@ -302,8 +387,8 @@ struct Ones;
 
 impl Scale for Ones {
     #[inline(always)]
-    fn chunk(self, _: usize) -> f32x8 {
-        f32x8::ONE
+    fn chunk<L: Lanes>(self, l: L, _: usize) -> L::F {
+        l.splat(1.0)
     }
     #[inline(always)]
     fn at(self, _: usize) -> f32 {
@@ -313,8 +398,8 @@ impl Scale for Ones {
 
 impl Scale for &[f32] {
     #[inline(always)]
-    fn chunk(self, k: usize) -> f32x8 {
-        ld(self, k * LANES)
+    fn chunk<L: Lanes>(self, l: L, k: usize) -> L::F {
+        load_at_in(l, self, k * LANES)
     }
     #[inline(always)]
     fn at(self, i: usize) -> f32 {
@@ -325,14 +410,22 @@ impl Scale for &[f32] {
 /// `(Σ g, Σ g·x̂)` over one row, `g = dy·w`, `x̂ = ((x − pivot) − δ)·rstd`; the tail in
 /// scalar code.
 #[inline(always)]
-fn row_grad_sums(x: &[f32], dy: &[f32], w: impl Scale, p: f32, delta: f32, r: f32) -> (f32, f32) {
-    let (pivot, vd, vr) = (f32x8::splat(p), f32x8::splat(delta), f32x8::splat(r));
+fn row_grad_sums<L: Lanes>(
+    l: L,
+    x: &[f32],
+    dy: &[f32],
+    w: impl Scale,
+    p: f32,
+    delta: f32,
+    r: f32,
+) -> (f32, f32) {
+    let (pivot, vd, vr) = (l.splat(p), l.splat(delta), l.splat(r));
     let (xc, xt) = x.as_chunks::<LANES>();
     let (dc, dt) = dy.as_chunks::<LANES>();
-    let (mut sg, mut sgx) = (f32x8::ZERO, f32x8::ZERO);
+    let (mut sg, mut sgx) = (l.splat(0.0), l.splat(0.0));
     for (k, (xa, da)) in xc.iter().zip(dc).enumerate() {
-        let g = load(da) * w.chunk(k);
-        let xhat = ((load(xa) - pivot) - vd) * vr;
+        let g = l.load(da) * w.chunk(l, k);
+        let xhat = ((l.load(xa) - pivot) - vd) * vr;
         sg += g;
         sgx = g.mul_add(xhat, sgx);
     }
@@ -349,7 +442,8 @@ fn row_grad_sums(x: &[f32], dy: &[f32], w: impl Scale, p: f32, delta: f32, r: f3
 /// `dx = rstd·((g − mean(g)) − x̂·mean(g·x̂))` over one row; the tail through padded lanes.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn row_dx(
+fn row_dx<L: Lanes>(
+    l: L,
     x: &[f32],
     dy: &[f32],
     w: impl Scale,
@@ -360,32 +454,28 @@ fn row_dx(
     mgx: f32,
     dx: &mut [f32],
 ) {
-    let (pivot, vd, vr) = (f32x8::splat(p), f32x8::splat(delta), f32x8::splat(r));
-    let (mg, mgx) = (f32x8::splat(mg), f32x8::splat(mgx));
-    let f = |xv: f32x8, d: f32x8, wv: f32x8| {
-        let xhat = ((xv - pivot) - vd) * vr;
-        vr * ((d * wv - mg) - xhat * mgx)
-    };
+    let (pivot, vd, vr) = (l.splat(p), l.splat(delta), l.splat(r));
+    let (mg, mgx) = (l.splat(mg), l.splat(mgx));
     let (xc, xt) = x.as_chunks::<LANES>();
     let (dc, dt) = dy.as_chunks::<LANES>();
     let (oc, ot) = dx.as_chunks_mut::<LANES>();
     for (k, ((xa, da), oa)) in xc.iter().zip(dc).zip(oc.iter_mut()).enumerate() {
-        *oa = f(load(xa), load(da), w.chunk(k)).to_array();
+        let xhat = ((l.load(xa) - pivot) - vd) * vr;
+        (vr * ((l.load(da) * w.chunk(l, k) - mg) - xhat * mgx)).store(oa);
     }
     if !xt.is_empty() {
-        let v = f(
-            load_partial(xt, 0.0),
-            load_partial(dt, 0.0),
-            w.chunk(xc.len()),
-        );
-        store_partial(v, ot);
+        let xhat = ((load_partial_in(l, xt, 0.0) - pivot) - vd) * vr;
+        let d = load_partial_in(l, dt, 0.0);
+        let v = vr * ((d * w.chunk(l, xc.len()) - mg) - xhat * mgx);
+        store_partial_in(v, ot);
     }
 }
 
 /// `y = ((x − pivot) − δ)·rstd·weight + bias` over one row, eight lanes at a time; the tail
 /// through padded lanes.
 #[inline(always)]
-fn normalize_row(
+fn normalize_row<L: Lanes>(
+    l: L,
     x: &[f32],
     weight: Option<&[f32]>,
     bias: Option<&[f32]>,
@@ -393,45 +483,72 @@ fn normalize_row(
     r: f32,
     y: &mut [f32],
 ) {
-    let pivot = f32x8::splat(x.first().copied().unwrap_or(0.0));
-    let (vd, vr) = (f32x8::splat(delta), f32x8::splat(r));
-    let xhat = |v: f32x8| ((v - pivot) - vd) * vr;
+    let pivot = l.splat(x.first().copied().unwrap_or(0.0));
+    let (vd, vr) = (l.splat(delta), l.splat(r));
     match (weight, bias) {
-        (Some(w), Some(b)) => map3(x, w, b, y, |v, w, b| xhat(v).mul_add(w, b)),
-        (Some(w), None) => map3(x, w, w, y, |v, w, _| xhat(v) * w),
-        (None, _) => map3(x, x, x, y, |v, _, _| xhat(v)),
+        (Some(w), Some(b)) => map3(
+            l,
+            x,
+            w,
+            b,
+            y,
+            #[inline(always)]
+            |v, w, b| (((v - pivot) - vd) * vr).mul_add(w, b),
+        ),
+        (Some(w), None) => map3(
+            l,
+            x,
+            w,
+            w,
+            y,
+            #[inline(always)]
+            |v, w, _| ((v - pivot) - vd) * vr * w,
+        ),
+        (None, _) => map3(
+            l,
+            x,
+            x,
+            x,
+            y,
+            #[inline(always)]
+            |v, _, _| ((v - pivot) - vd) * vr,
+        ),
     }
 }
 
 /// `out[i] = f(a[i], b[i], c[i])`, eight lanes at a time, the tail on zero-padded lanes.
 #[inline(always)]
-fn map3(
+fn map3<L: Lanes>(
+    l: L,
     a: &[f32],
     b: &[f32],
     c: &[f32],
     out: &mut [f32],
-    f: impl Fn(f32x8, f32x8, f32x8) -> f32x8,
+    f: impl Fn(L::F, L::F, L::F) -> L::F,
 ) {
     let (ac, at) = a.as_chunks::<LANES>();
     let (bc, bt) = b.as_chunks::<LANES>();
     let (cc, ct) = c.as_chunks::<LANES>();
     let (oc, ot) = out.as_chunks_mut::<LANES>();
     for (((aa, ba), ca), oa) in ac.iter().zip(bc).zip(cc).zip(oc.iter_mut()) {
-        *oa = f(load(aa), load(ba), load(ca)).to_array();
+        f(l.load(aa), l.load(ba), l.load(ca)).store(oa);
     }
     if !at.is_empty() {
         let v = f(
-            load_partial(at, 0.0),
-            load_partial(bt, 0.0),
-            load_partial(ct, 0.0),
+            load_partial_in(l, at, 0.0),
+            load_partial_in(l, bt, 0.0),
+            load_partial_in(l, ct, 0.0),
         );
-        store_partial(v, ot);
+        store_partial_in(v, ot);
     }
 }
 
 /// `dweight += Σ_rows dy·x̂`, `dbias += Σ_rows dy`: eight columns at a time, each sum taken
 /// apart and then added.
-fn param_grads(
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn param_grads<L: Lanes>(
+    l: L,
     x: &[f32],
     deltas: &[f32],
     rstds: &[f32],
@@ -442,12 +559,13 @@ fn param_grads(
 ) {
     // Blocks of `BLOCK` chunks share the per-row scalars and keep their sums in registers.
     const BLOCK: usize = 4;
+    let zero = l.splat(0.0);
     for i0 in (0..n).step_by(BLOCK * LANES) {
-        let mut sw = [f32x8::ZERO; BLOCK];
-        let mut sb = [f32x8::ZERO; BLOCK];
+        let mut sw = [zero; BLOCK];
+        let mut sb = [zero; BLOCK];
         for (((xr, dyr), &delta), &r) in by_rows(x, n).zip(by_rows(dy, n)).zip(deltas).zip(rstds) {
-            let pivot = f32x8::splat(xr.first().copied().unwrap_or(0.0));
-            let (vd, vr) = (f32x8::splat(delta), f32x8::splat(r));
+            let pivot = l.splat(xr.first().copied().unwrap_or(0.0));
+            let (vd, vr) = (l.splat(delta), l.splat(r));
             let xs = xr.get(i0..).unwrap_or(&[]);
             let ds = dyr.get(i0..).unwrap_or(&[]);
             let (xc, _) = xs.as_chunks::<LANES>();
@@ -455,16 +573,16 @@ fn param_grads(
             if let (Some(xc), Some(dc)) = (xc.first_chunk::<BLOCK>(), dc.first_chunk::<BLOCK>()) {
                 // A whole block: fixed-size arrays, no bounds checks.
                 for k in 0..BLOCK {
-                    let xhat = ((load(&xc[k]) - pivot) - vd) * vr;
-                    let d = load(&dc[k]);
+                    let xhat = ((l.load(&xc[k]) - pivot) - vd) * vr;
+                    let d = l.load(&dc[k]);
                     sw[k] = d.mul_add(xhat, sw[k]);
                     sb[k] += d;
                 }
             } else {
                 for (k, (w, b)) in sw.iter_mut().zip(sb.iter_mut()).enumerate() {
                     let i = k * LANES;
-                    let xhat = ((ld(xs, i) - pivot) - vd) * vr;
-                    let d = ld(ds, i);
+                    let xhat = ((load_at_in(l, xs, i) - pivot) - vd) * vr;
+                    let d = load_at_in(l, ds, i);
                     *w = d.mul_add(xhat, *w);
                     *b += d;
                 }
@@ -473,12 +591,10 @@ fn param_grads(
         for (k, (w, b)) in sw.into_iter().zip(sb).enumerate() {
             let i = i0 + k * LANES;
             if let Some(dw) = dweight.as_deref_mut() {
-                let v = ld(dw, i) + w;
-                st(dw, i, v);
+                add_at_in(l, dw, i, w);
             }
             if let Some(db) = dbias.as_deref_mut() {
-                let v = ld(db, i) + b;
-                st(db, i, v);
+                add_at_in(l, db, i, b);
             }
         }
     }

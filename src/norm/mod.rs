@@ -22,6 +22,14 @@
 //! saved statistics hold the mean *relative to the pivot* (`δ`), not the mean: backward
 //! recomputes `x̂` from `x` and loses nothing.
 //!
+//! # Instruction sets
+//! Every call runs once on the lanes [`crate::simd::dispatch`] picks: the AVX2+FMA lanes where
+//! the CPU has them, the portable lanes elsewhere. The AVX2 lanes fuse the multiply-adds
+//! (`x̂·weight + bias`, the sums of squares and of `dy·x̂`) into one rounding, so their results
+//! may differ from the portable lanes' by about an ulp of those terms; both stay within the
+//! tolerances of `tests/norm.rs` against an `f64` reference, which run on every available
+//! instruction set.
+//!
 //! # Errors
 //! Every call checks everything before it writes anything: [`Error::InvalidHyperParameter`]
 //! for `eps` < 0 or NaN and (batch norm) a momentum outside `[0, 1]`,
@@ -39,7 +47,7 @@ pub use batch_norm::{BatchNorm, RunningStats};
 pub use layer_norm::LayerNorm;
 
 use crate::error::{check_len, check_nonzero, Error};
-use crate::simd::{self, f32x8, LANES};
+use crate::simd::{load_at_in, Float8, Lanes};
 use crate::Result;
 
 /// torch's default `eps` for both layers.
@@ -88,49 +96,53 @@ fn present(s: Option<&[f32]>) -> Option<&[f32]> {
     s.filter(|s| !s.is_empty())
 }
 
+/// The slices of a forward call after its checks (absent affine parameters as `None`).
+struct Forward<'a> {
+    x: &'a [f32],
+    weight: Option<&'a [f32]>,
+    bias: Option<&'a [f32]>,
+    y: &'a mut [f32],
+    /// `x.len() / features`, as the checks worked it out.
+    rows: usize,
+    features: usize,
+    eps: f32,
+}
+
+/// The slices of a backward call after its checks (a frozen or absent parameter as `None`).
+struct Backward<'a> {
+    x: &'a [f32],
+    weight: Option<&'a [f32]>,
+    dy: &'a [f32],
+    dx: &'a mut [f32],
+    dweight: Option<&'a mut [f32]>,
+    dbias: Option<&'a mut [f32]>,
+    /// `x.len() / features`, as the checks worked it out.
+    rows: usize,
+    features: usize,
+}
+
 /// `1/√(var + eps)`, computed in f64 and rounded once.
 #[inline]
 fn rstd(var: f64, eps: f32) -> f32 {
     (1.0 / crate::simd::sqrt_f64(var + f64::from(eps))) as f32
 }
 
-/// The eight lanes of `s` from `i`, zero-padded past the end.
+/// The lanes of an optional slice from `i` (zero-padded past its end), or `fill` when it is
+/// absent.
 #[inline(always)]
-fn ld(s: &[f32], i: usize) -> f32x8 {
-    let rest = s.get(i..).unwrap_or(&[]);
-    match rest.first_chunk::<LANES>() {
-        Some(a) => simd::load(a),
-        None => simd::load_partial(rest, 0.0),
-    }
-}
-
-/// The lanes of an optional slice, or `fill` when it is absent.
-#[inline(always)]
-fn ld_or(s: Option<&[f32]>, i: usize, fill: f32x8) -> f32x8 {
+fn ld_or<L: Lanes>(l: L, s: Option<&[f32]>, i: usize, fill: L::F) -> L::F {
     match s {
-        Some(s) => ld(s, i),
+        Some(s) => load_at_in(l, s, i),
         None => fill,
-    }
-}
-
-/// Stores the lanes of `v` at `s[i..]` that fall inside `s`.
-#[inline(always)]
-fn st(s: &mut [f32], i: usize, v: f32x8) {
-    if let Some(rest) = s.get_mut(i..) {
-        if let Some(a) = rest.first_chunk_mut::<LANES>() {
-            *a = v.to_array();
-        } else {
-            simd::store_partial(v, rest);
-        }
     }
 }
 
 /// Applies `f` to each of the eight lanes of `v` as a scalar.
 #[inline(always)]
-fn per_lane(v: f32x8, f: impl Fn(f32) -> f32) -> f32x8 {
+fn per_lane<L: Lanes>(l: L, v: L::F, f: impl Fn(f32) -> f32) -> L::F {
     let mut a = v.to_array();
     for x in a.iter_mut() {
         *x = f(*x);
     }
-    f32x8::new(a)
+    l.load(&a)
 }

@@ -2,8 +2,9 @@
 //! `clip_grad_norm_`, `get_total_norm`, `clip_grads_with_norm_`) and by value
 //! (`clip_grad_value_`).
 
-use super::lanes::{lane_fold, max_abs, power_sum, Power, BLOCK};
-use crate::simd::{f32x8, math};
+use super::lanes::{map_grads, max_abs_in, power_sum_in, Clamp, Power};
+use crate::simd::math::{exp_lanes, ln_lanes};
+use crate::simd::{block_sums_in, dispatch, scale_in, sqrt_f64, Float8, Lanes, Scale, WithLanes};
 use crate::{Error, Result};
 
 /// The norm that [`clip_grad_norm`] and [`grad_norm`] measure: torch's `norm_type`
@@ -63,7 +64,16 @@ impl NormType {
 /// # Errors
 /// [`Error::InvalidHyperParameter`] (`"norm_type"`) for [`NormType::P`] with `p ≤ 0` or NaN.
 pub fn grad_norm(grads: &[&[f32]], norm_type: NormType) -> Result<f32> {
-    Ok(total_norm(grads, norm_type.resolve()?))
+    /// The kernel.
+    struct Run<'a, 'b>(&'a [&'b [f32]], NormType);
+    impl WithLanes for Run<'_, '_> {
+        type Output = f32;
+        #[inline(always)]
+        fn run<L: Lanes>(self, l: L) -> f32 {
+            total_norm_in(l, self.0, self.1)
+        }
+    }
+    Ok(dispatch(Run(grads, norm_type.resolve()?)))
 }
 
 /// Multiplies every gradient by `min(1, max_norm / (total_norm + 1e-6))`: torch's
@@ -87,10 +97,7 @@ pub fn clip_grads_with_norm(
     total_norm: f32,
 ) -> Result<()> {
     check_max_norm(max_norm)?;
-    let c = coefficient(max_norm, total_norm);
-    for g in grads.iter_mut() {
-        crate::simd::scale(c, g);
-    }
+    map_grads(grads, Scale(coefficient(max_norm, total_norm)));
     Ok(())
 }
 
@@ -121,12 +128,22 @@ pub fn clip_grads_with_norm(
 /// [`grad_norm`]. Nothing is written on error.
 pub fn clip_grad_norm(grads: &mut [&mut [f32]], max_norm: f32, norm_type: NormType) -> Result<f32> {
     check_max_norm(max_norm)?;
-    let total = total_norm(&*grads, norm_type.resolve()?);
-    let c = coefficient(max_norm, total);
-    for g in grads.iter_mut() {
-        crate::simd::scale(c, g);
+    /// The kernel.
+    struct Run<'a, 'b>(&'a mut [&'b mut [f32]], f32, NormType);
+    impl WithLanes for Run<'_, '_> {
+        type Output = f32;
+        #[inline(always)]
+        fn run<L: Lanes>(self, l: L) -> f32 {
+            let Run(grads, max_norm, norm_type) = self;
+            let total = total_norm_in(l, &*grads, norm_type);
+            let c = coefficient(max_norm, total);
+            for g in grads.iter_mut() {
+                scale_in(l, c, g);
+            }
+            total
+        }
     }
-    Ok(total)
+    Ok(dispatch(Run(grads, max_norm, norm_type.resolve()?)))
 }
 
 /// [`clip_grad_norm`] for one flat gradient slice (a whole model's gradients in one slice,
@@ -169,15 +186,11 @@ pub fn clip_grad_value(grads: &mut [&mut [f32]], clip_value: f32) -> Result<()> 
     if clip_value.is_nan() || clip_value < 0.0 {
         return Err(Error::InvalidHyperParameter { what: "clip_value" });
     }
-    let hi = f32x8::splat(clip_value);
-    let lo = -hi;
-    for g in grads.iter_mut() {
-        crate::simd::map_inplace(g, |x| {
-            // Comparisons with NaN are false, so a NaN element is kept.
-            let x = x.simd_lt(lo).select(lo, x);
-            x.simd_gt(hi).select(hi, x)
-        });
-    }
+    let clamp = Clamp {
+        lo: -clip_value,
+        hi: clip_value,
+    };
+    map_grads(grads, clamp);
     Ok(())
 }
 
@@ -208,52 +221,73 @@ fn coefficient(max_norm: f32, total: f32) -> f32 {
     }
 }
 
-/// The total norm for a resolved norm type (`P(p)` with `p ∉ {1, 2, ∞}`, `p > 0`).
-fn total_norm<G: AsRef<[f32]>>(grads: &[G], norm_type: NormType) -> f32 {
-    let slices = || grads.iter().map(|g| g.as_ref());
-    let max = || {
-        // NaN wins over everything, as `max_abs` reports it.
-        slices().map(max_abs).fold(0.0f32, |m, x| {
-            if x.is_nan() || m.is_nan() {
-                f32::NAN
-            } else {
-                m.max(x)
-            }
-        })
-    };
+/// The total norm for a resolved norm type (`P(p)` with `p ∉ {1, 2, ∞}`, `p > 0`), on the
+/// lanes `l`.
+#[inline(always)]
+fn total_norm_in<L: Lanes, G: AsRef<[f32]>>(l: L, grads: &[G], norm_type: NormType) -> f32 {
+    // Plain loops, no closures around the lane code: a closure is compiled on its own, without
+    // the dispatched function's target features, unless it is inlined.
     match norm_type {
-        NormType::L1 => slices().map(|g| power_sum(g, Power::One)).sum::<f64>() as f32,
-        NormType::L2 => {
-            crate::simd::sqrt_f64(slices().map(|g| power_sum(g, Power::Two)).sum::<f64>()) as f32
-        }
-        NormType::Inf => max(),
+        NormType::L1 => power_sums(l, grads, Power::One) as f32,
+        NormType::L2 => sqrt_f64(power_sums(l, grads, Power::Two)) as f32,
+        NormType::Inf => max_abs_all(l, grads),
         NormType::P(p) => {
-            let m = max();
+            let m = max_abs_all(l, grads);
             if m == 0.0 || !m.is_finite() {
                 return m;
             }
-            let vm = f32x8::splat(m);
-            let vp = f32x8::splat(p);
-            let ln_m = math::ln(vm);
-            let tiny = f32x8::splat(f32::MIN_POSITIVE);
+            let vm = l.splat(m);
+            let vp = l.splat(p);
+            let ln_m = ln_lanes(l, vm);
+            let tiny = l.splat(f32::MIN_POSITIVE);
             let mut s = 0.0f64;
-            for g in slices() {
-                for block in g.chunks(BLOCK) {
-                    // |g|/m ≤ 1, so every term is at most 1; ln(0) = −∞ gives the term 0,
-                    // and so do the zero-padded tail lanes. Where the ratio underflows (or is
-                    // subnormal), its logarithm is taken as ln|g| − ln m instead: for a small
-                    // p those terms still count (|g| = 1e-30 beside m = 1e30 at p = 0.07
-                    // gives 5.8e-5, not 0).
-                    let lanes = lane_fold(block, |a, v| {
+            for g in grads {
+                // |g|/m ≤ 1, so every term is at most 1; ln(0) = −∞ gives the term 0, and so do
+                // the zero-padded tail lanes. Where the ratio underflows (or is subnormal), its
+                // logarithm is taken as ln|g| − ln m instead: for a small p those terms still
+                // count (|g| = 1e-30 beside m = 1e30 at p = 0.07 gives 5.8e-5, not 0).
+                s += block_sums_in(
+                    l,
+                    g.as_ref(),
+                    #[inline(always)]
+                    |a, v| {
                         let a_v = v.abs();
                         let r = a_v / vm;
-                        let ln_r = r.simd_lt(tiny).select(math::ln(a_v) - ln_m, math::ln(r));
-                        a + math::exp(vp * ln_r)
-                    });
-                    s += f64::from(lanes.reduce_add());
-                }
+                        let ln_r = r
+                            .simd_lt(tiny)
+                            .select(ln_lanes(l, a_v) - ln_m, ln_lanes(l, r));
+                        a + exp_lanes(l, vp * ln_r)
+                    },
+                    #[inline(always)]
+                    |_, s| f64::from(s),
+                );
             }
             (f64::from(m) * libm::pow(s, 1.0 / f64::from(p))) as f32
         }
     }
+}
+
+/// `Σ_g Σ |g|^p` over every gradient (p = 1 or 2).
+#[inline(always)]
+fn power_sums<L: Lanes, G: AsRef<[f32]>>(l: L, grads: &[G], power: Power) -> f64 {
+    let mut s = 0.0f64;
+    for g in grads {
+        s += power_sum_in(l, g.as_ref(), power);
+    }
+    s
+}
+
+/// `max_g max |g|`, 0 without elements; NaN wins over everything, as `max_abs_in` reports it.
+#[inline(always)]
+fn max_abs_all<L: Lanes, G: AsRef<[f32]>>(l: L, grads: &[G]) -> f32 {
+    let mut m = 0.0f32;
+    for g in grads {
+        let x = max_abs_in(l, g.as_ref());
+        m = if x.is_nan() || m.is_nan() {
+            f32::NAN
+        } else {
+            m.max(x)
+        };
+    }
+    m
 }

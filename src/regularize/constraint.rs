@@ -2,10 +2,10 @@
 //! (torch's `clamp_`, the WGAN critic's weight clipping) and capping the L2 norm of every row
 //! (torch's `renorm`, Keras' `MaxNorm`).
 
-use super::lanes::{power_sum, Power};
+use super::lanes::{power_sum_in, Clamp, Power};
 use crate::error::{check_len, checked_len};
 use crate::rows::by_rows_mut;
-use crate::simd::f32x8;
+use crate::simd::{dispatch, map_inplace_dispatch, scale_in, sqrt_f64, Lanes, WithLanes};
 use crate::{Error, Result};
 
 /// Clips every weight into `[min, max]` in place, torch's `w.clamp_(min, max)`:
@@ -32,12 +32,7 @@ pub fn clamp(w: &mut [f32], min: f32, max: f32) -> Result<()> {
     if max.is_nan() {
         return Err(Error::InvalidHyperParameter { what: "max" });
     }
-    let (lo, hi) = (f32x8::splat(min), f32x8::splat(max));
-    crate::simd::map_inplace(w, |x| {
-        // Comparisons with NaN are false: a NaN element passes through both selects.
-        let x = x.simd_lt(lo).select(lo, x);
-        x.simd_gt(hi).select(hi, x)
-    });
+    map_inplace_dispatch(w, Clamp { lo: min, hi: max });
     Ok(())
 }
 
@@ -74,11 +69,21 @@ pub fn max_norm_rows(w: &mut [f32], rows: usize, cols: usize, max_norm: f32) -> 
     if cols == 0 {
         return Ok(());
     }
-    for row in by_rows_mut(w, cols) {
-        let norm = crate::simd::sqrt_f64(power_sum(row, Power::Two)) as f32;
-        if norm > max_norm {
-            crate::simd::scale(max_norm / (norm + 1e-7), row);
+    /// The kernel.
+    struct Run<'a>(&'a mut [f32], usize, f32);
+    impl WithLanes for Run<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn run<L: Lanes>(self, l: L) {
+            let Run(w, cols, max_norm) = self;
+            for row in by_rows_mut(w, cols) {
+                let norm = sqrt_f64(power_sum_in(l, row, Power::Two)) as f32;
+                if norm > max_norm {
+                    scale_in(l, max_norm / (norm + 1e-7), row);
+                }
+            }
         }
     }
+    dispatch(Run(w, cols, max_norm));
     Ok(())
 }

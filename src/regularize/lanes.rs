@@ -1,18 +1,19 @@
-//! Lane reductions shared by the penalties, the gradient norms and the max-norm constraint.
+//! Lane reductions shared by the penalties, the gradient norms and the max-norm constraint,
+//! generic over the [`Lanes`] their public function was dispatched to.
 //!
-//! Sums run in eight `f32` lanes (four independent accumulators of eight) within blocks of
-//! [`BLOCK`] elements, and the blocks are added in `f64`: each lane adds at most 32 terms, so a
-//! sum of `n` non-negative terms errs by about `32·u` relative (`u = 2⁻²⁴`) whatever `n` is.
+//! Sums are the crate's blocked `f32` → `f64` reduction ([`block_sums_in`]): four accumulators
+//! of eight `f32` lanes within blocks of 256 elements, the blocks added in `f64`, so a sum of
+//! `n` non-negative terms errs by about `35·u` relative (`u = 2⁻²⁴`) whatever `n` is.
 //!
-//! [`power_sum`] also guards against the range of `f32`: a block whose `f32` sum overflowed
+//! [`power_sum_in`] also guards against the range of `f32`: a block whose `f32` sum overflowed
 //! (`|x| ≳ 1.8e19` squared) or is so small that its squares lost precision in the subnormals is
 //! summed again after an exact scaling by a power of two, and the scale is taken out in `f64`.
 //! Blocks in the normal range, which is every block of a realistic gradient, pay one comparison.
 
-use crate::simd::{f32x8, load, load_partial, LANES};
-
-/// Elements per block: 32 vectors of eight lanes.
-pub(super) const BLOCK: usize = 256;
+use crate::simd::{
+    block_sums_in, dispatch, fold_in, load_partial_in, map_inplace_in, Float8, LaneMap, Lanes,
+    WithLanes, LANES,
+};
 
 /// Block sums below this are summed again scaled: squares of elements under `2⁻⁶³` start to
 /// lose bits in the subnormals, and a block sum of at least `2⁻¹⁰⁰` keeps that loss under
@@ -28,68 +29,75 @@ pub(super) enum Power {
     Two,
 }
 
-/// `Σ step` over `x` in lanes: `acc = step(acc, v)` for every vector `v` of `x`, the tail as a
-/// zero-padded vector (so `step(acc, 0)` must add 0). Four accumulators hide the add latency.
-#[inline(always)]
-pub(super) fn lane_fold(x: &[f32], step: impl Fn(f32x8, f32x8) -> f32x8) -> f32x8 {
-    let (xc, xt) = x.as_chunks::<LANES>();
-    let (x4, xr) = xc.as_chunks::<4>();
-    let (mut a0, mut a1, mut a2, mut a3) = (f32x8::ZERO, f32x8::ZERO, f32x8::ZERO, f32x8::ZERO);
-    for q in x4 {
-        a0 = step(a0, load(&q[0]));
-        a1 = step(a1, load(&q[1]));
-        a2 = step(a2, load(&q[2]));
-        a3 = step(a3, load(&q[3]));
-    }
-    for r in xr {
-        a0 = step(a0, load(r));
-    }
-    if !xt.is_empty() {
-        a1 = step(a1, load_partial(xt, 0.0));
-    }
-    (a0 + a1) + (a2 + a3)
-}
-
 /// `Σ |x|^p` of one block in `f32` lanes, each element first multiplied by `scale`.
 #[inline(always)]
-fn block_sum(x: &[f32], power: Power, scale: f32) -> f32 {
-    let vs = f32x8::splat(scale);
+fn block_sum<L: Lanes>(l: L, x: &[f32], power: Power, scale: f32) -> f32 {
+    let vs = l.splat(scale);
     match power {
-        Power::One => lane_fold(x, |a, v| a + (v * vs).abs()),
-        Power::Two => lane_fold(x, |a, v| {
-            let y = v * vs;
-            y.mul_add(y, a)
-        }),
+        Power::One => fold_in(
+            l,
+            x,
+            #[inline(always)]
+            |a, v| a + (v * vs).abs(),
+        ),
+        Power::Two => fold_in(
+            l,
+            x,
+            #[inline(always)]
+            |a, v| {
+                let y = v * vs;
+                y.mul_add(y, a)
+            },
+        ),
     }
     .reduce_add()
 }
 
 /// `Σ |x|^p` (p = 1 or 2) in `f64`, without overflow or underflow for any finite `f32` input:
 /// `+∞` when an element is infinite (and no element is NaN), NaN when one is NaN.
-pub(super) fn power_sum(x: &[f32], power: Power) -> f64 {
-    let mut total = 0.0f64;
-    for block in x.chunks(BLOCK) {
-        // Unscaled first: multiplying by 1.0 is exact and free after constant folding.
-        let s = block_sum(block, power, 1.0);
-        total += if (TINY..=f32::MAX).contains(&s) || s.is_nan() {
-            f64::from(s)
-        } else {
-            rescaled_sum(block, power)
-        };
+#[inline(always)]
+pub(super) fn power_sum_in<L: Lanes>(l: L, x: &[f32], power: Power) -> f64 {
+    match power {
+        Power::One => block_sums_in(
+            l,
+            x,
+            #[inline(always)]
+            |a, v| a + v.abs(),
+            #[inline(always)]
+            |block, s| widen(l, block, s, power),
+        ),
+        Power::Two => block_sums_in(
+            l,
+            x,
+            #[inline(always)]
+            |a, v| v.mul_add(v, a),
+            #[inline(always)]
+            |block, s| widen(l, block, s, power),
+        ),
     }
-    total
 }
 
-/// The slow path of [`power_sum`] for one block: `Σ |x·2ᵏ|^p · 2^(−k·p)` with `2ᵏ` chosen so
-/// that the largest `|x|·2ᵏ` lies in `[1, 2)` (in `[2⁻²³, 1)` when it is subnormal).
+/// A block's `f32` sum `s` in `f64`; out of the normal range, the block is summed again
+/// rescaled.
+#[inline(always)]
+fn widen<L: Lanes>(l: L, block: &[f32], s: f32, power: Power) -> f64 {
+    if (TINY..=f32::MAX).contains(&s) || s.is_nan() {
+        f64::from(s)
+    } else {
+        rescaled_sum(l, block, power)
+    }
+}
+
+/// The slow path of [`power_sum_in`] for one block: `Σ |x·2ᵏ|^p · 2^(−k·p)` with `2ᵏ` chosen
+/// so that the largest `|x|·2ᵏ` lies in `[1, 2)` (in `[2⁻²³, 1)` when it is subnormal).
 #[cold]
-fn rescaled_sum(block: &[f32], power: Power) -> f64 {
-    let m = max_abs(block);
+fn rescaled_sum<L: Lanes>(l: L, block: &[f32], power: Power) -> f64 {
+    let m = max_abs_in(l, block);
     if m == 0.0 || m.is_infinite() || m.is_nan() {
         return f64::from(m);
     }
     let (scale, unscale) = pow2_scale(m);
-    let s = f64::from(block_sum(block, power, scale));
+    let s = f64::from(block_sum(l, block, power, scale));
     match power {
         Power::One => s * unscale,
         Power::Two => s * unscale * unscale,
@@ -111,21 +119,15 @@ fn pow2_scale(m: f32) -> (f32, f64) {
 }
 
 /// `max |x|`, `0` for an empty slice; NaN when any element is NaN.
-pub(super) fn max_abs(x: &[f32]) -> f32 {
+#[inline(always)]
+pub(super) fn max_abs_in<L: Lanes>(l: L, x: &[f32]) -> f32 {
     let (xc, xt) = x.as_chunks::<LANES>();
-    let mut m = f32x8::ZERO;
-    let mut nan = f32x8::ZERO;
-    let mut visit = |v: f32x8| {
-        let a = v.abs();
-        // `a != a` marks NaN lanes; kept apart so that `fast_max` cannot drop one.
-        nan |= a.simd_ne(a);
-        m = m.fast_max(a);
-    };
+    let (mut m, mut nan) = (l.splat(0.0), l.splat(0.0));
     for a in xc {
-        visit(load(a));
+        (m, nan) = max_abs_step(l.load(a), m, nan);
     }
     if !xt.is_empty() {
-        visit(load_partial(xt, 0.0));
+        (m, nan) = max_abs_step(load_partial_in(l, xt, 0.0), m, nan);
     }
     if nan.any() {
         return f32::NAN;
@@ -133,9 +135,77 @@ pub(super) fn max_abs(x: &[f32]) -> f32 {
     m.to_array().into_iter().fold(0.0, f32::max)
 }
 
+/// One vector `v` of [`max_abs_in`]: the running maximum of `|v|` and the mask of NaN lanes.
+#[inline(always)]
+fn max_abs_step<F: Float8>(v: F, m: F, nan: F) -> (F, F) {
+    let a = v.abs();
+    // `a != a` marks NaN lanes; kept apart so that `fast_max` cannot drop one.
+    (m.fast_max(a), nan | a.simd_ne(a))
+}
+
+/// `x ↦ min(max(x, lo), hi)`; a NaN element stays NaN (comparisons with NaN are false, so it
+/// passes through both selects).
+#[derive(Clone, Copy)]
+pub(super) struct Clamp {
+    pub(super) lo: f32,
+    pub(super) hi: f32,
+}
+
+impl LaneMap for Clamp {
+    #[inline(always)]
+    fn apply<L: Lanes>(self, l: L, x: L::F) -> L::F {
+        let (lo, hi) = (l.splat(self.lo), l.splat(self.hi));
+        let x = x.simd_lt(lo).select(lo, x);
+        x.simd_gt(hi).select(hi, x)
+    }
+}
+
+/// `g = f(g)` for every element of every gradient: one dispatch for all of them.
+pub(super) fn map_grads(grads: &mut [&mut [f32]], f: impl LaneMap) {
+    /// The kernel.
+    struct Run<'a, 'b, M>(&'a mut [&'b mut [f32]], M);
+    impl<M: LaneMap> WithLanes for Run<'_, '_, M> {
+        type Output = ();
+        #[inline(always)]
+        fn run<L: Lanes>(self, l: L) {
+            let f = self.1;
+            for g in self.0.iter_mut() {
+                map_inplace_in(
+                    l,
+                    g,
+                    #[inline(always)]
+                    |x| f.apply(l, x),
+                );
+            }
+        }
+    }
+    dispatch(Run(grads, f));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Isa;
+    use crate::simd::{dispatch_on, WithLanes};
+
+    /// [`power_sum_in`] on every available instruction set; they must agree to the bound of
+    /// the blocked sum, and this returns the first.
+    fn power_sum(x: &[f32], power: Power) -> f64 {
+        struct Run<'a>(&'a [f32], Power);
+        impl WithLanes for Run<'_> {
+            type Output = f64;
+            fn run<L: Lanes>(self, l: L) -> f64 {
+                power_sum_in(l, self.0, self.1)
+            }
+        }
+        let first = dispatch_on(Isa::Portable, Run(x, power));
+        for isa in Isa::available() {
+            let got = dispatch_on(isa, Run(x, power));
+            let same = got == first || (got.is_nan() && first.is_nan());
+            assert!(same || (got - first).abs() <= 1e-6 * first.abs(), "{isa}");
+        }
+        first
+    }
 
     #[test]
     fn pow2_scale_brings_the_maximum_into_one_two() {

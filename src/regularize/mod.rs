@@ -17,8 +17,12 @@
 //!
 //! Penalty gradients are **added** into the gradient slice (autograd accumulates into `.grad`),
 //! so a penalty is applied after the backward pass of the loss and before the optimizer
-//! step. Sums run in eight `f32` lanes within blocks of 256 elements and the blocks in `f64`:
-//! about `32·u` relative error (`u = 2⁻²⁴`) whatever the length. Every function checks its
+//! step. Sums run in eight `f32` lanes within blocks of 256 elements and the blocks in `f64`
+//! (the crate's blocked reduction): at most `35·u` relative error for non-negative terms
+//! (`u = 2⁻²⁴`) whatever the length. Every call runs once on the lanes
+//! [`crate::simd::dispatch`] picks (AVX2+FMA where the CPU has them); the fused multiply-adds of
+//! those lanes change results by at most their rounding, within the same bounds. Every function
+//! checks its
 //! arguments first and writes nothing when it returns an [`Error`](crate::Error); NaN
 //! hyper-parameters are errors, NaN data propagate.
 //!

@@ -1,9 +1,10 @@
 //! Weight penalties added to a loss: L1, L2 and elastic net, with their (sub)gradients
 //! **accumulated** into a gradient slice, as autograd accumulates into `.grad`.
 
-use super::lanes::BLOCK;
 use crate::error::check_len;
-use crate::simd::{f32x8, load, load_partial, store_partial, LANES};
+use crate::simd::{
+    dispatch, load_partial_in, sign_in, store_partial_in, BlockSum, Float8, Lanes, WithLanes, LANES,
+};
 use crate::{Error, Result};
 
 /// L1 penalty (lasso): `λ·Σᵢ |wᵢ|`, returned; when `grad` is given its subgradient
@@ -14,7 +15,7 @@ use crate::{Error, Result};
 /// penalty and a NaN gradient element.
 ///
 /// The sum runs in eight `f32` lanes within blocks of 256 elements and the blocks in `f64`
-/// (error about `32·u` relative for any length, `u = 2⁻²⁴`); the product with `λ` is taken in
+/// (error at most `35·u` relative for any length, `u = 2⁻²⁴`); the product with `λ` is taken in
 /// `f64` and rounded once.
 ///
 /// ```
@@ -35,9 +36,18 @@ use crate::{Error, Result};
 pub fn l1(w: &[f32], lambda: f32, grad: Option<&mut [f32]>) -> Result<f32> {
     check_lambda(lambda)?;
     check_grad(w, grad.as_deref())?;
-    let vl = f32x8::splat(lambda);
-    let (sum_abs, _) = fold(w, grad, |x| (x.abs(), f32x8::ZERO, vl * sign(x)));
+    let (sum_abs, _) = fold(w, grad, L1(lambda));
     Ok((f64::from(lambda) * sum_abs) as f32)
+}
+
+/// The lanes of [`l1`]: `(|x|, 0, λ·sign(x))`.
+struct L1(f32);
+
+impl PenaltyLanes for L1 {
+    #[inline(always)]
+    fn lanes<L: Lanes>(&self, l: L, x: L::F) -> (L::F, L::F, L::F) {
+        (x.abs(), l.splat(0.0), l.splat(self.0) * sign_in(l, x))
+    }
 }
 
 /// L2 penalty (ridge, weight decay), in one of two conventions chosen by `half`:
@@ -71,17 +81,23 @@ pub fn l2(w: &[f32], lambda: f32, half: bool, grad: Option<&mut [f32]>) -> Resul
     // `2λ·w` as `λ·w + λ·w`: the same bits as `(2λ)·w` (doubling is exact) unless `λ·w` is
     // subnormal, and no overflow of `2λ` for `λ > f32::MAX/2` (which made a finite gradient
     // `±∞`).
-    let c = f32x8::splat(lambda);
-    let (_, sum_sq) = if half {
-        fold(w, grad, |x| (f32x8::ZERO, x * x, c * x))
-    } else {
-        fold(w, grad, |x| {
-            let g = c * x;
-            (f32x8::ZERO, x * x, g + g)
-        })
-    };
+    let (_, sum_sq) = fold(w, grad, L2 { lambda, half });
     let k = if half { 0.5 } else { 1.0 };
     Ok((k * f64::from(lambda) * sum_sq) as f32)
+}
+
+/// The lanes of [`l2`]: `(0, x², λ·x)` or `(0, x², λ·x + λ·x)`.
+struct L2 {
+    lambda: f32,
+    half: bool,
+}
+
+impl PenaltyLanes for L2 {
+    #[inline(always)]
+    fn lanes<L: Lanes>(&self, l: L, x: L::F) -> (L::F, L::F, L::F) {
+        let g = l.splat(self.lambda) * x;
+        (l.splat(0.0), x * x, if self.half { g } else { g + g })
+    }
 }
 
 /// Elastic-net penalty (the scikit-learn convention):
@@ -114,10 +130,25 @@ pub fn elastic_net(w: &[f32], lambda: f32, l1_ratio: f32, grad: Option<&mut [f32
     }
     check_grad(w, grad.as_deref())?;
     let (lam, r) = (f64::from(lambda), f64::from(l1_ratio));
-    let a = f32x8::splat((lam * r) as f32);
-    let b = f32x8::splat((lam * (1.0 - r)) as f32);
-    let (sum_abs, sum_sq) = fold(w, grad, |x| (x.abs(), x * x, b.mul_add(x, a * sign(x))));
+    let a = (lam * r) as f32;
+    let b = (lam * (1.0 - r)) as f32;
+    let (sum_abs, sum_sq) = fold(w, grad, ElasticNet { a, b });
     Ok((lam * (r * sum_abs + 0.5 * (1.0 - r) * sum_sq)) as f32)
+}
+
+/// The lanes of [`elastic_net`]: `(|x|, x², b·x + a·sign(x))` with `a = λ·r`,
+/// `b = λ·(1 − r)`.
+struct ElasticNet {
+    a: f32,
+    b: f32,
+}
+
+impl PenaltyLanes for ElasticNet {
+    #[inline(always)]
+    fn lanes<L: Lanes>(&self, l: L, x: L::F) -> (L::F, L::F, L::F) {
+        let d = l.splat(self.b).mul_add(x, l.splat(self.a) * sign_in(l, x));
+        (x.abs(), x * x, d)
+    }
 }
 
 fn check_lambda(lambda: f32) -> Result<()> {
@@ -135,68 +166,58 @@ fn check_grad(w: &[f32], grad: Option<&[f32]>) -> Result<()> {
     }
 }
 
-/// `sign(x)`: 1 for `x > 0`, −1 for `x < 0`, +0 for ±0, NaN for NaN.
-#[inline(always)]
-fn sign(x: f32x8) -> f32x8 {
-    let one = f32x8::ONE;
-    let zero_or_nan = x.is_nan().select(x, f32x8::ZERO);
-    x.simd_gt(f32x8::ZERO)
-        .select(one, x.simd_lt(f32x8::ZERO).select(-one, zero_or_nan))
+/// A penalty in lanes: `x ↦ (a, b, d)`, two terms to sum and the gradient to add.
+trait PenaltyLanes {
+    /// The terms and gradient lanes of one vector of weights `x`; `x = 0` must give
+    /// `a = b = 0`.
+    fn lanes<L: Lanes>(&self, l: L, x: L::F) -> (L::F, L::F, L::F);
 }
 
-/// Runs `f(w) → (a, b, d)` over `w` eight lanes at a time: returns `(Σa, Σb)` in `f64` (lanes
-/// within blocks of [`BLOCK`], blocks in `f64`) and, when `grad` is given (as long as `w`),
-/// adds `d` into it. The tail runs through `f` on a zero-padded vector: `f(0)` must give
-/// `a = b = 0`.
-#[inline(always)]
-fn fold(
-    w: &[f32],
-    grad: Option<&mut [f32]>,
-    f: impl Fn(f32x8) -> (f32x8, f32x8, f32x8),
-) -> (f64, f64) {
-    let (mut total_a, mut total_b) = (0.0f64, 0.0f64);
-    let mut flush = |a: f32x8, b: f32x8| {
-        total_a += f64::from(a.reduce_add());
-        total_b += f64::from(b.reduce_add());
-    };
-    match grad {
-        Some(grad) => {
-            for (wb, gb) in w.chunks(BLOCK).zip(grad.chunks_mut(BLOCK)) {
-                let (mut a, mut b) = (f32x8::ZERO, f32x8::ZERO);
-                let (wc, wt) = wb.as_chunks::<LANES>();
-                let (gc, gt) = gb.as_chunks_mut::<LANES>();
-                for (wa, ga) in wc.iter().zip(gc.iter_mut()) {
-                    let (ta, tb, d) = f(load(wa));
-                    a += ta;
-                    b += tb;
-                    *ga = (load(ga) + d).to_array();
+/// Runs `f(w) → (a, b, d)` over `w` eight lanes at a time, once on the dispatched lanes:
+/// returns `(Σa, Σb)` in `f64` (the blocked sum [`BlockSum`]) and, when `grad` is given (as
+/// long as `w`), adds `d` into it. The tail runs through `f` on a zero-padded vector.
+#[inline]
+fn fold(w: &[f32], grad: Option<&mut [f32]>, f: impl PenaltyLanes) -> (f64, f64) {
+    /// The kernel.
+    struct Run<'a, P>(&'a [f32], Option<&'a mut [f32]>, P);
+    impl<P: PenaltyLanes> WithLanes for Run<'_, P> {
+        type Output = (f64, f64);
+        #[inline(always)]
+        fn run<L: Lanes>(self, l: L) -> (f64, f64) {
+            let Run(w, grad, f) = self;
+            let (mut a, mut b) = (BlockSum::new(l), BlockSum::new(l));
+            let (wc, wt) = w.as_chunks::<LANES>();
+            match grad {
+                Some(grad) => {
+                    let (gc, gt) = grad.as_chunks_mut::<LANES>();
+                    for (wa, ga) in wc.iter().zip(gc.iter_mut()) {
+                        let (ta, tb, d) = f.lanes(l, l.load(wa));
+                        a.add(ta);
+                        b.add(tb);
+                        (l.load(ga) + d).store(ga);
+                    }
+                    if !wt.is_empty() {
+                        let (ta, tb, d) = f.lanes(l, load_partial_in(l, wt, 0.0));
+                        a.add(ta);
+                        b.add(tb);
+                        store_partial_in(load_partial_in(l, gt, 0.0) + d, gt);
+                    }
                 }
-                if !wt.is_empty() {
-                    let (ta, tb, d) = f(load_partial(wt, 0.0));
-                    a += ta;
-                    b += tb;
-                    store_partial(load_partial(gt, 0.0) + d, gt);
+                None => {
+                    for wa in wc {
+                        let (ta, tb, _) = f.lanes(l, l.load(wa));
+                        a.add(ta);
+                        b.add(tb);
+                    }
+                    if !wt.is_empty() {
+                        let (ta, tb, _) = f.lanes(l, load_partial_in(l, wt, 0.0));
+                        a.add(ta);
+                        b.add(tb);
+                    }
                 }
-                flush(a, b);
             }
-        }
-        None => {
-            for wb in w.chunks(BLOCK) {
-                let (mut a, mut b) = (f32x8::ZERO, f32x8::ZERO);
-                let (wc, wt) = wb.as_chunks::<LANES>();
-                for wa in wc {
-                    let (ta, tb, _) = f(load(wa));
-                    a += ta;
-                    b += tb;
-                }
-                if !wt.is_empty() {
-                    let (ta, tb, _) = f(load_partial(wt, 0.0));
-                    a += ta;
-                    b += tb;
-                }
-                flush(a, b);
-            }
+            (a.total(), b.total())
         }
     }
-    (total_a, total_b)
+    dispatch(Run(w, grad, f))
 }

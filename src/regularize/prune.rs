@@ -2,6 +2,7 @@
 //! `torch.nn.utils.prune.l1_unstructured` and `global_unstructured`), and applying a mask.
 
 use crate::error::check_len;
+use crate::simd::{LaneZip, Lanes};
 use crate::{Error, Result};
 
 /// How many weights to prune, torch's `amount` argument.
@@ -184,8 +185,19 @@ pub fn global_magnitude_mask(
 /// [`Error::LengthMismatch`] (`"x"`) unless `x.len() == mask.len()`; nothing is written then.
 pub fn apply_mask(mask: &[f32], x: &mut [f32]) -> Result<()> {
     check_len("x", x.len(), mask.len())?;
-    crate::simd::zip_map_inplace(mask, x, |m, x| x * m);
+    crate::simd::zip_map_inplace_dispatch(mask, x, Masked);
     Ok(())
+}
+
+/// The lanes of [`apply_mask`]: `(m, x) ↦ x·m`.
+#[derive(Clone, Copy)]
+struct Masked;
+
+impl LaneZip for Masked {
+    #[inline(always)]
+    fn apply<L: Lanes>(self, _: L, m: L::F, x: L::F) -> L::F {
+        x * m
+    }
 }
 
 fn check_scratch(scratch: &[f32], n: usize) -> Result<()> {

@@ -440,14 +440,3 @@ pub fn tanh_scalar(x: f32) -> f32 {
 pub fn erf_scalar(x: f32) -> f32 {
     erf(f32x8::splat(x)).to_array()[0]
 }
-
-/// [`exp_lanes`] for the crate's dispatching maps.
-#[derive(Clone, Copy)]
-pub(crate) struct ExpMap;
-
-impl super::LaneMap for ExpMap {
-    #[inline(always)]
-    fn apply<L: Lanes>(self, l: L, x: L::F) -> L::F {
-        exp_lanes(l, x)
-    }
-}

@@ -5,7 +5,10 @@
 //!   zero-padded lane, so the result for an element never depends on the slice's length or on
 //!   the element's position: a kernel is bit-identical on a slice and on any sub-slice of it.
 //! * Reductions (`dot`, `sum`, `max`) accumulate in eight lanes and add the tail in scalar
-//!   code; their rounding depends on the length, as any reordered sum does.
+//!   code; their rounding depends on the length, as any reordered sum does. Sums that must stay
+//!   accurate for any length (losses, penalties, gradient norms) use the one blocked `f32` →
+//!   `f64` reduction of `reduce.rs` (`BlockSum`, `block_sums_in`), whose bound is
+//!   `35·u·Σ|t|` whatever the length.
 //! * [`math`] has the vectorised transcendental functions (`exp`, `ln`, `tanh`, `erf`) with
 //!   their documented error against `libm`.
 //!
@@ -16,11 +19,12 @@
 //!
 //! # Run-time dispatch
 //!
-//! The hot element-wise kernels (every optimizer, the activations built on `exp`, `tanh` and
-//! `erf`, softmax, the batched `exp` of cross-entropy) are written once, generic over a
-//! [`Lanes`] token, and run through [`dispatch`](fn@dispatch): on x86_64 with `std` it checks
-//! `is_x86_feature_detected!("avx2")` and `("fma")` once ([`Isa::detect`](crate::Isa),
-//! cached) and runs the kernel on the [`Avx2Fma`] lanes, inside a function compiled with
+//! The element-wise kernels (every optimizer and activation, the losses, layer and batch
+//! norm, the regularisers, the dense layer's bias sums, [`axpy`] and [`scale`]) are written
+//! once, generic over a [`Lanes`] token, and run through [`dispatch`](fn@dispatch): on x86_64
+//! with `std` it checks `is_x86_feature_detected!("avx2")` and `("fma")` once
+//! ([`Isa::detect`](crate::Isa), cached) and runs the kernel on the [`Avx2Fma`] lanes, inside a
+//! function compiled with
 //! `#[target_feature(enable = "avx2,fma")]`, so a default build (no `RUSTFLAGS`) gets 256-bit
 //! registers and fused multiply-adds; without `std` the choice comes from the compile-time
 //! target features; elsewhere, with the cargo feature `portable` or with
@@ -40,6 +44,7 @@
 
 mod align;
 pub mod math;
+mod reduce;
 
 #[cfg(feature = "std")]
 pub use crate::arch::with_isa;
@@ -50,44 +55,9 @@ pub use crate::arch::{Float8, Int8, Lanes, Portable, WithLanes, LANES};
 pub use wide::f32x8;
 
 pub(crate) use align::floats_before_boundary;
-
-/// Loads eight floats from an array reference.
-#[inline(always)]
-pub(crate) fn load(a: &[f32; LANES]) -> f32x8 {
-    f32x8::new(*a)
-}
+pub(crate) use reduce::{block_sums_in, fold_in, BlockSum};
 
 /// Loads the first `tail.len()` (< 8) lanes from `tail` and fills the rest with `fill`.
-#[inline(always)]
-pub(crate) fn load_partial(tail: &[f32], fill: f32) -> f32x8 {
-    load_partial_in(Portable, tail, fill)
-}
-
-/// Stores the first `out.len()` (< 8) lanes of `v` into `out`.
-#[inline(always)]
-pub(crate) fn store_partial(v: f32x8, out: &mut [f32]) {
-    store_partial_in(v, out);
-}
-
-/// `x[i] = f(x[i])` in place.
-#[inline(always)]
-pub(crate) fn map_inplace(x: &mut [f32], f: impl Fn(f32x8) -> f32x8) {
-    map_inplace_in(Portable, x, f);
-}
-
-/// `b[i] = f(a[i], b[i])`: the second operand is overwritten with the result.
-#[inline(always)]
-pub(crate) fn zip_map_inplace(a: &[f32], b: &mut [f32], f: impl Fn(f32x8, f32x8) -> f32x8) {
-    zip_map_inplace_in(Portable, a, b, f);
-}
-
-/// `max a[i]`, or `-∞` for an empty slice. A NaN anywhere gives NaN.
-#[inline]
-pub(crate) fn max(a: &[f32]) -> f32 {
-    max_in(Portable, a)
-}
-
-/// [`load_partial`] on the lanes `l`.
 #[inline(always)]
 pub(crate) fn load_partial_in<L: Lanes>(l: L, tail: &[f32], fill: f32) -> L::F {
     let mut a = [fill; LANES];
@@ -97,13 +67,52 @@ pub(crate) fn load_partial_in<L: Lanes>(l: L, tail: &[f32], fill: f32) -> L::F {
     l.load(&a)
 }
 
-/// [`store_partial`] of any lanes.
+/// Stores the first `out.len()` (< 8) lanes of `v` into `out`.
 #[inline(always)]
 pub(crate) fn store_partial_in<F: Float8>(v: F, out: &mut [f32]) {
     let a = v.to_array();
     for (dst, src) in out.iter_mut().zip(a.iter()) {
         *dst = *src;
     }
+}
+
+/// The eight lanes of `s` from `i`, zero-padded past the end (all zero when `i ≥ s.len()`).
+#[inline(always)]
+pub(crate) fn load_at_in<L: Lanes>(l: L, s: &[f32], i: usize) -> L::F {
+    let rest = s.get(i..).unwrap_or(&[]);
+    match rest.first_chunk::<LANES>() {
+        Some(a) => l.load(a),
+        None => load_partial_in(l, rest, 0.0),
+    }
+}
+
+/// Stores the lanes of `v` at `s[i..]` that fall inside `s`.
+#[inline(always)]
+pub(crate) fn store_at_in<F: Float8>(s: &mut [f32], i: usize, v: F) {
+    if let Some(rest) = s.get_mut(i..) {
+        match rest.first_chunk_mut::<LANES>() {
+            Some(a) => v.store(a),
+            None => store_partial_in(v, rest),
+        }
+    }
+}
+
+/// `s[i..i + 8] += v`, the lanes that fall inside `s` (a gradient that accumulates a sum
+/// taken apart).
+#[inline(always)]
+pub(crate) fn add_at_in<L: Lanes>(l: L, s: &mut [f32], i: usize, v: L::F) {
+    let sum = load_at_in(l, s, i) + v;
+    store_at_in(s, i, sum);
+}
+
+/// `sign(x)`: 1 for `x > 0`, −1 for `x < 0`, +0 for ±0, NaN for NaN (torch's `sign`, the
+/// subgradient of `|x|` that the L1 loss and penalty use).
+#[inline(always)]
+pub(crate) fn sign_in<L: Lanes>(l: L, x: L::F) -> L::F {
+    let (one, zero) = (l.splat(1.0), l.splat(0.0));
+    let zero_or_nan = x.is_nan().select(x, zero);
+    x.simd_gt(zero)
+        .select(one, x.simd_lt(zero).select(-one, zero_or_nan))
 }
 
 /// `y[i] = f(x[i])` for every element, eight lanes at a time, on the lanes `l`; the tail goes
@@ -362,9 +371,19 @@ pub(crate) fn zip_map_inplace_dispatch(a: &[f32], b: &mut [f32], f: impl LaneZip
 #[inline]
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) -> crate::Result<()> {
     crate::error::check_len("y", y.len(), x.len())?;
-    let va = f32x8::splat(alpha);
-    zip_map_inplace(x, y, |x, y| va.mul_add(x, y));
+    zip_map_inplace_dispatch(x, y, Axpy(alpha));
     Ok(())
+}
+
+/// The lanes of [`axpy`]: `(x, y) ↦ α·x + y`.
+#[derive(Clone, Copy)]
+struct Axpy(f32);
+
+impl LaneZip for Axpy {
+    #[inline(always)]
+    fn apply<L: Lanes>(self, l: L, x: L::F, y: L::F) -> L::F {
+        l.splat(self.0).mul_add(x, y)
+    }
 }
 
 /// `x[i] *= alpha` (BLAS `sscal`; torch's `x.mul_(alpha)`).
@@ -376,8 +395,30 @@ pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) -> crate::Result<()> {
 /// ```
 #[inline]
 pub fn scale(alpha: f32, x: &mut [f32]) {
-    let va = f32x8::splat(alpha);
-    map_inplace(x, |x| x * va);
+    map_inplace_dispatch(x, Scale(alpha));
+}
+
+/// The lanes of [`scale`]: `x ↦ α·x`.
+#[derive(Clone, Copy)]
+pub(crate) struct Scale(pub(crate) f32);
+
+impl LaneMap for Scale {
+    #[inline(always)]
+    fn apply<L: Lanes>(self, l: L, x: L::F) -> L::F {
+        x * l.splat(self.0)
+    }
+}
+
+/// [`scale`] on the lanes `l`.
+#[inline(always)]
+pub(crate) fn scale_in<L: Lanes>(l: L, alpha: f32, x: &mut [f32]) {
+    let f = Scale(alpha);
+    map_inplace_in(
+        l,
+        x,
+        #[inline(always)]
+        |x| f.apply(l, x),
+    );
 }
 
 /// `√x` in `f64`, correctly rounded: the instruction through `std` when it is linked,
@@ -409,72 +450,103 @@ mod tests {
         a
     }
 
+    /// `(dot_in, sum_in, max_in)` of `a`, `b`, and `zip_map_in` of `a·b` into `y`.
+    struct Kernels<'a>(&'a [f32], &'a [f32], &'a mut [f32]);
+
+    impl WithLanes for Kernels<'_> {
+        type Output = (f32, f32, f32);
+        fn run<L: Lanes>(self, l: L) -> (f32, f32, f32) {
+            let Kernels(a, b, y) = self;
+            zip_map_in(l, a, b, y, |x, y| x * y);
+            (dot_in(l, a, b), sum_in(l, a), max_in(l, a))
+        }
+    }
+
     #[test]
-    fn reductions_match_scalar_at_every_length_and_offset() {
-        for n in 0..=70 {
-            for off in 0..3 {
-                let a = data(n + off, 1);
-                let b = data(n + off, 2);
-                let (a, b) = (&a[off..off + n], &b[off..off + n]);
-                let d: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
-                let abs: f64 = a
-                    .iter()
-                    .zip(b)
-                    .map(|(x, y)| (*x as f64 * *y as f64).abs())
-                    .sum();
-                // A reordered f32 sum of n terms errs by at most ~n·u·Σ|terms|.
-                let tol = (n as f64 + 2.0) * f32::EPSILON as f64 * abs;
-                assert!(
-                    (dot_in(Portable, a, b) as f64 - d).abs() <= tol,
-                    "dot n={n}"
-                );
-                let s: f64 = a.iter().map(|x| *x as f64).sum();
-                let sabs: f64 = a.iter().map(|x| (*x as f64).abs()).sum();
-                let tol = (n as f64 + 2.0) * f32::EPSILON as f64 * sabs;
-                assert!((sum_in(Portable, a) as f64 - s).abs() <= tol, "sum n={n}");
-                let m = a.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                assert_eq!(max(a), m, "max n={n}");
+    fn reductions_and_maps_match_scalar_at_every_length_and_offset_on_every_isa() {
+        use crate::Isa;
+        for isa in Isa::available() {
+            for n in 0..=70 {
+                for off in 0..3 {
+                    let a = data(n + off, 1);
+                    let b = data(n + off, 2);
+                    let (a, b) = (&a[off..off + n], &b[off..off + n]);
+                    let mut y = [7.0f32; 80];
+                    let (dot, sum, max) = dispatch_on(isa, Kernels(a, b, &mut y[off..off + n]));
+                    for i in 0..n {
+                        assert_eq!(y[off + i], a[i] * b[i], "{isa} zip_map n={n}");
+                    }
+                    assert_eq!(y[off + n], 7.0, "{isa}: past the slice");
+                    let d: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+                    let abs: f64 = a
+                        .iter()
+                        .zip(b)
+                        .map(|(x, y)| (*x as f64 * *y as f64).abs())
+                        .sum();
+                    // A reordered f32 sum of n terms errs by at most ~n·u·Σ|terms|.
+                    let tol = (n as f64 + 2.0) * f32::EPSILON as f64 * abs;
+                    assert!((dot as f64 - d).abs() <= tol, "{isa} dot n={n}");
+                    let s: f64 = a.iter().map(|x| *x as f64).sum();
+                    let sabs: f64 = a.iter().map(|x| (*x as f64).abs()).sum();
+                    let tol = (n as f64 + 2.0) * f32::EPSILON as f64 * sabs;
+                    assert!((sum as f64 - s).abs() <= tol, "{isa} sum n={n}");
+                    let m = a.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    assert_eq!(max, m, "{isa} max n={n}");
+                }
             }
         }
     }
 
     #[test]
-    fn max_propagates_nan_from_any_position() {
-        for n in 1..=20 {
-            for p in 0..n {
-                let mut a = data(n, 3);
-                a[p] = f32::NAN;
-                assert!(max(&a[..n]).is_nan(), "n={n} p={p}");
+    fn max_propagates_nan_from_any_position_on_every_isa() {
+        use crate::Isa;
+        for isa in Isa::available() {
+            for n in 1..=20 {
+                for p in 0..n {
+                    let mut a = data(n, 3);
+                    a[p] = f32::NAN;
+                    let mut y = [0.0f32; 80];
+                    let (_, _, max) = dispatch_on(isa, Kernels(&a[..n], &a[..n], &mut y[..n]));
+                    assert!(max.is_nan(), "{isa} n={n} p={p}");
+                }
             }
         }
     }
 
-    #[test]
-    fn maps_are_exact_at_every_length_and_offset() {
+    /// `axpy` and `scale` through the dispatch, on every instruction set.
+    fn axpy_and_scale(isa: crate::Isa) {
         for n in 0..=70 {
             for off in 0..3 {
                 let a = data(n + off, 4);
                 let b = data(n + off, 5);
                 let (a, b) = (&a[off..off + n], &b[off..off + n]);
-                let mut y = [0.0f32; 80];
-                zip_map_in(Portable, a, b, &mut y[off..off + n], |x, y| x * y);
-                for i in 0..n {
-                    assert_eq!(y[off + i], a[i] * b[i]);
-                }
                 let mut z = [7.0f32; 80];
                 z[off..off + n].copy_from_slice(b);
                 axpy(0.5, a, &mut z[off..off + n]).unwrap();
                 for i in 0..n {
-                    let want = 0.5 * a[i] as f64 + b[i] as f64;
-                    assert!((z[off + i] as f64 - want).abs() <= 1e-6 * (1.0 + want.abs()));
+                    // 0.5·a is exact: fused or not, one rounding of the sum.
+                    let want = (0.5 * a[i] as f64 + b[i] as f64) as f32;
+                    assert_eq!(z[off + i], want, "{isa} axpy n={n} i={i}");
                 }
                 // Elements past the slice are untouched.
                 assert_eq!(z[off + n], 7.0);
                 scale(2.0, &mut z[off..off + n]);
-                map_inplace(&mut z[off..off + n], |v| v - v);
-                assert!(z[off..off + n].iter().all(|v| *v == 0.0));
+                for i in 0..n {
+                    let want = (0.5 * a[i] as f64 + b[i] as f64) as f32 * 2.0;
+                    assert_eq!(z[off + i], want, "{isa} scale n={n} i={i}");
+                }
             }
         }
+    }
+
+    #[test]
+    fn axpy_and_scale_are_exact_at_every_length_and_offset() {
+        #[cfg(feature = "std")]
+        for isa in crate::Isa::available() {
+            with_isa(isa, || axpy_and_scale(isa));
+        }
+        #[cfg(not(feature = "std"))]
+        axpy_and_scale(isa());
     }
 
     /// The name of the lanes a kernel ran on.
