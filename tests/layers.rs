@@ -186,7 +186,7 @@ fn the_parser_sees_grouped_and_plain_paths_but_not_comments() {
          // crate::train in a comment\n\
          /// [link](crate::network)\n\
          let s = (\"crate::quoted \\\" crate::escaped\", '\"');\n\
-         fn f() -> crate::Isa { my_crate::x }\n\
+         fn f() -> crate::gemm::Dims { my_crate::x }\n\
          pub(in crate::norm) struct S;",
     );
     assert_eq!(
