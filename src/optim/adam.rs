@@ -209,8 +209,8 @@ impl Default for AdamW {
     }
 }
 
-/// Every method is [`Adam`]'s through [`as_adam`](AdamW::as_adam), so that AdamW runs Adam's
-/// code instead of a second copy of it.
+/// The state, the checks and the step are [`Adam`]'s, through [`as_adam`](AdamW::as_adam), so
+/// that AdamW runs Adam's code instead of a second copy of it.
 impl Optimizer for AdamW {
     fn state_planes(&self) -> &'static [&'static str] {
         AdamW::state_planes(self)

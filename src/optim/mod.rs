@@ -37,6 +37,7 @@
 //! | [`NAdam`] | `optim.NAdam` | 2 (+1 float per group) |
 //! | [`RAdam`] | `optim.RAdam` | 2 |
 //! | [`Adadelta`] | `optim.Adadelta` | 2 |
+//! | [`Rprop`] | `optim.Rprop` | 2 |
 //! | [`Lion`] | — (Chen et al. 2023) | 1 |
 //!
 //! # Conventions, as torch
@@ -68,6 +69,15 @@
 //! refuses an empty parameter list), hyper-parameters where torch's constructor raises, plus NaN
 //! and infinities ([`Error::InvalidHyperParameter`] naming torch's argument), and `t = 0`
 //! (`"step"`).
+//!
+//! # How an optimizer is written
+//! Each optimizer is one file that declares what is its own: its hyper-parameter struct and
+//! `DEFAULT`, a `const fn state_planes`, and an impl of the crate's `Rule` trait (its checks,
+//! gradient transform, first-step state, per-step scalars and per-element update on lanes).
+//! One shared driver does the checks, the first-step state, the dispatch and the fused pass
+//! for all of them, and one line in the `optimizers!` list of this module adds the
+//! [`Optimizer`] impl, `Default` and the `const fn state_len`. The repository's
+//! `docs/adding-an-optimizer.md` walks through adding one ([`Rprop`]).
 
 mod group;
 mod lanes;
@@ -150,6 +160,7 @@ optimizers! {
     nadam: NAdam;
     radam: RAdam;
     rmsprop: RmsProp;
+    rprop: Rprop;
     sgd: Sgd;
 }
 

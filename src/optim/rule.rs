@@ -42,7 +42,7 @@ pub(crate) trait Rule {
 
     /// What step 1 writes into every plane before the update (torch creates the state then):
     /// zero unless overridden, `None` where the update writes its planes on step 1 without
-    /// reading them (SGD's momentum buffer).
+    /// reading them (SGD's momentum buffer, Rprop's two planes).
     fn initial(&self) -> Option<f32> {
         Some(0.0)
     }
