@@ -34,7 +34,9 @@
 mod reference;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use descent::optim::{Adadelta, Adagrad, Adam, AdamW, Adamax, Lion, NAdam, RAdam, RmsProp, Sgd};
+use descent::optim::{
+    Adadelta, Adagrad, Adam, AdamW, Adamax, Lion, NAdam, RAdam, RmsProp, Rprop, Sgd,
+};
 use descent::Isa;
 use reference::Opt;
 use std::hint::black_box;
@@ -71,6 +73,7 @@ fn optimizers() -> Vec<(&'static str, Opt)> {
         ("radam", Opt::RAdam(RAdam::DEFAULT)),
         ("adadelta", Opt::Adadelta(Adadelta::DEFAULT)),
         ("lion", Opt::Lion(Lion::DEFAULT)),
+        ("rprop", Opt::Rprop(Rprop::DEFAULT)),
     ]
 }
 

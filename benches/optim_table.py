@@ -19,7 +19,7 @@ OPTIMIZERS = [("adam", "Adam", "stream_4r3w"), ("adamw", "AdamW", "stream_4r3w")
               ("adagrad", "Adagrad", "stream_3r2w"), ("rmsprop", "RMSprop", "stream_3r2w"),
               ("adamax", "Adamax", "stream_4r3w"), ("nadam", "NAdam", "stream_4r3w"),
               ("radam", "RAdam", "stream_4r3w"), ("adadelta", "Adadelta", "stream_4r3w"),
-              ("lion", "Lion", "stream_3r2w")]
+              ("lion", "Lion", "stream_3r2w"), ("rprop", "Rprop", "stream_4r3w")]
 PLAIN = ["scalar_zip", "scalar_zip_avx2", "scalar_zip_avx512"]
 
 

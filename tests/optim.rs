@@ -9,7 +9,7 @@ mod reference;
 use common::{for_each_isa, Rng, U};
 use descent::optim::{
     groups_state_len, step_groups, Adadelta, Adagrad, Adam, AdamW, Adamax, Lion, NAdam, Optimizer,
-    ParamGroup, RAdam, RmsProp, Sgd,
+    ParamGroup, RAdam, RmsProp, Rprop, Sgd,
 };
 use descent::simd::fuses_multiply_add;
 use descent::Error;
@@ -129,6 +129,13 @@ fn configurations() -> Vec<Opt> {
             maximize: true,
             ..Lion::DEFAULT
         }),
+        Opt::Rprop(Rprop::DEFAULT),
+        Opt::Rprop(Rprop {
+            lr: 0.1,
+            etas: (0.3, 1.5),
+            step_sizes: (0.05, 0.2),
+            maximize: true,
+        }),
     ]
 }
 
@@ -240,6 +247,7 @@ fn matches_reference(opt: Opt, c: usize, n: usize, off: usize, fused: bool, ctx:
             Opt::RAdam(o) => o.lr,
             Opt::Adadelta(o) => o.lr,
             Opt::Lion(o) => o.lr,
+            Opt::Rprop(o) => o.lr,
         };
         let stepped = opt.with_lr(base_lr * lr_scale);
         stepped
@@ -415,6 +423,10 @@ fn maximize_equals_negated_gradients_once() {
                 maximize: true,
                 ..o
             }),
+            Opt::Rprop(o) if !o.maximize => Opt::Rprop(Rprop {
+                maximize: true,
+                ..o
+            }),
             _ => continue,
         };
         let (o, f) = (opt.optimizer(), flipped.optimizer());
@@ -489,7 +501,7 @@ fn constant_state_lengths_size_static_buffers() {
         centered: true,
         ..RmsProp::DEFAULT
     };
-    let cases: [(&dyn Optimizer, usize, usize); 11] = [
+    let cases: [(&dyn Optimizer, usize, usize); 12] = [
         (&Sgd::DEFAULT, Sgd::DEFAULT.state_len(N), 0),
         (&sgd, sgd.state_len(N), N),
         (&Adagrad::DEFAULT, Adagrad::DEFAULT.state_len(N), N),
@@ -501,6 +513,7 @@ fn constant_state_lengths_size_static_buffers() {
         (&RAdam::DEFAULT, RAdam::DEFAULT.state_len(N), 2 * N),
         (&Adadelta::DEFAULT, Adadelta::DEFAULT.state_len(N), 2 * N),
         (&Lion::DEFAULT, Lion::DEFAULT.state_len(N), N),
+        (&Rprop::DEFAULT, Rprop::DEFAULT.state_len(N), 2 * N),
     ];
     for (o, konst, want) in cases {
         assert_eq!(konst, want);
@@ -528,6 +541,9 @@ fn defaults_are_torchs() {
     assert_eq!(Adadelta::default().rho, 0.9);
     assert_eq!(Adadelta::default().eps, 1e-6);
     assert_eq!(Lion::default().betas, (0.9, 0.99));
+    assert_eq!(Rprop::default().lr, 1e-2);
+    assert_eq!(Rprop::default().etas, (0.5, 1.2));
+    assert_eq!(Rprop::default().step_sizes, (1e-6, 50.0));
 }
 
 /// Calls `update` with bad arguments and checks the error and that nothing was written.
@@ -714,6 +730,48 @@ fn bad_hyper_parameters_are_rejected_as_torch_does() {
                 ..Lion::DEFAULT
             }),
             "weight_decay",
+        ),
+        (
+            Box::new(Rprop {
+                lr: -0.1,
+                ..Rprop::DEFAULT
+            }),
+            "lr",
+        ),
+        (
+            Box::new(Rprop {
+                etas: (0.0, 1.2),
+                ..Rprop::DEFAULT
+            }),
+            "etas",
+        ),
+        (
+            Box::new(Rprop {
+                etas: (0.5, 1.0),
+                ..Rprop::DEFAULT
+            }),
+            "etas",
+        ),
+        (
+            Box::new(Rprop {
+                etas: (1.0, 1.2),
+                ..Rprop::DEFAULT
+            }),
+            "etas",
+        ),
+        (
+            Box::new(Rprop {
+                etas: (0.5, f32::INFINITY),
+                ..Rprop::DEFAULT
+            }),
+            "etas",
+        ),
+        (
+            Box::new(Rprop {
+                step_sizes: (f32::NAN, 50.0),
+                ..Rprop::DEFAULT
+            }),
+            "step_sizes",
         ),
     ];
     for (opt, what) in cases {

@@ -8,7 +8,9 @@ mod input;
 #[path = "../../tests/reference/optim.rs"]
 mod reference;
 
-use descent::optim::{Adadelta, Adagrad, Adam, AdamW, Adamax, Lion, NAdam, RAdam, RmsProp, Sgd};
+use descent::optim::{
+    Adadelta, Adagrad, Adam, AdamW, Adamax, Lion, NAdam, RAdam, RmsProp, Rprop, Sgd,
+};
 use descent::Error;
 use input::{agree, Input};
 use libfuzzer_sys::fuzz_target;
@@ -20,7 +22,7 @@ fn optimizer(i: &mut Input) -> Opt {
     let betas = (i.hparam(0.0, 0.999), i.hparam(0.0, 0.999));
     let eps = i.hparam(0.0, 1e-3);
     let maximize = i.bool();
-    match i.byte() % 10 {
+    match i.byte() % 11 {
         0 => Opt::Sgd(Sgd {
             lr,
             momentum: if i.bool() { i.hparam(0.0, 1.0) } else { 0.0 },
@@ -94,10 +96,16 @@ fn optimizer(i: &mut Input) -> Opt {
             weight_decay: wd,
             maximize,
         }),
-        _ => Opt::Lion(Lion {
+        9 => Opt::Lion(Lion {
             lr,
             betas,
             weight_decay: wd,
+            maximize,
+        }),
+        _ => Opt::Rprop(Rprop {
+            lr,
+            etas: (i.hparam(0.01, 0.99), i.hparam(1.01, 5.0)),
+            step_sizes: (i.hparam(0.0, 1e-3), i.hparam(0.0, 50.0)),
             maximize,
         }),
     }
@@ -293,6 +301,7 @@ fn hyper_parameters(opt: &Opt) -> Vec<f32> {
         Opt::RAdam(o) => vec![o.lr, o.eps, o.weight_decay],
         Opt::Adadelta(o) => vec![o.lr, o.rho, o.eps, o.weight_decay],
         Opt::Lion(o) => vec![o.lr, o.weight_decay],
+        Opt::Rprop(o) => vec![o.lr, o.step_sizes.0, o.step_sizes.1],
     }
 }
 

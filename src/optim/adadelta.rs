@@ -1,8 +1,8 @@
 //! Adadelta.
 
-use super::lanes::{effective_grad, fused2};
-use super::{check_update, non_negative, planes, Optimizer};
-use crate::simd::{self, Float8, Lanes, WithLanes};
+use super::non_negative;
+use super::rule::{Fuse, Gradient, Rule};
+use crate::simd::{Float8, Lanes};
 use crate::{Error, Result};
 
 /// Adadelta, torch's `optim.Adadelta` (Zeiler, 2012).
@@ -44,30 +44,15 @@ impl Adadelta {
         maximize: false,
     };
 
-    /// Floats of state for `n` parameters: `2n`.
-    pub const fn state_len(&self, n: usize) -> usize {
-        n.saturating_mul(2)
-    }
-}
-
-impl Default for Adadelta {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
-impl Optimizer for Adadelta {
-    fn lr(&self) -> f32 {
-        self.lr
-    }
-
-    fn set_lr(&mut self, lr: f32) {
-        self.lr = lr;
-    }
-
-    fn state_planes(&self) -> &'static [&'static str] {
+    /// The state planes, `n` floats each: `square_avg` (v), `acc_delta` (a).
+    pub const fn state_planes(&self) -> &'static [&'static str] {
         &["square_avg", "acc_delta"]
     }
+}
+
+impl Rule for Adadelta {
+    /// `1 − ρ`.
+    type Step = f32;
 
     fn validate(&self) -> Result<()> {
         non_negative("lr", self.lr)?;
@@ -78,72 +63,26 @@ impl Optimizer for Adadelta {
         non_negative("weight_decay", self.weight_decay)
     }
 
-    fn update(&self, t: u64, params: &mut [f32], grads: &[f32], state: &mut [f32]) -> Result<()> {
-        check_update(self, t, params, grads, state)?;
-        if t == 1 {
-            state.fill(0.0);
-        }
-        simd::dispatch(AdadeltaKernel {
-            o: self,
-            params,
-            grads,
-            state,
-        });
-        Ok(())
+    fn gradient(&self) -> Gradient {
+        Gradient::l2(self.maximize, self.weight_decay)
     }
-}
 
-/// One Adadelta step over checked slices, for [`simd::dispatch`].
-struct AdadeltaKernel<'a> {
-    o: &'a Adadelta,
-    params: &'a mut [f32],
-    grads: &'a [f32],
-    state: &'a mut [f32],
-}
-
-impl WithLanes for AdadeltaKernel<'_> {
-    type Output = ();
+    fn step(&self, _: u64, _: &mut [f32]) -> f32 {
+        (1.0 - self.rho as f64) as f32
+    }
 
     #[inline(always)]
-    fn run<L: Lanes>(self, l: L) {
-        let (o, p, g, s) = (self.o, self.params, self.grads, self.state);
-        if o.weight_decay != 0.0 {
-            adadelta::<true, L>(l, o, p, g, s);
-        } else {
-            adadelta::<false, L>(l, o, p, g, s);
-        }
+    fn run<L: Lanes>(&self, l: L, &one_minus_rho: &f32, x: impl Fuse<L>) {
+        let (rho, one_minus_rho) = (l.splat(self.rho), l.splat(one_minus_rho));
+        let (eps, neg_lr) = (l.splat(self.eps), l.splat(-self.lr));
+        x.map2(
+            #[inline(always)]
+            |p, g, v, a| {
+                let v = v * rho + one_minus_rho * g * g;
+                let delta = (a + eps).sqrt() / (v + eps).sqrt() * g;
+                let a = a * rho + one_minus_rho * delta * delta;
+                (neg_lr.mul_add(delta, p), v, a)
+            },
+        );
     }
-}
-
-#[inline(always)]
-fn adadelta<const DECAY: bool, L: Lanes>(
-    l: L,
-    o: &Adadelta,
-    params: &mut [f32],
-    grads: &[f32],
-    state: &mut [f32],
-) {
-    let n = params.len();
-    let sign = l.splat(if o.maximize { -1.0 } else { 1.0 });
-    let wd = l.splat(o.weight_decay);
-    let rho = l.splat(o.rho);
-    let one_minus_rho = l.splat((1.0 - o.rho as f64) as f32);
-    let eps = l.splat(o.eps);
-    let neg_lr = l.splat(-o.lr);
-    let [v, a] = planes::<2>(state, n);
-    fused2(
-        l,
-        params,
-        grads,
-        v,
-        a,
-        #[inline(always)]
-        |p, g, v, a| {
-            let g = effective_grad::<DECAY, _>(g, p, sign, wd);
-            let v = v * rho + one_minus_rho * g * g;
-            let delta = (a + eps).sqrt() / (v + eps).sqrt() * g;
-            let a = a * rho + one_minus_rho * delta * delta;
-            (neg_lr.mul_add(delta, p), v, a)
-        },
-    );
 }

@@ -1,8 +1,8 @@
 //! Adagrad.
 
-use super::lanes::{effective_grad, fused1};
-use super::{check_update, non_negative, Optimizer};
-use crate::simd::{self, Float8, Lanes, WithLanes};
+use super::non_negative;
+use super::rule::{Fuse, Gradient, Rule};
+use crate::simd::{Float8, Lanes};
 use crate::Result;
 
 /// Adagrad, torch's `optim.Adagrad` (Duchi et al., 2011).
@@ -45,30 +45,15 @@ impl Adagrad {
         maximize: false,
     };
 
-    /// Floats of state for `n` parameters: `n`.
-    pub const fn state_len(&self, n: usize) -> usize {
-        n
-    }
-}
-
-impl Default for Adagrad {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
-impl Optimizer for Adagrad {
-    fn lr(&self) -> f32 {
-        self.lr
-    }
-
-    fn set_lr(&mut self, lr: f32) {
-        self.lr = lr;
-    }
-
-    fn state_planes(&self) -> &'static [&'static str] {
+    /// The state plane: `sum` (`n` floats), set to `initial_accumulator_value` by step 1.
+    pub const fn state_planes(&self) -> &'static [&'static str] {
         &["sum"]
     }
+}
+
+impl Rule for Adagrad {
+    /// `−clr`.
+    type Step = f32;
 
     fn validate(&self) -> Result<()> {
         non_negative("lr", self.lr)?;
@@ -78,69 +63,28 @@ impl Optimizer for Adagrad {
         non_negative("eps", self.eps)
     }
 
-    fn update(&self, t: u64, params: &mut [f32], grads: &[f32], state: &mut [f32]) -> Result<()> {
-        check_update(self, t, params, grads, state)?;
-        if t == 1 {
-            state.fill(self.initial_accumulator_value);
-        }
-        let clr = self.lr as f64 / (1.0 + (t - 1) as f64 * self.lr_decay as f64);
-        simd::dispatch(AdagradKernel {
-            k: [
-                if self.maximize { -1.0 } else { 1.0 },
-                self.weight_decay,
-                -clr as f32,
-                self.eps,
-            ],
-            params,
-            grads,
-            sum: state,
-        });
-        Ok(())
+    fn gradient(&self) -> Gradient {
+        Gradient::l2(self.maximize, self.weight_decay)
     }
-}
 
-/// One Adagrad step over checked slices, for [`simd::dispatch`]: `k` is the gradient's sign,
-/// the weight decay, `−clr` and `eps`.
-struct AdagradKernel<'a> {
-    k: [f32; 4],
-    params: &'a mut [f32],
-    grads: &'a [f32],
-    sum: &'a mut [f32],
-}
+    fn initial(&self) -> Option<f32> {
+        Some(self.initial_accumulator_value)
+    }
 
-impl WithLanes for AdagradKernel<'_> {
-    type Output = ();
+    fn step(&self, t: u64, _: &mut [f32]) -> f32 {
+        let clr = self.lr as f64 / (1.0 + (t - 1) as f64 * self.lr_decay as f64);
+        -clr as f32
+    }
 
     #[inline(always)]
-    fn run<L: Lanes>(self, l: L) {
-        let decay = self.k[1] != 0.0;
-        let k = self.k.map(|x| l.splat(x));
-        if decay {
-            adagrad::<true, L>(l, k, self.params, self.grads, self.sum);
-        } else {
-            adagrad::<false, L>(l, k, self.params, self.grads, self.sum);
-        }
+    fn run<L: Lanes>(&self, l: L, &neg_clr: &f32, x: impl Fuse<L>) {
+        let (neg_clr, eps) = (l.splat(neg_clr), l.splat(self.eps));
+        x.map1(
+            #[inline(always)]
+            |p, g, s| {
+                let s = g.mul_add(g, s);
+                (neg_clr.mul_add(g / (s.sqrt() + eps), p), s)
+            },
+        );
     }
-}
-
-#[inline(always)]
-fn adagrad<const DECAY: bool, L: Lanes>(
-    l: L,
-    [sign, wd, neg_clr, eps]: [L::F; 4],
-    params: &mut [f32],
-    grads: &[f32],
-    sum: &mut [f32],
-) {
-    fused1(
-        l,
-        params,
-        grads,
-        sum,
-        #[inline(always)]
-        |p, g, s| {
-            let g = effective_grad::<DECAY, _>(g, p, sign, wd);
-            let s = g.mul_add(g, s);
-            (neg_clr.mul_add(g / (s.sqrt() + eps), p), s)
-        },
-    );
 }

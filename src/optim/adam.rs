@@ -1,9 +1,10 @@
 //! Adam and AdamW.
 
-use super::lanes::{fused2, fused3, maximum};
-use super::moments::Moments;
-use super::{beta, check_update, non_negative, planes, powi, Optimizer};
-use crate::simd::{self, Float8, Lanes, WithLanes};
+use super::lanes::maximum;
+use super::moments::{self, Moments};
+use super::rule::{Fuse, Gradient, Rule};
+use super::{powi, Optimizer};
+use crate::simd::{Float8, Lanes};
 use crate::Result;
 
 /// Adam, torch's `optim.Adam` (Kingma & Ba, 2015), with torch's placement of `eps`.
@@ -54,116 +55,80 @@ impl Adam {
         decoupled_weight_decay: false,
     };
 
-    /// Floats of state for `n` parameters: `2n`, or `3n` with `amsgrad`.
-    pub const fn state_len(&self, n: usize) -> usize {
-        n.saturating_mul(if self.amsgrad { 3 } else { 2 })
-    }
-}
-
-impl Default for Adam {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
-impl Optimizer for Adam {
-    fn lr(&self) -> f32 {
-        self.lr
-    }
-
-    fn set_lr(&mut self, lr: f32) {
-        self.lr = lr;
-    }
-
-    fn state_planes(&self) -> &'static [&'static str] {
+    /// The state planes, `n` floats each: `exp_avg` and `exp_avg_sq`, and `max_exp_avg_sq`
+    /// with `amsgrad`.
+    pub const fn state_planes(&self) -> &'static [&'static str] {
         if self.amsgrad {
             &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
         } else {
             &["exp_avg", "exp_avg_sq"]
         }
     }
+}
+
+impl Rule for Adam {
+    type Step = AdamStep;
 
     fn validate(&self) -> Result<()> {
-        non_negative("lr", self.lr)?;
-        non_negative("eps", self.eps)?;
-        beta("betas", self.betas.0)?;
-        beta("betas", self.betas.1)?;
-        non_negative("weight_decay", self.weight_decay)
+        moments::validate(self.lr, self.eps, self.betas, self.weight_decay)
     }
 
-    fn update(&self, t: u64, params: &mut [f32], grads: &[f32], state: &mut [f32]) -> Result<()> {
-        check_update(self, t, params, grads, state)?;
-        if t == 1 {
-            state.fill(0.0);
+    fn gradient(&self) -> Gradient {
+        let decoupled = self.decoupled_weight_decay;
+        moments::gradient(self.maximize, self.weight_decay, decoupled)
+    }
+
+    fn step(&self, t: u64, _: &mut [f32]) -> AdamStep {
+        let (b1, b2) = (self.betas.0 as f64, self.betas.1 as f64);
+        let bc1 = 1.0 - powi(b1, t);
+        let bc2 = 1.0 - powi(b2, t);
+        let decoupled = self.decoupled_weight_decay;
+        AdamStep {
+            moments: Moments::new(self.lr, self.betas, self.weight_decay, decoupled),
+            step_size: (self.lr as f64 / bc1) as f32,
+            inv_sqrt_bc2: (1.0 / crate::simd::sqrt_f64(bc2)) as f32,
+            eps: self.eps,
         }
-        simd::dispatch(AdamKernel {
-            k: AdamScalars::new(self, t),
-            amsgrad: self.amsgrad,
-            params,
-            grads,
-            state,
-        });
-        Ok(())
     }
-}
-
-/// One Adam step over checked slices, for [`simd::dispatch`].
-struct AdamKernel<'a> {
-    k: AdamScalars<f32>,
-    amsgrad: bool,
-    params: &'a mut [f32],
-    grads: &'a [f32],
-    state: &'a mut [f32],
-}
-
-impl WithLanes for AdamKernel<'_> {
-    type Output = ();
 
     #[inline(always)]
-    fn run<L: Lanes>(self, l: L) {
-        let k = self.k.splat(l);
-        let (p, g, s) = (self.params, self.grads, self.state);
-        match (k.moments.coupled, self.amsgrad) {
-            (false, false) => adam::<false, L>(l, &k, p, g, s),
-            (true, false) => adam::<true, L>(l, &k, p, g, s),
-            (false, true) => amsgrad::<false, L>(l, &k, p, g, s),
-            (true, true) => amsgrad::<true, L>(l, &k, p, g, s),
+    fn run<L: Lanes>(&self, l: L, k: &AdamStep, x: impl Fuse<L>) {
+        let k = k.splat(l);
+        if self.amsgrad {
+            x.map3(
+                #[inline(always)]
+                |p, g, m, v, vmax| {
+                    let (p, m, v) = k.moments.step(p, g, m, v);
+                    let vmax = maximum(vmax, v);
+                    (k.apply(p, m, vmax), m, v, vmax)
+                },
+            );
+        } else {
+            x.map2(
+                #[inline(always)]
+                |p, g, m, v| {
+                    let (p, m, v) = k.moments.step(p, g, m, v);
+                    (k.apply(p, m, v), m, v)
+                },
+            );
         }
     }
 }
 
-/// Adam's own per-step scalars beside the shared [`Moments`]: `f32` as computed, or
-/// splatted into lanes.
-struct AdamScalars<F> {
+/// Adam's per-step scalars: `f32` as computed, or splatted into lanes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AdamStep<F = f32> {
     moments: Moments<F>,
     step_size: F,
     inv_sqrt_bc2: F,
     eps: F,
 }
 
-impl AdamScalars<f32> {
-    fn new(a: &Adam, t: u64) -> Self {
-        let (b1, b2) = (a.betas.0 as f64, a.betas.1 as f64);
-        let bc1 = 1.0 - powi(b1, t);
-        let bc2 = 1.0 - powi(b2, t);
-        AdamScalars {
-            moments: Moments::new(
-                a.lr,
-                a.betas,
-                a.weight_decay,
-                a.decoupled_weight_decay,
-                a.maximize,
-            ),
-            step_size: (a.lr as f64 / bc1) as f32,
-            inv_sqrt_bc2: (1.0 / crate::simd::sqrt_f64(bc2)) as f32,
-            eps: a.eps,
-        }
-    }
-
+impl AdamStep {
     /// The scalars in every lane of `l`.
     #[inline(always)]
-    fn splat<L: Lanes>(&self, l: L) -> AdamScalars<L::F> {
-        AdamScalars {
+    fn splat<L: Lanes>(&self, l: L) -> AdamStep<L::F> {
+        AdamStep {
             moments: self.moments.splat(l),
             step_size: l.splat(self.step_size),
             inv_sqrt_bc2: l.splat(self.inv_sqrt_bc2),
@@ -172,63 +137,13 @@ impl AdamScalars<f32> {
     }
 }
 
-impl<F: Float8> AdamScalars<F> {
+impl<F: Float8> AdamStep<F> {
     /// The parameter after the step, from the moments (`v` already max-ed for amsgrad).
     #[inline(always)]
     fn apply(&self, p: F, m: F, v: F) -> F {
         let denom = v.sqrt().mul_add(self.inv_sqrt_bc2, self.eps);
         p - self.step_size * (m / denom)
     }
-}
-
-#[inline(always)]
-fn adam<const DECAY: bool, L: Lanes>(
-    l: L,
-    k: &AdamScalars<L::F>,
-    params: &mut [f32],
-    grads: &[f32],
-    state: &mut [f32],
-) {
-    let n = params.len();
-    let [m, v] = planes::<2>(state, n);
-    fused2(
-        l,
-        params,
-        grads,
-        m,
-        v,
-        #[inline(always)]
-        |p, g, m, v| {
-            let (p, _, m, v) = k.moments.step::<DECAY>(p, g, m, v);
-            (k.apply(p, m, v), m, v)
-        },
-    );
-}
-
-#[inline(always)]
-fn amsgrad<const DECAY: bool, L: Lanes>(
-    l: L,
-    k: &AdamScalars<L::F>,
-    params: &mut [f32],
-    grads: &[f32],
-    state: &mut [f32],
-) {
-    let n = params.len();
-    let [m, v, vmax] = planes::<3>(state, n);
-    fused3(
-        l,
-        params,
-        grads,
-        m,
-        v,
-        vmax,
-        #[inline(always)]
-        |p, g, m, v, vmax| {
-            let (p, _, m, v) = k.moments.step::<DECAY>(p, g, m, v);
-            let vmax = maximum(vmax, v);
-            (k.apply(p, m, vmax), m, v, vmax)
-        },
-    );
 }
 
 /// AdamW, torch's `optim.AdamW` (Loshchilov & Hutter, 2019): [`Adam`] with the weight decay
@@ -264,7 +179,12 @@ impl AdamW {
         maximize: false,
     };
 
-    /// Floats of state for `n` parameters: `2n`, or `3n` with `amsgrad`.
+    /// The state planes: [`Adam::state_planes`].
+    pub const fn state_planes(&self) -> &'static [&'static str] {
+        self.as_adam().state_planes()
+    }
+
+    /// Floats of state for `n` parameters: [`Adam::state_len`].
     pub const fn state_len(&self, n: usize) -> usize {
         self.as_adam().state_len(n)
     }
@@ -289,7 +209,13 @@ impl Default for AdamW {
     }
 }
 
+/// The state, the checks and the step are [`Adam`]'s, through [`as_adam`](AdamW::as_adam), so
+/// that AdamW runs Adam's code instead of a second copy of it.
 impl Optimizer for AdamW {
+    fn state_planes(&self) -> &'static [&'static str] {
+        AdamW::state_planes(self)
+    }
+
     fn lr(&self) -> f32 {
         self.lr
     }
@@ -298,12 +224,8 @@ impl Optimizer for AdamW {
         self.lr = lr;
     }
 
-    fn state_planes(&self) -> &'static [&'static str] {
-        self.as_adam().state_planes()
-    }
-
     fn validate(&self) -> Result<()> {
-        self.as_adam().validate()
+        Optimizer::validate(&self.as_adam())
     }
 
     fn update(&self, t: u64, params: &mut [f32], grads: &[f32], state: &mut [f32]) -> Result<()> {

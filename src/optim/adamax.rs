@@ -1,8 +1,9 @@
 //! Adamax.
 
-use super::lanes::{effective_grad, fused2, maximum};
-use super::{beta, check_update, non_negative, planes, powi, Optimizer};
-use crate::simd::{self, Float8, Lanes, WithLanes};
+use super::lanes::maximum;
+use super::rule::{Fuse, Gradient, Rule};
+use super::{moments, powi};
+use crate::simd::{Float8, Lanes};
 use crate::Result;
 
 /// Adamax, torch's `optim.Adamax`: Adam with the infinity norm (Kingma & Ba, 2015, §7.1).
@@ -43,108 +44,41 @@ impl Adamax {
         maximize: false,
     };
 
-    /// Floats of state for `n` parameters: `2n`.
-    pub const fn state_len(&self, n: usize) -> usize {
-        n.saturating_mul(2)
-    }
-}
-
-impl Default for Adamax {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
-impl Optimizer for Adamax {
-    fn lr(&self) -> f32 {
-        self.lr
-    }
-
-    fn set_lr(&mut self, lr: f32) {
-        self.lr = lr;
-    }
-
-    fn state_planes(&self) -> &'static [&'static str] {
+    /// The state planes, `n` floats each: `exp_avg` (m), `exp_inf` (u).
+    pub const fn state_planes(&self) -> &'static [&'static str] {
         &["exp_avg", "exp_inf"]
     }
+}
+
+impl Rule for Adamax {
+    /// `1 − β₁` and `−lr/(1−β₁ᵗ)`.
+    type Step = [f32; 2];
 
     fn validate(&self) -> Result<()> {
-        non_negative("lr", self.lr)?;
-        non_negative("eps", self.eps)?;
-        beta("betas", self.betas.0)?;
-        beta("betas", self.betas.1)?;
-        non_negative("weight_decay", self.weight_decay)
+        moments::validate(self.lr, self.eps, self.betas, self.weight_decay)
     }
 
-    fn update(&self, t: u64, params: &mut [f32], grads: &[f32], state: &mut [f32]) -> Result<()> {
-        check_update(self, t, params, grads, state)?;
-        if t == 1 {
-            state.fill(0.0);
-        }
-        simd::dispatch(AdamaxKernel {
-            o: self,
-            t,
-            params,
-            grads,
-            state,
-        });
-        Ok(())
+    fn gradient(&self) -> Gradient {
+        Gradient::l2(self.maximize, self.weight_decay)
     }
-}
 
-/// One Adamax step over checked slices, for [`simd::dispatch`].
-struct AdamaxKernel<'a> {
-    o: &'a Adamax,
-    t: u64,
-    params: &'a mut [f32],
-    grads: &'a [f32],
-    state: &'a mut [f32],
-}
-
-impl WithLanes for AdamaxKernel<'_> {
-    type Output = ();
+    fn step(&self, t: u64, _: &mut [f32]) -> [f32; 2] {
+        let b1 = self.betas.0 as f64;
+        let neg_clr = -(self.lr as f64) / (1.0 - powi(b1, t));
+        [(1.0 - b1) as f32, neg_clr as f32]
+    }
 
     #[inline(always)]
-    fn run<L: Lanes>(self, l: L) {
-        let (o, t, p, g, s) = (self.o, self.t, self.params, self.grads, self.state);
-        if o.weight_decay != 0.0 {
-            adamax::<true, L>(l, o, t, p, g, s);
-        } else {
-            adamax::<false, L>(l, o, t, p, g, s);
-        }
+    fn run<L: Lanes>(&self, l: L, k: &[f32; 2], x: impl Fuse<L>) {
+        let [one_minus_beta1, neg_clr] = k.map(|k| l.splat(k));
+        let (beta2, eps) = (l.splat(self.betas.1), l.splat(self.eps));
+        x.map2(
+            #[inline(always)]
+            |p, g, m, u| {
+                let m = one_minus_beta1.mul_add(g - m, m);
+                let u = maximum(u * beta2, g.abs() + eps);
+                (neg_clr.mul_add(m / u, p), m, u)
+            },
+        );
     }
-}
-
-#[inline(always)]
-fn adamax<const DECAY: bool, L: Lanes>(
-    l: L,
-    o: &Adamax,
-    t: u64,
-    params: &mut [f32],
-    grads: &[f32],
-    state: &mut [f32],
-) {
-    let n = params.len();
-    let b1 = o.betas.0 as f64;
-    let sign = l.splat(if o.maximize { -1.0 } else { 1.0 });
-    let wd = l.splat(o.weight_decay);
-    let one_minus_beta1 = l.splat((1.0 - b1) as f32);
-    let beta2 = l.splat(o.betas.1);
-    let eps = l.splat(o.eps);
-    let neg_clr = l.splat((-(o.lr as f64) / (1.0 - powi(b1, t))) as f32);
-    let [m, u] = planes::<2>(state, n);
-    fused2(
-        l,
-        params,
-        grads,
-        m,
-        u,
-        #[inline(always)]
-        |p, g, m, u| {
-            let g = effective_grad::<DECAY, _>(g, p, sign, wd);
-            let m = one_minus_beta1.mul_add(g - m, m);
-            let u = maximum(u * beta2, g.abs() + eps);
-            (neg_clr.mul_add(m / u, p), m, u)
-        },
-    );
 }

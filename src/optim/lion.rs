@@ -1,8 +1,9 @@
 //! Lion.
 
-use super::lanes::{fused1, sign};
-use super::{check_update, non_negative, Optimizer};
-use crate::simd::{self, Float8, Lanes, WithLanes};
+use super::lanes::sign;
+use super::non_negative;
+use super::rule::{Fuse, Gradient, Rule};
+use crate::simd::{Float8, Lanes};
 use crate::{Error, Result};
 
 /// Lion (EvoLved Sign Momentum), from Chen et al., "Symbolic Discovery of Optimization
@@ -42,30 +43,15 @@ impl Lion {
         maximize: false,
     };
 
-    /// Floats of state for `n` parameters: `n`.
-    pub const fn state_len(&self, n: usize) -> usize {
-        n
-    }
-}
-
-impl Default for Lion {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
-impl Optimizer for Lion {
-    fn lr(&self) -> f32 {
-        self.lr
-    }
-
-    fn set_lr(&mut self, lr: f32) {
-        self.lr = lr;
-    }
-
-    fn state_planes(&self) -> &'static [&'static str] {
+    /// The state plane: `exp_avg` (m), `n` floats, zeroed by step 1.
+    pub const fn state_planes(&self) -> &'static [&'static str] {
         &["exp_avg"]
     }
+}
+
+impl Rule for Lion {
+    /// `1 − β₁` and `1 − β₂`.
+    type Step = [f32; 2];
 
     fn validate(&self) -> Result<()> {
         non_negative("lr", self.lr)?;
@@ -77,51 +63,24 @@ impl Optimizer for Lion {
         non_negative("weight_decay", self.weight_decay)
     }
 
-    fn update(&self, t: u64, params: &mut [f32], grads: &[f32], state: &mut [f32]) -> Result<()> {
-        check_update(self, t, params, grads, state)?;
-        if t == 1 {
-            state.fill(0.0);
-        }
-        simd::dispatch(LionKernel {
-            o: self,
-            params,
-            grads,
-            exp_avg: state,
-        });
-        Ok(())
+    /// The weight decay is decoupled: the gradient is only negated for `maximize`.
+    fn gradient(&self) -> Gradient {
+        Gradient::l2(self.maximize, 0.0)
     }
-}
 
-/// One Lion step over checked slices, for [`simd::dispatch`].
-struct LionKernel<'a> {
-    o: &'a Lion,
-    params: &'a mut [f32],
-    grads: &'a [f32],
-    exp_avg: &'a mut [f32],
-}
-
-impl WithLanes for LionKernel<'_> {
-    type Output = ();
+    fn step(&self, _: u64, _: &mut [f32]) -> [f32; 2] {
+        let (b1, b2) = (self.betas.0 as f64, self.betas.1 as f64);
+        [(1.0 - b1) as f32, (1.0 - b2) as f32]
+    }
 
     #[inline(always)]
-    fn run<L: Lanes>(self, l: L) {
-        let o = self.o;
-        let (b1, b2) = (o.betas.0 as f64, o.betas.1 as f64);
-        let g_sign = l.splat(if o.maximize { -1.0 } else { 1.0 });
-        let beta1 = l.splat(o.betas.0);
-        let one_minus_beta1 = l.splat((1.0 - b1) as f32);
-        let beta2 = l.splat(o.betas.1);
-        let one_minus_beta2 = l.splat((1.0 - b2) as f32);
-        let neg_lr = l.splat(-o.lr);
-        let wd = l.splat(o.weight_decay);
-        fused1(
-            l,
-            self.params,
-            self.grads,
-            self.exp_avg,
+    fn run<L: Lanes>(&self, l: L, k: &[f32; 2], x: impl Fuse<L>) {
+        let [one_minus_beta1, one_minus_beta2] = k.map(|k| l.splat(k));
+        let (beta1, beta2) = (l.splat(self.betas.0), l.splat(self.betas.1));
+        let (neg_lr, wd) = (l.splat(-self.lr), l.splat(self.weight_decay));
+        x.map1(
             #[inline(always)]
             |p, g, m| {
-                let g = g * g_sign;
                 let c = beta1 * m + one_minus_beta1 * g;
                 let p = neg_lr.mul_add(wd.mul_add(p, sign(l, c)), p);
                 (p, beta2 * m + one_minus_beta2 * g)

@@ -37,6 +37,7 @@
 //! | [`NAdam`] | `optim.NAdam` | 2 (+1 float per group) |
 //! | [`RAdam`] | `optim.RAdam` | 2 |
 //! | [`Adadelta`] | `optim.Adadelta` | 2 |
+//! | [`Rprop`] | `optim.Rprop` | 2 |
 //! | [`Lion`] | — (Chen et al. 2023) | 1 |
 //!
 //! # Conventions, as torch
@@ -68,32 +69,103 @@
 //! refuses an empty parameter list), hyper-parameters where torch's constructor raises, plus NaN
 //! and infinities ([`Error::InvalidHyperParameter`] naming torch's argument), and `t = 0`
 //! (`"step"`).
+//!
+//! # How an optimizer is written
+//! Each optimizer is one file that declares what is its own: its hyper-parameter struct and
+//! `DEFAULT`, a `const fn state_planes`, and an impl of the crate's `Rule` trait (its checks,
+//! gradient transform, first-step state, per-step scalars and per-element update on lanes).
+//! One shared driver does the checks, the first-step state, the dispatch and the fused pass
+//! for all of them, and one line in the `optimizers!` list of this module adds the
+//! [`Optimizer`] impl, `Default` and the `const fn state_len`. The repository's
+//! `docs/adding-an-optimizer.md` walks through adding one ([`Rprop`]).
 
-mod adadelta;
-mod adagrad;
-mod adam;
-mod adamax;
 mod group;
 mod lanes;
-mod lion;
 mod moments;
-mod nadam;
-mod radam;
-mod rmsprop;
-mod sgd;
+mod rule;
 
-pub use adadelta::Adadelta;
-pub use adagrad::Adagrad;
-pub use adam::{Adam, AdamW};
-pub use adamax::Adamax;
 pub use group::{groups_state_len, step_groups, ParamGroup};
-pub use lion::Lion;
-pub use nadam::NAdam;
-pub use radam::RAdam;
-pub use rmsprop::RmsProp;
-pub use sgd::Sgd;
 
-use crate::error::check_len;
+/// The optimizers, one file each: `file: Types;`. Declares the module, re-exports its types,
+/// and gives each type (from its [`Rule`](rule::Rule), its `DEFAULT` and its inherent
+/// `const fn state_planes`) `Default`, the `const fn state_len` and the [`Optimizer`] impl.
+macro_rules! optimizers {
+    ($($file:ident: $($ty:ident),+;)+) => {
+        $(
+            mod $file;
+            pub use $file::{$($ty),+};
+            $(optimizers!(@impl $ty);)+
+        )+
+    };
+    (@impl $ty:ident) => {
+        impl Default for $ty {
+            fn default() -> Self {
+                Self::DEFAULT
+            }
+        }
+
+        impl $ty {
+            /// Floats of state for `n` parameters: `state_planes().len()·n` plus the scalar
+            /// slots (saturating); a `const fn`, so firmware can size a `static`.
+            pub const fn state_len(&self, n: usize) -> usize {
+                let scalars = <$ty as rule::Rule>::SCALARS.len();
+                rule::state_len(self.state_planes().len(), scalars, n)
+            }
+        }
+
+        impl Optimizer for $ty {
+            fn state_planes(&self) -> &'static [&'static str] {
+                <$ty>::state_planes(self)
+            }
+
+            fn state_scalars(&self) -> &'static [&'static str] {
+                <$ty as rule::Rule>::SCALARS
+            }
+
+            fn state_len(&self, n: usize) -> usize {
+                <$ty>::state_len(self, n)
+            }
+
+            fn lr(&self) -> f32 {
+                self.lr
+            }
+
+            fn set_lr(&mut self, lr: f32) {
+                self.lr = lr;
+            }
+
+            fn validate(&self) -> Result<()> {
+                <$ty as rule::Rule>::validate(self)
+            }
+
+            fn update(
+                &self,
+                t: u64,
+                params: &mut [f32],
+                grads: &[f32],
+                state: &mut [f32],
+            ) -> Result<()> {
+                rule::update(self, t, params, grads, state)
+            }
+        }
+    };
+}
+
+optimizers! {
+    adadelta: Adadelta;
+    adagrad: Adagrad;
+    adam: Adam;
+    adamax: Adamax;
+    lion: Lion;
+    nadam: NAdam;
+    radam: RAdam;
+    rmsprop: RmsProp;
+    rprop: Rprop;
+    sgd: Sgd;
+}
+
+pub use adam::AdamW;
+
 use crate::{Error, Result};
 
 /// What every optimizer does: validate its hyper-parameters, size its state, and apply one
@@ -160,24 +232,6 @@ pub trait Optimizer {
     }
 }
 
-/// The checks every `update` starts with: `t ≥ 1`, a non-empty parameter slice, `grads` as long
-/// as `params`, `state` as long as `state_len(n)`.
-pub(crate) fn check_update<O: Optimizer + ?Sized>(
-    opt: &O,
-    t: u64,
-    params: &[f32],
-    grads: &[f32],
-    state: &[f32],
-) -> Result<()> {
-    if t == 0 {
-        return Err(Error::InvalidHyperParameter { what: "step" });
-    }
-    crate::error::check_nonzero("params", params.len())?;
-    check_len("grads", grads.len(), params.len())?;
-    check_len("state", state.len(), opt.state_len(params.len()))?;
-    opt.validate()
-}
-
 /// `Ok` when `x` is finite and `≥ 0` (torch's `0.0 <= x`, plus NaN and ∞ refused).
 pub(crate) fn non_negative(what: &'static str, x: f32) -> Result<()> {
     if x >= 0.0 && x.is_finite() {
@@ -218,16 +272,4 @@ pub(crate) fn powi(base: f64, mut t: u64) -> f64 {
         t >>= 1;
     }
     result
-}
-
-/// Splits `state` into its first `K` planes of `n` floats (the caller checked the length; a
-/// short state gives short planes, which the lane loops treat as fewer elements).
-pub(crate) fn planes<const K: usize>(state: &mut [f32], n: usize) -> [&mut [f32]; K] {
-    let mut rest = state;
-    core::array::from_fn(|_| {
-        let all = core::mem::take(&mut rest);
-        let (plane, tail) = all.split_at_mut(n.min(all.len()));
-        rest = tail;
-        plane
-    })
 }

@@ -1,44 +1,51 @@
-//! What Adam, NAdam and RAdam share: the gradient transforms and the two moment updates.
+//! What the Adam family shares: the hyper-parameter checks, the weight decay's two forms and
+//! the two moment updates.
 
-use super::lanes::effective_grad;
+use super::rule::Gradient;
+use super::{beta, non_negative};
 use crate::simd::{Float8, Lanes};
+use crate::Result;
+
+/// torch's gradient transform for the Adam family: the L2 `weight_decay` added to the
+/// gradient, unless `decoupled` (then [`Moments::step`] decays the parameter instead).
+pub(super) fn gradient(maximize: bool, weight_decay: f32, decoupled: bool) -> Gradient {
+    Gradient::l2(maximize, if decoupled { 0.0 } else { weight_decay })
+}
+
+/// The checks of the Adam family's hyper-parameters (Adam, Adamax, NAdam, RAdam), as torch's
+/// constructors: `lr`, `eps` and `weight_decay` finite and `≥ 0`, both `betas` in `[0, 1)`.
+pub(super) fn validate(lr: f32, eps: f32, betas: (f32, f32), weight_decay: f32) -> Result<()> {
+    non_negative("lr", lr)?;
+    non_negative("eps", eps)?;
+    beta("betas", betas.0)?;
+    beta("betas", betas.1)?;
+    non_negative("weight_decay", weight_decay)
+}
 
 /// The per-step scalars of the Adam family's common part, computed in f64 from the `f32`
 /// hyper-parameters and rounded once (torch computes them in Python doubles): `Moments<f32>`
 /// as computed, `Moments<L::F>` splatted into lanes.
-pub(super) struct Moments<F> {
-    sign: F,
-    weight_decay: F,
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Moments<F> {
     decay: F,
     one_minus_beta1: F,
     beta2: F,
     one_minus_beta2: F,
-    /// Whether the weight decay is the L2 form added to the gradient (`g += wd·p`).
-    pub(super) coupled: bool,
 }
 
 impl Moments<f32> {
-    /// The scalars for `lr`, `betas`, `weight_decay`, the decay's form and `maximize`.
-    pub(super) fn new(
-        lr: f32,
-        betas: (f32, f32),
-        weight_decay: f32,
-        decoupled: bool,
-        maximize: bool,
-    ) -> Self {
+    /// The scalars for `lr`, `betas`, `weight_decay` and the decay's form.
+    pub(super) fn new(lr: f32, betas: (f32, f32), weight_decay: f32, decoupled: bool) -> Self {
         let decay = if decoupled {
             1.0 - lr as f64 * weight_decay as f64
         } else {
             1.0
         };
         Moments {
-            sign: if maximize { -1.0 } else { 1.0 },
-            weight_decay,
             decay: decay as f32,
             one_minus_beta1: (1.0 - betas.0 as f64) as f32,
             beta2: betas.1,
             one_minus_beta2: (1.0 - betas.1 as f64) as f32,
-            coupled: weight_decay != 0.0 && !decoupled,
         }
     }
 
@@ -46,27 +53,23 @@ impl Moments<f32> {
     #[inline(always)]
     pub(super) fn splat<L: Lanes>(&self, l: L) -> Moments<L::F> {
         Moments {
-            sign: l.splat(self.sign),
-            weight_decay: l.splat(self.weight_decay),
             decay: l.splat(self.decay),
             one_minus_beta1: l.splat(self.one_minus_beta1),
             beta2: l.splat(self.beta2),
             one_minus_beta2: l.splat(self.one_minus_beta2),
-            coupled: self.coupled,
         }
     }
 }
 
 impl<F: Float8> Moments<F> {
-    /// One step of the common part, for `DECAY` = [`coupled`](Self::coupled): returns the
-    /// parameter after the decoupled decay, the transformed gradient, and the moments
+    /// One step of the common part on the transformed gradient `g`: returns the parameter
+    /// after the decoupled decay (`p·(1 − lr·wd)`, `p·1` otherwise), and the moments
     /// `m = m + (1−β₁)·(g − m)` (torch's lerp) and `v = β₂·v + (1−β₂)·g²`.
     #[inline(always)]
-    pub(super) fn step<const DECAY: bool>(&self, p: F, g: F, m: F, v: F) -> (F, F, F, F) {
-        let g = effective_grad::<DECAY, _>(g, p, self.sign, self.weight_decay);
+    pub(super) fn step(&self, p: F, g: F, m: F, v: F) -> (F, F, F) {
         let p = p * self.decay;
         let m = self.one_minus_beta1.mul_add(g - m, m);
         let v = v * self.beta2 + self.one_minus_beta2 * g * g;
-        (p, g, m, v)
+        (p, m, v)
     }
 }

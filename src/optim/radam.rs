@@ -1,9 +1,9 @@
 //! RAdam.
 
-use super::lanes::fused2;
-use super::moments::Moments;
-use super::{beta, check_update, non_negative, planes, powi, Optimizer};
-use crate::simd::{self, Float8, Lanes, WithLanes};
+use super::moments::{self, Moments};
+use super::rule::{Fuse, Gradient, Rule};
+use super::powi;
+use crate::simd::{Float8, Lanes};
 use crate::Result;
 
 /// RAdam, torch's `optim.RAdam`: Adam with the variance of the adaptive learning rate rectified
@@ -52,44 +52,25 @@ impl RAdam {
         maximize: false,
     };
 
-    /// Floats of state for `n` parameters: `2n`.
-    pub const fn state_len(&self, n: usize) -> usize {
-        n.saturating_mul(2)
-    }
-}
-
-impl Default for RAdam {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
-impl Optimizer for RAdam {
-    fn lr(&self) -> f32 {
-        self.lr
-    }
-
-    fn set_lr(&mut self, lr: f32) {
-        self.lr = lr;
-    }
-
-    fn state_planes(&self) -> &'static [&'static str] {
+    /// The state planes, `n` floats each: `exp_avg` (m), `exp_avg_sq` (v).
+    pub const fn state_planes(&self) -> &'static [&'static str] {
         &["exp_avg", "exp_avg_sq"]
     }
+}
+
+impl Rule for RAdam {
+    type Step = RAdamStep;
 
     fn validate(&self) -> Result<()> {
-        non_negative("lr", self.lr)?;
-        non_negative("eps", self.eps)?;
-        beta("betas", self.betas.0)?;
-        beta("betas", self.betas.1)?;
-        non_negative("weight_decay", self.weight_decay)
+        moments::validate(self.lr, self.eps, self.betas, self.weight_decay)
     }
 
-    fn update(&self, t: u64, params: &mut [f32], grads: &[f32], state: &mut [f32]) -> Result<()> {
-        check_update(self, t, params, grads, state)?;
-        if t == 1 {
-            state.fill(0.0);
-        }
+    fn gradient(&self) -> Gradient {
+        let decoupled = self.decoupled_weight_decay;
+        moments::gradient(self.maximize, self.weight_decay, decoupled)
+    }
+
+    fn step(&self, t: u64, _: &mut [f32]) -> RAdamStep {
         let (b1, b2) = (self.betas.0 as f64, self.betas.1 as f64);
         let lr = self.lr as f64;
         let bc1 = 1.0 - powi(b1, t);
@@ -108,91 +89,33 @@ impl Optimizer for RAdam {
         } else {
             lr / bc1
         };
-        let k = RAdamScalars {
-            moments: Moments::new(
-                self.lr,
-                self.betas,
-                self.weight_decay,
-                self.decoupled_weight_decay,
-                self.maximize,
-            ),
-            eps: self.eps,
+        let decoupled = self.decoupled_weight_decay;
+        RAdamStep {
+            moments: Moments::new(self.lr, self.betas, self.weight_decay, decoupled),
             neg_step: -step as f32,
             rectified,
-        };
-        simd::dispatch(RAdamKernel {
-            k,
-            params,
-            grads,
-            state,
-        });
-        Ok(())
-    }
-}
-
-/// One RAdam step over checked slices, for [`simd::dispatch`].
-struct RAdamKernel<'a> {
-    k: RAdamScalars<f32>,
-    params: &'a mut [f32],
-    grads: &'a [f32],
-    state: &'a mut [f32],
-}
-
-impl WithLanes for RAdamKernel<'_> {
-    type Output = ();
-
-    #[inline(always)]
-    fn run<L: Lanes>(self, l: L) {
-        let k = &self.k;
-        let k = RAdamScalars {
-            moments: k.moments.splat(l),
-            eps: l.splat(k.eps),
-            neg_step: l.splat(k.neg_step),
-            rectified: k.rectified,
-        };
-        let (p, g, s) = (self.params, self.grads, self.state);
-        if k.moments.coupled {
-            radam::<true, L>(l, &k, p, g, s);
-        } else {
-            radam::<false, L>(l, &k, p, g, s);
         }
     }
+
+    #[inline(always)]
+    fn run<L: Lanes>(&self, l: L, k: &RAdamStep, x: impl Fuse<L>) {
+        let moments = k.moments.splat(l);
+        let (eps, neg_step, rectified) = (l.splat(self.eps), l.splat(k.neg_step), k.rectified);
+        x.map2(
+            #[inline(always)]
+            |p, g, m, v| {
+                let (p, m, v) = moments.step(p, g, m, v);
+                let u = if rectified { m / (v.sqrt() + eps) } else { m };
+                (neg_step.mul_add(u, p), m, v)
+            },
+        );
+    }
 }
 
-/// RAdam's own per-step scalars beside the shared [`Moments`]: `f32` as computed, or
-/// splatted into lanes.
-struct RAdamScalars<F> {
-    moments: Moments<F>,
-    eps: F,
-    neg_step: F,
+/// RAdam's per-step scalars.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RAdamStep {
+    moments: Moments<f32>,
+    neg_step: f32,
     rectified: bool,
-}
-
-#[inline(always)]
-fn radam<const DECAY: bool, L: Lanes>(
-    l: L,
-    k: &RAdamScalars<L::F>,
-    params: &mut [f32],
-    grads: &[f32],
-    state: &mut [f32],
-) {
-    let n = params.len();
-    let [m, v] = planes::<2>(state, n);
-    fused2(
-        l,
-        params,
-        grads,
-        m,
-        v,
-        #[inline(always)]
-        |p, g, m, v| {
-            let (p, _, m, v) = k.moments.step::<DECAY>(p, g, m, v);
-            let u = if k.rectified {
-                m / (v.sqrt() + k.eps)
-            } else {
-                m
-            };
-            (k.neg_step.mul_add(u, p), m, v)
-        },
-    );
 }

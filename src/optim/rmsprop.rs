@@ -1,8 +1,8 @@
 //! RMSprop.
 
-use super::lanes::{effective_grad, fused1, fused2, fused3};
-use super::{check_update, non_negative, planes, Optimizer};
-use crate::simd::{self, Float8, Lanes, WithLanes};
+use super::non_negative;
+use super::rule::{Fuse, Gradient, Rule};
+use crate::simd::{Float8, Lanes};
 use crate::Result;
 
 /// RMSprop, torch's `optim.RMSprop` (Hinton's lecture 6e; centered form from Graves, 2013).
@@ -54,29 +54,9 @@ impl RmsProp {
         maximize: false,
     };
 
-    /// Floats of state for `n` parameters: `n`, plus `n` with momentum, plus `n` centered.
-    pub const fn state_len(&self, n: usize) -> usize {
-        let planes = 1 + (self.momentum > 0.0) as usize + self.centered as usize;
-        n.saturating_mul(planes)
-    }
-}
-
-impl Default for RmsProp {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
-impl Optimizer for RmsProp {
-    fn lr(&self) -> f32 {
-        self.lr
-    }
-
-    fn set_lr(&mut self, lr: f32) {
-        self.lr = lr;
-    }
-
-    fn state_planes(&self) -> &'static [&'static str] {
+    /// The state planes, `n` floats each: `square_avg`, then `momentum_buffer` when
+    /// `momentum > 0`, then `grad_avg` when `centered`.
+    pub const fn state_planes(&self) -> &'static [&'static str] {
         match (self.momentum > 0.0, self.centered) {
             (false, false) => &["square_avg"],
             (true, false) => &["square_avg", "momentum_buffer"],
@@ -84,6 +64,11 @@ impl Optimizer for RmsProp {
             (true, true) => &["square_avg", "momentum_buffer", "grad_avg"],
         }
     }
+}
+
+impl Rule for RmsProp {
+    /// `1 − α`.
+    type Step = f32;
 
     fn validate(&self) -> Result<()> {
         non_negative("lr", self.lr)?;
@@ -93,134 +78,57 @@ impl Optimizer for RmsProp {
         non_negative("alpha", self.alpha)
     }
 
-    fn update(&self, t: u64, params: &mut [f32], grads: &[f32], state: &mut [f32]) -> Result<()> {
-        check_update(self, t, params, grads, state)?;
-        if t == 1 {
-            state.fill(0.0);
-        }
-        simd::dispatch(RmsPropKernel {
-            o: self,
-            params,
-            grads,
-            state,
-        });
-        Ok(())
+    fn gradient(&self) -> Gradient {
+        Gradient::l2(self.maximize, self.weight_decay)
     }
-}
 
-/// One RMSprop step over checked slices, for [`simd::dispatch`].
-struct RmsPropKernel<'a> {
-    o: &'a RmsProp,
-    params: &'a mut [f32],
-    grads: &'a [f32],
-    state: &'a mut [f32],
-}
-
-impl WithLanes for RmsPropKernel<'_> {
-    type Output = ();
+    fn step(&self, _: u64, _: &mut [f32]) -> f32 {
+        (1.0 - self.alpha as f64) as f32
+    }
 
     #[inline(always)]
-    fn run<L: Lanes>(self, l: L) {
-        let (o, p, g, s) = (self.o, self.params, self.grads, self.state);
-        if o.weight_decay != 0.0 {
-            rmsprop::<true, L>(l, o, p, g, s);
-        } else {
-            rmsprop::<false, L>(l, o, p, g, s);
-        }
-    }
-}
-
-#[inline(always)]
-fn rmsprop<const DECAY: bool, L: Lanes>(
-    l: L,
-    o: &RmsProp,
-    params: &mut [f32],
-    grads: &[f32],
-    state: &mut [f32],
-) {
-    let n = params.len();
-    let sign = l.splat(if o.maximize { -1.0 } else { 1.0 });
-    let wd = l.splat(o.weight_decay);
-    let alpha = l.splat(o.alpha);
-    let one_minus_alpha = l.splat((1.0 - o.alpha as f64) as f32);
-    let eps = l.splat(o.eps);
-    let neg_lr = l.splat(-o.lr);
-    let mu = l.splat(o.momentum);
-    let zero = l.splat(0.0);
-    match (o.momentum > 0.0, o.centered) {
-        (false, false) => {
-            let [v] = planes::<1>(state, n);
-            fused1(
-                l,
-                params,
-                grads,
-                v,
+    fn run<L: Lanes>(&self, l: L, &one_minus_alpha: &f32, x: impl Fuse<L>) {
+        let (alpha, one_minus_alpha) = (l.splat(self.alpha), l.splat(one_minus_alpha));
+        let (eps, neg_lr) = (l.splat(self.eps), l.splat(-self.lr));
+        let (mu, zero) = (l.splat(self.momentum), l.splat(0.0));
+        match (self.momentum > 0.0, self.centered) {
+            (false, false) => x.map1(
                 #[inline(always)]
                 |p, g, v| {
-                    let g = effective_grad::<DECAY, _>(g, p, sign, wd);
                     let v = square_avg(g, v, alpha, one_minus_alpha);
                     (neg_lr.mul_add(g / (v.sqrt() + eps), p), v)
                 },
-            );
-        }
-        (true, false) => {
-            let [v, b] = planes::<2>(state, n);
-            fused2(
-                l,
-                params,
-                grads,
-                v,
-                b,
+            ),
+            (true, false) => x.map2(
                 #[inline(always)]
                 |p, g, v, b| {
-                    let g = effective_grad::<DECAY, _>(g, p, sign, wd);
                     let v = square_avg(g, v, alpha, one_minus_alpha);
                     let b = b.mul_add(mu, g / (v.sqrt() + eps));
                     (neg_lr.mul_add(b, p), v, b)
                 },
-            );
-        }
-        (false, true) => {
-            let [v, gm] = planes::<2>(state, n);
-            fused2(
-                l,
-                params,
-                grads,
-                v,
-                gm,
+            ),
+            (false, true) => x.map2(
                 #[inline(always)]
                 |p, g, v, gm| {
-                    let g = effective_grad::<DECAY, _>(g, p, sign, wd);
                     let v = square_avg(g, v, alpha, one_minus_alpha);
                     let gm = one_minus_alpha.mul_add(g - gm, gm);
                     let a = centered_root(zero, v, gm) + eps;
                     (neg_lr.mul_add(g / a, p), v, gm)
                 },
-            );
-        }
-        (true, true) => {
-            let [v, b, gm] = planes::<3>(state, n);
-            fused3(
-                l,
-                params,
-                grads,
-                v,
-                b,
-                gm,
+            ),
+            (true, true) => x.map3(
                 #[inline(always)]
                 |p, g, v, b, gm| {
-                    let g = effective_grad::<DECAY, _>(g, p, sign, wd);
                     let v = square_avg(g, v, alpha, one_minus_alpha);
                     let gm = one_minus_alpha.mul_add(g - gm, gm);
                     let a = centered_root(zero, v, gm) + eps;
                     let b = b.mul_add(mu, g / a);
                     (neg_lr.mul_add(b, p), v, b, gm)
                 },
-            );
+            ),
         }
     }
 }
-
 /// `√max(v − ḡ², 0)`, NaN where `v − ḡ²` is NaN.
 ///
 /// `v − ḡ²` is never negative in exact arithmetic (it is a running variance), but roundings

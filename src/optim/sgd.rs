@@ -1,8 +1,8 @@
 //! Stochastic gradient descent with torch's momentum.
 
-use super::lanes::{effective_grad, fused0, fused1};
-use super::{check_update, finite, non_negative, Optimizer};
-use crate::simd::{self, Float8, Lanes, WithLanes};
+use super::rule::{Fuse, Gradient, Rule};
+use super::{finite, non_negative};
+use crate::simd::{Float8, Lanes};
 use crate::{Error, Result};
 
 /// Stochastic gradient descent, torch's `optim.SGD`, with momentum, dampening and Nesterov.
@@ -49,38 +49,19 @@ impl Sgd {
         maximize: false,
     };
 
-    /// Floats of state for `n` parameters: `n` with momentum, else 0.
-    pub const fn state_len(&self, n: usize) -> usize {
-        if self.momentum != 0.0 {
-            n
-        } else {
-            0
-        }
-    }
-}
-
-impl Default for Sgd {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
-impl Optimizer for Sgd {
-    fn lr(&self) -> f32 {
-        self.lr
-    }
-
-    fn set_lr(&mut self, lr: f32) {
-        self.lr = lr;
-    }
-
-    fn state_planes(&self) -> &'static [&'static str] {
+    /// The state planes: `momentum_buffer` (`n` floats) when `momentum ≠ 0`, none otherwise.
+    pub const fn state_planes(&self) -> &'static [&'static str] {
         if self.momentum != 0.0 {
             &["momentum_buffer"]
         } else {
             &[]
         }
     }
+}
+
+impl Rule for Sgd {
+    /// Whether this is step 1, and `1 − dampening`.
+    type Step = (bool, f32);
 
     fn validate(&self) -> Result<()> {
         non_negative("lr", self.lr)?;
@@ -93,81 +74,37 @@ impl Optimizer for Sgd {
         Ok(())
     }
 
-    fn update(&self, t: u64, params: &mut [f32], grads: &[f32], state: &mut [f32]) -> Result<()> {
-        check_update(self, t, params, grads, state)?;
-        simd::dispatch(SgdKernel {
-            o: self,
-            t,
-            params,
-            grads,
-            buf: state,
-        });
-        Ok(())
+    fn gradient(&self) -> Gradient {
+        Gradient::l2(self.maximize, self.weight_decay)
     }
-}
 
-/// One SGD step over checked slices, for [`simd::dispatch`].
-struct SgdKernel<'a> {
-    o: &'a Sgd,
-    t: u64,
-    params: &'a mut [f32],
-    grads: &'a [f32],
-    buf: &'a mut [f32],
-}
+    /// Step 1 sets the momentum buffer to the gradient without reading it.
+    fn initial(&self) -> Option<f32> {
+        None
+    }
 
-impl WithLanes for SgdKernel<'_> {
-    type Output = ();
+    fn step(&self, t: u64, _: &mut [f32]) -> (bool, f32) {
+        (t == 1, (1.0 - self.dampening as f64) as f32)
+    }
 
     #[inline(always)]
-    fn run<L: Lanes>(self, l: L) {
-        let (o, t, p, g, b) = (self.o, self.t, self.params, self.grads, self.buf);
-        if o.weight_decay != 0.0 {
-            sgd::<true, L>(l, o, t, p, g, b);
-        } else {
-            sgd::<false, L>(l, o, t, p, g, b);
+    fn run<L: Lanes>(&self, l: L, &(first, keep): &(bool, f32), x: impl Fuse<L>) {
+        let neg_lr = l.splat(-self.lr);
+        if self.momentum == 0.0 {
+            x.map0(
+                #[inline(always)]
+                |p, g| neg_lr.mul_add(g, p),
+            );
+            return;
         }
-    }
-}
-
-#[inline(always)]
-fn sgd<const DECAY: bool, L: Lanes>(
-    l: L,
-    o: &Sgd,
-    t: u64,
-    params: &mut [f32],
-    grads: &[f32],
-    buf: &mut [f32],
-) {
-    let sign = l.splat(if o.maximize { -1.0 } else { 1.0 });
-    let wd = l.splat(o.weight_decay);
-    let neg_lr = l.splat(-o.lr);
-    if o.momentum == 0.0 {
-        fused0(
-            l,
-            params,
-            grads,
+        let (mu, keep, nesterov) = (l.splat(self.momentum), l.splat(keep), self.nesterov);
+        x.map1(
             #[inline(always)]
-            |p, g| {
-                let g = effective_grad::<DECAY, _>(g, p, sign, wd);
-                neg_lr.mul_add(g, p)
+            |p, g, b| {
+                let b = if first { g } else { keep.mul_add(g, b * mu) };
+                let u = if nesterov { mu.mul_add(b, g) } else { b };
+                (neg_lr.mul_add(u, p), b)
             },
         );
-        return;
     }
-    let mu = l.splat(o.momentum);
-    let keep = l.splat((1.0 - o.dampening as f64) as f32);
-    let (first, nesterov) = (t == 1, o.nesterov);
-    fused1(
-        l,
-        params,
-        grads,
-        buf,
-        #[inline(always)]
-        |p, g, b| {
-            let g = effective_grad::<DECAY, _>(g, p, sign, wd);
-            let b = if first { g } else { keep.mul_add(g, b * mu) };
-            let u = if nesterov { mu.mul_add(b, g) } else { b };
-            (neg_lr.mul_add(u, p), b)
-        },
-    );
 }

@@ -185,8 +185,8 @@ pub(super) fn map_grads(grads: &mut [&mut [f32]], f: impl LaneMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Isa;
     use crate::simd::{dispatch_on, WithLanes};
+    use crate::Isa;
 
     /// [`power_sum_in`] on every available instruction set; they must agree to the bound of
     /// the blocked sum, and this returns the first.

@@ -154,8 +154,8 @@ pub(crate) fn block_sums_in<L: Lanes>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Isa;
     use crate::simd::{dispatch_on, WithLanes};
+    use crate::Isa;
     use std::vec::Vec;
 
     fn data(n: usize, seed: u32, lo: f32, hi: f32) -> Vec<f32> {

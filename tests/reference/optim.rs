@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use descent::optim::{
-    Adadelta, Adagrad, Adam, AdamW, Adamax, Lion, NAdam, Optimizer, RAdam, RmsProp, Sgd,
+    Adadelta, Adagrad, Adam, AdamW, Adamax, Lion, NAdam, Optimizer, RAdam, RmsProp, Rprop, Sgd,
 };
 
 /// Any of the crate's optimizers, with its scalar reference.
@@ -22,6 +22,7 @@ pub enum Opt {
     RAdam(RAdam),
     Adadelta(Adadelta),
     Lion(Lion),
+    Rprop(Rprop),
 }
 
 impl Opt {
@@ -38,6 +39,7 @@ impl Opt {
             Opt::RAdam(o) => o,
             Opt::Adadelta(o) => o,
             Opt::Lion(o) => o,
+            Opt::Rprop(o) => o,
         }
     }
 
@@ -54,6 +56,7 @@ impl Opt {
             Opt::RAdam(o) => Opt::RAdam(RAdam { lr, ..o }),
             Opt::Adadelta(o) => Opt::Adadelta(Adadelta { lr, ..o }),
             Opt::Lion(o) => Opt::Lion(Lion { lr, ..o }),
+            Opt::Rprop(o) => Opt::Rprop(Rprop { lr, ..o }),
         }
     }
 
@@ -71,6 +74,7 @@ impl Opt {
             Opt::RAdam(o) => radam(o, t, p, g, state, n),
             Opt::Adadelta(o) => adadelta(o, t, p, g, state, n),
             Opt::Lion(o) => lion(o, t, p, g, state),
+            Opt::Rprop(o) => rprop(o, t, p, g, state, n),
         }
     }
 }
@@ -314,5 +318,51 @@ fn lion(o: &Lion, t: u64, p: &mut [f32], g: &[f32], m: &mut [f32]) {
         let update = sign(update) + o.weight_decay * p[i];
         p[i] -= o.lr * update;
         m[i] = b2 * m[i] + (1.0 - b2 as f64) as f32 * gi;
+    }
+}
+
+/// torch's `_single_tensor_rprop`, element by element.
+fn rprop(o: &Rprop, t: u64, p: &mut [f32], g: &[f32], s: &mut [f32], n: usize) {
+    let (prev, step_size) = s.split_at_mut(n);
+    if t == 1 {
+        prev.fill(0.0);
+        step_size.fill(o.lr);
+    }
+    let (etaminus, etaplus) = o.etas;
+    let (step_size_min, step_size_max) = o.step_sizes;
+    for i in 0..n {
+        let grad = if o.maximize { -g[i] } else { g[i] };
+        // sign = grad.mul(prev).sign(); then etaplus, etaminus and 1 replace +1, −1 and 0.
+        let product = grad * prev[i];
+        let sign = if product > 0.0 {
+            etaplus
+        } else if product < 0.0 {
+            etaminus
+        } else if product == 0.0 {
+            1.0
+        } else {
+            f32::NAN
+        };
+        // step_size.mul_(sign).clamp_(step_size_min, step_size_max): NaN stays NaN.
+        let mut size = step_size[i] * sign;
+        if size < step_size_min {
+            size = step_size_min;
+        }
+        if size > step_size_max {
+            size = step_size_max;
+        }
+        step_size[i] = size;
+        // grad[sign.eq(etaminus)] = 0
+        let grad = if sign == etaminus { 0.0 } else { grad };
+        // param.addcmul_(grad.sign(), step_size, value=-1)
+        let grad_sign = if grad > 0.0 {
+            1.0
+        } else if grad < 0.0 {
+            -1.0
+        } else {
+            grad * 0.0
+        };
+        p[i] += -grad_sign * size;
+        prev[i] = grad;
     }
 }

@@ -312,7 +312,7 @@ fn optimizers() -> Result<f32> {
     bufs!(p = 0.5f32, g = 0.1f32);
     opaque!(state = [0.0f32; 3 * N]);
     let (adam, sgd) = (optim::Adam::DEFAULT, optim::Sgd::DEFAULT);
-    let all: [&dyn Optimizer; 11] = [
+    let all: [&dyn Optimizer; 12] = [
         &sgd,
         &optim::Adagrad::DEFAULT,
         &optim::RmsProp::DEFAULT,
@@ -323,6 +323,7 @@ fn optimizers() -> Result<f32> {
         &optim::RAdam::DEFAULT,
         &optim::Adadelta::DEFAULT,
         &optim::Lion::DEFAULT,
+        &optim::Rprop::DEFAULT,
         &optim::Adam {
             amsgrad: true,
             ..optim::Adam::DEFAULT
