@@ -466,12 +466,9 @@ impl WithLanes for BnForward<'_, '_> {
                     }
                     normalize_channel(
                         l,
-                        x,
-                        y,
-                        c,
-                        j,
-                        w,
-                        b,
+                        (x, &mut *y),
+                        (c, j),
+                        (w, b),
                         #[inline(always)]
                         move |v| (v - pivot) - delta,
                         r,
@@ -486,12 +483,9 @@ impl WithLanes for BnForward<'_, '_> {
                     let r = per_lane(l, q, |q| rstd(f64::from(q) / n, eps));
                     normalize_channel(
                         l,
-                        x,
-                        y,
-                        c,
-                        j,
-                        w,
-                        b,
+                        (x, &mut *y),
+                        (c, j),
+                        (w, b),
                         #[inline(always)]
                         move |v| v - mean,
                         r,
@@ -505,12 +499,9 @@ impl WithLanes for BnForward<'_, '_> {
                     let r = var_rstd(l, ld(l, var, j), eps);
                     normalize_channel(
                         l,
-                        x,
-                        y,
-                        c,
-                        j,
-                        w,
-                        b,
+                        (x, &mut *y),
+                        (c, j),
+                        (w, b),
                         #[inline(always)]
                         move |v| v - mean,
                         r,
@@ -530,18 +521,15 @@ fn affine<L: Lanes>(l: L, weight: Option<&[f32]>, bias: Option<&[f32]>, j: usize
     )
 }
 
-/// `y = shift(x)·rstd·weight + bias` for the channels `j..j + 8` of every row; `shift` is a
-/// subtraction or two (an inlined closure), the rest lane arithmetic in this loop.
-#[allow(clippy::too_many_arguments)]
+/// `y = shift(x)·rstd·weight + bias` for the channels `j..j + 8` of every row, with
+/// `(weight, bias)` from [`affine`]; `shift` is a subtraction or two (an inlined closure), the
+/// rest lane arithmetic in this loop.
 #[inline(always)]
 fn normalize_channel<L: Lanes>(
     l: L,
-    x: &[f32],
-    y: &mut [f32],
-    c: usize,
-    j: usize,
-    w: L::F,
-    b: L::F,
+    (x, y): (&[f32], &mut [f32]),
+    (c, j): (usize, usize),
+    (w, b): (L::F, L::F),
     shift: impl Fn(L::F) -> L::F,
     r: L::F,
 ) {

@@ -312,19 +312,23 @@ impl WithLanes for LnBackward<'_> {
             .zip(deltas)
             .zip(rstds)
         {
-            let pivot = xr.first().copied().unwrap_or(0.0);
-            let (sg, sgx) = match weight {
-                Some(w) => row_grad_sums(l, xr, dyr, w, pivot, delta, r),
-                None => row_grad_sums(l, xr, dyr, Ones, pivot, delta, r),
+            let s = RowStats {
+                pivot: xr.first().copied().unwrap_or(0.0),
+                delta,
+                rstd: r,
             };
-            let (mg, mgx) = (sg * inv_n, sgx * inv_n);
+            let (sg, sgx) = match weight {
+                Some(w) => row_grad_sums(l, xr, dyr, w, s),
+                None => row_grad_sums(l, xr, dyr, Ones, s),
+            };
+            let means = (sg * inv_n, sgx * inv_n);
             match weight {
-                Some(w) => row_dx(l, xr, dyr, w, pivot, delta, r, mg, mgx, dxr),
-                None => row_dx(l, xr, dyr, Ones, pivot, delta, r, mg, mgx, dxr),
+                Some(w) => row_dx(l, xr, dyr, w, s, means, dxr),
+                None => row_dx(l, xr, dyr, Ones, s, means, dxr),
             }
         }
         if dweight.is_some() || dbias.is_some() {
-            param_grads(l, x, deltas, rstds, dy, n, dweight, dbias);
+            param_grads(l, x, (deltas, rstds), dy, n, dweight, dbias);
         }
     }
 }
@@ -407,18 +411,24 @@ impl Scale for &[f32] {
     }
 }
 
+/// One row's statistics as the kernels use them: `x̂ = ((x − pivot) − delta)·rstd`, with
+/// `pivot = x[0]` and `delta = mean − pivot`.
+#[derive(Clone, Copy)]
+struct RowStats {
+    pivot: f32,
+    delta: f32,
+    rstd: f32,
+}
+
 /// `(Σ g, Σ g·x̂)` over one row, `g = dy·w`, `x̂ = ((x − pivot) − δ)·rstd`; the tail in
 /// scalar code.
 #[inline(always)]
-fn row_grad_sums<L: Lanes>(
-    l: L,
-    x: &[f32],
-    dy: &[f32],
-    w: impl Scale,
-    p: f32,
-    delta: f32,
-    r: f32,
-) -> (f32, f32) {
+fn row_grad_sums<L: Lanes>(l: L, x: &[f32], dy: &[f32], w: impl Scale, s: RowStats) -> (f32, f32) {
+    let RowStats {
+        pivot: p,
+        delta,
+        rstd: r,
+    } = s;
     let (pivot, vd, vr) = (l.splat(p), l.splat(delta), l.splat(r));
     let (xc, xt) = x.as_chunks::<LANES>();
     let (dc, dt) = dy.as_chunks::<LANES>();
@@ -439,22 +449,19 @@ fn row_grad_sums<L: Lanes>(
     (a, b)
 }
 
-/// `dx = rstd·((g − mean(g)) − x̂·mean(g·x̂))` over one row; the tail through padded lanes.
-#[allow(clippy::too_many_arguments)]
+/// `dx = rstd·((g − mean(g)) − x̂·mean(g·x̂))` over one row, with `(mg, mgx)` the two means;
+/// the tail through padded lanes.
 #[inline(always)]
 fn row_dx<L: Lanes>(
     l: L,
     x: &[f32],
     dy: &[f32],
     w: impl Scale,
-    p: f32,
-    delta: f32,
-    r: f32,
-    mg: f32,
-    mgx: f32,
+    s: RowStats,
+    (mg, mgx): (f32, f32),
     dx: &mut [f32],
 ) {
-    let (pivot, vd, vr) = (l.splat(p), l.splat(delta), l.splat(r));
+    let (pivot, vd, vr) = (l.splat(s.pivot), l.splat(s.delta), l.splat(s.rstd));
     let (mg, mgx) = (l.splat(mg), l.splat(mgx));
     let (xc, xt) = x.as_chunks::<LANES>();
     let (dc, dt) = dy.as_chunks::<LANES>();
@@ -544,14 +551,12 @@ fn map3<L: Lanes>(
 }
 
 /// `dweight += Σ_rows dy·x̂`, `dbias += Σ_rows dy`: eight columns at a time, each sum taken
-/// apart and then added.
-#[allow(clippy::too_many_arguments)]
+/// apart and then added; `(deltas, rstds)` are the rows' saved statistics.
 #[inline(always)]
 fn param_grads<L: Lanes>(
     l: L,
     x: &[f32],
-    deltas: &[f32],
-    rstds: &[f32],
+    (deltas, rstds): (&[f32], &[f32]),
     dy: &[f32],
     n: usize,
     mut dweight: Option<&mut [f32]>,
