@@ -8,7 +8,7 @@
 //! row, implement `RowWise`. The torch-named functions below come from those statements, and
 //! every one runs on the lanes [`simd::dispatch`](fn@crate::simd::dispatch) picks: AVX2+FMA on
 //! an x86_64 CPU that has them (with or without AVX-512), the portable lanes elsewhere.
-//! `docs/adding-an-activation.md` walks through adding one.
+//! `ARCHITECTURE.md` ("How to add an activation") walks through adding one.
 //!
 //! elu has two backward kernels: [`elu_backward`] from `y` (no exponential; needs `α ≥ 0`) and
 //! [`elu_backward_input`] from `x` (torch's autograd formula, any `α`).

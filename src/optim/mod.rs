@@ -77,7 +77,7 @@
 //! One shared driver does the checks, the first-step state, the dispatch and the fused pass
 //! for all of them, and one line in the `optimizers!` list of this module adds the
 //! [`Optimizer`] impl, `Default` and the `const fn state_len`. The repository's
-//! `docs/adding-an-optimizer.md` walks through adding one ([`Rprop`]).
+//! `ARCHITECTURE.md` ("How to add an optimizer") walks through adding one ([`Rprop`]).
 
 mod group;
 mod lanes;
