@@ -179,6 +179,43 @@ fn no_module_refers_to_a_layer_above_it() {
     );
 }
 
+/// Files outside `src/arch/` and `src/gemm/x86/` that may name an architecture: the products'
+/// declaration of and dispatch to their x86 kernels, and the re-export of the AVX2 lanes.
+const ARCH_ALLOWED: [&str; 2] = ["gemm/mod.rs", "simd/mod.rs"];
+
+#[test]
+fn architecture_specific_code_stays_in_arch_and_the_gemm_kernels() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut found = Vec::new();
+    for file in &files {
+        let relative = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .replace('\\', "/");
+        if relative.starts_with("arch/")
+            || relative.starts_with("gemm/x86/")
+            || ARCH_ALLOWED.contains(&relative.as_str())
+        {
+            continue;
+        }
+        let code = code_of(&fs::read_to_string(file).unwrap());
+        for needle in ["target_arch", "core::arch", "asm!", "target_feature"] {
+            if code.contains(needle) {
+                found.push(format!("src/{relative}: `{needle}`"));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "architecture-specific code outside arch/:\n{}",
+        found.join("\n")
+    );
+}
+
 #[test]
 fn the_parser_sees_grouped_and_plain_paths_but_not_comments() {
     let code = code_of(

@@ -30,3 +30,17 @@ pub use dispatch::{dispatch, dispatch_on, fuses_multiply_add, isa};
 pub use isa::Isa;
 pub use lanes::{Float8, Int8, Lanes, Portable, WithLanes, LANES};
 pub(crate) use sqrt::sqrt;
+
+/// Whether the portable lanes ([`wide::f32x8`]) live in vector registers on this target: SSE2
+/// on x86_64, NEON on aarch64, `simd128` on wasm. Elsewhere (Cortex-M, RISC-V) they are eight
+/// scalars, and kernels that pay off only in vector registers choose scalar code instead.
+pub(crate) const VECTOR_LANES: bool = cfg!(any(
+    target_feature = "sse2",
+    target_feature = "neon",
+    target_feature = "simd128"
+));
+
+/// Whether streaming kernels start their full vectors on a 32-byte boundary (after a shorter
+/// head): on x86_64 a full-width access that straddles two cache lines costs time; the
+/// microcontrollers have no cache lines to straddle, and no head code in their flash.
+pub(crate) const ALIGN_STREAMS: bool = cfg!(target_arch = "x86_64");

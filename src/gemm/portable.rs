@@ -33,13 +33,9 @@ impl Kernel for Portable {
     }
 }
 
-/// Whether [`f32x8`] lives in vector registers on this target (the cases where `wide` uses
-/// SSE2, NEON or WASM SIMD), so that these kernels pay off.
-pub(super) const SIMD: bool = cfg!(any(
-    target_feature = "sse2",
-    target_feature = "neon",
-    target_feature = "simd128"
-));
+/// Whether these kernels pay off on this target: [`f32x8`] lives in vector registers
+/// ([`VECTOR_LANES`](crate::arch::VECTOR_LANES)).
+pub(super) const SIMD: bool = crate::arch::VECTOR_LANES;
 
 /// `C = A·Bᵀ (+ bias)`, two rows of `A` at a time.
 fn nt(ops: Operands<'_>) {

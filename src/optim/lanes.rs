@@ -19,11 +19,11 @@
 use crate::simd::{load_partial_in as load_partial, store_partial_in as store_partial};
 use crate::simd::{Float8, Lanes, LANES};
 
-/// Elements of `p` (at most `n`) before its first 32-byte boundary on x86_64; none elsewhere
-/// (no cache lines to straddle on the microcontrollers, and no head code in their flash).
+/// Elements of `p` (at most `n`) before its first 32-byte boundary where streams are aligned
+/// ([`ALIGN_STREAMS`](crate::arch::ALIGN_STREAMS): x86_64); none elsewhere.
 #[inline(always)]
 fn head(p: &[f32], n: usize) -> usize {
-    if cfg!(target_arch = "x86_64") {
+    if crate::arch::ALIGN_STREAMS {
         crate::simd::floats_before_boundary(p.as_ptr(), n)
     } else {
         0
