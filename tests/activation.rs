@@ -256,8 +256,12 @@ fn silu_op() -> Elementwise {
 
 fn softplus_op(beta: f32, threshold: f32) -> Elementwise {
     let (b, t) = (beta as f64, threshold as f64);
-    // β·x is rounded unless β is a power of two.
-    let rounds = if beta.log2().fract() == 0.0 { 0.0 } else { 1.0 };
+    // β·x is rounded unless β is a power of two (tested in f64: f32::MAX.log2() rounds to 128).
+    let rounds = if (beta as f64).log2().fract() == 0.0 {
+        0.0
+    } else {
+        1.0
+    };
     let above = move |x: f64| (beta * x as f32) > threshold;
     Elementwise {
         name: format!("softplus({beta}, {threshold})"),

@@ -156,12 +156,19 @@ pub fn elem_bounds(kind: Kind) -> (f64, f64) {
     }
 }
 
-/// The absolute error of BCE's `w = 1 + (p − 1)·t` in `f32`, which cancels for p ≪ 1 and
-/// t ≈ 1 (as in torch): `3u·(1 + |p − 1|·t)`, times `ln(1 + e^−|x|)`.
+/// The absolute errors of one BCE term that are not relative to it: `w = 1 + (p − 1)·t` in
+/// `f32` cancels for p ≪ 1 and t ≈ 1 (as in torch), `3u·(1 + |p − 1|·t)` times
+/// `ln(1 + e^−|x|)`; and a product `p·t` below the normal range (a subnormal `pos_weight`)
+/// rounds to the subnormal grid, an absolute `2⁻¹⁵⁰` which `|x|` then multiplies.
 pub fn bce_weight_error(x: f32, t: f32, p: f32) -> f64 {
-    let (p, t) = (p as f64, t as f64);
-    let soft = (-(x as f64).abs()).exp().ln_1p();
-    3.0 * U * (1.0 + (p - 1.0).abs() * t) * soft
+    let (x, p, t) = (x as f64, p as f64, t as f64);
+    let soft = (-x.abs()).exp().ln_1p();
+    let subnormal = if (p * t).abs() < FLOOR {
+        2f64.powi(-150) * x.abs()
+    } else {
+        0.0
+    };
+    3.0 * U * (1.0 + (p - 1.0).abs() * t) * soft + subnormal
 }
 
 /// One gradient element of an element-wise loss: `(want, tol)` for `s·∂ℓ/∂x`. The tolerance
