@@ -26,18 +26,19 @@
 
 #[path = "input.rs"]
 mod input;
+#[path = "../../tests/reference/activation.rs"]
+mod reference;
 
 use descent::activation::{self as act, Activation, Elu, LeakyRelu, Saved, Softplus};
 use descent::Error;
 use input::{guarded, intact, same_bits, same_values, Input, U};
 use libfuzzer_sys::fuzz_target;
+use reference::{gelu_tanh_w, log_softmax64, normal_cdf, normal_pdf, sigma, softmax64, K, KAPPA};
 
 /// One `simd::math` call: 4 ulp ≤ 8u relative.
 const MATH: f64 = 8.0;
 /// Below the normal range relative bounds end.
 const FLOOR: f64 = f32::MIN_POSITIVE as f64;
-const K: f64 = 0.797_884_560_802_865_4; // √(2/π)
-const KAPPA: f64 = 0.044715;
 /// Beyond this, products may overflow `f32` where `f64` does not: not compared.
 const HUGE: f64 = 1e30;
 
@@ -51,27 +52,6 @@ fn execution(data: &[u8]) {
     } else {
         elementwise(&mut i, op);
     }
-}
-
-fn sigma(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
-
-fn normal_cdf(x: f64) -> f64 {
-    0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
-}
-
-fn normal_pdf(x: f64) -> f64 {
-    (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
-}
-
-fn gelu_tanh_w(x: f64) -> f64 {
-    2.0 * K * (x + KAPPA * x * x * x)
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -640,25 +620,6 @@ fn relu_from_either(i: &mut Input) {
             assert_eq!(a[k].to_bits(), b[k].to_bits(), "x={} s={s}", x[k]);
         }
     }
-}
-
-/// `f64` softmax of one row of finite entries, max-subtracted.
-fn softmax64(row: &[f64]) -> Vec<f64> {
-    let m = row.iter().fold(f64::NEG_INFINITY, |a, v| a.max(*v));
-    let s: f64 = row.iter().map(|v| (v - m).exp()).sum();
-    row.iter().map(|v| (v - m).exp() / s).collect()
-}
-
-/// `f64` log-softmax with `ln Σ = ln_1p(Σ_{k ≠ argmax})` (see `tests/activation.rs`).
-fn log_softmax64(row: &[f64]) -> Vec<f64> {
-    let top = (0..row.len()).fold(0, |b, k| if row[k] > row[b] { k } else { b });
-    let m = row[top];
-    let rest: f64 = (0..row.len())
-        .filter(|k| *k != top)
-        .map(|k| (row[k] - m).exp())
-        .sum();
-    let lse = libm::log1p(rest);
-    row.iter().map(|v| v - m - lse).collect()
 }
 
 fn softmax(i: &mut Input, log: bool) {

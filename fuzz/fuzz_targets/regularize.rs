@@ -27,6 +27,8 @@
 
 #[path = "input.rs"]
 mod input;
+#[path = "../../tests/reference/regularize.rs"]
+mod reference;
 
 use descent::regularize::{
     apply_mask, clamp, clip_grad_norm, clip_grad_value, elastic_net, global_magnitude_mask,
@@ -35,6 +37,7 @@ use descent::regularize::{
 use descent::Error;
 use input::{guarded, intact, same_bits, same_values, Input, U};
 use libfuzzer_sys::fuzz_target;
+use reference::reference_mask;
 
 fuzz_target!(|data: &[u8]| input::execution(|| execution(data)));
 
@@ -404,18 +407,6 @@ fn rows(i: &mut Input) {
             }
         }
     }
-}
-
-/// The reference mask: the `k` smallest `|w|` by `total_cmp` (the bits of `|w|`), ties lower
-/// index first.
-fn reference_mask(w: &[f32], k: usize) -> Vec<f32> {
-    let mut order: Vec<usize> = (0..w.len()).collect();
-    order.sort_by_key(|&j| (w[j].to_bits() & 0x7fff_ffff, j));
-    let mut m = vec![1.0; w.len()];
-    for &j in &order[..k] {
-        m[j] = 0.0;
-    }
-    m
 }
 
 fn prune(i: &mut Input) {
