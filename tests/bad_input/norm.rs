@@ -525,6 +525,28 @@ pub(crate) fn rows(t: &mut Table) {
             len("weight", 0, COLS),
             move || run_batch_norm(plain, call, BN_LENS),
         );
+        let (what, lens) = match call {
+            NormCall::ForwardTrain | NormCall::ForwardEval => (
+                "bias",
+                NormLens {
+                    weight: None,
+                    ..BN_LENS
+                },
+            ),
+            _ => (
+                "dweight",
+                NormLens {
+                    weight: None,
+                    dbias: None,
+                    ..BN_LENS
+                },
+            ),
+        };
+        t.row(
+            format!("BatchNorm::{call:?}: {what} given without affine"),
+            len(what, 0, COLS),
+            move || run_batch_norm(plain, call, lens),
+        );
     }
 }
 
