@@ -26,8 +26,11 @@
 use descent::activation::{self as act, Activation, Elu, LeakyRelu, Saved, Softplus};
 use descent::Error;
 mod common;
+#[path = "reference/activation.rs"]
+mod reference;
 
 use common::for_each_isa;
+use reference::{gelu_tanh_w, log_softmax64, normal_cdf, normal_pdf, sigma, softmax64, K, KAPPA};
 
 const U: f64 = 1.0 / 16_777_216.0;
 /// One `simd::math` call: 4 ulp ≤ 8u relative.
@@ -36,31 +39,12 @@ const MATH: f64 = 8.0;
 const FLOOR: f64 = f32::MIN_POSITIVE as f64;
 /// Fill for the elements around a sub-slice; they must come back untouched.
 const GUARD: f32 = -1234.5;
-const K: f64 = 0.797_884_560_802_865_4; // √(2/π)
-const KAPPA: f64 = 0.044715;
 
 type R = descent::Result<()>;
 type Forward = Box<dyn Fn(&[f32], &mut [f32]) -> R>;
 type ForwardInplace = Box<dyn Fn(&mut [f32]) -> R>;
 type Backward = Box<dyn Fn(&[f32], &[f32], &mut [f32]) -> R>;
 type BackwardInplace = Box<dyn Fn(&[f32], &mut [f32]) -> R>;
-
-fn sigma(x: f64) -> f64 {
-    1.0 / (1.0 + (-x).exp())
-}
-
-fn normal_cdf(x: f64) -> f64 {
-    0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
-}
-
-fn normal_pdf(x: f64) -> f64 {
-    (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
-}
-
-/// `w = 2√(2/π)(x + 0.044715x³)`, so that `gelu_tanh(x) = x·σ(w)`.
-fn gelu_tanh_w(x: f64) -> f64 {
-    2.0 * K * (x + KAPPA * x * x * x)
-}
 
 /// `f′(x)` by the five-point central difference of `f` in `f64`, and a bound on its error: the
 /// spread between steps `h` and `2h` (truncation) plus the rounding noise of the evaluations
@@ -256,8 +240,12 @@ fn silu_op() -> Elementwise {
 
 fn softplus_op(beta: f32, threshold: f32) -> Elementwise {
     let (b, t) = (beta as f64, threshold as f64);
-    // β·x is rounded unless β is a power of two.
-    let rounds = if beta.log2().fract() == 0.0 { 0.0 } else { 1.0 };
+    // β·x is rounded unless β is a power of two (tested in f64: f32::MAX.log2() rounds to 128).
+    let rounds = if (beta as f64).log2().fract() == 0.0 {
+        0.0
+    } else {
+        1.0
+    };
     let above = move |x: f64| (beta * x as f32) > threshold;
     Elementwise {
         name: format!("softplus({beta}, {threshold})"),
@@ -786,27 +774,6 @@ fn tails_keep_relative_accuracy_once() {
             big[i]
         );
     }
-}
-
-/// `f64` softmax of one row, max-subtracted.
-fn softmax64(row: &[f64]) -> Vec<f64> {
-    let m = row.iter().fold(f64::NEG_INFINITY, |a, v| a.max(*v));
-    let s: f64 = row.iter().map(|v| (v - m).exp()).sum();
-    row.iter().map(|v| (v - m).exp() / s).collect()
-}
-
-/// `f64` log-softmax of one row, max-subtracted, with `ln Σ = ln_1p(Σ_{k ≠ argmax})` so that a
-/// dominant entry does not cost the reference its digits (`ln(1 + 5e−9)` in plain `ln` keeps
-/// only eight).
-fn log_softmax64(row: &[f64]) -> Vec<f64> {
-    let top = (0..row.len()).fold(0, |b, k| if row[k] > row[b] { k } else { b });
-    let m = row[top];
-    let rest: f64 = (0..row.len())
-        .filter(|k| *k != top)
-        .map(|k| (row[k] - m).exp())
-        .sum();
-    let lse = libm::log1p(rest);
-    row.iter().map(|v| v - m - lse).collect()
 }
 
 fn widen(x: &[f32]) -> Vec<f64> {

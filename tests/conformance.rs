@@ -116,3 +116,46 @@ fn unknown_families_are_reported_failed() {
         summary.failures
     );
 }
+
+/// A hyper-parameter the runner does not know fails the case with a message naming it, in
+/// every family (here the two that once passed such a case silently): each real case of the
+/// family, with one made-up key added, is reported failed.
+#[test]
+fn unknown_hyper_parameters_are_reported_failed() {
+    for (file, family) in [
+        ("activations.json", "activations"),
+        ("losses.json", "losses"),
+    ] {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/conformance")
+            .join(file);
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let cases = doc["cases"].as_array_mut().unwrap();
+        let total = cases.len();
+        assert!(total > 0, "{file}");
+        for case in cases.iter_mut() {
+            assert_eq!(case["family"], family);
+            case["hparams"]
+                .as_object_mut()
+                .unwrap()
+                .insert("no_such_hparam".into(), serde_json::json!(1.0));
+        }
+        let tmp = std::env::temp_dir().join(format!(
+            "descent-conformance-hparam-{family}-{}.json",
+            std::process::id()
+        ));
+        std::fs::write(&tmp, doc.to_string()).unwrap();
+        let mut summary = run::Summary::default();
+        let result = run::run_file(&tmp, &mut summary);
+        std::fs::remove_file(&tmp).unwrap();
+        result.unwrap();
+        assert_eq!((summary.passed, summary.failed), (0, total), "{file}");
+        for line in &summary.failures {
+            assert!(
+                line.ends_with("unsupported hparam `no_such_hparam`"),
+                "{line}"
+            );
+        }
+    }
+}

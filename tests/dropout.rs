@@ -8,7 +8,6 @@ use common::Rng as Data;
 use descent::dropout::{
     dropout, dropout_backward, dropout_backward_inplace, dropout_inplace, mask_len,
 };
-use descent::Error;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, SeedableRng};
 
@@ -298,74 +297,4 @@ fn every_length_and_offset_matches_the_scalar_reference() {
             }
         }
     }
-}
-
-#[test]
-fn errors_are_exact_and_write_nothing() {
-    let x = [1.0f32; 40];
-    for p in [-0.1f32, 1.0001, f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
-        for training in [true, false] {
-            let mut y = [5.0f32; 40];
-            let mut mask = [3u32; 2];
-            let mut g = rng(1);
-            let e = dropout(&x, &mut y, &mut mask, p, training, &mut g);
-            assert_eq!(e, Err(Error::InvalidHyperParameter { what: "p" }));
-            assert_eq!((y, mask), ([5.0; 40], [3; 2]));
-            let mut z = [5.0f32; 40];
-            let e = dropout_inplace(&mut z, &mut mask, p, training, &mut g);
-            assert_eq!(e, Err(Error::InvalidHyperParameter { what: "p" }));
-            assert_eq!((z, mask), ([5.0; 40], [3; 2]));
-            assert!(same_state(&g, &rng(1)));
-        }
-        let mut dx = [5.0f32; 40];
-        let e = dropout_backward(&x, &mut dx, &[1, 1], p);
-        assert_eq!(e, Err(Error::InvalidHyperParameter { what: "p" }));
-        let e = dropout_backward_inplace(&mut dx, &[1, 1], p);
-        assert_eq!(e, Err(Error::InvalidHyperParameter { what: "p" }));
-        assert_eq!(dx, [5.0; 40]);
-    }
-    let mismatch = |what, expected, actual| {
-        Err(Error::LengthMismatch {
-            what,
-            expected,
-            actual,
-        })
-    };
-    let mut g = rng(1);
-    for training in [true, false] {
-        let mut y = [5.0f32; 39];
-        let mut mask = [3u32; 2];
-        let e = dropout(&x, &mut y, &mut mask, 0.5, training, &mut g);
-        assert_eq!(e, mismatch("y", 40, 39));
-        assert_eq!((y, mask), ([5.0; 39], [3; 2]));
-    }
-    for bad in [0usize, 1, 3] {
-        let mut y = [5.0f32; 40];
-        let mut mask = vec![3u32; bad];
-        let e = dropout(&x, &mut y, &mut mask, 0.5, true, &mut g);
-        assert_eq!(e, mismatch("mask", 2, bad));
-        assert_eq!(y, [5.0; 40]);
-        assert!(mask.iter().all(|&w| w == 3));
-        let mut z = [5.0f32; 40];
-        let e = dropout_inplace(&mut z, &mut mask, 0.5, true, &mut g);
-        assert_eq!(e, mismatch("mask", 2, bad));
-        assert_eq!(z, [5.0; 40]);
-        let mut dx = [5.0f32; 40];
-        assert_eq!(
-            dropout_backward(&x, &mut dx, &mask, 0.5),
-            mismatch("mask", 2, bad)
-        );
-        assert_eq!(
-            dropout_backward_inplace(&mut dx, &mask, 0.5),
-            mismatch("mask", 2, bad)
-        );
-        assert_eq!(dx, [5.0; 40]);
-    }
-    assert!(same_state(&g, &rng(1)));
-    let mut dx = [5.0f32; 41];
-    assert_eq!(
-        dropout_backward(&x, &mut dx, &[1, 1], 0.5),
-        mismatch("dx", 40, 41)
-    );
-    assert_eq!(dx, [5.0; 41]);
 }

@@ -85,6 +85,13 @@ fn configurations() -> Vec<Opt> {
             amsgrad: true,
             ..AdamW::DEFAULT
         }),
+        Opt::AdamW(AdamW {
+            lr: 0.02,
+            betas: (0.8, 0.95),
+            weight_decay: 0.3,
+            maximize: true,
+            ..AdamW::DEFAULT
+        }),
         Opt::Adamax(Adamax::DEFAULT),
         Opt::Adamax(Adamax {
             weight_decay: 0.1,
@@ -405,30 +412,11 @@ fn maximize_equals_negated_gradients_once() {
     let n = 23;
     let mut rng = Rng::new(5);
     let p0 = rng.vec(n);
+    // Every configuration, each optimizer with its flag flipped both ways.
+    let mut flipped_kinds = std::collections::BTreeSet::new();
     for opt in configurations() {
-        let flipped = match opt {
-            Opt::Sgd(o) if !o.maximize => Opt::Sgd(Sgd {
-                maximize: true,
-                ..o
-            }),
-            Opt::Adam(o) if !o.maximize => Opt::Adam(Adam {
-                maximize: true,
-                ..o
-            }),
-            Opt::RmsProp(o) if !o.maximize => Opt::RmsProp(RmsProp {
-                maximize: true,
-                ..o
-            }),
-            Opt::Lion(o) if !o.maximize => Opt::Lion(Lion {
-                maximize: true,
-                ..o
-            }),
-            Opt::Rprop(o) if !o.maximize => Opt::Rprop(Rprop {
-                maximize: true,
-                ..o
-            }),
-            _ => continue,
-        };
+        let flipped = opt.with_maximize(!opt.maximize());
+        flipped_kinds.insert(format!("{opt:?}").split('(').next().unwrap().to_string());
         let (o, f) = (opt.optimizer(), flipped.optimizer());
         let (mut a, mut b) = (p0.clone(), p0.clone());
         let (mut sa, mut sb) = (vec![0.0; o.state_len(n)], vec![0.0; f.state_len(n)]);
@@ -440,7 +428,10 @@ fn maximize_equals_negated_gradients_once() {
             f.step(&mut cb, &mut b, &neg, &mut sb).unwrap();
         }
         assert_eq!(a, b, "{opt:?}");
+        assert_eq!(sa, sb, "{opt:?}");
     }
+    // Every optimizer of `descent::optim`, Rprop included.
+    assert_eq!(flipped_kinds.len(), 11, "{flipped_kinds:?}");
 }
 
 #[test]

@@ -19,11 +19,14 @@
 //! they are defined.
 
 mod common;
+#[path = "reference/regularize.rs"]
+mod reference;
 
 use common::{for_each_isa, Rng, U};
 use descent::regularize::{self as reg, Amount, NormType};
 use descent::simd::{axpy, scale};
 use descent::Error;
+use reference::reference_mask;
 
 /// What buffers hold outside the sub-slice under test.
 const SENTINEL: f32 = -1234.5;
@@ -645,17 +648,6 @@ fn clip_grad_norm_is_right_where_torch_overflows_or_underflows_once() {
 // ---------------------------------------------------------------------------------------------
 // Pruning
 // ---------------------------------------------------------------------------------------------
-
-/// The reference: sort the indices by (|w| in total order, index) and prune the first k.
-fn reference_mask(w: &[f32], k: usize) -> Vec<f32> {
-    let mut idx: Vec<usize> = (0..w.len()).collect();
-    idx.sort_by(|&a, &b| w[a].abs().total_cmp(&w[b].abs()).then(a.cmp(&b)));
-    let mut mask = vec![1.0; w.len()];
-    for &i in &idx[..k] {
-        mask[i] = 0.0;
-    }
-    mask
-}
 
 /// Python's `round(amount * n)`.
 fn python_k(amount: f64, n: usize) -> usize {

@@ -9,8 +9,26 @@ fn hp_f32(case: &Case, name: &str) -> Result<f32, String> {
     Ok(case.hp_f64(name)? as f32)
 }
 
-/// The activation a case names, with its hyper-parameters read under torch's names.
+/// The hyper-parameters an activation takes, under torch's names; `None` for an unknown one.
+fn allowed_hparams(name: &str) -> Option<&'static [&'static str]> {
+    Some(match name {
+        "relu" | "sigmoid" | "tanh" | "silu" | "softmax" | "log_softmax" => &[],
+        "leaky_relu" => &["negative_slope"],
+        "gelu" | "gelu_tanh" => &["approximate"],
+        "softplus" => &["beta", "threshold"],
+        "elu" => &["alpha"],
+        _ => return None,
+    })
+}
+
+/// The activation a case names, with its hyper-parameters read under torch's names. A
+/// hyper-parameter the activation does not take fails the case instead of passing silently.
 fn activation(case: &Case) -> Result<Activation, String> {
+    let allowed =
+        allowed_hparams(&case.name).ok_or_else(|| format!("unknown activation `{}`", case.name))?;
+    if let Some(extra) = case.hparams.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(format!("unsupported hparam `{extra}`"));
+    }
     let gelu_form = |expected: &str| -> Result<(), String> {
         let got = case.hp_str("approximate")?;
         if got == expected {

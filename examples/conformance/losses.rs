@@ -3,8 +3,30 @@
 use crate::case::Case;
 use descent::loss::{self, Reduction};
 
-/// Runs one case of the family.
+/// The hyper-parameters a loss takes besides `reduction`, under torch's names; `None` for an
+/// unknown loss.
+fn allowed_hparams(name: &str) -> Option<&'static [&'static str]> {
+    Some(match name {
+        "mse_loss" | "l1_loss" | "binary_cross_entropy_with_logits" | "nll_loss" => &[],
+        "huber_loss" => &["delta"],
+        "smooth_l1_loss" => &["beta"],
+        "cross_entropy" | "cross_entropy_probs" => &["label_smoothing"],
+        _ => return None,
+    })
+}
+
+/// Runs one case of the family. A hyper-parameter the loss does not take fails the case
+/// instead of passing silently.
 pub fn run(case: &Case) -> Result<(), String> {
+    let allowed =
+        allowed_hparams(&case.name).ok_or_else(|| format!("unknown loss `{}`", case.name))?;
+    if let Some(extra) = case
+        .hparams
+        .keys()
+        .find(|k| k.as_str() != "reduction" && !allowed.contains(&k.as_str()))
+    {
+        return Err(format!("unsupported hparam `{extra}`"));
+    }
     let reduction = match case.hp_str("reduction")? {
         "mean" => Reduction::Mean,
         "sum" => Reduction::Sum,

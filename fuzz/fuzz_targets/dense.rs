@@ -29,7 +29,9 @@ use descent::Error;
 use input::{guarded, intact, same_bits, Input, U};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(|data: &[u8]| input::execution(|| execution(data)));
+
+fn execution(data: &[u8]) {
     let mut i = Input(data);
     // Every instruction set this CPU has (AVX2 and AVX-512 where both exist), the portable
     // kernels half the time.
@@ -45,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
         2 => product(&mut i, isa, Product::Nn),
         _ => dense(&mut i, isa),
     }
-});
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Product {
@@ -120,6 +122,7 @@ impl Sum {
                 assert_eq!(got as f64, self.value, "{what}");
             }
         } else if self.abs <= limit {
+            input::compared();
             let t = self.terms as f64;
             let tol = (t + 1.0) * U * self.abs + t * f32::from_bits(1) as f64;
             assert!(

@@ -25,7 +25,9 @@ use libfuzzer_sys::fuzz_target;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(|data: &[u8]| input::execution(|| execution(data)));
+
+fn execution(data: &[u8]) {
     let mut i = Input(data);
     let input_features = i.len(6);
     let mut width = input_features;
@@ -56,7 +58,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let net = Sequential::new(input_features, &layers);
     run(&net, &mut i);
-});
+}
 
 /// A feature count: mostly `width`, sometimes another.
 fn features(i: &mut Input, width: usize) -> usize {
@@ -237,6 +239,7 @@ fn run(net: &Sequential<'_>, i: &mut Input) {
             let mut y2 = vec![0.0f32; yl];
             net.forward(batch, params_of(), &buffers, &x, &mut y2, &mut scratch)
                 .unwrap();
+            input::compared();
             assert!(same_bits(&y, &y2), "forward is not deterministic");
         }
     }
@@ -300,6 +303,7 @@ fn run(net: &Sequential<'_>, i: &mut Input) {
         .all(|g| acts[g.output].iter().all(|v| v.is_finite()));
     assert!(finite || !moderate(net.layers), "{net:?}: acts = {acts:?}");
     if !net.layers.iter().any(trains_differently) && yl2 == yl && sl2 == sl {
+        input::compared();
         assert!(
             same_bits(&out, &y),
             "training output differs from inference"

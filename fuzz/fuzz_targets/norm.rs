@@ -1,31 +1,40 @@
 //! Layer norm, batch norm and dropout on arbitrary shapes, hyper-parameters, values, slice
 //! lengths and sub-slice offsets: every call returns `Ok` exactly when its arguments are valid,
-//! writes nothing on `Err`, never panics, and an `Ok` result on tame inputs (finite, |v| ≤ 1e15,
-//! eps ≥ 1e-6) agrees with a scalar f64 reference.
+//! writes nothing on `Err`, never panics, and every output element whose inputs are tame
+//! (finite, |v| ≤ 1e15, eps ≥ 1e-6) agrees with the f64 reference of `tests/reference/norm.rs`
+//! within the bound of its own rounding analysis (see [`layer_norm`], [`batch_norm`]): `y`,
+//! the saved statistics, `dx`, `dweight`, `dbias` and the running statistics. An element that
+//! is not tame skips only itself (or its row, or column, where the others depend on it).
 #![no_main]
 
 #[path = "input.rs"]
 mod input;
+#[path = "../../tests/reference/norm.rs"]
+mod reference;
 
 use descent::dropout::{dropout, dropout_backward, mask_len};
 use descent::norm::{BatchNorm, LayerNorm, RunningStats};
-use input::Input;
+use input::{Input, U};
 use libfuzzer_sys::fuzz_target;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
+use reference::{bn_moments, f64s, ln_ref, xhat_scale};
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(|data: &[u8]| input::execution(|| execution(data)));
+
+fn execution(data: &[u8]) {
     let mut i = Input(data);
     match i.byte() % 3 {
         0 => layer_norm(&mut i),
         1 => batch_norm(&mut i),
         _ => drop_out(&mut i),
     }
-});
+}
 
-/// A length: mostly `right`, sometimes anything up to `right + 3`.
+/// A length: mostly `right`, sometimes (one in 32) anything up to `right + 3`; an input that ran
+/// out gives `right`.
 fn length(i: &mut Input, right: usize) -> usize {
-    if i.byte() % 16 == 0 {
+    if i.byte() % 32 == 31 {
         i.len(right + 3)
     } else {
         right
@@ -35,7 +44,7 @@ fn length(i: &mut Input, right: usize) -> usize {
 /// A buffer of `len` values at offset `off` (the values before it are sentinels).
 fn buffer(i: &mut Input, off: usize, len: usize, scale: f32) -> Vec<f32> {
     let mut v = vec![-5555.0f32; off];
-    v.extend(i.values(len, scale));
+    v.extend(i.mostly_tame(len, scale));
     v
 }
 
@@ -43,26 +52,47 @@ fn same_bits(a: &[f32], b: &[f32]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
-fn tame(v: &[f32]) -> bool {
-    v.iter().all(|x| x.is_finite() && x.abs() <= 1e15)
-}
-
-fn close(what: &str, got: &[f32], want: &[f64], scale: &[f64]) {
-    for (k, ((g, w), s)) in got.iter().zip(want).zip(scale).enumerate() {
-        if !(*s <= 1e30) {
-            continue;
-        }
-        let tol = 1e-4 * (s + w.abs()) + 1e-30;
+/// `|got − want| ≤ tol` element by element, where `want` is `Some` (an element whose inputs
+/// are all tame); counts the execution as compared when one is.
+fn check(what: &str, got: &[f32], want: &[Option<(f64, f64)>]) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (k, (g, w)) in got.iter().zip(want).enumerate() {
+        let Some((w, tol)) = *w else { continue };
+        input::compared();
         assert!(
             (*g as f64 - w).abs() <= tol,
-            "{what}[{k}]: {g} vs {w} (scale {s})"
+            "{what}[{k}]: {g:e}, want {w:e} ± {tol:e}"
         );
     }
 }
 
+/// The absolute floor of every tolerance: `n` roundings on the subnormal grid, scaled by the
+/// largest factor (`rstd·|w|`, at most `1/√1e-6 · 2` here, or 1) they pass through.
+fn floor(n: usize, factor: f64) -> f64 {
+    (n as f64 + 2.0) * f32::from_bits(1) as f64 * factor.max(1.0) * 4.0
+}
+
+/// Layer norm on rows of `c` features. What the comparison covers, element by element (`u` the
+/// unit round-off, `n = c` the length of a row's reductions):
+/// * every output of a row needs the row's `x` tame (finite, |x| ≤ 1e15: squares of larger
+///   values overflow `f32` in one order of operations and not another), and `eps ≥ 1e-6`;
+///   `y[r, j]` also `weight[j]`, `bias[j]`; `dx` of a row also the row's `dy` and every weight;
+///   `dweight[j]` and `dbias[j]` column `j` of `dy` (and every row of `x` for `dweight`);
+/// * `y`: the kernel forms `x̂ = ((x − pivot) − δ)·rstd` with `δ` the mean of `x − pivot`
+///   (pivot `x[r, 0]`): a sum of `n` terms errs by at most `γₙ ≈ n·u` of their magnitudes,
+///   which `rstd` turns into `n·u·(|x̂| + 2|x̂_pivot|)`; `rstd = 1/√(var + eps)` inherits the
+///   variance's `(n + 2)·u` relative; the affine map adds two roundings. Bound:
+///   `4(n + 2)·u·((|x̂| + 2|x̂_pivot| + 1)·|w| + |b|)`, the worst case of `tests/norm.rs`'s
+///   `4u√n` (which assumes random rounding);
+/// * `stats`: `δ` within `4(n + 2)·u·(√(var + eps) + |δ|)`, `rstd` within `4(n + 2)·u·rstd`;
+/// * `dx = rstd·(g − mean(g) − x̂·mean(g·x̂))`: two more sums of `n` terms on top of `x̂`'s
+///   error: `8(n + 2)·u·rstd·max|g|·(2 + |x̂| + 2|x̂_pivot|)` (`tests/norm.rs`'s `dx_scale`);
+/// * `dweight[j] = Σ_r dy·x̂`, `dbias[j] = Σ_r dy`: each term carries `x̂`'s error and the sum
+///   over `rows` its own: `4(n + rows + 2)·u·Σ_r |dy|·(|x̂| + 2|x̂_pivot|)` and
+///   `4(rows + 2)·u·Σ_r |dy|`.
 fn layer_norm(i: &mut Input) {
-    let c = i.len(40);
-    let rows = i.len(6);
+    let c = i.size(40);
+    let rows = i.size(6);
     let m = LayerNorm {
         features: c,
         eps: i.hparam(1e-6, 1e-2),
@@ -70,7 +100,7 @@ fn layer_norm(i: &mut Input) {
         bias: i.bool(),
     };
     let off = i.len(3);
-    let scale = [1.0, 1e-3, 1e3, 1e30][i.byte() as usize % 4];
+    let scale = [1.0, 1e-3, 1e3, 1e6][i.byte() as usize % 4];
     let n = rows * c;
     let xl = length(i, n);
     // A length that is another multiple of `c` is another number of rows, and valid.
@@ -120,8 +150,10 @@ fn layer_norm(i: &mut Input) {
     assert!(same_bits(&y, &y_inf));
     assert!(y[..off].iter().chain(&stats[..off]).all(|&v| v == 1.5));
     let mut dx = vec![1.5f32; off + dxl];
-    let mut dw = vec![0.0f32; m.weight_len()];
-    let mut db = vec![0.0f32; m.bias_len()];
+    // The parameter gradients accumulate onto what they hold.
+    let dw0 = i.mostly_tame(m.weight_len(), 1.0);
+    let db0 = i.mostly_tame(m.bias_len(), 1.0);
+    let (mut dw, mut db) = (dw0.clone(), db0.clone());
     let r = m.backward(
         x,
         ws,
@@ -134,43 +166,118 @@ fn layer_norm(i: &mut Input) {
     let bwd_valid = dy.len() == n && dxl == n;
     assert_eq!(r.is_ok(), bwd_valid, "{r:?}");
     if r.is_err() {
-        assert!(dx.iter().all(|&v| v == 1.5) && dw.iter().chain(&db).all(|&v| v == 0.0));
+        assert!(dx.iter().all(|&v| v == 1.5) && same_bits(&dw, &dw0) && same_bits(&db, &db0));
         return;
     }
-    if !(tame(x) && tame(w) && tame(b) && tame(dy) && m.eps >= 1e-6) {
+    if !(m.eps >= 1e-6) {
         return;
     }
-    // The f64 reference.
+    let t = |v: f32| v.is_finite() && v.abs() <= 1e15;
     // `Some(&[])` is a valid absent weight or bias.
     let wv = |j: usize| ws.and_then(|w| w.get(j)).map_or(1.0, |&w| w as f64);
     let bv = |j: usize| bs.and_then(|b| b.get(j)).map_or(0.0, |&b| b as f64);
-    let (mut want_y, mut want_dx) = (vec![0.0; n], vec![0.0; n]);
-    let (mut sy, mut sdx) = (vec![0.0; n], vec![0.0; n]);
+    let w_tame = |j: usize| t(wv(j) as f32) && t(bv(j) as f32);
+    let all_w_tame = (0..c).all(|j| t(wv(j) as f32));
+    let (ky, kdx) = (4.0 * (c as f64 + 2.0) * U, 8.0 * (c as f64 + 2.0) * U);
+    let (mut want_y, mut want_dx) = (vec![None; n], vec![None; n]);
+    let mut want_stats = vec![None; 2 * rows];
+    let (mut dw_want, mut db_want) = (vec![Some((0.0, 0.0)); c], vec![Some((0.0, 0.0)); c]);
     for r in 0..rows {
-        let xr: Vec<f64> = x[r * c..(r + 1) * c].iter().map(|&v| v as f64).collect();
-        let mean = xr.iter().sum::<f64>() / c as f64;
-        let var = xr.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / c as f64;
-        let rstd = 1.0 / (var + m.eps as f64).sqrt();
-        let xhat: Vec<f64> = xr.iter().map(|v| (v - mean) * rstd).collect();
-        let g: Vec<f64> = (0..c).map(|j| dy[r * c + j] as f64 * wv(j)).collect();
-        let mg = g.iter().sum::<f64>() / c as f64;
-        let mgx = g.iter().zip(&xhat).map(|(a, b)| a * b).sum::<f64>() / c as f64;
-        let gmax = g.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-        let xs = |j: usize| xhat[j].abs() + 2.0 * xhat[0].abs() + 1.0;
+        let row = r * c..(r + 1) * c;
+        let x_tame = x[row.clone()].iter().all(|&v| t(v));
+        let dy_tame = dy[row.clone()].iter().all(|&v| t(v));
         for j in 0..c {
-            want_y[r * c + j] = xhat[j] * wv(j) + bv(j);
-            sy[r * c + j] = xs(j) * wv(j).abs() + bv(j).abs();
-            want_dx[r * c + j] = rstd * (g[j] - mg - xhat[j] * mgx);
-            sdx[r * c + j] = rstd * gmax * (1.0 + xs(j));
+            // dbias needs only the column of dy.
+            let d = dy[r * c + j];
+            db_want[j] = db_want[j]
+                .filter(|_| t(d))
+                .map(|(s, a)| (s + d as f64, a + d.abs() as f64));
+        }
+        if !x_tame {
+            dw_want.iter_mut().for_each(|v| *v = None);
+            continue;
+        }
+        let xr = f64s(&x[row.clone()]);
+        let (_, means, rstds) = ln_ref(&xr, None, None, c, m.eps as f64);
+        let (mean, rstd) = (means[0], rstds[0]);
+        let xhat: Vec<f64> = xr.iter().map(|v| (v - mean) * rstd).collect();
+        let xs: Vec<f64> = xhat_scale(&xhat, |_| 0);
+        let f = floor(c, rstd * 2.0);
+        want_stats[r] = Some((mean - xr[0], ky * (1.0 / rstd + (mean - xr[0]).abs()) + f));
+        want_stats[rows + r] = Some((rstd, ky * rstd));
+        for j in 0..c {
+            if w_tame(j) {
+                let want = xhat[j] * wv(j) + bv(j);
+                let s = (xs[j] + 1.0) * wv(j).abs() + bv(j).abs();
+                want_y[r * c + j] = Some((want, ky * s + 2.0 * U * want.abs() + f));
+            }
+        }
+        if dy_tame && all_w_tame {
+            let g: Vec<f64> = (0..c).map(|j| dy[r * c + j] as f64 * wv(j)).collect();
+            let mg = g.iter().sum::<f64>() / c as f64;
+            let mgx = g.iter().zip(&xhat).map(|(a, b)| a * b).sum::<f64>() / c as f64;
+            let gmax = g.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            for j in 0..c {
+                let want = rstd * (g[j] - mg - xhat[j] * mgx);
+                let s = rstd * gmax * (2.0 + xs[j]);
+                want_dx[r * c + j] = Some((want, kdx * s + 2.0 * U * want.abs() + f));
+            }
+        }
+        for j in 0..c {
+            let d = dy[r * c + j];
+            dw_want[j] = dw_want[j]
+                .filter(|_| t(d))
+                .map(|(s, a)| (s + d as f64 * xhat[j], a + (d as f64).abs() * xs[j]));
         }
     }
-    close("y", &y[off..], &want_y, &sy);
-    close("dx", &dx[off..], &want_dx, &sdx);
+    check("y", &y[off..], &want_y);
+    check("stats", &stats[off..], &want_stats);
+    check("dx", &dx[off..], &want_dx);
+    let k = 4.0 * (c as f64 + rows as f64 + 2.0) * U;
+    let acc = |want: &[Option<(f64, f64)>], start: &[f32], kk: f64| -> Vec<Option<(f64, f64)>> {
+        want.iter()
+            .zip(start)
+            .map(|(w, &s0)| {
+                let (sum, abs) = (*w)?;
+                t(s0).then(|| {
+                    let want = s0 as f64 + sum;
+                    (
+                        want,
+                        kk * (abs + (s0 as f64).abs()) + 2.0 * U * want.abs() + floor(n, 1e3),
+                    )
+                })
+            })
+            .collect()
+    };
+    if m.weight_len() > 0 {
+        check("dweight", &dw, &acc(&dw_want, &dw0, k));
+    }
+    if m.bias_len() > 0 {
+        check(
+            "dbias",
+            &db,
+            &acc(&db_want, &db0, 4.0 * (rows as f64 + 2.0) * U),
+        );
+    }
 }
 
+/// Batch norm on `rows` samples of `c` channels; the reductions run down a column (`n = rows`
+/// terms). The comparison, element by element, as for [`layer_norm`] with the column in place
+/// of the row (every output of column `j` needs the column of `x` tame, and `weight[j]`,
+/// `bias[j]` for `y`; `dx`, `dweight`, `dbias` also the column of `dy`), and:
+/// * `y`, `stats` (`δ`, `rstd`): `4(n + 2)·u` of the scales of [`layer_norm`];
+/// * the running statistics `(1 − m)·old + m·new` (in `f64` from the `f32` batch mean
+///   `pivot + δ` and unbiased variance `q/(n − 1)`): `m` times the error of the new value
+///   (`4(n + 2)·u·(|mean| + √var)`, `4(n + 2)·u·var_unbiased`) and two roundings;
+/// * `dx`, `dweight`, `dbias`: `8(n + 2)·u` of `tests/norm.rs`'s scales (`dx_scale`,
+///   `Σ|dy|·(|x̂| + 2|x̂_pivot|)`, `Σ|dy|`);
+/// * evaluation: `y = (x − rm)·rstd·w + b` four roundings and `rstd`'s two:
+///   `6u·((|x| + |rm|)·rstd·|w| + |b|)`; `dx = dy·w·rstd`: `6u·|dx|`; `dweight`, `dbias`: sums
+///   of `rows` terms, `4(n + 2)·u` of `Σ|dy|·(|x̂| + 1)` and `Σ|dy|`.
 fn batch_norm(i: &mut Input) {
-    let c = i.len(40);
-    let rows = i.len(6);
+    let c = i.size(40);
+    // Training needs two rows or more.
+    let rows = 1 + i.size(5);
     let m = BatchNorm {
         features: c,
         eps: i.hparam(1e-6, 1e-2),
@@ -184,7 +291,7 @@ fn batch_norm(i: &mut Input) {
     };
     let training = i.bool();
     let off = i.len(3);
-    let scale = [1.0, 1e-3, 1e3, 1e30][i.byte() as usize % 4];
+    let scale = [1.0, 1e-3, 1e3, 1e6][i.byte() as usize % 4];
     let n = rows * c;
     let xl = length(i, n);
     // A length that is another multiple of `c` is another number of rows, and valid.
@@ -197,7 +304,7 @@ fn batch_norm(i: &mut Input) {
     let rl = length(i, m.running_len());
     let rm = buffer(i, off, rl, 1.0);
     let rv: Vec<f32> = buffer(i, off, rl, 1.0).iter().map(|v| v.abs()).collect();
-    let with_running = if i.byte() % 16 == 0 {
+    let with_running = if i.byte() % 16 == 15 {
         !m.track_running_stats
     } else {
         m.track_running_stats
@@ -227,6 +334,30 @@ fn batch_norm(i: &mut Input) {
     let (mut rm, mut rv) = (rm, rv);
     let (rm0, rv0) = (rm.clone(), rv.clone());
     let mut batches = 3u64;
+    let dw0 = i.mostly_tame(m.weight_len(), 1.0);
+    let db0 = i.mostly_tame(m.weight_len(), 1.0);
+    let t = |v: f32| v.is_finite() && v.abs() <= 1e15;
+    let col_tame = |v: &[f32], j: usize| (0..rows).all(|r| t(v[r * c + j]));
+    let wv = |j: usize| ws.map_or(1.0, |w| w[j] as f64);
+    let bv = |j: usize| bs.map_or(0.0, |b| b[j] as f64);
+    let wb_tame = |j: usize| t(wv(j) as f32) && t(bv(j) as f32);
+    // Parameter gradients accumulate onto `start`: `Some((Σ, Σ|·|))` → `(want, tol)`.
+    let acc = |sums: &[Option<(f64, f64)>], start: &[f32], k: f64| -> Vec<Option<(f64, f64)>> {
+        sums.iter()
+            .zip(start)
+            .map(|(w, &s0)| {
+                let (sum, abs) = (*w)?;
+                t(s0).then(|| {
+                    let want = s0 as f64 + sum;
+                    (
+                        want,
+                        k * (abs + (s0 as f64).abs()) + 2.0 * U * want.abs() + floor(n, 1e3),
+                    )
+                })
+            })
+            .collect()
+    };
+    let kn = (rows as f64 + 2.0) * U;
     if training {
         let running = with_running.then(|| RunningStats {
             mean: &mut rm[off..],
@@ -242,7 +373,7 @@ fn batch_norm(i: &mut Input) {
         }
         assert_eq!(batches, if m.track_running_stats { 4 } else { 3 });
         let mut dx = vec![1.5f32; off + dxl];
-        let (mut dw, mut db) = (vec![0.0f32; m.weight_len()], vec![0.0f32; m.weight_len()]);
+        let (mut dw, mut db) = (dw0.clone(), db0.clone());
         let r = m.backward_train(
             x,
             ws,
@@ -254,37 +385,81 @@ fn batch_norm(i: &mut Input) {
         );
         assert_eq!(r.is_ok(), dy.len() == n && dxl == n, "{r:?}");
         if r.is_err() {
-            assert!(dx.iter().all(|&v| v == 1.5) && dw.iter().chain(&db).all(|&v| v == 0.0));
+            assert!(dx.iter().all(|&v| v == 1.5) && same_bits(&dw, &dw0) && same_bits(&db, &db0));
             return;
         }
-        if !(tame(x) && tame(w) && tame(b) && tame(dy) && m.eps >= 1e-6) {
+        if !(m.eps >= 1e-6) {
             return;
         }
-        let (mut want_y, mut sy) = (vec![0.0; n], vec![0.0; n]);
-        let (mut want_dx, mut sdx) = (vec![0.0; n], vec![0.0; n]);
+        let (mut want_y, mut want_dx) = (vec![None; n], vec![None; n]);
+        let mut want_stats = vec![None; 2 * c];
+        let (mut want_rm, mut want_rv) = (vec![None; c], vec![None; c]);
+        let (mut dw_sum, mut db_sum) = (vec![None; c], vec![None; c]);
+        let factor = m.momentum.map_or(1.0 / 4.0, f64::from);
         for j in 0..c {
+            let dy_tame = col_tame(dy, j);
+            if dy_tame {
+                let d: f64 = (0..rows).map(|r| dy[r * c + j] as f64).sum();
+                let a: f64 = (0..rows).map(|r| (dy[r * c + j] as f64).abs()).sum();
+                db_sum[j] = Some((d, a));
+            }
+            if !col_tame(x, j) {
+                continue;
+            }
             let col: Vec<f64> = (0..rows).map(|r| x[r * c + j] as f64).collect();
-            let mean = col.iter().sum::<f64>() / rows as f64;
-            let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / rows as f64;
+            let (mean, var, unbiased) = bn_moments(&col, 1);
+            let (mean, var, unbiased) = (mean[0], var[0], unbiased[0]);
             let rstd = 1.0 / (var + m.eps as f64).sqrt();
-            let wj = ws.map_or(1.0, |w| w[j] as f64);
-            let bj = bs.map_or(0.0, |b| b[j] as f64);
             let xhat: Vec<f64> = col.iter().map(|v| (v - mean) * rstd).collect();
-            let d: Vec<f64> = (0..rows).map(|r| dy[r * c + j] as f64).collect();
-            let a = d.iter().sum::<f64>();
-            let bb = d.iter().zip(&xhat).map(|(p, q)| p * q).sum::<f64>();
-            let gmax = d.iter().fold(0.0f64, |s, v| s.max(v.abs())) * wj.abs();
+            let xs = xhat_scale(&xhat, |_| 0);
+            let f = floor(rows, rstd * 2.0);
+            want_stats[j] = Some((
+                mean - col[0],
+                4.0 * kn * (1.0 / rstd + (mean - col[0]).abs()) + f,
+            ));
+            want_stats[c + j] = Some((rstd, 4.0 * kn * rstd));
+            if m.track_running_stats && t(rm0[off + j]) && t(rv0[off + j]) {
+                let old = (rm0[off + j] as f64, rv0[off + j] as f64);
+                let wm = (1.0 - factor) * old.0 + factor * mean;
+                let wv_ = (1.0 - factor) * old.1 + factor * unbiased;
+                want_rm[j] = Some((
+                    wm,
+                    factor * 4.0 * kn * (mean.abs() + var.sqrt()) + 2.0 * U * wm.abs() + f,
+                ));
+                want_rv[j] = Some((wv_, factor * 4.0 * kn * unbiased + 2.0 * U * wv_.abs() + f));
+            }
             for r in 0..rows {
-                let xs = xhat[r].abs() + 2.0 * xhat[0].abs() + 1.0;
-                want_y[r * c + j] = xhat[r] * wj + bj;
-                sy[r * c + j] = xs * wj.abs() + bj.abs();
-                want_dx[r * c + j] =
-                    rstd * wj * (d[r] - a / rows as f64 - xhat[r] * bb / rows as f64);
-                sdx[r * c + j] = rstd * gmax * (1.0 + xs);
+                if wb_tame(j) {
+                    let want = xhat[r] * wv(j) + bv(j);
+                    let s = (xs[r] + 1.0) * wv(j).abs() + bv(j).abs();
+                    want_y[r * c + j] = Some((want, 4.0 * kn * s + 2.0 * U * want.abs() + f));
+                }
+            }
+            if dy_tame && t(wv(j) as f32) {
+                let d: Vec<f64> = (0..rows).map(|r| dy[r * c + j] as f64).collect();
+                let a = d.iter().sum::<f64>();
+                let bb = d.iter().zip(&xhat).map(|(p, q)| p * q).sum::<f64>();
+                let gmax = d.iter().fold(0.0f64, |s, v| s.max(v.abs())) * wv(j).abs();
+                for r in 0..rows {
+                    let want = rstd * wv(j) * (d[r] - a / rows as f64 - xhat[r] * bb / rows as f64);
+                    let s = rstd * gmax * (2.0 + xs[r]);
+                    want_dx[r * c + j] = Some((want, 8.0 * kn * s + 2.0 * U * want.abs() + f));
+                }
+                let sw: f64 = d.iter().zip(&xs).map(|(d, s)| d.abs() * s).sum();
+                dw_sum[j] = Some((bb, sw));
             }
         }
-        close("y", &y[off..], &want_y, &sy);
-        close("dx", &dx[off..], &want_dx, &sdx);
+        check("y", &y[off..], &want_y);
+        check("stats", &stats[off..], &want_stats);
+        if with_running && m.track_running_stats {
+            check("running_mean", &rm[off..], &want_rm);
+            check("running_var", &rv[off..], &want_rv);
+        }
+        check("dx", &dx[off..], &want_dx);
+        if m.affine {
+            check("dweight", &dw, &acc(&dw_sum, &dw0, 8.0 * kn));
+            check("dbias", &db, &acc(&db_sum, &db0, 8.0 * kn));
+        }
     } else {
         let (rms, rvs) = (
             with_running.then_some(&rm[off..]),
@@ -298,10 +473,30 @@ fn batch_norm(i: &mut Input) {
             return;
         }
         if !m.track_running_stats {
+            // Evaluation without running statistics normalises with the batch's statistics,
+            // as training does: the same reference and bound as the training `y`.
+            if !(m.eps >= 1e-6) {
+                return;
+            }
+            let mut want_y = vec![None; n];
+            for j in (0..c).filter(|&j| col_tame(x, j) && wb_tame(j)) {
+                let col: Vec<f64> = (0..rows).map(|r| x[r * c + j] as f64).collect();
+                let (mean, var, _) = bn_moments(&col, 1);
+                let rstd = 1.0 / (var[0] + m.eps as f64).sqrt();
+                let xhat: Vec<f64> = col.iter().map(|v| (v - mean[0]) * rstd).collect();
+                let xs = xhat_scale(&xhat, |_| 0);
+                let f = floor(rows, rstd * 2.0);
+                for r in 0..rows {
+                    let want = xhat[r] * wv(j) + bv(j);
+                    let s = (xs[r] + 1.0) * wv(j).abs() + bv(j).abs();
+                    want_y[r * c + j] = Some((want, 4.0 * kn * s + 2.0 * U * want.abs() + f));
+                }
+            }
+            check("eval y (batch statistics)", &y[off..], &want_y);
             return;
         }
         let mut dx = vec![1.5f32; off + dxl];
-        let (mut dw, mut db) = (vec![0.0f32; m.weight_len()], vec![0.0f32; m.weight_len()]);
+        let (mut dw, mut db) = (dw0.clone(), db0.clone());
         let r = m.backward_eval(
             x,
             ws,
@@ -314,27 +509,48 @@ fn batch_norm(i: &mut Input) {
         );
         assert_eq!(r.is_ok(), dy.len() == n && dxl == n, "{r:?}");
         if r.is_err() {
-            assert!(dx.iter().all(|&v| v == 1.5) && dw.iter().chain(&db).all(|&v| v == 0.0));
+            assert!(dx.iter().all(|&v| v == 1.5) && same_bits(&dw, &dw0) && same_bits(&db, &db0));
             return;
         }
-        if !(tame(x) && tame(w) && tame(b) && tame(dy) && tame(&rm) && tame(&rv) && m.eps >= 1e-6) {
+        if !(m.eps >= 1e-6) {
             return;
         }
-        let (mut want_y, mut sy) = (vec![0.0; n], vec![0.0; n]);
-        let (mut want_dx, mut sdx) = (vec![0.0; n], vec![0.0; n]);
+        let (mut want_y, mut want_dx) = (vec![None; n], vec![None; n]);
+        let (mut dw_sum, mut db_sum) = (vec![Some((0.0, 0.0)); c], vec![Some((0.0, 0.0)); c]);
         for k in 0..n {
             let j = k % c;
-            let rstd = 1.0 / (rv[off + j] as f64 + m.eps as f64).sqrt();
-            let wj = ws.map_or(1.0, |w| w[j] as f64);
-            let bj = bs.map_or(0.0, |b| b[j] as f64);
-            let xhat = (x[k] as f64 - rm[off + j] as f64) * rstd;
-            want_y[k] = xhat * wj + bj;
-            sy[k] = (x[k].abs() as f64 + rm[off + j].abs() as f64) * rstd * wj.abs() + bj.abs();
-            want_dx[k] = dy[k] as f64 * wj * rstd;
-            sdx[k] = want_dx[k].abs();
+            let (rmj, rvj) = (rm[off + j], rv[off + j]);
+            if !(t(rmj) && t(rvj)) {
+                dw_sum[j] = None;
+                db_sum[j] = None;
+                continue;
+            }
+            let rstd = 1.0 / (rvj as f64 + m.eps as f64).sqrt();
+            let f = floor(1, rstd * 2.0);
+            let xhat = (x[k] as f64 - rmj as f64) * rstd;
+            if t(x[k]) && wb_tame(j) {
+                let want = xhat * wv(j) + bv(j);
+                let s = (x[k].abs() as f64 + rmj.abs() as f64) * rstd * wv(j).abs() + bv(j).abs();
+                want_y[k] = Some((want, 6.0 * U * s + 2.0 * U * want.abs() + f));
+            }
+            if t(dy[k]) && t(wv(j) as f32) {
+                let want = dy[k] as f64 * wv(j) * rstd;
+                want_dx[k] = Some((want, 6.0 * U * want.abs() + f));
+            }
+            let d = dy[k] as f64;
+            db_sum[j] = db_sum[j]
+                .filter(|_| t(dy[k]))
+                .map(|(s, a)| (s + d, a + d.abs()));
+            dw_sum[j] = dw_sum[j]
+                .filter(|_| t(dy[k]) && t(x[k]))
+                .map(|(s, a)| (s + d * xhat, a + d.abs() * (xhat.abs() + 1.0)));
         }
-        close("eval y", &y[off..], &want_y, &sy);
-        close("eval dx", &dx[off..], &want_dx, &sdx);
+        check("eval y", &y[off..], &want_y);
+        check("eval dx", &dx[off..], &want_dx);
+        if m.affine {
+            check("eval dweight", &dw, &acc(&dw_sum, &dw0, 4.0 * kn));
+            check("eval dbias", &db, &acc(&db_sum, &db0, 4.0 * kn));
+        }
     }
 }
 
@@ -359,6 +575,7 @@ fn drop_out(i: &mut Input) {
         assert!(y.iter().all(|&v| v == 1.5) && mask.iter().all(|&w| w == 7));
         return;
     }
+    input::compared();
     if !training {
         assert!(same_bits(&y[off..], x));
         return;

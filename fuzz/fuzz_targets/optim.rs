@@ -1,6 +1,8 @@
 //! Every optimizer on arbitrary hyper-parameters, lengths, values and sub-slice offsets:
 //! `update` returns `Ok` or the documented `Err` (and then writes nothing), never panics, and
-//! an `Ok` step agrees with the scalar reference in `tests/reference/optim.rs`.
+//! an `Ok` step agrees with the scalar reference in `tests/reference/optim.rs`: every
+//! parameter, every state plane and the scalars (NAdam's `mu_product`), element by element with
+//! each output's own scale and tolerance (see [`run`]).
 #![no_main]
 
 #[path = "input.rs"]
@@ -111,7 +113,9 @@ fn optimizer(i: &mut Input) -> Opt {
     }
 }
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(|data: &[u8]| input::execution(|| execution(data)));
+
+fn execution(data: &[u8]) {
     // The portable lanes round every product, as the references do; the detected lanes may
     // fuse multiply-adds, which the comparison allows for (see `fused_gain`).
     descent::simd::with_isa(descent::Isa::Portable, || run(data, false));
@@ -119,10 +123,34 @@ fuzz_target!(|data: &[u8]| {
     if isa != descent::Isa::Portable {
         run(data, descent::simd::fuses_multiply_add(isa));
     }
-});
+}
 
-/// The agreement asked of every result, relative to its element's scale.
-const REL: f32 = 1e-5;
+/// The agreement asked of each output, in units of `u = 2⁻²⁴` of that output's own scale
+/// (see [`run`]). A state plane is one or two roundings per operation of a lerp or a
+/// multiply-add (`m + (1−β)·(g − m)`, `β·v + (1−β)·g·g`, `v + g²`, `max(β·u, |g| + ε)`) after the
+/// weight decay's `g + λ·p`: at most 6 roundings of the terms' magnitudes, rounded up to 8.
+/// The parameter's step is a chain of about a dozen roundings (the bias corrections and their
+/// square roots, `√v`, `+ ε`, the division, `lr·`, NAdam's two terms, RAdam's rectification)
+/// on top of its state planes' errors, rounded up to 32.
+const REL_STATE: f32 = 8.0 / 16_777_216.0;
+const REL_PARAM: f32 = 32.0 / 16_777_216.0;
+/// NAdam's `mu_product ← mu_product·μₜ`: `μₜ` rounded to `f32` and the product: 2 roundings,
+/// rounded up to 4.
+const REL_SCALAR: f32 = 4.0 / 16_777_216.0;
+
+/// One run of up to 4 steps. Each element `k` is compared with its own scales, from the inputs
+/// that element depends on (never the largest over the call):
+/// * a state plane: `max(|old|, |new|, |new of the magnitudes|)`, where "the magnitudes" is the
+///   reference step run on `|p|`, `|g|` and `|state|` (without `maximize`), which sums the
+///   magnitudes of the terms a plane adds up (`β·|m| + (1−β)·(|g| + λ·|p|)`); a plane that
+///   cancels far below its terms keeps the terms' scale;
+/// * the parameter: `max(|p_old|, |p_new|, |Δ of the magnitudes|, |Δ|·A)`, `Δ` the step and `A`
+///   the largest `scale/|new|` over the element's planes: a plane that cancelled carries its
+///   terms' rounding, relative to itself, into the step;
+/// * the scalars (NAdam's `mu_product`): their own value.
+///
+/// An element whose inputs exceed `1e15` (squares overflow `f32` in one order of operations and
+/// not another) skips itself only.
 
 fn run(data: &[u8], fused: bool) {
     let mut i = Input(data);
@@ -131,20 +159,20 @@ fn run(data: &[u8], fused: bool) {
     let n = i.len(40);
     let off = i.len(3);
     let steps = 1 + i.len(3) as u64;
-    let scale = [1.0, 1e-6, 1e6, 1e30][i.byte() as usize % 4];
+    let scale = [1.0, 1e-6, 1e6, 1e12][i.byte() as usize % 4];
     // Mostly the right state length, sometimes a wrong one.
     let len = match i.byte() % 16 {
         0 => i.len(200),
         _ => o.state_len(n),
     };
     let mut p = vec![0.0f32; off + n];
-    p[off..].copy_from_slice(&i.values(n, scale));
+    p[off..].copy_from_slice(&i.mostly_tame(n, scale));
     let mut state = vec![0.0f32; off + len];
     let mut p_ref = p[off..].to_vec();
     let mut s_ref = vec![0.0f32; len];
     let mut counter = 0u64;
     for t in 1..=steps {
-        let g = i.values(n, scale);
+        let g = i.mostly_tame(n, scale);
         let (p_before, s_before) = (p.clone(), state.clone());
         let result = o.step(&mut counter, &mut p[off..], &g, &mut state[off..]);
         let valid = o.validate();
@@ -179,58 +207,84 @@ fn run(data: &[u8], fused: bool) {
         }
         let (p0, s0) = (p_ref.clone(), s_ref.clone());
         opt.reference_step(t, &mut p_ref, &g, &mut s_ref);
+        // The same step on the magnitudes: the scale of the terms behind every result.
+        let mut p_abs: Vec<f32> = p0.iter().map(|v| v.abs()).collect();
+        let g_abs: Vec<f32> = g.iter().map(|v| v.abs()).collect();
+        let mut s_abs: Vec<f32> = s0.iter().map(|v| v.abs()).collect();
+        opt.with_maximize(false)
+            .reference_step(t, &mut p_abs, &g_abs, &mut s_abs);
         let planes = o.state_planes().len();
+        let gain = if fused { fused_gain(&opt) } else { 1.0 };
         for k in 0..n {
-            // The scale of element k: every input that fed it.
-            let mut s = p0[k].abs().max(g[k].abs()).max(g[k] * g[k]);
-            let mut huge = huge_finite(p0[k]) || huge_finite(g[k]);
-            for plane in 0..planes {
-                s = s.max(s0[plane * n + k].abs());
-                huge |= huge_finite(s0[plane * n + k]);
-            }
-            let mut s_param = s;
-            if fused {
-                // Centered RMSprop's step also feeds its momentum buffer.
-                let moved = cancellation(&opt, k, n, p0[k], g[k], &s_ref);
-                if moved.is_infinite() {
-                    // The variance is rounding noise around zero and eps = 0: `g/a` may be
-                    // infinite (or NaN) in one order of operations and finite in another.
-                    continue;
-                }
-                s = s * fused_gain(&opt) + moved / REL;
-                // A state that cancelled (`|new|` far below the terms that formed it) carries
-                // the fused rounding of those terms, relative to itself, into the step.
-                let amplification = (0..planes)
-                    .map(|plane| s / s_ref[plane * n + k].abs().max(f32::EPSILON * s))
-                    .fold(1.0f32, f32::max);
-                s_param = s + (p_ref[k] - p0[k]).abs() * amplification;
-            }
+            let huge = huge_finite(p0[k])
+                || huge_finite(g[k])
+                || (0..planes).any(|plane| huge_finite(s0[plane * n + k]));
             if huge {
-                // Finite values near f32::MAX overflow in one order of operations and not in
-                // another (m/bc1·lr against m·(lr/bc1)): not comparable.
                 continue;
             }
-            assert!(
-                agree(p[off + k], p_ref[k], s_param, REL),
-                "{opt:?} t={t} p[{k}]: {} vs {} (scale {s}; p0 {}, g {}, state {:?})",
-                p[off + k],
-                p_ref[k],
-                p0[k],
-                g[k],
-                (0..planes).map(|j| s0[j * n + k]).collect::<Vec<_>>()
-            );
+            let mut amplification = 1.0f32;
+            let mut plane_scales = Vec::with_capacity(planes);
             for plane in 0..planes {
                 let j = plane * n + k;
-                assert!(
-                    agree(state[off + j], s_ref[j], s, REL),
-                    "{opt:?} t={t} state[{j}]: {} vs {} (scale {s}; p0 {}, g {}, state {:?})",
-                    state[off + j],
-                    s_ref[j],
+                let sc = s0[j].abs().max(s_ref[j].abs()).max(s_abs[j].abs());
+                amplification = amplification.max(sc / s_ref[j].abs().max(f32::EPSILON * sc));
+                plane_scales.push(sc);
+            }
+            let step = (p_ref[k] - p0[k]).abs();
+            let step_abs = (p_abs[k] - p0[k].abs()).abs();
+            let mut s_param = p0[k]
+                .abs()
+                .max(p_ref[k].abs())
+                .max(if step_abs.is_finite() { step_abs } else { 0.0 })
+                .max(step * amplification);
+            // Centered RMSprop's step through a cancelling variance (zero elsewhere); it also
+            // feeds the momentum buffer.
+            let moved = if fused {
+                cancellation(&opt, k, n, p0[k], g[k], &s_ref)
+            } else {
+                0.0
+            };
+            if moved.is_infinite() {
+                // The variance is rounding noise around zero and eps = 0: `g/a` may be
+                // infinite (or NaN) in one order of operations and finite in another.
+                continue;
+            }
+            s_param += moved / (REL_PARAM * gain);
+            let ctx = || {
+                format!(
+                    "{opt:?} t={t} k={k}: p0 {}, g {}, state {:?}",
                     p0[k],
                     g[k],
                     (0..planes).map(|j| s0[j * n + k]).collect::<Vec<_>>()
+                )
+            };
+            assert!(
+                agree(p[off + k], p_ref[k], s_param, REL_PARAM * gain),
+                "p: {} vs {} (scale {s_param}); {}",
+                p[off + k],
+                p_ref[k],
+                ctx()
+            );
+            for (plane, sc) in plane_scales.into_iter().enumerate() {
+                let j = plane * n + k;
+                let sc = sc + moved / (REL_STATE * gain);
+                assert!(
+                    agree(state[off + j], s_ref[j], sc, REL_STATE * gain),
+                    "state[{j}]: {} vs {} (scale {sc}); {}",
+                    state[off + j],
+                    s_ref[j],
+                    ctx()
                 );
             }
+        }
+        // The scalars after the planes (NAdam's `mu_product`), against their own value.
+        for j in planes * n..len {
+            assert!(
+                agree(state[off + j], s_ref[j], 0.0, REL_SCALAR),
+                "{opt:?} t={t} scalar state[{j}]: {} vs {}",
+                state[off + j],
+                s_ref[j]
+            );
         }
         // Carry on from our own result so the steps stay comparable.
         p_ref.copy_from_slice(&p[off..]);

@@ -19,12 +19,16 @@
 //! * pruning masks: exactly `k = Amount::count(n)` zeros, on the `k` smallest magnitudes as
 //!   `f32::total_cmp` orders `|w|` (NaN largest), ties pruned lower index first.
 //!
-//! Values are compared where every input is finite and below `1e15` (squares that overflow
-//! `f32` in one order and not another); NaN inputs must give NaN norms and penalties.
+//! Values are compared where the inputs they depend on are finite and below `1e15` (squares
+//! that overflow `f32` in one order and not another): a penalty or a norm needs every element,
+//! a gradient element its own, a row of `max_norm_rows` its row; NaN inputs must give NaN norms
+//! and penalties.
 #![no_main]
 
 #[path = "input.rs"]
 mod input;
+#[path = "../../tests/reference/regularize.rs"]
+mod reference;
 
 use descent::regularize::{
     apply_mask, clamp, clip_grad_norm, clip_grad_value, elastic_net, global_magnitude_mask,
@@ -33,8 +37,11 @@ use descent::regularize::{
 use descent::Error;
 use input::{guarded, intact, same_bits, same_values, Input, U};
 use libfuzzer_sys::fuzz_target;
+use reference::reference_mask;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(|data: &[u8]| input::execution(|| execution(data)));
+
+fn execution(data: &[u8]) {
     let mut i = Input(data);
     match i.byte() % 6 {
         0 => penalty(&mut i),
@@ -44,10 +51,12 @@ fuzz_target!(|data: &[u8]| {
         4 => prune(&mut i),
         _ => mask(&mut i),
     }
-});
+}
 
 fn scale(i: &mut Input) -> f32 {
-    [1.0, 1e-3, 1e3, 1e-20, 1e20][i.byte() as usize % 5]
+    // Squares of these stay normal in `f32` and sums of them finite, so every scale reaches the
+    // comparisons; edge cases come from `Input::mostly_tame` and `Input::value`.
+    [1.0, 1e-3, 1e3, 1e-9, 1e9][i.byte() as usize % 5]
 }
 
 fn len(i: &mut Input) -> usize {
@@ -72,8 +81,8 @@ fn penalty(i: &mut Input) {
     let with_grad = i.byte() % 4 != 0;
     let gl = i.length(n, 16);
     let s = scale(i);
-    let w = guarded(off, &i.values(n, s));
-    let g0 = i.values(gl, 1.0);
+    let w = guarded(off, &i.mostly_tame(n, s));
+    let g0 = i.mostly_tame(gl, 1.0);
     let mut g = guarded(off, &g0);
     let w = &w[off..off + n];
     let grad = with_grad.then_some(&mut g[off..off + gl]);
@@ -106,9 +115,8 @@ fn penalty(i: &mut Input) {
     if w.iter().any(|v| v.is_nan()) {
         assert!(p.is_nan());
     }
-    if !tame(w) || (with_grad && !tame(&g0)) {
-        return;
-    }
+    // The penalty needs every element tame; a gradient element only its own `w` and `g`.
+    let tame1 = |v: f32| v.is_finite() && v.abs() <= 1e15;
     let (lam, r) = (lambda as f64, ratio as f64);
     let sign = |v: f64| {
         if v > 0.0 {
@@ -126,11 +134,12 @@ fn penalty(i: &mut Input) {
         1 => lam * sum_sq * if half { 0.5 } else { 1.0 },
         _ => lam * (r * sum_abs + 0.5 * (1.0 - r) * sum_sq),
     };
-    if want.abs() < 1e30 {
+    if tame(w) && want.abs() < 1e30 {
         // Squares below the normal range (|w| < 1e-19) are subnormal in the f32 lanes: an
         // absolute 2⁻¹⁴⁹ each, which λ scales (the documented 32u is relative to normal terms).
         let sub = lam * n as f64 * f32::from_bits(1) as f64;
         let tol = 40.0 * U * want.abs() + f32::MIN_POSITIVE as f64 + sub;
+        input::compared();
         assert!(
             (p as f64 - want).abs() <= tol,
             "penalty {which}: {p:e}, want {want:e} ± {tol:e}; λ={lambda} half={half} w={w:?}"
@@ -138,6 +147,9 @@ fn penalty(i: &mut Input) {
     }
     if with_grad {
         for k in 0..n {
+            if !(tame1(w[k]) && tame1(g0[k])) {
+                continue;
+            }
             let (wk, gk) = (w[k] as f64, g0[k] as f64);
             let term = match which {
                 0 => lam * sign(wk),
@@ -159,6 +171,7 @@ fn penalty(i: &mut Input) {
             };
             let tol = 4.0 * U * (gk.abs() + scale) + f32::MIN_POSITIVE as f64 + quantum;
             if want.abs() < 1e30 {
+                input::compared();
                 assert!(
                     (g[k] as f64 - want).abs() <= tol,
                     "penalty {which} grad[{k}]: {:e}, want {want:e} ± {tol:e}",
@@ -217,7 +230,7 @@ fn clip_norm(i: &mut Input) {
     let gs: Vec<Vec<f32>> = (0..slices)
         .map(|_| {
             let n = i.len(20);
-            i.values(n, s)
+            i.mostly_tame(n, s)
         })
         .collect();
     let nt = norm_type(i);
@@ -259,6 +272,7 @@ fn clip_norm(i: &mut Input) {
     let c = if c > 1.0 { 1.0 } else { c };
     for (a, b) in clipped.iter().zip(&gs) {
         let want: Vec<f32> = b.iter().map(|v| v * c).collect();
+        input::compared();
         assert!(same_values(a, &want), "{nt:?}: clipped by {c}");
     }
     check_norm(&gs, nt, r);
@@ -280,6 +294,7 @@ fn check_norm(gs: &[Vec<f32>], nt: NormType, r: descent::Result<f32>) {
         return;
     }
     let tol = rel * want + f32::from_bits(1) as f64;
+    input::compared();
     assert!(
         (total as f64 - want).abs() <= tol,
         "{nt:?}: norm {total:e}, want {want:e} ± {tol:e}; {gs:?}"
@@ -311,6 +326,7 @@ fn clip_value_and_clamp(i: &mut Input) {
             } else {
                 v
             };
+            input::compared();
             assert_eq!(x[off + k].to_bits(), want.to_bits(), "clip_value {a}: {v}");
         }
     } else {
@@ -327,6 +343,7 @@ fn clip_value_and_clamp(i: &mut Input) {
             let v = x0[k];
             let v = if v < b { b } else { v };
             let want = if v > a { a } else { v };
+            input::compared();
             assert_eq!(x[off + k].to_bits(), want.to_bits(), "clamp [{b}, {a}]");
         }
     }
@@ -338,7 +355,7 @@ fn rows(i: &mut Input) {
     let max_norm = i.hparam(0.0, 3.0);
     let wl = i.length(r * c, 16);
     let s = scale(i);
-    let w0 = i.values(wl, s);
+    let w0 = i.mostly_tame(wl, s);
     let mut w = guarded(off, &w0);
     let res = max_norm_rows(&mut w[off..off + wl], r, c, max_norm);
     assert!(intact(&w, off, wl));
@@ -371,6 +388,7 @@ fn rows(i: &mut Input) {
             .sqrt();
         let m = max_norm as f64;
         if norm < m * (1.0 - 1e-5) {
+            input::compared();
             assert!(same_bits(got, before), "row {row} of norm {norm} below {m}");
         } else if norm > m * (1.0 + 1e-5) {
             // The factor is an f32 (as torch's): the norm's 32u and its own rounding, or an
@@ -378,6 +396,7 @@ fn rows(i: &mut Input) {
             let f = m / (norm + 1e-7);
             for (g, b) in got.iter().zip(before) {
                 let want = *b as f64 * f;
+                input::compared();
                 let tol = 40.0 * U * want.abs()
                     + (*b as f64).abs() * f32::from_bits(1) as f64
                     + f32::MIN_POSITIVE as f64;
@@ -388,18 +407,6 @@ fn rows(i: &mut Input) {
             }
         }
     }
-}
-
-/// The reference mask: the `k` smallest `|w|` by `total_cmp` (the bits of `|w|`), ties lower
-/// index first.
-fn reference_mask(w: &[f32], k: usize) -> Vec<f32> {
-    let mut order: Vec<usize> = (0..w.len()).collect();
-    order.sort_by_key(|&j| (w[j].to_bits() & 0x7fff_ffff, j));
-    let mut m = vec![1.0; w.len()];
-    for &j in &order[..k] {
-        m[j] = 0.0;
-    }
-    m
 }
 
 fn prune(i: &mut Input) {
@@ -503,6 +510,7 @@ fn check_prune(
         assert_eq!(k, c);
     }
     assert_eq!(mask.iter().filter(|&&v| v == 0.0).count(), k);
+    input::compared();
     assert_eq!(mask, reference_mask(w, k), "{amount:?} w={w:?}");
 }
 
@@ -531,5 +539,6 @@ fn mask(i: &mut Input) {
     }
     r.unwrap();
     let want: Vec<f32> = x0.iter().zip(&m).map(|(x, m)| x * m).collect();
+    input::compared();
     assert!(same_values(&x[off..off + n], &want));
 }

@@ -26,7 +26,9 @@ use descent::train::{
 use input::Input;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(|data: &[u8]| input::execution(|| execution(data)));
+
+fn execution(data: &[u8]) {
     let mut i = Input(data);
     let features = i.len(4);
     let rows = i.len(12);
@@ -109,6 +111,7 @@ fuzz_target!(|data: &[u8]| {
             let ulp =
                 4.0 * f64::from(f32::EPSILON) * big as f64 + 2.0 * f64::from(f32::from_bits(1));
             let tol = 1e-4 + ulp / st.std[j] as f64;
+            input::compared();
             assert!(
                 mean.abs() <= tol,
                 "feature {j} has mean {mean} after standardising (± {tol}); {st:?}, x={:?}",
@@ -217,4 +220,4 @@ fuzz_target!(|data: &[u8]| {
             assert!(matches!(r, Err(TrainError::NonFinite { .. })), "{r:?}");
         }
     }
-});
+}

@@ -60,6 +60,40 @@ impl Opt {
         }
     }
 
+    /// Whether the optimizer ascends (`maximize`).
+    pub fn maximize(&self) -> bool {
+        match self {
+            Opt::Sgd(o) => o.maximize,
+            Opt::Adagrad(o) => o.maximize,
+            Opt::RmsProp(o) => o.maximize,
+            Opt::Adam(o) => o.maximize,
+            Opt::AdamW(o) => o.maximize,
+            Opt::Adamax(o) => o.maximize,
+            Opt::NAdam(o) => o.maximize,
+            Opt::RAdam(o) => o.maximize,
+            Opt::Adadelta(o) => o.maximize,
+            Opt::Lion(o) => o.maximize,
+            Opt::Rprop(o) => o.maximize,
+        }
+    }
+
+    /// The same optimizer with `maximize` set.
+    pub fn with_maximize(self, maximize: bool) -> Opt {
+        match self {
+            Opt::Sgd(o) => Opt::Sgd(Sgd { maximize, ..o }),
+            Opt::Adagrad(o) => Opt::Adagrad(Adagrad { maximize, ..o }),
+            Opt::RmsProp(o) => Opt::RmsProp(RmsProp { maximize, ..o }),
+            Opt::Adam(o) => Opt::Adam(Adam { maximize, ..o }),
+            Opt::AdamW(o) => Opt::AdamW(AdamW { maximize, ..o }),
+            Opt::Adamax(o) => Opt::Adamax(Adamax { maximize, ..o }),
+            Opt::NAdam(o) => Opt::NAdam(NAdam { maximize, ..o }),
+            Opt::RAdam(o) => Opt::RAdam(RAdam { maximize, ..o }),
+            Opt::Adadelta(o) => Opt::Adadelta(Adadelta { maximize, ..o }),
+            Opt::Lion(o) => Opt::Lion(Lion { maximize, ..o }),
+            Opt::Rprop(o) => Opt::Rprop(Rprop { maximize, ..o }),
+        }
+    }
+
     /// One reference step `t` over `p`, `g` and the state, element by element.
     pub fn reference_step(&self, t: u64, p: &mut [f32], g: &[f32], state: &mut [f32]) {
         let n = p.len();
@@ -68,7 +102,7 @@ impl Opt {
             Opt::Adagrad(o) => adagrad(o, t, p, g, state),
             Opt::RmsProp(o) => rmsprop(o, t, p, g, state, n),
             Opt::Adam(o) => adam(o, t, p, g, state, n),
-            Opt::AdamW(o) => adam(&o.as_adam(), t, p, g, state, n),
+            Opt::AdamW(o) => adamw(o, t, p, g, state, n),
             Opt::Adamax(o) => adamax(o, t, p, g, state, n),
             Opt::NAdam(o) => nadam(o, t, p, g, state, n),
             Opt::RAdam(o) => radam(o, t, p, g, state, n),
@@ -184,6 +218,48 @@ fn adam(o: &Adam, t: u64, p: &mut [f32], g: &[f32], s: &mut [f32], n: usize) {
         };
         let denom = second.sqrt() / bc2_sqrt + o.eps;
         p[i] -= step_size * (m[i] / denom);
+    }
+}
+
+/// AdamW as torch's `_single_tensor_adamw` (torch ≥ 2.6: `_single_tensor_adam` with
+/// `decoupled_weight_decay=True`) writes it, independently of [`adam`] and of the crate's
+/// `AdamW::as_adam`:
+/// `g ← −g if maximize; θ ← θ·(1 − lr·λ); m ← lerp(m, g, 1 − β₁); v ← β₂·v + (1 − β₂)·g²;
+///  v̂ ← max(v̂, v) if amsgrad; θ ← θ − (lr/(1 − β₁ᵗ))·m / (√v̂/√(1 − β₂ᵗ) + ε)`.
+/// The scalars `1 − lr·λ`, `lr/(1 − β₁ᵗ)` and `√(1 − β₂ᵗ)` are Python floats, rounded to
+/// `f32` once where they meet the tensors.
+fn adamw(o: &AdamW, t: u64, p: &mut [f32], g: &[f32], s: &mut [f32], n: usize) {
+    if t == 1 {
+        s.fill(0.0);
+    }
+    let (lr, wd) = (o.lr as f64, o.weight_decay as f64);
+    let (beta1, beta2) = (o.betas.0 as f64, o.betas.1 as f64);
+    let decay = (1.0 - lr * wd) as f32;
+    let step_size = (lr / (1.0 - beta1.powi(t as i32))) as f32;
+    let bias_correction2_sqrt = (1.0 - beta2.powi(t as i32)).sqrt() as f32;
+    let (exp_avg, rest) = s.split_at_mut(n);
+    let (exp_avg_sq, max_exp_avg_sq) = rest.split_at_mut(n);
+    for i in 0..n {
+        let grad = if o.maximize { -g[i] } else { g[i] };
+        p[i] *= decay;
+        // `exp_avg.lerp_(grad, 1 − β₁)`: `m + w·(g − m)` for a weight below ½.
+        exp_avg[i] += (1.0 - beta1) as f32 * (grad - exp_avg[i]);
+        exp_avg_sq[i] = exp_avg_sq[i] * o.betas.1 + (1.0 - beta2) as f32 * grad * grad;
+        let second = if o.amsgrad {
+            // `torch.maximum` propagates NaN.
+            let m = max_exp_avg_sq[i];
+            let v = exp_avg_sq[i];
+            max_exp_avg_sq[i] = if m.is_nan() || v.is_nan() {
+                f32::NAN
+            } else {
+                m.max(v)
+            };
+            max_exp_avg_sq[i]
+        } else {
+            exp_avg_sq[i]
+        };
+        let denom = second.sqrt() / bias_correction2_sqrt + o.eps;
+        p[i] += -step_size * (exp_avg[i] / denom);
     }
 }
 
