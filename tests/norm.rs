@@ -834,6 +834,46 @@ fn batch_norm_is_accurate_when_the_mean_dwarfs_the_spread_once() {
 }
 
 #[test]
+fn batch_norm_eval_without_running_statistics_normalises_like_training() {
+    for_each_isa(|_| batch_norm_eval_without_running_statistics_once());
+}
+
+/// One instruction set of [`batch_norm_eval_without_running_statistics_normalises_like_training`]:
+/// without `track_running_stats`, evaluation uses the batch's statistics whether the running
+/// ones are passed as `None` or as empty slices (their length then), and computes `y` as the
+/// training forward does (the same bits), also when the mean dwarfs the spread. Both failed
+/// before: empty slices were read as a zero mean and variance, and the batch mean was rounded
+/// to `f32` before the subtraction (2 % off on the second case below).
+fn batch_norm_eval_without_running_statistics_once() {
+    let cases: [(&[f32], f32); 3] = [
+        (&[-1.0, -1.0], 1e-6),
+        (&[-0.999_975_74, -0.999_979], 1.209_787_3e-6),
+        (&[3.0, -1.0, 0.5, 7.25, 1e4, 1e4 + 0.5], 1e-5),
+    ];
+    for (x, eps) in cases {
+        let m = BatchNorm {
+            features: 1,
+            eps,
+            momentum: None,
+            affine: false,
+            track_running_stats: false,
+        };
+        let (mut train_y, mut stats) = (vec![0.0f32; x.len()], vec![0.0f32; m.stats_len()]);
+        m.forward_train(x, None, None, None, &mut train_y, &mut stats)
+            .unwrap();
+        let xd = f64s(x);
+        let want = bn_train_ref(&xd, None, None, 1, f64::from(eps));
+        assert_close("train y", &train_y, &want, 4.0 * sqrt(x.len()));
+        for running in [None, Some(&[][..])] {
+            let mut y = vec![f32::NAN; x.len()];
+            m.forward_eval(x, None, None, running, running, &mut y)
+                .unwrap();
+            assert_eq!(bits(&y), bits(&train_y), "{x:?} running {running:?}");
+        }
+    }
+}
+
+#[test]
 fn running_statistics_over_several_batches() {
     for_each_isa(|_| running_statistics_over_several_batches_once());
 }

@@ -279,9 +279,11 @@ impl BatchNorm {
             features: c,
             eps: self.eps,
         };
-        let stats = match running_mean.zip(running_var) {
-            Some((mean, var)) => ForwardStats::Running { mean, var },
-            None => ForwardStats::Batch,
+        // `track_running_stats` decides, as in torch: without it the running statistics are
+        // absent (or empty, their length then) and the batch's own are used.
+        let stats = match (self.track_running_stats, running_mean, running_var) {
+            (true, Some(mean), Some(var)) => ForwardStats::Running { mean, var },
+            _ => ForwardStats::Batch,
         };
         dispatch(BnForward { args, stats });
         Ok(())
@@ -479,7 +481,6 @@ impl WithLanes for BnForward<'_, '_> {
                 for j in (0..c).step_by(LANES) {
                     let (w, b) = affine(l, weight, bias, j);
                     let (pivot, delta, q) = channel_moments(l, x, c, j);
-                    let mean = pivot + delta;
                     let r = per_lane(l, q, |q| rstd(f64::from(q) / n, eps));
                     normalize_channel(
                         l,
@@ -487,7 +488,7 @@ impl WithLanes for BnForward<'_, '_> {
                         (c, j),
                         (w, b),
                         #[inline(always)]
-                        move |v| v - mean,
+                        move |v| (v - pivot) - delta,
                         r,
                     );
                 }
