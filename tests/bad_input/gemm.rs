@@ -1,6 +1,7 @@
 //! Bad-input rows of `descent::gemm`: the three matrix products.
 
-use descent::gemm::{matmul_nn, matmul_nt, matmul_tn_acc, Isa};
+use descent::gemm::{matmul_nn, matmul_nt, matmul_tn_acc};
+use descent::Isa;
 
 use crate::harness::*;
 
