@@ -163,12 +163,16 @@ impl Dense {
             check_len("bias", bias.len(), self.out_features)?;
         }
         check_len("y", y.len(), lens.y)?;
-        let dims = gemm::Dims {
-            m: self.batch,
-            n: self.out_features,
-            k: self.in_features,
-        };
-        gemm::matmul_nt_bias(self.isa, dims, x, weight, bias, y)
+        gemm::matmul_nt_bias(
+            self.isa,
+            self.batch,
+            self.out_features,
+            self.in_features,
+            x,
+            weight,
+            bias,
+            y,
+        )
     }
 
     /// Backward, for the upstream gradient `dy = ∂L/∂y` `[batch, out]`:

@@ -77,36 +77,30 @@ pub fn matmul_nt(
     b: &[f32],
     c: &mut [f32],
 ) -> Result<()> {
-    compute(
-        isa,
-        Product::Nt,
-        Operands::new(Dims { m, n, k }, a, b, None, c)?,
-    );
-    Ok(())
-}
-
-/// The dimensions of a product: `C` is `[m, n]`, the sum runs over `k` steps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Dims {
-    /// Rows of `C`.
-    pub m: usize,
-    /// Columns of `C`.
-    pub n: usize,
-    /// Steps of each sum.
-    pub k: usize,
+    matmul_nt_bias(isa, m, n, k, a, b, None, c)
 }
 
 /// `C = A·Bᵀ (+ bias on every row)`: [`matmul_nt`] with an optional `bias[n]` added to
 /// every row, in the same pass. The dense forward `y = x·Wᵀ + b`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn matmul_nt_bias(
     isa: Isa,
-    dims: Dims,
+    m: usize,
+    n: usize,
+    k: usize,
     a: &[f32],
     b: &[f32],
     bias: Option<&[f32]>,
     c: &mut [f32],
 ) -> Result<()> {
-    compute(isa, Product::Nt, Operands::new(dims, a, b, bias, c)?);
+    let Some(ops) = Operands::new(m, n, k, a, b, bias, c)? else {
+        return Ok(());
+    };
+    if ops.k == 0 {
+        fill_rows(ops.c, ops.n, ops.bias);
+        return Ok(());
+    }
+    dispatch(isa, Product::Nt, ops);
     Ok(())
 }
 
@@ -143,11 +137,13 @@ pub fn matmul_tn_acc(
     b: &[f32],
     c: &mut [f32],
 ) -> Result<()> {
-    compute(
-        isa,
-        Product::TnAcc,
-        Operands::new(Dims { m, n, k }, a, b, None, c)?,
-    );
+    let Some(ops) = Operands::new(m, n, k, a, b, None, c)? else {
+        return Ok(());
+    };
+    if ops.k == 0 {
+        return Ok(());
+    }
+    dispatch(isa, Product::TnAcc, ops);
     Ok(())
 }
 
@@ -183,11 +179,14 @@ pub fn matmul_nn(
     b: &[f32],
     c: &mut [f32],
 ) -> Result<()> {
-    compute(
-        isa,
-        Product::Nn,
-        Operands::new(Dims { m, n, k }, a, b, None, c)?,
-    );
+    let Some(ops) = Operands::new(m, n, k, a, b, None, c)? else {
+        return Ok(());
+    };
+    if ops.k == 0 {
+        fill_rows(ops.c, ops.n, None);
+        return Ok(());
+    }
+    dispatch(isa, Product::Nn, ops);
     Ok(())
 }
 
@@ -222,7 +221,9 @@ impl<'a> Operands<'a> {
     /// Checks the lengths (the same for the three layouts: `A` has `m·k` elements, `B` `n·k`,
     /// `C` `m·n`); `Ok(None)` when `C` is empty (`m = 0` or `n = 0`).
     fn new(
-        Dims { m, n, k }: Dims,
+        m: usize,
+        n: usize,
+        k: usize,
         a: &'a [f32],
         b: &'a [f32],
         bias: Option<&'a [f32]>,
@@ -259,21 +260,6 @@ trait Kernel: Copy {
     fn tn_acc(self, ops: Operands<'_>);
     /// `C = A·B`, `A` `[m, k]`, `B` `[k, n]` (`ops.bias` is `None`).
     fn nn(self, ops: Operands<'_>);
-}
-
-/// Computes `product` on checked operands (`None`: `C` is empty, nothing to do). With `k = 0`
-/// the written products fill `C` with the bias or zeros and the accumulated one leaves it.
-fn compute(isa: Isa, product: Product, ops: Option<Operands<'_>>) {
-    let Some(ops) = ops else {
-        return;
-    };
-    if ops.k == 0 {
-        if product != Product::TnAcc {
-            fill_rows(ops.c, ops.n, ops.bias);
-        }
-        return;
-    }
-    dispatch(isa, product, ops);
 }
 
 /// Runs `product` with the kernels of `isa`, or the portable ones when `isa` is not available.

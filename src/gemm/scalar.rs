@@ -254,13 +254,7 @@ mod tests {
                             }
                             let bias = with_bias.then_some(&bias[..]);
                             let (mut got, mut want) = (c0.clone(), c0.clone());
-                            let ops = Operands::new(
-                                crate::gemm::Dims { m, n, k },
-                                &a,
-                                &b,
-                                bias,
-                                &mut got,
-                            );
+                            let ops = Operands::new(m, n, k, &a, &b, bias, &mut got);
                             let ops = ops.unwrap().unwrap();
                             match product {
                                 0 => nt(ops),
