@@ -24,8 +24,8 @@ mod input;
 
 use descent::dense::Dense;
 use descent::gemm::{matmul_nn, matmul_nt, matmul_tn_acc};
-use descent::Isa;
 use descent::Error;
+use descent::Isa;
 use input::{guarded, intact, same_bits, Input, U};
 use libfuzzer_sys::fuzz_target;
 
