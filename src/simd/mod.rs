@@ -130,7 +130,7 @@ pub(crate) fn map_in<L: Lanes>(l: L, x: &[f32], y: &mut [f32], f: impl Fn(L::F) 
     }
 }
 
-/// [`map_inplace`] on the lanes `l`.
+/// `x[i] = f(x[i])` in place, on the lanes `l`; the tail through `f` on a zero-padded lane.
 #[inline(always)]
 pub(crate) fn map_inplace_in<L: Lanes>(l: L, x: &mut [f32], f: impl Fn(L::F) -> L::F) {
     let (xc, xt) = x.as_chunks_mut::<LANES>();
@@ -167,7 +167,7 @@ pub(crate) fn zip_map_in<L: Lanes>(
     }
 }
 
-/// [`zip_map_inplace`] on the lanes `l`.
+/// `b[i] = f(a[i], b[i])`: the second operand overwritten with the result, on the lanes `l`.
 #[inline(always)]
 pub(crate) fn zip_map_inplace_in<L: Lanes>(
     l: L,
@@ -226,7 +226,7 @@ pub(crate) fn sum_in<L: Lanes>(l: L, a: &[f32]) -> f32 {
     s
 }
 
-/// [`max`] on the lanes `l`.
+/// `max a[i]` on the lanes `l`, or `-∞` for an empty slice. A NaN anywhere gives NaN.
 #[inline(always)]
 pub(crate) fn max_in<L: Lanes>(l: L, a: &[f32]) -> f32 {
     let (ac, at) = a.as_chunks::<LANES>();
@@ -289,7 +289,7 @@ pub(crate) fn map_dispatch(x: &[f32], y: &mut [f32], f: impl LaneMap) {
     dispatch(Run(x, y, f));
 }
 
-/// [`map_inplace`] of `f`, on the lanes [`dispatch`](fn@dispatch) picks.
+/// [`map_inplace_in`] of `f`, on the lanes [`dispatch`](fn@dispatch) picks.
 #[inline]
 pub(crate) fn map_inplace_dispatch(x: &mut [f32], f: impl LaneMap) {
     /// The kernel.
@@ -333,7 +333,7 @@ pub(crate) fn zip_map_dispatch(a: &[f32], b: &[f32], out: &mut [f32], f: impl La
     dispatch(Run(a, b, out, f));
 }
 
-/// [`zip_map_inplace`] of `f`, on the lanes [`dispatch`](fn@dispatch) picks.
+/// [`zip_map_inplace_in`] of `f`, on the lanes [`dispatch`](fn@dispatch) picks.
 #[inline]
 pub(crate) fn zip_map_inplace_dispatch(a: &[f32], b: &mut [f32], f: impl LaneZip) {
     /// The kernel.
