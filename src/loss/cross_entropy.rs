@@ -8,7 +8,7 @@
 use super::{check_class_targets, check_label_smoothing, Reduction};
 use crate::error::{check_len, check_nonzero};
 use crate::rows::{by_rows, by_rows_mut};
-use crate::simd::math::exp_lanes;
+use crate::simd::math::exp_lanes_shared;
 use crate::simd::{
     dispatch, load_partial_in, map_inplace_in, max_in, store_partial_in, zip_map_inplace_in,
     BlockSum, Float8, Lanes, WithLanes, LANES,
@@ -52,7 +52,7 @@ pub fn cross_entropy(
     let scale = reduction.grad_scale(b);
     let total = dispatch(Ce {
         logits,
-        target: Target::Class(target),
+        target,
         classes,
         label_smoothing,
         scale,
@@ -63,7 +63,8 @@ pub fn cross_entropy(
 
 /// Cross-entropy with class-index targets on the lanes `l`: the total loss.
 #[inline(always)]
-fn class_targets_in<L: Lanes>(l: L, k: Ce<'_>, target: &[usize]) -> f64 {
+fn class_targets_in<L: Lanes>(l: L, k: Ce<'_, &[usize]>) -> f64 {
+    let target = k.target;
     let Ce {
         logits,
         classes,
@@ -176,7 +177,7 @@ pub fn cross_entropy_probs(
     let scale = reduction.grad_scale(b);
     let total = dispatch(Ce {
         logits,
-        target: Target::Probs(target),
+        target,
         classes,
         label_smoothing,
         scale,
@@ -185,39 +186,38 @@ pub fn cross_entropy_probs(
     Ok(reduction.finish(total, b))
 }
 
-/// The targets of a cross-entropy call.
-#[derive(Clone, Copy)]
-enum Target<'a> {
-    /// One class index per sample.
-    Class(&'a [usize]),
-    /// A row of class probabilities per sample.
-    Probs(&'a [f32]),
-}
-
-/// The kernel of both cross-entropy forms: the total loss.
-struct Ce<'a> {
+/// The kernel of a cross-entropy form, by its targets `T`: class indices (`&[usize]`) or
+/// rows of probabilities (`&[f32]`); the total loss. Two kernel types, so a program that calls
+/// one form links only its code.
+struct Ce<'a, T> {
     logits: &'a [f32],
-    target: Target<'a>,
+    target: T,
     classes: usize,
     label_smoothing: f32,
     scale: f32,
     grad: Option<&'a mut [f32]>,
 }
 
-impl WithLanes for Ce<'_> {
+impl WithLanes for Ce<'_, &[usize]> {
     type Output = f64;
     #[inline(always)]
     fn run<L: Lanes>(self, l: L) -> f64 {
-        match self.target {
-            Target::Class(t) => class_targets_in(l, self, t),
-            Target::Probs(q) => probs_in(l, self, q),
-        }
+        class_targets_in(l, self)
+    }
+}
+
+impl WithLanes for Ce<'_, &[f32]> {
+    type Output = f64;
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) -> f64 {
+        probs_in(l, self)
     }
 }
 
 /// Cross-entropy with probability targets on the lanes `l`: the total loss.
 #[inline(always)]
-fn probs_in<L: Lanes>(l: L, k: Ce<'_>, target: &[f32]) -> f64 {
+fn probs_in<L: Lanes>(l: L, k: Ce<'_, &[f32]>) -> f64 {
+    let target = k.target;
     let Ce {
         logits,
         classes,
@@ -348,7 +348,7 @@ fn small_group<L: Lanes>(
         l,
         buf,
         #[inline(always)]
-        |v| exp_lanes(l, v),
+        |v| exp_lanes_shared(l, v),
     );
     let mut total = 0.0f64;
     let rows = by_rows(logits, classes).zip(by_rows_mut(buf, classes));
@@ -512,7 +512,7 @@ fn exp_row_probs<L: Lanes>(
 #[inline(always)]
 fn z_exp<L: Lanes>(l: L, x: L::F, vm: L::F) -> (L::F, L::F) {
     let z = x - vm;
-    (z, exp_lanes(l, z))
+    (z, exp_lanes_shared(l, z))
 }
 
 /// The four lane sums of [`exp_row_probs`].

@@ -234,6 +234,26 @@ pub fn exp_lanes<L: Lanes>(l: L, x: L::F) -> L::F {
     p * pow2i(l, n1) * pow2i(l, n2)
 }
 
+/// [`exp_lanes`] for kernels that take many exponentials in one function: inlined where the
+/// lanes are vector registers, and elsewhere (Cortex-M, RISC-V: eight scalar lanes, where one
+/// inlined `exp` is hundreds of instructions) one out-of-line copy that every caller shares, so
+/// the flash of such a kernel does not grow with its number of `exp` sites. The same bits
+/// either way.
+#[inline(always)]
+pub(crate) fn exp_lanes_shared<L: Lanes>(l: L, x: L::F) -> L::F {
+    if crate::arch::VECTOR_LANES {
+        exp_lanes(l, x)
+    } else {
+        l.load(&exp_out_of_line(x.to_array()))
+    }
+}
+
+/// [`exp_lanes`] on the portable lanes, never inlined (see [`exp_lanes_shared`]).
+#[inline(never)]
+fn exp_out_of_line(x: [f32; 8]) -> [f32; 8] {
+    exp_lanes(Portable, f32x8::new(x)).to_array()
+}
+
 /// `eˣ − 1` in each lane, accurate near 0 (`expm1(x) = x` for `|x| < 2⁻²⁴`).
 ///
 /// Maximum error 2 ulp over all `f32` with full relative accuracy for small `|x|`; `+∞` from
