@@ -27,6 +27,9 @@ pub(super) struct Forward<'a> {
 pub(super) struct Train<'a> {
     pub buffers: &'a mut [f32],
     pub saved: &'a mut [f32],
+    /// The generator of the layers that draw (dropout), lent as a trait object: the tables
+    /// are function pointers, which cannot be generic over it.
+    pub rng: &'a mut dyn rand::Rng,
 }
 
 /// The arguments of a backward pass.
@@ -244,19 +247,29 @@ static BATCH_NORM: Kernels = Kernels {
 };
 
 static DROPOUT: Kernels = Kernels {
-    // Evaluation: the identity. (Training draws from the caller's generator, which a function
-    // pointer cannot be generic over: `Sequential::forward_train` calls it directly.)
+    // Training draws a mask into the layer's saved span; evaluation is the identity.
     forward: |kind, f| {
-        let LayerKind::Dropout { .. } = *kind else {
+        let LayerKind::Dropout { p } = *kind else {
             return Err(mismatch());
         };
-        if f.train.is_some() {
-            return Err(mismatch());
+        match f.train {
+            Some(train) => {
+                let mask: &mut [u32] = bytemuck::try_cast_slice_mut(train.saved).map_err(|_| {
+                    Error::LengthMismatch {
+                        what: "acts",
+                        expected: 0,
+                        actual: 0,
+                    }
+                })?;
+                dropout::dropout(f.input, f.output, mask, p, true, train.rng)
+            }
+            None => {
+                for (o, i) in f.output.iter_mut().zip(f.input) {
+                    *o = *i;
+                }
+                Ok(())
+            }
         }
-        for (o, i) in f.output.iter_mut().zip(f.input) {
-            *o = *i;
-        }
-        Ok(())
     },
     backward: |kind, b| {
         let LayerKind::Dropout { p } = *kind else {

@@ -3,10 +3,11 @@
 
 use super::kernels;
 use super::plan::{span_of, Params};
-use super::{Layer, LayerKind, Sequential};
-use crate::dropout;
+use super::Sequential;
 use crate::error::check_len;
-use crate::{Error, Result};
+#[cfg(doc)]
+use crate::Error;
+use crate::Result;
 
 impl<'a> Sequential<'a> {
     /// Inference: `y = model(x)` for a batch of `batch` samples, with every layer in evaluation
@@ -96,6 +97,8 @@ impl<'a> Sequential<'a> {
         check_len("acts", acts.len(), self.activation_len(batch))?;
         self.check_training_batch(batch)?;
 
+        // `&mut R` is itself a generator, and sized: the layers get it as `&mut dyn Rng`.
+        let mut rng = rng;
         let mut prev = 0usize..0usize;
         for ((i, layer), geo) in self.layers.iter().enumerate().zip(self.geometry(batch)) {
             let (before, rest) = acts.split_at_mut(geo.output.start.min(acts.len()));
@@ -119,9 +122,10 @@ impl<'a> Sequential<'a> {
                 train: Some(kernels::Train {
                     buffers: buf,
                     saved,
+                    rng: &mut rng,
                 }),
             };
-            forward_train(layer, pass, rng)?;
+            (layer.kernels.forward)(&layer.kind, pass)?;
             prev = geo.output;
         }
         Ok(acts.get(prev).unwrap_or(&[]))
@@ -225,24 +229,4 @@ impl<'a> Sequential<'a> {
         grads.fill(0.0);
         Ok(())
     }
-}
-
-/// One layer's training forward pass: its kernel, or for dropout, which draws from `rng`,
-/// the dropout kernel itself (generic over the generator, so it stays out of the table) with
-/// its mask in the layer's saved span.
-fn forward_train<R: rand::Rng + ?Sized>(
-    layer: &Layer,
-    mut pass: kernels::Forward<'_>,
-    rng: &mut R,
-) -> Result<()> {
-    if let (LayerKind::Dropout { p }, Some(train)) = (layer.kind, &mut pass.train) {
-        let mask: &mut [u32] =
-            bytemuck::try_cast_slice_mut(train.saved).map_err(|_| Error::LengthMismatch {
-                what: "acts",
-                expected: 0,
-                actual: 0,
-            })?;
-        return dropout::dropout(pass.input, pass.output, mask, p, true, rng);
-    }
-    (layer.kernels.forward)(&layer.kind, pass)
 }
