@@ -160,8 +160,8 @@ fn run(data: &[u8], fused: bool) {
     let off = i.len(3);
     let steps = 1 + i.len(3) as u64;
     let scale = [1.0, 1e-6, 1e6, 1e12][i.byte() as usize % 4];
-    // Mostly the right state length, sometimes a wrong one.
-    let len = match i.byte() % 16 {
+    // Mostly the right state length, sometimes (1 in 32) a wrong one.
+    let len = match i.byte() % 32 {
         0 => i.len(200),
         _ => o.state_len(n),
     };
