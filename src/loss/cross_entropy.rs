@@ -64,14 +64,13 @@ pub fn cross_entropy(
 /// Cross-entropy with class-index targets on the lanes `l`: the total loss.
 #[inline(always)]
 fn class_targets_in<L: Lanes>(l: L, k: Ce<'_, &[usize]>) -> f64 {
-    let target = k.target;
     let Ce {
         logits,
+        target,
         classes,
         label_smoothing,
         scale,
         grad,
-        ..
     } = k;
     let w = Smoothing::new(label_smoothing, classes);
     if classes <= SMALL_CLASSES {
@@ -217,14 +216,13 @@ impl WithLanes for Ce<'_, &[f32]> {
 /// Cross-entropy with probability targets on the lanes `l`: the total loss.
 #[inline(always)]
 fn probs_in<L: Lanes>(l: L, k: Ce<'_, &[f32]>) -> f64 {
-    let target = k.target;
     let Ce {
         logits,
+        target,
         classes,
         label_smoothing,
         scale,
         grad,
-        ..
     } = k;
     let w = Smoothing::new(label_smoothing, classes);
     if classes <= SMALL_CLASSES {
