@@ -2,9 +2,9 @@
 //! computing the same products, single-threaded.
 //!
 //! For each shape (batch, in, out):
-//! * `forward/…`: `y = x·Wᵀ` — ours ([`Dense::forward`], detected and portable instruction
-//!   sets) and each peer with the strides of `Wᵀ`;
-//! * `backward/…`: `dW += dyᵀ·x` and `dx = dy·W` — ours ([`Dense::backward`] without bias)
+//! * `forward/…`: `y = x·Wᵀ` — ours ([`Layer::forward`] of a [`Dense`] without bias, detected
+//!   and portable instruction sets) and each peer with the strides of `Wᵀ`;
+//! * `backward/…`: `dW += dyᵀ·x` and `dx = dy·W` — ours ([`Layer::backward`] without bias)
 //!   and two calls of each peer.
 //!
 //! Throughput is reported in floating-point operations (`2·batch·in·out` per product), so
@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use descent::dense::Dense;
+use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape};
 use descent::Isa;
 
 /// The shapes of issue 6: (batch, in, out).
@@ -170,11 +171,17 @@ fn dense(c: &mut Criterion) {
             .measurement_time(time)
             .sample_size(30);
         for &(name, isa) in &isas {
-            let layer = Dense::new(batch, inp, out).with_isa(isa);
+            let layer = Dense::new(inp, out).without_bias().with_isa(isa);
             g.bench_function(name, |bench| {
                 bench.iter(|| {
                     layer
-                        .forward(black_box(&x), black_box(&w), None, black_box(&mut y))
+                        .forward(
+                            Shape::Features(inp),
+                            Mode::EVAL,
+                            Params::new(black_box(&w), &[]),
+                            black_box(&x),
+                            black_box(&mut y),
+                        )
                         .unwrap()
                 })
             });
@@ -205,17 +212,21 @@ fn dense(c: &mut Criterion) {
             .measurement_time(time)
             .sample_size(30);
         for &(name, isa) in &isas {
-            let layer = Dense::new(batch, inp, out).with_isa(isa);
+            let layer = Dense::new(inp, out).without_bias().with_isa(isa);
             g.bench_function(name, |bench| {
                 bench.iter(|| {
+                    let grads = Grads {
+                        weight: Some(black_box(&mut dw)),
+                        bias: None,
+                    };
                     layer
                         .backward(
-                            black_box(&x),
-                            black_box(&w),
+                            Shape::Features(inp),
+                            Params::new(black_box(&w), &[]),
+                            Tape::train(black_box(&x), &[], &[]),
                             black_box(&dy),
-                            black_box(&mut dw),
-                            None,
                             Some(black_box(&mut dx)),
+                            grads,
                         )
                         .unwrap()
                 })
@@ -258,12 +269,15 @@ fn dense(c: &mut Criterion) {
 /// Before timing: each peer, called with the strides the bench uses, computes the products
 /// of `Dense` (a wrong stride would time a different product).
 fn check_peers_agree(batch: usize, inp: usize, out: usize, x: &[f32], w: &[f32], dy: &[f32]) {
-    let layer = Dense::new(batch, inp, out);
+    let layer = Dense::new(inp, out).without_bias();
+    let (input, params) = (Shape::Features(inp), Params::new(w, &[]));
     let mut y = vec![0.0; batch * out];
     let (mut dw, mut dx) = (vec![0.5; out * inp], vec![0.0; batch * inp]);
-    layer.forward(x, w, None, &mut y).unwrap();
+    layer.forward(input, Mode::EVAL, params, x, &mut y).unwrap();
+    let grads = Grads::new(&mut dw, &mut []);
+    let tape = Tape::train(x, &y, &[]);
     layer
-        .backward(x, w, dy, &mut dw, None, Some(&mut dx))
+        .backward(input, params, tape, dy, Some(&mut dx), grads)
         .unwrap();
     for (name, peer) in Peer::ALL {
         let mut y_p = vec![0.0; batch * out];

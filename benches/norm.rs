@@ -6,7 +6,8 @@
 //! ```
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use descent::norm::{BatchNorm, LayerNorm, RunningStats};
+use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape};
+use descent::norm::{BatchNorm, LayerNorm};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -129,24 +130,21 @@ fn layer_norm(c: &mut Criterion) {
         let b = data(cols, 4, -0.5, 0.5);
         let (mut y, mut dx) = (vec![0.0f32; n], vec![0.0f32; n]);
         let (mut dw, mut db) = (vec![0.0f32; cols], vec![0.0f32; cols]);
-        let mut stats = vec![0.0f32; LayerNorm::stats_len(rows)];
         let ln = LayerNorm::new(cols);
+        let input = Shape::Features(cols);
+        let mut stats = vec![0.0f32; ln.saved_len(input, rows)];
         group.throughput(Throughput::Elements(n as u64));
         let id = format!("{rows}x{cols}");
         group.bench_function(BenchmarkId::new("descent", &id), |bench| {
             bench.iter(|| {
-                ln.forward_train(black_box(&x), Some(&w), Some(&b), &mut y, &mut stats)
+                let params = Params::new(&w, &b);
+                let mode = Mode::train(&mut stats);
+                ln.forward(input, mode, params, black_box(&x), &mut y)
                     .unwrap();
-                ln.backward(
-                    black_box(&x),
-                    Some(&w),
-                    &stats,
-                    black_box(&dy),
-                    &mut dx,
-                    Some(&mut dw),
-                    Some(&mut db),
-                )
-                .unwrap();
+                let tape = Tape::train(black_box(&x), &y, &stats);
+                let grads = Grads::new(&mut dw, &mut db);
+                ln.backward(input, params, tape, black_box(&dy), Some(&mut dx), grads)
+                    .unwrap();
             })
         });
         group.bench_function(BenchmarkId::new("scalar", &id), |bench| {
@@ -178,37 +176,28 @@ fn batch_norm(c: &mut Criterion) {
     let b = data(cols, 8, -0.5, 0.5);
     let (mut y, mut dx) = (vec![0.0f32; n], vec![0.0f32; n]);
     let (mut dw, mut db) = (vec![0.0f32; cols], vec![0.0f32; cols]);
-    let (mut rm, mut rv, mut batches) = (vec![0.0f32; cols], vec![1.0f32; cols], 0u64);
+    let (mut rm, mut rv) = (vec![0.0f32; cols], vec![1.0f32; cols]);
     let bn = BatchNorm::new(cols);
-    let mut stats = vec![0.0f32; bn.stats_len()];
+    let input = Shape::Features(cols);
+    // running_mean, running_var, num_batches_tracked
+    let mut buffers = [&rm[..], &rv[..], &[0.0]].concat();
+    let mut stats = vec![0.0f32; bn.saved_len(input, rows)];
     group.throughput(Throughput::Elements(n as u64));
     let id = format!("{rows}x{cols}");
     group.bench_function(BenchmarkId::new("descent", &id), |bench| {
         bench.iter(|| {
-            let running = RunningStats {
-                mean: &mut rm,
-                var: &mut rv,
-                num_batches_tracked: &mut batches,
+            let params = Params::new(&w, &b);
+            let mode = Mode::Train {
+                buffers: &mut buffers,
+                saved: &mut stats,
+                rng: None,
             };
-            bn.forward_train(
-                black_box(&x),
-                Some(&w),
-                Some(&b),
-                Some(running),
-                &mut y,
-                &mut stats,
-            )
-            .unwrap();
-            bn.backward_train(
-                black_box(&x),
-                Some(&w),
-                &stats,
-                black_box(&dy),
-                &mut dx,
-                Some(&mut dw),
-                Some(&mut db),
-            )
-            .unwrap();
+            bn.forward(input, mode, params, black_box(&x), &mut y)
+                .unwrap();
+            let tape = Tape::train(black_box(&x), &y, &stats);
+            let grads = Grads::new(&mut dw, &mut db);
+            bn.backward(input, params, tape, black_box(&dy), Some(&mut dx), grads)
+                .unwrap();
         })
     });
     group.bench_function(BenchmarkId::new("scalar", &id), |bench| {

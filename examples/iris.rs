@@ -11,6 +11,7 @@
 
 use descent::activation::{relu_backward_inplace, relu_inplace};
 use descent::dense::Dense;
+use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape};
 use descent::loss::{cross_entropy, Reduction};
 
 const FEATURES: usize = 4;
@@ -127,8 +128,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut model = Mlp::new(&mut rng);
     let mut grad = Mlp::zeroed();
-    let layer1 = Dense::new(BATCH, FEATURES, HIDDEN);
-    let layer2 = Dense::new(BATCH, HIDDEN, CLASSES);
+    // nn.Linear(4, 16) and nn.Linear(16, 3): the batch is each input's length over its width.
+    let layer1 = Dense::new(FEATURES, HIDDEN);
+    let layer2 = Dense::new(HIDDEN, CLASSES);
+    let (in1, in2) = (Shape::Features(FEATURES), Shape::Features(HIDDEN));
     let (mut x, mut h, mut logits) = (
         [0.0; BATCH * FEATURES],
         [0.0; BATCH * HIDDEN],
@@ -142,7 +145,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rng.shuffle(&mut order);
         let mut total = 0.0;
         let mut batches = 0;
-        // Full batches only: the layers are sized for BATCH rows.
+        // Full batches only: the buffers are sized for BATCH rows.
         for chunk in order.chunks_exact(BATCH) {
             for ((row, xs), t) in chunk
                 .iter()
@@ -152,9 +155,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 xs.copy_from_slice(&train[*row].0);
                 *t = train[*row].1;
             }
-            layer1.forward(&x, &model.w1, Some(&model.b1), &mut h)?;
+            let p1 = Params::new(&model.w1, &model.b1);
+            layer1.forward(in1, Mode::EVAL, p1, &x, &mut h)?;
             relu_inplace(&mut h);
-            layer2.forward(&h, &model.w2, Some(&model.b2), &mut logits)?;
+            let p2 = Params::new(&model.w2, &model.b2);
+            layer2.forward(in2, Mode::EVAL, p2, &h, &mut logits)?;
             total += cross_entropy(
                 &logits,
                 &target,
@@ -166,16 +171,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             batches += 1;
 
             grad.params_mut().iter_mut().for_each(|g| g.fill(0.0));
-            layer2.backward(
-                &h,
-                &model.w2,
-                &dlogits,
-                &mut grad.w2,
-                Some(&mut grad.b2),
-                Some(&mut dh),
-            )?;
+            let tape2 = Tape::train(&h, &logits, &[]);
+            let g2 = Grads::new(&mut grad.w2, &mut grad.b2);
+            layer2.backward(in2, p2, tape2, &dlogits, Some(&mut dh), g2)?;
             relu_backward_inplace(&h, &mut dh)?; // h is ReLU's output: h > 0 ⇔ x > 0
-            layer1.backward(&x, &model.w1, &dh, &mut grad.w1, Some(&mut grad.b1), None)?;
+            let g1 = Grads::new(&mut grad.w1, &mut grad.b1);
+            layer1.backward(in1, p1, Tape::train(&x, &h, &[]), &dh, None, g1)?;
 
             for (p, g) in model.params_mut().into_iter().zip(grad.params_mut()) {
                 descent::simd::axpy(-LR, g, p)?; // p -= lr·g
@@ -186,15 +187,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    // Evaluate one sample at a time with batch-1 layers.
-    let eval1 = Dense::new(1, FEATURES, HIDDEN);
-    let eval2 = Dense::new(1, HIDDEN, CLASSES);
+    // Evaluate one sample at a time: the same layers on batches of one.
+    let (p1, p2) = (
+        Params::new(&model.w1, &model.b1),
+        Params::new(&model.w2, &model.b2),
+    );
     let mut correct = 0;
     for (xs, t) in test {
         let (mut h1, mut out) = ([0.0f32; HIDDEN], [0.0f32; CLASSES]);
-        eval1.forward(xs, &model.w1, Some(&model.b1), &mut h1)?;
+        layer1.forward(in1, Mode::EVAL, p1, xs, &mut h1)?;
         relu_inplace(&mut h1);
-        eval2.forward(&h1, &model.w2, Some(&model.b2), &mut out)?;
+        layer2.forward(in2, Mode::EVAL, p2, &h1, &mut out)?;
         let predicted = (0..CLASSES)
             .max_by(|a, b| out[*a].total_cmp(&out[*b]))
             .unwrap_or(0);

@@ -144,7 +144,6 @@ fn median_p10(samples: &mut [f64]) -> (f64, f64) {
 
 /// Everything one training step of the MLP works on, for a batch of `batch`.
 struct StepState {
-    batch: usize,
     params: Vec<f32>,
     grads: Vec<f32>,
     state: Vec<f32>,
@@ -164,7 +163,6 @@ impl StepState {
         };
         let n = MLP.trainable_len();
         let mut s = StepState {
-            batch,
             params: vec![0.0; n],
             grads: vec![0.0; n],
             state: vec![0.0; adam.state_len(n)],
@@ -196,7 +194,6 @@ impl StepState {
         labels: &[usize],
         marks: Option<&mut [Instant; 5]>,
     ) -> Result<f32, descent::Error> {
-        let b = self.batch;
         let mut marks = marks;
         let mut mark = |phase: usize| {
             if let Some(m) = marks.as_deref_mut() {
@@ -205,14 +202,7 @@ impl StepState {
         };
         MLP.zero_grad(&mut self.grads)?;
         mark(0);
-        let out = MLP.forward_train(
-            b,
-            &self.params[..],
-            &mut [],
-            x,
-            &mut self.acts,
-            &mut self.rng,
-        )?;
+        let out = MLP.forward_train(&self.params[..], &mut [], x, &mut self.acts, &mut self.rng)?;
         mark(1);
         let loss = cross_entropy(
             out,
@@ -224,7 +214,6 @@ impl StepState {
         )?;
         mark(2);
         MLP.backward(
-            b,
             &self.params[..],
             x,
             &self.acts,

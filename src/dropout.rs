@@ -1,5 +1,5 @@
-//! Dropout, as torch's `F.dropout(input, p, training)` / `nn.Dropout(p)`, with the mask kept
-//! as one bit per element for backward.
+//! Dropout, as torch's `F.dropout(input, p, training=True)` and `nn.Dropout(p)` (the
+//! [`Dropout`] layer), with the mask kept as one bit per element for backward.
 //!
 //! In training each element is zeroed with probability `p` and the survivors are scaled by
 //! `1/(1 − p)`, so the expectation is unchanged: `y = x·mᵢ/(1 − p)` with `mᵢ ~ Bernoulli(1 − p)`.
@@ -32,7 +32,7 @@
 //! let x = [1.0f32; 40];
 //! let mut y = [0.0; 40];
 //! let mut mask = [0u32; mask_len(40)]; // 2 words
-//! dropout(&x, &mut y, &mut mask, 0.5, true, &mut rng)?;
+//! dropout(&x, &mut y, &mut mask, 0.5, &mut rng)?;
 //! assert!(y.iter().all(|&v| v == 0.0 || v == 2.0)); // survivors scaled by 1/(1 − 0.5)
 //!
 //! let dy = [1.0f32; 40];
@@ -45,6 +45,7 @@
 use rand::Rng;
 
 use crate::error::{check_len, Error};
+use crate::layer::{Grads, Layer, Mode, Params, Pass, Shape, Tape};
 use crate::Result;
 
 /// The number of `u32` words of the mask of `n` elements: `⌈n/32⌉`.
@@ -65,36 +66,138 @@ fn check_p(p: f32) -> Result<f32> {
     }
 }
 
-/// Training-mode dropout of `x` into `y`, torch's `F.dropout(x, p, training)`: draws a new
-/// mask into `mask` ([`mask_len`]`(x.len())` words) and writes `y = x·mᵢ/(1 − p)`. With
-/// `training = false` it copies `x` to `y`, leaves `mask` alone (any length, `&mut []` is
-/// fine) and draws nothing. torch's default `p` is 0.5.
+/// torch's `nn.Dropout(p)` as a [`Layer`]: in training it draws a mask from the mode's
+/// generator into its saved slice (one bit per element, [`mask_len`]`(n)` words as
+/// [`saved_len`](Layer::saved_len) floats) and zeroes and scales as [`dropout`] does; in
+/// evaluation it is the identity. Any sample shape.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Dropout {
+    /// The probability of zeroing an element, in `[0, 1]` (torch's default 0.5).
+    pub p: f32,
+}
+
+impl Dropout {
+    /// `nn.Dropout(p)`.
+    pub const fn new(p: f32) -> Self {
+        Dropout { p }
+    }
+}
+
+/// The mask words held in a layer's saved floats (of the same size and alignment, so the
+/// cast cannot fail; the error only keeps a panic path out of the code).
+fn as_words(saved: &[f32]) -> Result<&[u32]> {
+    bytemuck::try_cast_slice(saved).map_err(|_| saved_error(saved.len()))
+}
+
+/// [`as_words`] for a training forward.
+fn as_words_mut(saved: &mut [f32]) -> Result<&mut [u32]> {
+    let len = saved.len();
+    bytemuck::try_cast_slice_mut(saved).map_err(|_| saved_error(len))
+}
+
+/// The error of a saved slice that does not hold words.
+fn saved_error(len: usize) -> Error {
+    Error::LengthMismatch {
+        what: "saved",
+        expected: len,
+        actual: len,
+    }
+}
+
+impl Layer for Dropout {
+    fn output_shape(&self, input: Shape) -> Result<Shape> {
+        Ok(input)
+    }
+
+    /// [`mask_len`] of the batch's elements: one bit each.
+    fn saved_len(&self, input: Shape, batch: usize) -> usize {
+        mask_len(batch.saturating_mul(input.len()))
+    }
+
+    /// Training: [`dropout`] with the mode's generator and a mask in its saved slice.
+    /// Evaluation: `y = x`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperParameter`] (`"p"`, `"rng"` for training without a generator),
+    /// [`Error::LengthMismatch`] naming `"y"` or `"saved"`.
+    fn forward(
+        &self,
+        _input: Shape,
+        mode: Mode<'_>,
+        _params: Params<'_>,
+        x: &[f32],
+        y: &mut [f32],
+    ) -> Result<()> {
+        check_p(self.p)?;
+        check_len("y", y.len(), x.len())?;
+        match mode {
+            Mode::Eval { .. } => {
+                y.copy_from_slice(x);
+                Ok(())
+            }
+            Mode::Train { saved, rng, .. } => {
+                check_len("saved", saved.len(), mask_len(x.len()))?;
+                let rng = rng.ok_or(Error::InvalidHyperParameter { what: "rng" })?;
+                dropout(x, y, as_words_mut(saved)?, self.p, rng)
+            }
+        }
+    }
+
+    /// `dx = dy·mᵢ/(1 − p)` with the training forward's mask; `dx = dy` after an evaluation
+    /// forward.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperParameter`] (`"p"`), [`Error::LengthMismatch`] naming `"dx"` or
+    /// `"saved"`.
+    fn backward(
+        &self,
+        _input: Shape,
+        _params: Params<'_>,
+        tape: Tape<'_>,
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        _grads: Grads<'_>,
+    ) -> Result<()> {
+        let scale = check_p(self.p)?;
+        let Some(dx) = dx else {
+            return Ok(());
+        };
+        check_len("dx", dx.len(), dy.len())?;
+        match tape.pass {
+            Pass::Eval { .. } => dx.copy_from_slice(dy),
+            Pass::Train { saved } => {
+                check_len("saved", saved.len(), mask_len(dy.len()))?;
+                apply(dy, dx, as_words(saved)?, scale);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Training-mode dropout of `x` into `y`, torch's `F.dropout(x, p, training=True)`: draws a
+/// new mask into `mask` ([`mask_len`]`(x.len())` words) and writes `y = x·mᵢ/(1 − p)`
+/// (evaluation-mode dropout is the identity: see [`Dropout`]). torch's default `p` is 0.5.
 ///
 /// # Errors
-/// [`Error::InvalidHyperParameter`] (`"p"`) unless `0 ≤ p ≤ 1` (NaN included, checked in
-/// evaluation too); [`Error::LengthMismatch`] naming `"y"` (not as long as `x`) or `"mask"`
-/// (training only). Nothing is written and nothing is drawn on error.
+/// [`Error::InvalidHyperParameter`] (`"p"`) unless `0 ≤ p ≤ 1` (NaN included);
+/// [`Error::LengthMismatch`] naming `"y"` (not as long as `x`) or `"mask"`. Nothing is written
+/// and nothing is drawn on error.
 pub fn dropout<R: Rng + ?Sized>(
     x: &[f32],
     y: &mut [f32],
     mask: &mut [u32],
     p: f32,
-    training: bool,
     rng: &mut R,
 ) -> Result<()> {
     let scale = check_p(p)?;
     check_len("y", y.len(), x.len())?;
-    if !training {
-        y.copy_from_slice(x);
-        return Ok(());
-    }
     check_len("mask", mask.len(), mask_len(x.len()))?;
     draw_mask(mask, x.len(), p, rng);
     apply(x, y, mask, scale);
     Ok(())
 }
 
-/// [`dropout`] in place: `x = x·mᵢ/(1 − p)` in training, nothing in evaluation.
+/// [`dropout`] in place: `x = x·mᵢ/(1 − p)`.
 ///
 /// # Errors
 /// As [`dropout`], `"mask"` naming a mask of the wrong length.
@@ -102,22 +205,17 @@ pub fn dropout_inplace<R: Rng + ?Sized>(
     x: &mut [f32],
     mask: &mut [u32],
     p: f32,
-    training: bool,
     rng: &mut R,
 ) -> Result<()> {
     let scale = check_p(p)?;
-    if !training {
-        return Ok(());
-    }
     check_len("mask", mask.len(), mask_len(x.len()))?;
     draw_mask(mask, x.len(), p, rng);
     apply_inplace(x, mask, scale);
     Ok(())
 }
 
-/// Backward of training-mode [`dropout`] with the mask it drew and the same `p`:
-/// `dx = dy·mᵢ/(1 − p)` (written). (In evaluation dropout is the identity and so is its
-/// backward: `dx = dy`.)
+/// Backward of [`dropout`] with the mask it drew and the same `p`: `dx = dy·mᵢ/(1 − p)`
+/// (written).
 ///
 /// # Errors
 /// [`Error::InvalidHyperParameter`] (`"p"`) unless `0 ≤ p ≤ 1`; [`Error::LengthMismatch`]

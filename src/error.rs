@@ -39,6 +39,16 @@ pub enum Error {
         /// The number of classes.
         classes: usize,
     },
+    /// A sample's shape has another number of dimensions than the layer takes (a dense layer
+    /// given an image, say).
+    RankMismatch {
+        /// The argument whose shape is wrong (`"input"`).
+        what: &'static str,
+        /// The dimensions per sample the layer takes.
+        expected: usize,
+        /// The dimensions per sample that were passed.
+        actual: usize,
+    },
     /// A hyper-parameter is outside its valid range (negative, NaN, …).
     InvalidHyperParameter {
         /// The hyper-parameter's name, as torch spells it.
@@ -65,6 +75,14 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "target {index} of sample {sample} is out of range for {classes} classes"
+            ),
+            Error::RankMismatch {
+                what,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "`{what}` has {actual} dimensions per sample, expected {expected}"
             ),
             Error::InvalidHyperParameter { what } => {
                 write!(f, "hyper-parameter `{what}` is out of range")

@@ -12,15 +12,18 @@
 //!
 //! ```
 //! use descent::dense::Dense;
+//! use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape};
 //! use descent::loss::{self, Reduction};
 //!
-//! // A dense layer 3 → 2 on a batch of one, and a mean squared error against a target.
-//! let layer = Dense::new(1, 3, 2);
+//! // A dense layer 3 → 2 (nn.Linear(3, 2)) on a batch of one, and a mean squared error
+//! // against a target. The batch is x's length over the input shape's.
+//! let layer = Dense::new(3, 2);
+//! let input = Shape::Features(3);
 //! let x = [1.0, 2.0, 3.0];
 //! let w = [0.1, 0.2, 0.3, -0.1, -0.2, -0.3]; // [out = 2, in = 3], as torch.nn.Linear
 //! let b = [0.5, -0.5];
 //! let mut y = [0.0; 2];
-//! layer.forward(&x, &w, Some(&b), &mut y)?;
+//! layer.forward(input, Mode::EVAL, Params::new(&w, &b), &x, &mut y)?;
 //!
 //! let target = [1.0, -1.0];
 //! let mut dy = [0.0; 2];
@@ -28,7 +31,9 @@
 //!
 //! // Parameter gradients accumulate (zero them yourself); the input gradient is written.
 //! let (mut dw, mut db, mut dx) = ([0.0; 6], [0.0; 2], [0.0; 3]);
-//! layer.backward(&x, &w, &dy, &mut dw, Some(&mut db), Some(&mut dx))?;
+//! let tape = Tape::train(&x, &y, &[]); // what backward reads of the forward
+//! let grads = Grads::new(&mut dw, &mut db);
+//! layer.backward(input, Params::new(&w, &b), tape, &dy, Some(&mut dx), grads)?;
 //! assert!((l - 0.81).abs() < 1e-5); // y = [1.9, -1.9]
 //! assert_eq!(db, dy);
 //! # Ok::<(), descent::Error>(())
@@ -47,6 +52,7 @@ pub mod dense;
 pub mod dropout;
 pub mod gemm;
 pub mod init;
+pub mod layer;
 pub mod loss;
 pub mod network;
 pub mod norm;

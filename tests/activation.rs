@@ -1309,7 +1309,7 @@ fn activation_dispatches_to_the_kernels_once() {
     let dy = rng.values(rows * cols);
     for a in all_activations() {
         let mut y = vec![0.0; x.len()];
-        a.forward(&x, &mut y, cols).unwrap();
+        act_forward(&a, &x, &mut y, cols).unwrap();
         let mut direct = vec![0.0; x.len()];
         match a {
             Activation::Relu => act::relu(&x, &mut direct).unwrap(),
@@ -1334,7 +1334,7 @@ fn activation_dispatches_to_the_kernels_once() {
             Saved::Output => &y,
         };
         let mut dx = vec![0.0; x.len()];
-        a.backward(saved, &dy, &mut dx, cols).unwrap();
+        act_backward(&a, saved, &dy, &mut dx, cols).unwrap();
         let mut dx_inplace = dy.clone();
         a.backward_inplace(saved, &mut dx_inplace, cols).unwrap();
         assert!(bits_equal(&dx, &dx_inplace), "{a:?} backward_inplace");
@@ -1408,9 +1408,9 @@ fn activation_saved_and_shape_errors() {
     let mut z = [0.0f32; 6];
     for a in all_activations() {
         let zero = Err(Error::ZeroDimension { what: "cols" });
-        assert_eq!(a.forward(&x, &mut y, 0), zero, "{a:?}");
+        assert_eq!(act_forward(&a, &x, &mut y, 0), zero, "{a:?}");
         assert_eq!(a.forward_inplace(&mut z, 0), zero, "{a:?}");
-        assert_eq!(a.backward(&x, &x, &mut y, 0), zero, "{a:?}");
+        assert_eq!(act_backward(&a, &x, &x, &mut y, 0), zero, "{a:?}");
         assert_eq!(a.backward_inplace(&x, &mut z, 0), zero, "{a:?}");
         let not_rows = |what| {
             Err(Error::LengthMismatch {
@@ -1419,16 +1419,20 @@ fn activation_saved_and_shape_errors() {
                 actual: 6,
             })
         };
-        assert_eq!(a.forward(&x, &mut y, 4), not_rows("x"), "{a:?}");
+        assert_eq!(act_forward(&a, &x, &mut y, 4), not_rows("x"), "{a:?}");
         assert_eq!(a.forward_inplace(&mut z, 4), not_rows("x"), "{a:?}");
-        assert_eq!(a.backward(&x, &x, &mut y, 4), not_rows("saved"), "{a:?}");
+        assert_eq!(
+            act_backward(&a, &x, &x, &mut y, 4),
+            not_rows("saved"),
+            "{a:?}"
+        );
         assert_eq!(
             a.backward_inplace(&x, &mut z, 4),
             not_rows("saved"),
             "{a:?}"
         );
         assert_eq!(
-            a.backward(&x, &x, &mut y[..3], 3),
+            act_backward(&a, &x, &x, &mut y[..3], 3),
             Err(Error::LengthMismatch {
                 what: "dx",
                 expected: 6,
@@ -1444,7 +1448,38 @@ fn activation_saved_and_shape_errors() {
         threshold: 20.0,
     });
     assert_eq!(
-        bad.forward(&x, &mut y, 2),
+        act_forward(&bad, &x, &mut y, 2),
         Err(Error::InvalidHyperParameter { what: "beta" })
     );
+}
+
+/// [`Layer::forward`] of an activation over rows of `cols` (evaluation mode, no parameters).
+fn act_forward(a: &Activation, x: &[f32], y: &mut [f32], cols: usize) -> descent::Result<()> {
+    let shape = descent::layer::Shape::Features(cols);
+    let none = descent::layer::Params::NONE;
+    descent::layer::Layer::forward(a, shape, descent::layer::Mode::EVAL, none, x, y)
+}
+
+/// [`Layer::backward`] of an activation from the tensor it saves (`x` or `y`, as
+/// [`Activation::saved`] says), over rows of `cols`.
+fn act_backward(
+    a: &Activation,
+    saved: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+    cols: usize,
+) -> descent::Result<()> {
+    use descent::layer::{Grads, Layer, Params, Shape, Tape};
+    let tape = match a.saved() {
+        descent::activation::Saved::Input => Tape::train(saved, &[], &[]),
+        descent::activation::Saved::Output => Tape::train(&[], saved, &[]),
+    };
+    a.backward(
+        Shape::Features(cols),
+        Params::NONE,
+        tape,
+        dy,
+        Some(dx),
+        Grads::NONE,
+    )
 }

@@ -12,14 +12,45 @@
 //! |got − want| ≤ 2u·√(terms)·S + 2u·|want|,   u = 2⁻²⁴
 //! ```
 
-use descent::dense::{self, Dense};
-use descent::Isa;
+use descent::dense::Dense;
+use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape};
+use descent::{Isa, Result};
 
 mod common;
 use common::{isas, Rng, U};
 
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// The layer's forward on a batch of `[in_features]` samples (the same in both modes).
+fn forward(l: &Dense, x: &[f32], w: &[f32], b: &[f32], y: &mut [f32]) -> Result<()> {
+    l.forward(
+        Shape::Features(l.in_features),
+        Mode::EVAL,
+        Params::new(w, b),
+        x,
+        y,
+    )
+}
+
+/// The layer's backward after a training forward from `x`: `dweight` and `dbias` when given
+/// (accumulated), `dx` when given (written).
+fn backward(
+    l: &Dense,
+    x: &[f32],
+    params: Params<'_>,
+    dy: &[f32],
+    dweight: Option<&mut [f32]>,
+    dbias: Option<&mut [f32]>,
+    dx: Option<&mut [f32]>,
+) -> Result<()> {
+    let grads = Grads {
+        weight: dweight,
+        bias: dbias,
+    };
+    let tape = Tape::train(x, &[], &[]);
+    l.backward(Shape::Features(l.in_features), params, tape, dy, dx, grads)
 }
 
 /// An exact value and its tolerance.
@@ -71,7 +102,8 @@ fn reference(
     dw0: &[f32],
     db0: &[f32],
 ) -> Reference {
-    let (bs, inp, out) = (l.batch, l.in_features, l.out_features);
+    let (inp, out) = (l.in_features, l.out_features);
+    let bs = x.len() / inp;
     let f = |v: f32| v as f64;
     let mut y = vec![Want::default(); bs * out];
     for s in 0..bs {
@@ -135,12 +167,13 @@ fn assert_close(what: &str, got: &[f32], want: &[Want], ctx: &str) {
 /// Forward and backward of one layer on random data against the reference; `dweight` and
 /// `dbias` start from random values (accumulation), `y` and `dx` from NaN (written).
 fn check_layer(isa: Isa, bs: usize, inp: usize, out: usize, with_bias: bool, seed: u64) {
-    let l = Dense::new(bs, inp, out).with_isa(isa);
+    let with = Dense::new(inp, out).with_isa(isa);
+    let l = if with_bias { with } else { with.without_bias() };
     let mut rng = Rng::new(seed);
-    let x = rng.vec(l.input_len());
+    let x = rng.vec(bs * inp);
     let w = rng.vec(l.weight_len());
-    let b = rng.vec(l.bias_len());
-    let dy = rng.vec(l.output_len());
+    let b = rng.vec(with.bias_len());
+    let dy = rng.vec(bs * out);
     let dw0 = rng.vec(l.weight_len());
     let db0 = if with_bias {
         rng.vec(out)
@@ -151,14 +184,14 @@ fn check_layer(isa: Isa, bs: usize, inp: usize, out: usize, with_bias: bool, see
     let r = reference(&l, &x, &w, bias, &dy, &dw0, &db0);
     let ctx = format!("{isa} batch={bs} in={inp} out={out} bias={with_bias}");
 
-    let mut y = vec![f32::NAN; l.output_len()];
-    l.forward(&x, &w, bias, &mut y).unwrap();
+    let mut y = vec![f32::NAN; bs * out];
+    forward(&l, &x, &w, bias.unwrap_or(&[]), &mut y).unwrap();
     assert_close("y", &y, &r.y, &ctx);
 
-    let (mut dw, mut db, mut dx) = (dw0.clone(), db0.clone(), vec![f32::NAN; l.input_len()]);
+    let (mut dw, mut db, mut dx) = (dw0.clone(), db0.clone(), vec![f32::NAN; bs * inp]);
     let dbias = with_bias.then_some(&mut db[..]);
-    l.backward(&x, &w, &dy, &mut dw, dbias, Some(&mut dx))
-        .unwrap();
+    let params = Params::new(&w, bias.unwrap_or(&[]));
+    backward(&l, &x, params, &dy, Some(&mut dw), dbias, Some(&mut dx)).unwrap();
     assert_close("dx", &dx, &r.dx, &ctx);
     assert_close("dweight", &dw, &r.dw, &ctx);
     if with_bias {
@@ -210,25 +243,41 @@ fn larger_and_odd_shapes_match_reference() {
 #[test]
 fn outputs_are_written_and_gradients_accumulate() {
     for isa in isas() {
-        let l = Dense::new(5, 11, 7).with_isa(isa);
+        let l = Dense::new(11, 7).with_isa(isa); // a batch of 5
         let mut rng = Rng::new(4);
         let (x, w, b, dy) = (rng.vec(55), rng.vec(77), rng.vec(7), rng.vec(35));
 
         // y and dx do not depend on what the buffers held.
         let mut y1 = vec![0.0; 35];
         let mut y2 = vec![f32::NAN; 35];
-        l.forward(&x, &w, Some(&b), &mut y1).unwrap();
-        l.forward(&x, &w, Some(&b), &mut y2).unwrap();
+        forward(&l, &x, &w, &b, &mut y1).unwrap();
+        forward(&l, &x, &w, &b, &mut y2).unwrap();
         assert_eq!(bits(&y1), bits(&y2));
 
         // Gradients of one backward from zero, then two backwards onto the same buffers.
         let (mut dw1, mut db1, mut dx1) = (vec![0.0; 77], vec![0.0; 7], vec![0.0; 55]);
-        l.backward(&x, &w, &dy, &mut dw1, Some(&mut db1), Some(&mut dx1))
-            .unwrap();
+        backward(
+            &l,
+            &x,
+            Params::new(&w, &b),
+            &dy,
+            Some(&mut dw1),
+            Some(&mut db1),
+            Some(&mut dx1),
+        )
+        .unwrap();
         let (mut dw2, mut db2, mut dx2) = (vec![0.0; 77], vec![0.0; 7], vec![f32::NAN; 55]);
         for _ in 0..2 {
-            l.backward(&x, &w, &dy, &mut dw2, Some(&mut db2), Some(&mut dx2))
-                .unwrap();
+            backward(
+                &l,
+                &x,
+                Params::new(&w, &b),
+                &dy,
+                Some(&mut dw2),
+                Some(&mut db2),
+                Some(&mut dx2),
+            )
+            .unwrap();
         }
         // dx is written: the same bits as a single call.
         assert_eq!(bits(&dx1), bits(&dx2));
@@ -240,60 +289,121 @@ fn outputs_are_written_and_gradients_accumulate() {
 
         // Without dbias and dx, only dweight changes.
         let mut dw3 = vec![0.0; 77];
-        l.backward(&x, &w, &dy, &mut dw3, None, None).unwrap();
+        backward(&l, &x, Params::new(&w, &b), &dy, Some(&mut dw3), None, None).unwrap();
         assert_eq!(bits(&dw3), bits(&dw1));
+
+        // Without dweight (a frozen weight), dbias and dx are those of the full call and
+        // dweight is neither read nor written.
+        let (mut db4, mut dx4) = (vec![0.0; 7], vec![f32::NAN; 55]);
+        backward(
+            &l,
+            &x,
+            Params::new(&w, &b),
+            &dy,
+            None,
+            Some(&mut db4),
+            Some(&mut dx4),
+        )
+        .unwrap();
+        assert_eq!((bits(&db4), bits(&dx4)), (bits(&db1), bits(&dx1)));
+
+        // With nothing asked, nothing is computed and the call still succeeds.
+        backward(&l, &x, Params::new(&w, &b), &dy, None, None, None).unwrap();
     }
 }
 
+/// The ways to call one layer give the same bits: through `dyn Layer` or the value, in
+/// either mode, after either tape, with its parameters and gradients as separate slices or as
+/// one flat `[weight, bias]` slice each.
 #[test]
-fn the_free_functions_are_the_layer() {
+fn every_way_of_calling_is_the_layer() {
     let (bs, inp, out) = (3, 9, 4);
-    let l = Dense::new(bs, inp, out);
+    let l = Dense::new(inp, out);
+    let input = Shape::Features(inp);
     let mut rng = Rng::new(8);
     let (x, w, b, dy) = (rng.vec(27), rng.vec(36), rng.vec(4), rng.vec(12));
-    let (mut y1, mut y2) = (vec![0.0; 12], vec![0.0; 12]);
-    l.forward(&x, &w, Some(&b), &mut y1).unwrap();
-    dense::forward(&x, &w, Some(&b), &mut y2, bs, inp, out).unwrap();
-    assert_eq!(bits(&y1), bits(&y2));
-    let (mut dw1, mut db1, mut dx1) = (vec![0.0; 36], vec![0.0; 4], vec![0.0; 27]);
-    let (mut dw2, mut db2, mut dx2) = (vec![0.0; 36], vec![0.0; 4], vec![0.0; 27]);
-    l.backward(&x, &w, &dy, &mut dw1, Some(&mut db1), Some(&mut dx1))
+    let (mut y1, mut y2, mut y3) = (vec![0.0; 12], vec![0.0; 12], vec![0.0; 12]);
+    forward(&l, &x, &w, &b, &mut y1).unwrap();
+    let dynamic: &dyn Layer = &l;
+    let mut saved = [0.0f32; 0];
+    assert_eq!(dynamic.saved_len(input, bs), 0);
+    dynamic
+        .forward(
+            input,
+            Mode::train(&mut saved),
+            Params::new(&w, &b),
+            &x,
+            &mut y2,
+        )
         .unwrap();
-    dense::backward(
+    let flat: Vec<f32> = w.iter().chain(&b).copied().collect();
+    let params = Params::split(&flat, dynamic.weight_len());
+    l.forward(input, Mode::Eval { buffers: &[] }, params, &x, &mut y3)
+        .unwrap();
+    assert_eq!(bits(&y1), bits(&y2));
+    assert_eq!(bits(&y1), bits(&y3));
+
+    let (mut dw1, mut db1, mut dx1) = (vec![0.0; 36], vec![0.0; 4], vec![0.0; 27]);
+    backward(
+        &l,
         &x,
-        &w,
+        Params::new(&w, &b),
         &dy,
-        &mut dw2,
-        Some(&mut db2),
-        Some(&mut dx2),
-        bs,
-        inp,
-        out,
+        Some(&mut dw1),
+        Some(&mut db1),
+        Some(&mut dx1),
     )
     .unwrap();
-    assert_eq!(
-        (bits(&dw1), bits(&db1), bits(&dx1)),
-        (bits(&dw2), bits(&db2), bits(&dx2))
-    );
+    let (mut dw2, mut db2, mut dx2) = (vec![0.0; 36], vec![0.0; 4], vec![0.0; 27]);
+    let grads = Grads::new(&mut dw2, &mut db2);
+    let tape = Tape::eval(&x, &y1, &[]);
+    dynamic
+        .backward(input, Params::new(&w, &b), tape, &dy, Some(&mut dx2), grads)
+        .unwrap();
+    let (mut dflat, mut dx3) = (vec![0.0; 40], vec![0.0; 27]);
+    let grads = Grads::split(&mut dflat, l.weight_len());
+    let tape = Tape::train(&x, &y1, &saved);
+    l.backward(input, params, tape, &dy, Some(&mut dx3), grads)
+        .unwrap();
+    let want = (bits(&dw1), bits(&db1), bits(&dx1));
+    assert_eq!(want, (bits(&dw2), bits(&db2), bits(&dx2)));
+    assert_eq!(want, (bits(&dflat[..36]), bits(&dflat[36..]), bits(&dx3)));
 }
 
 #[test]
 fn lengths_and_isa() {
-    let l = Dense::new(3, 5, 7);
+    let l = Dense::new(5, 7);
+    // A batch of 3: x is 3·5 floats, y 3·7.
+    let input = Shape::Features(5);
+    let output = l.output_shape(input).unwrap();
+    assert_eq!(output, Shape::Features(7));
     assert_eq!(
-        (l.input_len(), l.output_len(), l.weight_len(), l.bias_len()),
+        (
+            3 * input.len(),
+            3 * output.len(),
+            l.weight_len(),
+            l.bias_len()
+        ),
         (15, 21, 35, 7)
     );
+    let dynamic: &dyn Layer = &l;
+    assert_eq!((dynamic.weight_len(), dynamic.bias_len()), (35, 7));
+    assert_eq!((dynamic.buffer_len(), dynamic.saved_len(input, 3)), (0, 0));
+    assert_eq!(l.without_bias().bias_len(), 0);
     assert_eq!(l.isa(), Isa::detect());
     assert_eq!(l.with_isa(Isa::Portable).isa(), Isa::Portable);
-    assert_eq!((l.batch, l.in_features, l.out_features), (3, 5, 7));
-    let huge = Dense::new(usize::MAX, 2, 3);
-    assert_eq!(huge.input_len(), usize::MAX);
+    assert_eq!((l.in_features, l.out_features, l.bias), (5, 7, true));
+    assert!(!l.without_bias().bias);
+    // Lengths saturate instead of overflowing (no slice holds usize::MAX floats).
+    let huge = Dense::new(2, usize::MAX);
+    assert_eq!(huge.weight_len(), usize::MAX);
+    assert_eq!(Dense::new(usize::MAX, 3).weight_len(), usize::MAX);
     // Sizes are constants when the layer is: buffers can be sized at compile time.
-    const LAYER: Dense = Dense::new_with_isa(4, 784, 128, Isa::Portable);
+    const LAYER: Dense = Dense::new(784, 128).with_isa(Isa::Portable);
     static WEIGHT: [f32; LAYER.weight_len()] = [0.0; LAYER.weight_len()];
-    assert_eq!(WEIGHT.len(), 784 * 128);
-    assert_eq!(LAYER, Dense::new(4, 784, 128).with_isa(Isa::Portable));
+    static BIAS: [f32; LAYER.bias_len()] = [0.0; LAYER.bias_len()];
+    assert_eq!((WEIGHT.len(), BIAS.len()), (784 * 128, 128));
+    assert_eq!(LAYER, Dense::new(784, 128).with_isa(Isa::Portable));
 }
 
 /// Sub-slices at offsets 1..=3 for every argument: the same bits as aligned ones, nothing
@@ -303,20 +413,28 @@ fn unaligned_arguments() {
     const GUARD: f32 = 9876.5;
     for isa in isas() {
         for &(bs, inp, out) in &[(1, 13, 11), (3, 17, 9), (9, 31, 21), (30, 40, 19)] {
-            let l = Dense::new(bs, inp, out).with_isa(isa);
+            let l = Dense::new(inp, out).with_isa(isa);
             let mut rng = Rng::new((bs * inp * out) as u64);
             let (x, w, b, dy) = (
-                rng.vec(l.input_len()),
+                rng.vec(bs * inp),
                 rng.vec(l.weight_len()),
                 rng.vec(out),
-                rng.vec(l.output_len()),
+                rng.vec(bs * out),
             );
             let (dw0, db0) = (rng.vec(l.weight_len()), rng.vec(out));
-            let mut y = vec![0.0; l.output_len()];
-            l.forward(&x, &w, Some(&b), &mut y).unwrap();
-            let (mut dw, mut db, mut dx) = (dw0.clone(), db0.clone(), vec![0.0; l.input_len()]);
-            l.backward(&x, &w, &dy, &mut dw, Some(&mut db), Some(&mut dx))
-                .unwrap();
+            let mut y = vec![0.0; bs * out];
+            forward(&l, &x, &w, &b, &mut y).unwrap();
+            let (mut dw, mut db, mut dx) = (dw0.clone(), db0.clone(), vec![0.0; bs * inp]);
+            backward(
+                &l,
+                &x,
+                Params::new(&w, &b),
+                &dy,
+                Some(&mut dw),
+                Some(&mut db),
+                Some(&mut dx),
+            )
+            .unwrap();
             for off in 1..=3 {
                 let pad = |v: &[f32]| {
                     let mut buf = vec![GUARD; v.len() + off + 4];
@@ -331,25 +449,26 @@ fn unaligned_arguments() {
                         .all(|v| *v == GUARD)
                 };
                 let (xb, wb, bb, dyb) = (pad(&x), pad(&w), pad(&b), pad(&dy));
-                let mut yb = pad(&vec![0.0; l.output_len()]);
+                let mut yb = pad(&vec![0.0; bs * out]);
                 let ylen = yb.len();
-                l.forward(
+                forward(
+                    &l,
                     &xb[off..off + x.len()],
                     &wb[off..off + w.len()],
-                    Some(&bb[off..off + out]),
+                    &bb[off..off + out],
                     &mut yb[off..ylen - 4],
                 )
                 .unwrap();
                 assert_eq!(bits(&inner(&yb)), bits(&y), "{isa} y +{off}");
                 assert!(outside_untouched(&yb));
-                let (mut dwb, mut dbb, mut dxb) =
-                    (pad(&dw0), pad(&db0), pad(&vec![0.0; l.input_len()]));
+                let (mut dwb, mut dbb, mut dxb) = (pad(&dw0), pad(&db0), pad(&vec![0.0; bs * inp]));
                 let (dwl, dbl, dxl) = (dwb.len(), dbb.len(), dxb.len());
-                l.backward(
+                backward(
+                    &l,
                     &xb[off..off + x.len()],
-                    &wb[off..off + w.len()],
+                    Params::new(&wb[off..off + w.len()], &bb[off..off + out]),
                     &dyb[off..off + dy.len()],
-                    &mut dwb[off..dwl - 4],
+                    Some(&mut dwb[off..dwl - 4]),
                     Some(&mut dbb[off..dbl - 4]),
                     Some(&mut dxb[off..dxl - 4]),
                 )
@@ -378,17 +497,17 @@ fn unaligned_arguments() {
 fn backward_matches_finite_differences() {
     for isa in isas() {
         for &(bs, inp, out) in &[(1, 3, 2), (3, 5, 4), (4, 17, 9), (2, 40, 3)] {
-            let l = Dense::new(bs, inp, out).with_isa(isa);
+            let l = Dense::new(inp, out).with_isa(isa);
             let mut rng = Rng::new((bs + inp + out) as u64);
             let (x, w, b, r) = (
-                rng.vec(l.input_len()),
+                rng.vec(bs * inp),
                 rng.vec(l.weight_len()),
                 rng.vec(out),
-                rng.vec(l.output_len()),
+                rng.vec(bs * out),
             );
             let loss = |x: &[f32], w: &[f32], b: &[f32]| {
-                let mut y = vec![0.0; l.output_len()];
-                l.forward(x, w, Some(b), &mut y).unwrap();
+                let mut y = vec![0.0; bs * out];
+                forward(&l, x, w, b, &mut y).unwrap();
                 y.iter()
                     .zip(&r)
                     .map(|(y, r)| *y as f64 * *r as f64)
@@ -397,10 +516,18 @@ fn backward_matches_finite_differences() {
             let (mut dw, mut db, mut dx) = (
                 vec![0.0; l.weight_len()],
                 vec![0.0; out],
-                vec![0.0; l.input_len()],
+                vec![0.0; bs * inp],
             );
-            l.backward(&x, &w, &r, &mut dw, Some(&mut db), Some(&mut dx))
-                .unwrap();
+            backward(
+                &l,
+                &x,
+                Params::new(&w, &b),
+                &r,
+                Some(&mut dw),
+                Some(&mut db),
+                Some(&mut dx),
+            )
+            .unwrap();
             let refr = reference(
                 &l,
                 &x,
@@ -449,24 +576,33 @@ fn backward_matches_finite_differences() {
 #[test]
 fn deterministic() {
     for isa in isas() {
-        let l = Dense::new(32, 784, 128).with_isa(isa);
+        let (bs, inp, out) = (32, 784, 128);
+        let l = Dense::new(inp, out).with_isa(isa);
         let mut rng = Rng::new(21);
         let (x, w, b, dy) = (
-            rng.vec(l.input_len()),
+            rng.vec(bs * inp),
             rng.vec(l.weight_len()),
             rng.vec(128),
-            rng.vec(l.output_len()),
+            rng.vec(bs * out),
         );
         let run = || {
-            let mut y = vec![0.0; l.output_len()];
-            l.forward(&x, &w, Some(&b), &mut y).unwrap();
+            let mut y = vec![0.0; bs * out];
+            forward(&l, &x, &w, &b, &mut y).unwrap();
             let (mut dw, mut db, mut dx) = (
                 vec![0.0; l.weight_len()],
                 vec![0.0; 128],
-                vec![0.0; l.input_len()],
+                vec![0.0; bs * inp],
             );
-            l.backward(&x, &w, &dy, &mut dw, Some(&mut db), Some(&mut dx))
-                .unwrap();
+            backward(
+                &l,
+                &x,
+                Params::new(&w, &b),
+                &dy,
+                Some(&mut dw),
+                Some(&mut db),
+                Some(&mut dx),
+            )
+            .unwrap();
             (bits(&y), bits(&dw), bits(&db), bits(&dx))
         };
         assert_eq!(run(), run());
@@ -476,19 +612,27 @@ fn deterministic() {
 #[test]
 fn nan_in_one_sample_stays_in_that_sample() {
     for isa in isas() {
-        let l = Dense::new(4, 20, 9).with_isa(isa);
+        let l = Dense::new(20, 9).with_isa(isa); // a batch of 4
         let mut rng = Rng::new(2);
         let (mut x, w, b, dy) = (rng.vec(80), rng.vec(180), rng.vec(9), rng.vec(36));
         x[2 * 20 + 7] = f32::NAN;
         let mut y = vec![0.0; 36];
-        l.forward(&x, &w, Some(&b), &mut y).unwrap();
+        forward(&l, &x, &w, &b, &mut y).unwrap();
         for (idx, v) in y.iter().enumerate() {
             assert_eq!(v.is_nan(), idx / 9 == 2, "{isa} y[{idx}]");
         }
         // dweight's column 7 reads x[2, 7] in every row; dx does not read x.
         let (mut dw, mut dx) = (vec![0.0; 180], vec![0.0; 80]);
-        l.backward(&x, &w, &dy, &mut dw, None, Some(&mut dx))
-            .unwrap();
+        backward(
+            &l,
+            &x,
+            Params::new(&w, &b),
+            &dy,
+            Some(&mut dw),
+            None,
+            Some(&mut dx),
+        )
+        .unwrap();
         for (idx, v) in dw.iter().enumerate() {
             assert_eq!(v.is_nan(), idx % 20 == 7, "{isa} dweight[{idx}]");
         }

@@ -6,8 +6,9 @@ mod common;
 
 use common::Rng as Data;
 use descent::dropout::{
-    dropout, dropout_backward, dropout_backward_inplace, dropout_inplace, mask_len,
+    dropout, dropout_backward, dropout_backward_inplace, dropout_inplace, mask_len, Dropout,
 };
+use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, SeedableRng};
 
@@ -69,7 +70,7 @@ fn keep_rate_is_binomial_and_survivors_are_scaled() {
         let x = Data::new(1).vec(n);
         let mut y = vec![0.0; n];
         let mut mask = vec![0u32; mask_len(n)];
-        dropout(&x, &mut y, &mut mask, p, true, &mut rng(11)).unwrap();
+        dropout(&x, &mut y, &mut mask, p, &mut rng(11)).unwrap();
         let kept = (0..n).filter(|&i| bit(&mask, i)).count();
         let q = 1.0 - p as f64;
         let mean = n as f64 * q;
@@ -87,7 +88,7 @@ fn keep_rate_is_binomial_and_survivors_are_scaled() {
         assert_eq!(mask[mask.len() - 1] >> (n % 32), 0);
         // The expectation is kept: mean(y)/mean(x) over x ≡ 1 is (kept/n)/(1 − p) ≈ 1.
         let ones = vec![1.0f32; n];
-        dropout(&ones, &mut y, &mut mask, p, true, &mut rng(12)).unwrap();
+        dropout(&ones, &mut y, &mut mask, p, &mut rng(12)).unwrap();
         let total: f64 = y.iter().map(|&v| v as f64).sum();
         let kept = (0..n).filter(|&i| bit(&mask, i)).count();
         assert!((total - kept as f64 * s as f64).abs() <= 1e-9 * total.max(1.0));
@@ -102,7 +103,7 @@ fn neighbouring_elements_are_independent() {
     let x = vec![1.0f32; n];
     let mut y = vec![0.0; n];
     let mut mask = vec![0u32; mask_len(n)];
-    dropout(&x, &mut y, &mut mask, p, true, &mut rng(5)).unwrap();
+    dropout(&x, &mut y, &mut mask, p, &mut rng(5)).unwrap();
     let pairs = n / 2;
     let both = (0..pairs)
         .filter(|&k| bit(&mask, 2 * k) && bit(&mask, 2 * k + 1))
@@ -116,22 +117,27 @@ fn neighbouring_elements_are_independent() {
 }
 
 #[test]
-fn evaluation_is_the_identity_and_draws_nothing() {
+fn evaluation_is_the_identity_forward_and_backward() {
     let mut x = Data::new(2).vec(37);
     x[3] = f32::NAN;
     x[4] = -0.0;
     x[5] = f32::INFINITY;
     let mut y = vec![9.0; 37];
-    let mut mask = vec![0xDEAD_BEEFu32; 5]; // any length: not used
-    let mut g = rng(3);
-    dropout(&x, &mut y, &mut mask, 0.5, false, &mut g).unwrap();
+    let layer = Dropout::new(0.5);
+    let shape = Shape::Features(37);
+    layer
+        .forward(shape, Mode::EVAL, Params::NONE, &x, &mut y)
+        .unwrap();
     assert_eq!(bits(&y), bits(&x));
-    assert_eq!(mask, vec![0xDEAD_BEEF; 5]);
-    assert!(same_state(&g, &rng(3)));
-    let mut z = x.clone();
-    dropout_inplace(&mut z, &mut [], 0.3, false, &mut g).unwrap();
-    assert_eq!(bits(&z), bits(&x));
-    assert!(same_state(&g, &rng(3)));
+    // Evaluation lends no generator and no saved slice: nothing can be drawn or written.
+    // Backward after an evaluation forward is the identity too.
+    let dy = Data::new(4).vec(37);
+    let mut dx = vec![9.0; 37];
+    let tape = Tape::eval(&x, &y, &[]);
+    layer
+        .backward(shape, Params::NONE, tape, &dy, Some(&mut dx), Grads::NONE)
+        .unwrap();
+    assert_eq!(bits(&dx), bits(&dy));
 }
 
 #[test]
@@ -146,7 +152,7 @@ fn p_zero_keeps_everything_and_p_one_drops_everything() {
         let mut g = rng(4);
         let mut y = vec![7.0; n];
         let mut mask = vec![0u32; mask_len(n)];
-        dropout(&x, &mut y, &mut mask, 0.0, true, &mut g).unwrap();
+        dropout(&x, &mut y, &mut mask, 0.0, &mut g).unwrap();
         assert_eq!(bits(&y), bits(&x), "p=0 n={n}");
         assert!((0..n).all(|i| bit(&mask, i)));
         if n % 32 != 0 {
@@ -156,7 +162,7 @@ fn p_zero_keeps_everything_and_p_one_drops_everything() {
         dropout_backward(&x, &mut dx, &mask, 0.0).unwrap();
         assert_eq!(bits(&dx), bits(&x));
 
-        dropout(&x, &mut y, &mut mask, 1.0, true, &mut g).unwrap();
+        dropout(&x, &mut y, &mut mask, 1.0, &mut g).unwrap();
         let zeroed: Vec<f32> = x.iter().map(|v| v * 0.0).collect();
         assert_eq!(bits(&y), bits(&zeroed), "p=1 n={n}");
         assert!(y.iter().skip(3).all(|&v| v == 0.0));
@@ -176,8 +182,8 @@ fn same_seed_same_mask_and_documented_draws() {
             let (mut y1, mut y2) = (vec![0.0; n], vec![0.0; n]);
             let (mut m1, mut m2) = (vec![0u32; mask_len(n)], vec![0u32; mask_len(n)]);
             let (mut g1, mut g2) = (rng(99), rng(99));
-            dropout(&x, &mut y1, &mut m1, p, true, &mut g1).unwrap();
-            dropout(&x, &mut y2, &mut m2, p, true, &mut g2).unwrap();
+            dropout(&x, &mut y1, &mut m1, p, &mut g1).unwrap();
+            dropout(&x, &mut y2, &mut m2, p, &mut g2).unwrap();
             assert_eq!((bits(&y1), &m1), (bits(&y2), &m2));
             // Exactly the documented scheme, and exactly ⌈n/2⌉ words drawn.
             let mut g3 = rng(99);
@@ -191,7 +197,7 @@ fn same_seed_same_mask_and_documented_draws() {
             // In place: the same mask and values.
             let mut z = x.clone();
             let mut m3 = vec![0u32; mask_len(n)];
-            dropout_inplace(&mut z, &mut m3, p, true, &mut rng(99)).unwrap();
+            dropout_inplace(&mut z, &mut m3, p, &mut rng(99)).unwrap();
             assert_eq!((bits(&z), &m3), (bits(&y1), &m1));
         }
     }
@@ -200,8 +206,8 @@ fn same_seed_same_mask_and_documented_draws() {
     let x = vec![1.0f32; n];
     let mut y = vec![0.0; n];
     let (mut m1, mut m2) = (vec![0u32; mask_len(n)], vec![0u32; mask_len(n)]);
-    dropout(&x, &mut y, &mut m1, 0.5, true, &mut rng(1)).unwrap();
-    dropout(&x, &mut y, &mut m2, 0.5, true, &mut rng(2)).unwrap();
+    dropout(&x, &mut y, &mut m1, 0.5, &mut rng(1)).unwrap();
+    dropout(&x, &mut y, &mut m2, 0.5, &mut rng(2)).unwrap();
     assert_ne!(m1, m2);
 }
 
@@ -212,7 +218,7 @@ fn backward_uses_the_forward_mask() {
     let dy = Data::new(9).vec(n);
     let mut y = vec![0.0; n];
     let mut mask = vec![0u32; mask_len(n)];
-    dropout(&x, &mut y, &mut mask, p, true, &mut rng(21)).unwrap();
+    dropout(&x, &mut y, &mut mask, p, &mut rng(21)).unwrap();
     let mut dx = vec![f32::NAN; n];
     dropout_backward(&dy, &mut dx, &mask, p).unwrap();
     let s = scale(p);
@@ -247,7 +253,6 @@ fn every_length_and_offset_matches_the_scalar_reference() {
                     &mut y[off..off + n],
                     &mut mask[off..off + mask_len(n)],
                     p,
-                    true,
                     &mut g,
                 );
                 r.unwrap();
@@ -297,4 +302,45 @@ fn every_length_and_offset_matches_the_scalar_reference() {
             }
         }
     }
+}
+
+#[test]
+fn the_layer_trains_as_the_functions_with_its_mask_in_saved() {
+    let (n, p) = (45usize, 0.4f32);
+    let x = Data::new(31).vec(n);
+    let dy = Data::new(32).vec(n);
+    let (mut y, mut mask) = (vec![0.0; n], vec![0u32; mask_len(n)]);
+    dropout(&x, &mut y, &mut mask, p, &mut rng(8)).unwrap();
+    let mut dx = vec![0.0; n];
+    dropout_backward(&dy, &mut dx, &mask, p).unwrap();
+
+    let layer = Dropout::new(p);
+    let shape = Shape::Features(n);
+    let mut saved = vec![0.0f32; layer.saved_len(shape, 1)];
+    assert_eq!(saved.len(), mask_len(n));
+    let (mut ly, mut ldx) = (vec![0.0; n], vec![0.0; n]);
+    let mut g = rng(8);
+    let mode = Mode::Train {
+        buffers: &mut [],
+        saved: &mut saved,
+        rng: Some(&mut g),
+    };
+    layer
+        .forward(shape, mode, Params::NONE, &x, &mut ly)
+        .unwrap();
+    assert_eq!(bits(&ly), bits(&y));
+    let words: Vec<u32> = saved.iter().map(|w| w.to_bits()).collect();
+    assert_eq!(words, mask);
+    let tape = Tape::train(&x, &ly, &saved);
+    let r = layer.backward(shape, Params::NONE, tape, &dy, Some(&mut ldx), Grads::NONE);
+    r.unwrap();
+    assert_eq!(bits(&ldx), bits(&dx));
+    // Training without a generator is refused before anything is written.
+    let mut z = vec![7.0; n];
+    let r = layer.forward(shape, Mode::train(&mut saved), Params::NONE, &x, &mut z);
+    assert_eq!(
+        r,
+        Err(descent::Error::InvalidHyperParameter { what: "rng" })
+    );
+    assert!(z.iter().all(|&v| v == 7.0));
 }

@@ -7,6 +7,7 @@ mod common;
 use common::Rng;
 use descent::activation::{Activation, LeakyRelu};
 use descent::dense::Dense;
+use descent::layer::{Grads, Layer as _, Mode, Params as LParams, Shape, Tape};
 use descent::network::{Layer, LayerKind, Params, Sequential};
 use descent::Error;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -68,7 +69,7 @@ fn model_equals_the_layers_by_hand() {
     let x = rng.vec(batch * 5);
     let mut acts = vec![f32::NAN; NET.activation_len(batch)];
     let out = NET
-        .forward_train(batch, &p[..], &mut [], &x, &mut acts, &mut seeded())
+        .forward_train(&p[..], &mut [], &x, &mut acts, &mut seeded())
         .unwrap()
         .to_vec();
 
@@ -77,59 +78,96 @@ fn model_equals_the_layers_by_hand() {
     let (b1, rest) = rest.split_at(7);
     let (w2, rest) = rest.split_at(42);
     let (b2, w3) = rest.split_at(6);
-    let l1 = Dense::new(batch, 5, 7);
-    let l2 = Dense::new(batch, 7, 6);
-    let l3 = Dense::new(batch, 6, 3);
+    let l1 = Dense::new(5, 7);
+    let l2 = Dense::new(7, 6);
+    let l3 = Dense::new(6, 3).without_bias();
+    let f = Shape::Features;
     let mut h1 = vec![0.0; batch * 7];
-    l1.forward(&x, w1, Some(b1), &mut h1).unwrap();
+    l1.forward(f(5), Mode::EVAL, LParams::new(w1, b1), &x, &mut h1)
+        .unwrap();
     let mut a1 = vec![0.0; batch * 7];
-    Activation::Tanh.forward(&h1, &mut a1, 7).unwrap();
+    let none = LParams::NONE;
+    Activation::Tanh
+        .forward(f(7), Mode::EVAL, none, &h1, &mut a1)
+        .unwrap();
     let mut h2 = vec![0.0; batch * 6];
-    l2.forward(&a1, w2, Some(b2), &mut h2).unwrap();
+    l2.forward(f(7), Mode::EVAL, LParams::new(w2, b2), &a1, &mut h2)
+        .unwrap();
     let mut a2 = vec![0.0; batch * 6];
-    Activation::Gelu.forward(&h2, &mut a2, 6).unwrap();
+    Activation::Gelu
+        .forward(f(6), Mode::EVAL, none, &h2, &mut a2)
+        .unwrap();
     let mut h3 = vec![0.0; batch * 3];
-    l3.forward(&a2, w3, None, &mut h3).unwrap();
+    l3.forward(f(6), Mode::EVAL, LParams::new(w3, &[]), &a2, &mut h3)
+        .unwrap();
     let mut y = vec![0.0; batch * 3];
-    Activation::LogSoftmax.forward(&h3, &mut y, 3).unwrap();
+    Activation::LogSoftmax
+        .forward(f(3), Mode::EVAL, none, &h3, &mut y)
+        .unwrap();
     assert_eq!(out, y);
 
     // Inference gives the same output.
     let mut y_inf = vec![0.0; batch * 3];
     let mut scratch = vec![0.0; NET.scratch_len(batch)];
-    NET.forward(batch, &p[..], &[], &x, &mut y_inf, &mut scratch)
+    NET.forward(&p[..], &[], &x, &mut y_inf, &mut scratch)
         .unwrap();
     assert_eq!(y_inf, y);
 
     // Backward by hand from the same upstream gradient.
     let dy = rng.vec(batch * 3);
     let mut grads = vec![0.0; NET.trainable_len()];
-    NET.backward(batch, &p[..], &x, &acts, &dy, &mut grads, &mut scratch)
+    NET.backward(&p[..], &x, &acts, &dy, &mut grads, &mut scratch)
         .unwrap();
     let mut want = vec![0.0; NET.trainable_len()];
     let (dw1, rest) = want.split_at_mut(35);
     let (db1, rest) = rest.split_at_mut(7);
     let (dw2, rest) = rest.split_at_mut(42);
     let (db2, dw3) = rest.split_at_mut(6);
+    let none = (LParams::NONE, Grads::NONE);
     let mut g3 = vec![0.0; batch * 3];
+    let tape = Tape::train(&h3, &y, &[]);
     Activation::LogSoftmax
-        .backward(&y, &dy, &mut g3, 3)
+        .backward(f(3), none.0, tape, &dy, Some(&mut g3), Grads::NONE)
         .unwrap();
     let mut ga2 = vec![0.0; batch * 6];
-    l3.backward(&a2, w3, &g3, dw3, None, Some(&mut ga2))
-        .unwrap();
+    let (tape, grads3) = (Tape::train(&a2, &[], &[]), Grads::new(dw3, &mut []));
+    l3.backward(
+        f(6),
+        LParams::new(w3, &[]),
+        tape,
+        &g3,
+        Some(&mut ga2),
+        grads3,
+    )
+    .unwrap();
     let mut g2 = vec![0.0; batch * 6];
-    Activation::Gelu.backward(&h2, &ga2, &mut g2, 6).unwrap();
-    let mut ga1 = vec![0.0; batch * 7];
-    l2.backward(&a1, w2, &g2, dw2, Some(db2), Some(&mut ga1))
+    let tape = Tape::train(&h2, &a2, &[]);
+    Activation::Gelu
+        .backward(f(6), none.0, tape, &ga2, Some(&mut g2), none.1)
         .unwrap();
+    let mut ga1 = vec![0.0; batch * 7];
+    let (tape, grads2) = (Tape::train(&a1, &[], &[]), Grads::new(dw2, db2));
+    l2.backward(
+        f(7),
+        LParams::new(w2, b2),
+        tape,
+        &g2,
+        Some(&mut ga1),
+        grads2,
+    )
+    .unwrap();
     let mut g1 = vec![0.0; batch * 7];
-    Activation::Tanh.backward(&a1, &ga1, &mut g1, 7).unwrap();
-    l1.backward(&x, w1, &g1, dw1, Some(db1), None).unwrap();
+    let tape = Tape::train(&h1, &a1, &[]);
+    Activation::Tanh
+        .backward(f(7), LParams::NONE, tape, &ga1, Some(&mut g1), Grads::NONE)
+        .unwrap();
+    let (tape, grads1) = (Tape::train(&x, &[], &[]), Grads::new(dw1, db1));
+    l1.backward(f(5), LParams::new(w1, b1), tape, &g1, None, grads1)
+        .unwrap();
     assert_eq!(grads, want);
 
     // Gradients accumulate; zero_grad resets them.
-    NET.backward(batch, &p[..], &x, &acts, &dy, &mut grads, &mut scratch)
+    NET.backward(&p[..], &x, &acts, &dy, &mut grads, &mut scratch)
         .unwrap();
     for (g, w) in grads.iter().zip(&want) {
         assert_eq!(*g, 2.0 * w);
@@ -142,7 +180,7 @@ fn model_equals_the_layers_by_hand() {
 fn loss(net: &Sequential, batch: usize, p: &[f32], x: &[f32], c: &[f32]) -> f64 {
     let mut y = vec![0.0; batch * net.output_features()];
     let mut scratch = vec![0.0; net.scratch_len(batch)];
-    net.forward(batch, p, &[], x, &mut y, &mut scratch).unwrap();
+    net.forward(p, &[], x, &mut y, &mut scratch).unwrap();
     y.iter().zip(c).map(|(y, c)| *y as f64 * *c as f64).sum()
 }
 
@@ -163,11 +201,11 @@ fn gradients_match_finite_differences_through_the_model() {
     let x = rng.vec(batch * 4);
     let c = rng.vec(batch * 3);
     let mut acts = vec![0.0; net.activation_len(batch)];
-    net.forward_train(batch, &p[..], &mut [], &x, &mut acts, &mut seeded())
+    net.forward_train(&p[..], &mut [], &x, &mut acts, &mut seeded())
         .unwrap();
     let mut grads = vec![0.0; net.trainable_len()];
     let mut scratch = vec![0.0; net.scratch_len(batch)];
-    net.backward(batch, &p[..], &x, &acts, &c, &mut grads, &mut scratch)
+    net.backward(&p[..], &x, &acts, &c, &mut grads, &mut scratch)
         .unwrap();
     // Central differences with h = 1e-2: truncation O(h²·|f'''|) ~ 1e-4, f32 rounding of the
     // loss ~ 1e-7·|L|/h ~ 1e-5.
@@ -211,12 +249,12 @@ fn frozen_layers_read_their_own_slice_and_get_no_gradient() {
 
     let mut acts = vec![0.0; frozen_net.activation_len(batch)];
     let out = frozen_net
-        .forward_train(batch, params, &mut [], &x, &mut acts, &mut seeded())
+        .forward_train(params, &mut [], &x, &mut acts, &mut seeded())
         .unwrap()
         .to_vec();
     let mut full_acts = vec![0.0; full_net.activation_len(batch)];
     let full_out = full_net
-        .forward_train(batch, &p[..], &mut [], &x, &mut full_acts, &mut seeded())
+        .forward_train(&p[..], &mut [], &x, &mut full_acts, &mut seeded())
         .unwrap()
         .to_vec();
     assert_eq!(out, full_out);
@@ -225,19 +263,11 @@ fn frozen_layers_read_their_own_slice_and_get_no_gradient() {
     let mut scratch = vec![0.0; frozen_net.scratch_len(batch)];
     let mut grads = vec![0.0; frozen_net.trainable_len()];
     frozen_net
-        .backward(batch, params, &x, &acts, &dy, &mut grads, &mut scratch)
+        .backward(params, &x, &acts, &dy, &mut grads, &mut scratch)
         .unwrap();
     let mut full_grads = vec![0.0; full_net.trainable_len()];
     full_net
-        .backward(
-            batch,
-            &p[..],
-            &x,
-            &full_acts,
-            &dy,
-            &mut full_grads,
-            &mut scratch,
-        )
+        .backward(&p[..], &x, &full_acts, &dy, &mut full_grads, &mut scratch)
         .unwrap();
     assert_eq!(grads, full_grads[frozen_net.frozen_len()..]);
 
@@ -253,15 +283,7 @@ fn frozen_layers_read_their_own_slice_and_get_no_gradient() {
         trainable,
     };
     frozen_net
-        .backward(
-            batch,
-            nan_params,
-            &x,
-            &poisoned,
-            &dy,
-            &mut again,
-            &mut scratch,
-        )
+        .backward(nan_params, &x, &poisoned, &dy, &mut again, &mut scratch)
         .unwrap();
     // Only the last dense layer reads the layer below its input (the LeakyReLU output).
     assert_eq!(again, grads);
@@ -277,7 +299,7 @@ fn errors_are_reported_before_anything_is_written() {
     let mut scratch = vec![7.0; NET.scratch_len(batch)];
     let short = &p[1..];
     assert_eq!(
-        NET.forward(batch, short, &[], &x, &mut y, &mut scratch),
+        NET.forward(short, &[], &x, &mut y, &mut scratch),
         Err(Error::LengthMismatch {
             what: "params",
             expected: p.len(),
@@ -285,15 +307,16 @@ fn errors_are_reported_before_anything_is_written() {
         })
     );
     assert_eq!(
-        NET.forward(batch, &p[..], &[], &x[1..], &mut y, &mut scratch),
+        NET.forward(&p[..], &[], &x[1..], &mut y, &mut scratch),
         Err(Error::LengthMismatch {
             what: "x",
-            expected: batch * 5,
+            // The batch is `x`'s length over the input width: the whole samples it holds.
+            expected: (batch - 1) * 5,
             actual: batch * 5 - 1
         })
     );
     assert_eq!(
-        NET.forward(0, &p[..], &[], &[], &mut [], &mut []),
+        NET.forward(&p[..], &[], &[], &mut [], &mut []),
         Err(Error::ZeroDimension { what: "batch" })
     );
     assert!(y.iter().chain(&scratch).all(|v| *v == 7.0));
@@ -312,11 +335,7 @@ fn errors_are_reported_before_anything_is_written() {
         Sequential::new(5, &[]).validate(),
         Err(Error::ZeroDimension { what: "layers" })
     );
-    let zero = [Layer::new(LayerKind::Dense {
-        in_features: 5,
-        out_features: 0,
-        bias: true,
-    })];
+    let zero = [Layer::new(LayerKind::Dense(Dense::new(5, 0)))];
     assert_eq!(
         Sequential::new(5, &zero).validate(),
         Err(Error::ZeroDimension {
@@ -327,7 +346,7 @@ fn errors_are_reported_before_anything_is_written() {
     let mut acts = vec![7.0; NET.activation_len(batch)];
     let mut grads = vec![7.0; NET.trainable_len()];
     assert_eq!(
-        NET.backward(batch, &p[..], &x, &acts, &y[1..], &mut grads, &mut scratch),
+        NET.backward(&p[..], &x, &acts, &y[1..], &mut grads, &mut scratch),
         Err(Error::LengthMismatch {
             what: "dy",
             expected: batch * 3,
@@ -336,7 +355,7 @@ fn errors_are_reported_before_anything_is_written() {
     );
     assert!(grads.iter().all(|v| *v == 7.0));
     assert_eq!(
-        NET.forward_train(batch, &p[..], &mut [], &x, &mut acts[1..], &mut seeded())
+        NET.forward_train(&p[..], &mut [], &x, &mut acts[1..], &mut seeded())
             .map(|_| ()),
         Err(Error::LengthMismatch {
             what: "acts",
@@ -351,7 +370,7 @@ fn train_loss(net: &Sequential, batch: usize, p: &[f32], x: &[f32], c: &[f32]) -
     let mut acts = vec![0.0; net.activation_len(batch)];
     let mut buffers = vec![0.0; net.buffer_len()];
     let y = net
-        .forward_train(batch, p, &mut buffers, x, &mut acts, &mut seeded())
+        .forward_train(p, &mut buffers, x, &mut acts, &mut seeded())
         .unwrap();
     y.iter().zip(c).map(|(y, c)| *y as f64 * *c as f64).sum()
 }
@@ -378,11 +397,11 @@ fn gradients_match_finite_differences_through_norms_and_dropout() {
     let c = rng.vec(batch * 3);
     let mut acts = vec![0.0; net.activation_len(batch)];
     let mut buffers = vec![0.0; net.buffer_len()];
-    net.forward_train(batch, &p[..], &mut buffers, &x, &mut acts, &mut seeded())
+    net.forward_train(&p[..], &mut buffers, &x, &mut acts, &mut seeded())
         .unwrap();
     let mut grads = vec![0.0; net.trainable_len()];
     let mut scratch = vec![0.0; net.scratch_len(batch)];
-    net.backward(batch, &p[..], &x, &acts, &c, &mut grads, &mut scratch)
+    net.backward(&p[..], &x, &acts, &c, &mut grads, &mut scratch)
         .unwrap();
     // Layer norm and batch norm on a batch of 5 make the loss strongly curved: central
     // differences alone err by ~8 % at h = 1e-2 (falling as h², checked at 3e-3 and 1e-3).
@@ -408,7 +427,7 @@ fn gradients_match_finite_differences_through_norms_and_dropout() {
 #[test]
 fn norm_and_dropout_layers_equal_their_kernels() {
     use descent::dropout;
-    use descent::norm::{BatchNorm, LayerNorm, RunningStats};
+    use descent::norm::{BatchNorm, LayerNorm};
     let layers = [
         Layer::layer_norm(6),
         Layer::batch_norm(6),
@@ -435,55 +454,44 @@ fn norm_and_dropout_layers_equal_their_kernels() {
     );
     let mut acts = vec![0.0; net.activation_len(batch)];
     let out = net
-        .forward_train(batch, &p[..], &mut buffers, &x, &mut acts, &mut seeded())
+        .forward_train(&p[..], &mut buffers, &x, &mut acts, &mut seeded())
         .unwrap()
         .to_vec();
 
     let ln = LayerNorm::new(6);
     let bn = BatchNorm::new(6);
+    let shape = Shape::Features(6);
     let mut y1 = vec![0.0; batch * 6];
-    let mut s1 = vec![0.0; LayerNorm::stats_len(batch)];
-    ln.forward_train(&x, Some(&p[..6]), Some(&p[6..12]), &mut y1, &mut s1)
+    let mut s1 = vec![0.0; ln.saved_len(shape, batch)];
+    let ln_params = LParams::new(&p[..6], &p[6..12]);
+    ln.forward(shape, Mode::train(&mut s1), ln_params, &x, &mut y1)
         .unwrap();
-    let (mut mean, mut var, mut n) = (vec![0.0; 6], vec![1.0; 6], 0u64);
+    let mut running = [[0.0; 6], [1.0; 6]].concat();
+    running.push(0.0);
     let mut y2 = vec![0.0; batch * 6];
-    let mut s2 = vec![0.0; bn.stats_len()];
-    bn.forward_train(
-        &y1,
-        Some(&p[12..18]),
-        Some(&p[18..24]),
-        Some(RunningStats {
-            mean: &mut mean,
-            var: &mut var,
-            num_batches_tracked: &mut n,
-        }),
-        &mut y2,
-        &mut s2,
-    )
-    .unwrap();
+    let mut s2 = vec![0.0; bn.saved_len(shape, batch)];
+    let bn_params = LParams::new(&p[12..18], &p[18..24]);
+    let mode = Mode::Train {
+        buffers: &mut running,
+        saved: &mut s2,
+        rng: None,
+    };
+    bn.forward(shape, mode, bn_params, &y1, &mut y2).unwrap();
     let mut y3 = vec![0.0; batch * 6];
     let mut mask = vec![0u32; dropout::mask_len(batch * 6)];
-    dropout::dropout(&y2, &mut y3, &mut mask, 0.5, true, &mut seeded()).unwrap();
+    dropout::dropout(&y2, &mut y3, &mut mask, 0.5, &mut seeded()).unwrap();
     assert_eq!(out, y3);
-    assert_eq!(&buffers[..6], &mean[..]);
-    assert_eq!(&buffers[6..12], &var[..]);
+    assert_eq!(buffers, running);
     assert_eq!(buffers[12], 1.0);
 
     // Inference: layer norm, batch norm on the running statistics, dropout off.
     let mut y = vec![0.0; batch * 6];
     let mut scratch = vec![0.0; net.scratch_len(batch)];
-    net.forward(batch, &p[..], &buffers, &x, &mut y, &mut scratch)
+    net.forward(&p[..], &buffers, &x, &mut y, &mut scratch)
         .unwrap();
     let mut e2 = vec![0.0; batch * 6];
-    bn.forward_eval(
-        &y1,
-        Some(&p[12..18]),
-        Some(&p[18..24]),
-        Some(&mean),
-        Some(&var),
-        &mut e2,
-    )
-    .unwrap();
+    let mode = Mode::Eval { buffers: &running };
+    bn.forward(shape, mode, bn_params, &y1, &mut e2).unwrap();
     assert_eq!(y, e2);
     let _ = r.next_u32();
 
@@ -510,7 +518,7 @@ fn norm_and_dropout_layers_equal_their_kernels() {
 /// `Activation::forward` and `Activation::backward` compute.
 #[test]
 fn every_activation_layer_uses_its_own_kernels() {
-    use descent::activation::{Elu, Saved, Softplus};
+    use descent::activation::{Elu, Softplus};
     let all = [
         Activation::Relu,
         Activation::LeakyRelu(LeakyRelu {
@@ -546,18 +554,19 @@ fn every_activation_layer_uses_its_own_kernels() {
         let p = params(&net, &mut rng);
         let x = rng.vec(batch * 4);
         let mut acts = vec![0.0; net.activation_len(batch)];
-        net.forward_train(batch, &p[..], &mut [], &x, &mut acts, &mut seeded())
+        net.forward_train(&p[..], &mut [], &x, &mut acts, &mut seeded())
             .unwrap();
         let (h, rest) = acts.split_at(batch * 5);
         let a = &rest[..batch * 5];
         let mut want = vec![0.0; batch * 5];
-        act.forward(h, &mut want, 5).unwrap();
+        act.forward(Shape::Features(5), Mode::EVAL, LParams::NONE, h, &mut want)
+            .unwrap();
         assert_eq!(a, &want[..], "{act:?} forward");
 
         let dy = rng.vec(batch * 2);
         let mut grads = vec![0.0; net.trainable_len()];
         let mut scratch = vec![0.0; net.scratch_len(batch)];
-        net.backward(batch, &p[..], &x, &acts, &dy, &mut grads, &mut scratch)
+        net.backward(&p[..], &x, &acts, &dy, &mut grads, &mut scratch)
             .unwrap();
         // By hand: through the last dense layer, the activation, the first dense layer.
         let (w1, rest) = p.split_at(20);
@@ -566,19 +575,23 @@ fn every_activation_layer_uses_its_own_kernels() {
         let mut da = vec![0.0; batch * 5];
         let mut dw2 = vec![0.0; 10];
         let mut db2 = vec![0.0; 2];
-        Dense::new(batch, 5, 2)
-            .backward(a, w2, &dy, &mut dw2, Some(&mut db2), Some(&mut da))
+        let f = Shape::Features;
+        let b2 = &p[30..32];
+        let g = Grads::new(&mut dw2, &mut db2);
+        let tape = Tape::train(a, &[], &[]);
+        Dense::new(5, 2)
+            .backward(f(5), LParams::new(w2, b2), tape, &dy, Some(&mut da), g)
             .unwrap();
-        let saved = match act.saved() {
-            Saved::Input => h,
-            Saved::Output => a,
-        };
         let mut dh = vec![0.0; batch * 5];
-        act.backward(saved, &da, &mut dh, 5).unwrap();
+        let tape = Tape::train(h, a, &[]);
+        act.backward(f(5), LParams::NONE, tape, &da, Some(&mut dh), Grads::NONE)
+            .unwrap();
         let mut dw1 = vec![0.0; 20];
         let mut db1 = vec![0.0; 5];
-        Dense::new(batch, 4, 5)
-            .backward(&x, w1, &dh, &mut dw1, Some(&mut db1), None)
+        let g = Grads::new(&mut dw1, &mut db1);
+        let tape = Tape::train(&x, &[], &[]);
+        Dense::new(4, 5)
+            .backward(f(4), LParams::new(w1, &rest[..5]), tape, &dh, None, g)
             .unwrap();
         let want = [dw1, db1, dw2, db2].concat();
         assert_eq!(grads, want, "{act:?} backward");

@@ -18,7 +18,8 @@ mod common;
 mod reference;
 
 use common::{for_each_isa, Rng, U};
-use descent::norm::{BatchNorm, LayerNorm, RunningStats};
+use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape};
+use descent::norm::{BatchNorm, LayerNorm};
 use reference::{
     bn_apply, bn_backward_ref, bn_dx_scale, bn_eval_backward_ref, bn_moments, bn_train_ref,
     bn_xhat, f64s, ln_backward_ref, ln_dx_scale, ln_ref, ln_xhat, param_scales, xhat_scale,
@@ -121,8 +122,8 @@ struct LnOut {
     db: Vec<f32>,
 }
 
-/// Runs forward (both), backward on sub-slices at offset `off` of sentinel-filled buffers,
-/// checks the sentinels and that both forwards agree bit for bit.
+/// Runs forward (both modes), backward on sub-slices at offset `off` of sentinel-filled
+/// buffers, checks the sentinels and that both forwards agree bit for bit.
 fn run_ln(
     m: &LayerNorm,
     x: &[f32],
@@ -133,38 +134,41 @@ fn run_ln(
 ) -> LnOut {
     let n = x.len();
     let rows = n / m.features;
-    let sl = LayerNorm::stats_len(rows);
+    let input = Shape::Features(m.features);
+    let sl = m.saved_len(input, rows);
     let xp = padded_with(x, off);
     let dyp = padded_with(dy, off);
     let wp = w.map(|w| padded_with(w, off));
     let bp = b.map(|b| padded_with(b, off));
     let (wl, bl) = (m.weight_len(), m.bias_len());
-    let ws = wp.as_ref().map(|p| &p[off..off + wl]);
-    let bs = bp.as_ref().map(|p| &p[off..off + bl]);
+    let ws = wp.as_ref().map_or(&[][..], |p| &p[off..off + wl]);
+    let bs = bp.as_ref().map_or(&[][..], |p| &p[off..off + bl]);
+    let params = Params::new(ws, bs);
     let (mut y, mut y2, mut stats) = (padded(n, off), padded(n, off), padded(sl, off));
-    m.forward_train(
-        &xp[off..off + n],
-        ws,
-        bs,
+    let xs = &xp[off..off + n];
+    m.forward(
+        input,
+        Mode::train(&mut stats[off..off + sl]),
+        params,
+        xs,
         &mut y[off..off + n],
-        &mut stats[off..off + sl],
     )
     .unwrap();
-    m.forward(&xp[off..off + n], ws, bs, &mut y2[off..off + n])
+    m.forward(input, Mode::EVAL, params, xs, &mut y2[off..off + n])
         .unwrap();
     let (mut dx, mut dw, mut db) = (
         padded(n, off),
         padded_with(&vec![0.0; wl], off),
         padded_with(&vec![0.0; bl], off),
     );
+    let tape = Tape::train(xs, &y[off..off + n], &stats[off..off + sl]);
     m.backward(
-        &xp[off..off + n],
-        ws,
-        &stats[off..off + sl],
+        input,
+        params,
+        tape,
         &dyp[off..off + n],
-        &mut dx[off..off + n],
-        Some(&mut dw[off..off + wl]),
-        Some(&mut db[off..off + bl]),
+        Some(&mut dx[off..off + n]),
+        Grads::new(&mut dw[off..off + wl], &mut db[off..off + bl]),
     )
     .unwrap();
     let out = LnOut {
@@ -177,7 +181,7 @@ fn run_ln(
     assert_eq!(
         bits(inner(&y2, off, n)),
         bits(&out.y),
-        "forward ≠ forward_train"
+        "evaluation forward ≠ training forward"
     );
     out
 }
@@ -374,8 +378,9 @@ fn layer_norm_is_accurate_when_the_mean_dwarfs_the_spread_once() {
         let zeros = vec![0.0f32; c];
         let mut yn = vec![0.0; n];
         let exact = LayerNorm { eps: 0.0, ..m };
+        let params = Params::new(&ones, &zeros);
         exact
-            .forward(&x, Some(&ones), Some(&zeros), &mut yn)
+            .forward(Shape::Features(c), Mode::EVAL, params, &x, &mut yn)
             .unwrap();
         for row in yn.chunks(c) {
             let mean = row.iter().map(|&v| v as f64).sum::<f64>() / c as f64;
@@ -401,31 +406,32 @@ fn layer_norm_parameter_gradients_accumulate_and_dx_is_written_once() {
     let x = rng.vec(rows * c);
     let dy = rng.vec(rows * c);
     let (w, b) = (rng.vec(c), rng.vec(c));
+    let input = Shape::Features(c);
+    let params = Params::new(&w, &b);
     let mut y = vec![0.0; rows * c];
-    let mut stats = vec![0.0; LayerNorm::stats_len(rows)];
-    m.forward_train(&x, Some(&w), Some(&b), &mut y, &mut stats)
+    let mut stats = vec![0.0; m.saved_len(input, rows)];
+    m.forward(input, Mode::train(&mut stats), params, &x, &mut y)
         .unwrap();
+    let tape = Tape::train(&x, &y, &stats);
     let (mut dw, mut db) = (vec![0.0; c], vec![0.0; c]);
     let mut dx = vec![f32::NAN; rows * c];
     m.backward(
-        &x,
-        Some(&w),
-        &stats,
+        input,
+        params,
+        tape,
         &dy,
-        &mut dx,
-        Some(&mut dw),
-        Some(&mut db),
+        Some(&mut dx),
+        Grads::new(&mut dw, &mut db),
     )
     .unwrap();
     let (dx1, dw1, db1) = (dx.clone(), dw.clone(), db.clone());
     m.backward(
-        &x,
-        Some(&w),
-        &stats,
+        input,
+        params,
+        tape,
         &dy,
-        &mut dx,
-        Some(&mut dw),
-        Some(&mut db),
+        Some(&mut dx),
+        Grads::new(&mut dw, &mut db),
     )
     .unwrap();
     assert_eq!(bits(&dx), bits(&dx1));
@@ -434,11 +440,24 @@ fn layer_norm_parameter_gradients_accumulate_and_dx_is_written_once() {
     assert_eq!(bits(&db), doubled(&db1));
     // Skipping the parameter gradients leaves dx as it was.
     let mut dx3 = vec![f32::NAN; rows * c];
-    m.backward(&x, Some(&w), &stats, &dy, &mut dx3, None, None)
+    m.backward(input, params, tape, &dy, Some(&mut dx3), Grads::NONE)
         .unwrap();
     assert_eq!(bits(&dx3), bits(&dx1));
+    // Skipping dx leaves the parameter gradients as they were.
+    let (mut dw4, mut db4) = (vec![0.0; c], vec![0.0; c]);
+    m.backward(
+        input,
+        params,
+        tape,
+        &dy,
+        None,
+        Grads::new(&mut dw4, &mut db4),
+    )
+    .unwrap();
+    assert_eq!(bits(&dw4), bits(&dw1));
+    assert_eq!(bits(&db4), bits(&db1));
     // Zero rows: nothing to do, no error (as torch).
-    m.forward_train(&[], Some(&w), Some(&b), &mut [], &mut [])
+    m.forward(input, Mode::train(&mut []), params, &[], &mut [])
         .unwrap();
 }
 
@@ -470,6 +489,15 @@ struct BnOut {
     eval_db: Vec<f32>,
 }
 
+/// The buffers of a batch norm with running statistics: `running_mean`, `running_var`, then
+/// `num_batches_tracked`.
+fn buffers(rm: &[f32], rv: &[f32], batches: f32) -> Vec<f32> {
+    let mut v = rm.to_vec();
+    v.extend_from_slice(rv);
+    v.push(batches);
+    v
+}
+
 /// Training forward + backward, then evaluation forward + backward with the updated running
 /// statistics, all on sub-slices at `off` of sentinel-filled buffers.
 #[allow(clippy::too_many_arguments)]
@@ -484,54 +512,50 @@ fn run_bn(
     off: usize,
 ) -> BnOut {
     let (n, c) = (x.len(), m.features);
+    let input = Shape::Features(c);
     let wl = m.weight_len();
     let xp = padded_with(x, off);
     let dyp = padded_with(dy, off);
     let wp = w.map(|w| padded_with(w, off));
     let bp = b.map(|b| padded_with(b, off));
-    let ws = wp.as_ref().map(|p| &p[off..off + wl]);
-    let bs = bp.as_ref().map(|p| &p[off..off + wl]);
-    let (mut rmp, mut rvp) = (padded_with(rm, off), padded_with(rv, off));
+    let ws = wp.as_ref().map_or(&[][..], |p| &p[off..off + wl]);
+    let bs = bp.as_ref().map_or(&[][..], |p| &p[off..off + wl]);
+    let params = Params::new(ws, bs);
+    let bl = m.buffer_len();
+    let mut bufp = padded_with(&buffers(rm, rv, 0.0), off);
     let (mut y, mut stats) = (padded(n, off), padded(2 * c, off));
-    let mut batches = 0u64;
-    m.forward_train(
-        &xp[off..off + n],
-        ws,
-        bs,
-        Some(RunningStats {
-            mean: &mut rmp[off..off + c],
-            var: &mut rvp[off..off + c],
-            num_batches_tracked: &mut batches,
-        }),
-        &mut y[off..off + n],
-        &mut stats[off..off + 2 * c],
-    )
-    .unwrap();
-    assert_eq!(batches, 1);
+    let xs = &xp[off..off + n];
+    let mode = Mode::Train {
+        buffers: &mut bufp[off..off + bl],
+        saved: &mut stats[off..off + 2 * c],
+        rng: None,
+    };
+    m.forward(input, mode, params, xs, &mut y[off..off + n])
+        .unwrap();
+    assert_eq!(bufp[off + 2 * c], 1.0, "num_batches_tracked");
     let zeros = vec![0.0; wl];
     let (mut dx, mut dw, mut db) = (
         padded(n, off),
         padded_with(&zeros, off),
         padded_with(&zeros, off),
     );
-    m.backward_train(
-        &xp[off..off + n],
-        ws,
-        &stats[off..off + 2 * c],
+    let tape = Tape::train(xs, &y[off..off + n], &stats[off..off + 2 * c]);
+    m.backward(
+        input,
+        params,
+        tape,
         &dyp[off..off + n],
-        &mut dx[off..off + n],
-        Some(&mut dw[off..off + wl]),
-        Some(&mut db[off..off + wl]),
+        Some(&mut dx[off..off + n]),
+        Grads::new(&mut dw[off..off + wl], &mut db[off..off + wl]),
     )
     .unwrap();
     let mut ey = padded(n, off);
-    let (rms, rvs) = (&rmp[off..off + c], &rvp[off..off + c]);
-    m.forward_eval(
-        &xp[off..off + n],
-        ws,
-        bs,
-        Some(rms),
-        Some(rvs),
+    let bufs = &bufp[off..off + bl];
+    m.forward(
+        input,
+        Mode::Eval { buffers: bufs },
+        params,
+        xs,
         &mut ey[off..off + n],
     )
     .unwrap();
@@ -540,22 +564,22 @@ fn run_bn(
         padded_with(&zeros, off),
         padded_with(&zeros, off),
     );
-    m.backward_eval(
-        &xp[off..off + n],
-        ws,
-        rms,
-        rvs,
+    let tape = Tape::eval(xs, &ey[off..off + n], bufs);
+    m.backward(
+        input,
+        params,
+        tape,
         &dyp[off..off + n],
-        &mut edx[off..off + n],
-        Some(&mut edw[off..off + wl]),
-        Some(&mut edb[off..off + wl]),
+        Some(&mut edx[off..off + n]),
+        Grads::new(&mut edw[off..off + wl], &mut edb[off..off + wl]),
     )
     .unwrap();
+    let running = inner(&bufp, off, bl);
     BnOut {
         y: inner(&y, off, n).to_vec(),
         stats: inner(&stats, off, 2 * c).to_vec(),
-        running_mean: inner(&rmp, off, c).to_vec(),
-        running_var: inner(&rvp, off, c).to_vec(),
+        running_mean: running[..c].to_vec(),
+        running_var: running[c..2 * c].to_vec(),
         dx: inner(&dx, off, n).to_vec(),
         dw: inner(&dw, off, wl).to_vec(),
         db: inner(&db, off, wl).to_vec(),
@@ -839,11 +863,11 @@ fn batch_norm_eval_without_running_statistics_normalises_like_training() {
 }
 
 /// One instruction set of [`batch_norm_eval_without_running_statistics_normalises_like_training`]:
-/// without `track_running_stats`, evaluation uses the batch's statistics whether the running
-/// ones are passed as `None` or as empty slices (their length then), and computes `y` as the
-/// training forward does (the same bits), also when the mean dwarfs the spread. Both failed
-/// before: empty slices were read as a zero mean and variance, and the batch mean was rounded
-/// to `f32` before the subtraction (2 % off on the second case below).
+/// without `track_running_stats`, evaluation (which then has no buffers) uses the batch's
+/// statistics and computes `y` as the training forward does (the same bits), also when the
+/// mean dwarfs the spread. Both failed before: absent running statistics were read as a zero
+/// mean and variance, and the batch mean was rounded to `f32` before the subtraction (2 % off
+/// on the second case below).
 fn batch_norm_eval_without_running_statistics_once() {
     let cases: [(&[f32], f32); 3] = [
         (&[-1.0, -1.0], 1e-6),
@@ -858,18 +882,27 @@ fn batch_norm_eval_without_running_statistics_once() {
             affine: false,
             track_running_stats: false,
         };
-        let (mut train_y, mut stats) = (vec![0.0f32; x.len()], vec![0.0f32; m.stats_len()]);
-        m.forward_train(x, None, None, None, &mut train_y, &mut stats)
-            .unwrap();
+        let input = Shape::Features(1);
+        let rows = x.len();
+        let (mut train_y, mut stats) = (
+            vec![0.0f32; x.len()],
+            vec![0.0f32; m.saved_len(input, rows)],
+        );
+        m.forward(
+            input,
+            Mode::train(&mut stats),
+            Params::NONE,
+            x,
+            &mut train_y,
+        )
+        .unwrap();
         let xd = f64s(x);
         let want = bn_train_ref(&xd, None, None, 1, f64::from(eps));
         assert_close("train y", &train_y, &want, 4.0 * sqrt(x.len()));
-        for running in [None, Some(&[][..])] {
-            let mut y = vec![f32::NAN; x.len()];
-            m.forward_eval(x, None, None, running, running, &mut y)
-                .unwrap();
-            assert_eq!(bits(&y), bits(&train_y), "{x:?} running {running:?}");
-        }
+        let mut y = vec![f32::NAN; x.len()];
+        m.forward(input, Mode::EVAL, Params::NONE, x, &mut y)
+            .unwrap();
+        assert_eq!(bits(&y), bits(&train_y), "{x:?}");
     }
 }
 
@@ -882,16 +915,17 @@ fn running_statistics_over_several_batches() {
 fn running_statistics_over_several_batches_once() {
     let mut rng = Rng::new(8);
     let (rows, c) = (6usize, 11usize);
+    let input = Shape::Features(c);
     for momentum in [Some(0.1f32), Some(0.0), Some(1.0), Some(0.37), None] {
         for start in [0u64, 3] {
             let m = BatchNorm {
                 momentum,
                 ..BatchNorm::new(c)
             };
-            let mut rm = rng.vec(c);
-            let mut rv = uniform(&mut rng, c, 0.5, 2.0);
+            let rm = rng.vec(c);
+            let rv = uniform(&mut rng, c, 0.5, 2.0);
             let (mut want_rm, mut want_rv) = (f64s(&rm), f64s(&rv));
-            let mut batches = start;
+            let mut bufs = buffers(&rm, &rv, start as f32);
             let (w, b) = (vec![1.0f32; c], vec![0.0f32; c]);
             for t in 1..=5u64 {
                 let x: Vec<f32> = rng
@@ -900,15 +934,15 @@ fn running_statistics_over_several_batches_once() {
                     .map(|v| v * t as f32 + t as f32)
                     .collect();
                 let mut y = vec![0.0; rows * c];
-                let mut stats = vec![0.0; m.stats_len()];
-                let running = RunningStats {
-                    mean: &mut rm,
-                    var: &mut rv,
-                    num_batches_tracked: &mut batches,
+                let mut stats = vec![0.0; m.saved_len(input, rows)];
+                let mode = Mode::Train {
+                    buffers: &mut bufs,
+                    saved: &mut stats,
+                    rng: None,
                 };
-                m.forward_train(&x, Some(&w), Some(&b), Some(running), &mut y, &mut stats)
+                m.forward(input, mode, Params::new(&w, &b), &x, &mut y)
                     .unwrap();
-                assert_eq!(batches, start + t);
+                assert_eq!(bufs[2 * c], (start + t) as f32, "num_batches_tracked");
                 let factor = momentum.map_or(1.0 / (start + t) as f64, |m| m as f64);
                 let (mean, _, unbiased) = bn_moments(&f64s(&x), c);
                 for j in 0..c {
@@ -919,15 +953,20 @@ fn running_statistics_over_several_batches_once() {
                 let k = 4.0 * t as f64 * sqrt(rows);
                 assert_close(
                     &format!("running_mean {momentum:?} t={t}"),
-                    &rm,
+                    &bufs[..c],
                     &want_rm,
                     k,
                 );
-                assert_close(&format!("running_var {momentum:?} t={t}"), &rv, &want_rv, k);
+                assert_close(
+                    &format!("running_var {momentum:?} t={t}"),
+                    &bufs[c..2 * c],
+                    &want_rv,
+                    k,
+                );
             }
             if momentum == Some(0.0) {
                 // Nothing moves.
-                assert!(rm.iter().zip(&want_rm).all(|(a, b)| *a as f64 == *b));
+                assert!(bufs[..c].iter().zip(&want_rm).all(|(a, b)| *a as f64 == *b));
             }
         }
     }
@@ -936,49 +975,42 @@ fn running_statistics_over_several_batches_once() {
         momentum: None,
         ..BatchNorm::new(c)
     };
-    let (mut rm, mut rv, mut batches) = (vec![5.0f32; c], vec![5.0f32; c], 0u64);
+    let mut bufs = buffers(&vec![5.0f32; c], &vec![5.0f32; c], 0.0);
     let mut sum = vec![0.0f64; c];
     for _ in 0..4 {
         let x = rng.vec(rows * c);
-        let running = RunningStats {
-            mean: &mut rm,
-            var: &mut rv,
-            num_batches_tracked: &mut batches,
+        let mode = Mode::Train {
+            buffers: &mut bufs,
+            saved: &mut vec![0.0; 2 * c],
+            rng: None,
         };
-        m.forward_train(
+        m.forward(
+            input,
+            mode,
+            Params::new(&vec![1.0; c], &vec![0.0; c]),
             &x,
-            Some(&vec![1.0; c]),
-            Some(&vec![0.0; c]),
-            Some(running),
             &mut vec![0.0; rows * c],
-            &mut vec![0.0; 2 * c],
         )
         .unwrap();
         let (mean, _, _) = bn_moments(&f64s(&x), c);
         sum.iter_mut().zip(&mean).for_each(|(s, m)| *s += m);
     }
     let avg: Vec<f64> = sum.iter().map(|s| s / 4.0).collect();
-    assert_close("cumulative mean", &rm, &avg, 16.0 * sqrt(rows));
-    // Without running statistics nothing is tracked, and eval uses the batch's statistics.
+    assert_close("cumulative mean", &bufs[..c], &avg, 16.0 * sqrt(rows));
+    // Without running statistics there are no buffers, and eval uses the batch's statistics.
     let m = BatchNorm {
         track_running_stats: false,
         ..BatchNorm::new(c)
     };
+    assert_eq!(m.buffer_len(), 0);
     let x = rng.vec(rows * c);
     let (w, b) = (rng.vec(c), rng.vec(c));
-    let mut batches = 7u64;
+    let params = Params::new(&w, &b);
     let (mut y1, mut y2) = (vec![0.0; rows * c], vec![0.0; rows * c]);
     let mut stats = vec![0.0; 2 * c];
-    let running = RunningStats {
-        mean: &mut [],
-        var: &mut [],
-        num_batches_tracked: &mut batches,
-    };
-    m.forward_train(&x, Some(&w), Some(&b), Some(running), &mut y1, &mut stats)
+    m.forward(input, Mode::train(&mut stats), params, &x, &mut y1)
         .unwrap();
-    assert_eq!(batches, 7);
-    m.forward_eval(&x, Some(&w), Some(&b), None, None, &mut y2)
-        .unwrap();
+    m.forward(input, Mode::EVAL, params, &x, &mut y2).unwrap();
     let want = bn_train_ref(&f64s(&x), Some(&f64s(&w)), Some(&f64s(&b)), c, 1e-5);
     assert_close("untracked eval y", &y2, &want, 4.0 * sqrt(rows));
     assert_close("untracked train y", &y1, &want, 4.0 * sqrt(rows));
@@ -994,37 +1026,46 @@ fn batch_norm_parameter_gradients_accumulate_and_dx_is_written_once() {
     let mut rng = Rng::new(9);
     let (rows, c) = (7, 13);
     let m = BatchNorm::new(c);
+    let input = Shape::Features(c);
     let x = rng.vec(rows * c);
     let dy = rng.vec(rows * c);
     let (w, b) = (rng.vec(c), rng.vec(c));
-    let (mut rm, mut rv, mut t) = (vec![0.0; c], vec![1.0; c], 0);
+    let params = Params::new(&w, &b);
+    let mut bufs = buffers(&vec![0.0; c], &vec![1.0; c], 0.0);
     let mut y = vec![0.0; rows * c];
-    let mut stats = vec![0.0; m.stats_len()];
-    let running = RunningStats {
-        mean: &mut rm,
-        var: &mut rv,
-        num_batches_tracked: &mut t,
+    let mut stats = vec![0.0; m.saved_len(input, rows)];
+    let mode = Mode::Train {
+        buffers: &mut bufs,
+        saved: &mut stats,
+        rng: None,
     };
-    m.forward_train(&x, Some(&w), Some(&b), Some(running), &mut y, &mut stats)
-        .unwrap();
+    m.forward(input, mode, params, &x, &mut y).unwrap();
     let doubled = |v: &[f32]| bits(&v.iter().map(|a| a * 2.0).collect::<Vec<_>>());
     for eval in [false, true] {
+        let tape = if eval {
+            Tape::eval(&x, &y, &bufs)
+        } else {
+            Tape::train(&x, &y, &stats)
+        };
         let (mut dw, mut db) = (vec![0.0; c], vec![0.0; c]);
         let mut dx = vec![f32::NAN; rows * c];
-        let call = |dx: &mut [f32], dw: &mut [f32], db: &mut [f32]| {
-            if eval {
-                m.backward_eval(&x, Some(&w), &rm, &rv, &dy, dx, Some(dw), Some(db))
-            } else {
-                m.backward_train(&x, Some(&w), &stats, &dy, dx, Some(dw), Some(db))
-            }
-            .unwrap()
+        let call = |dx: Option<&mut [f32]>, grads: Grads<'_>| {
+            m.backward(input, params, tape, &dy, dx, grads).unwrap()
         };
-        call(&mut dx, &mut dw, &mut db);
+        call(Some(&mut dx), Grads::new(&mut dw, &mut db));
         let (dx1, dw1, db1) = (dx.clone(), dw.clone(), db.clone());
-        call(&mut dx, &mut dw, &mut db);
+        call(Some(&mut dx), Grads::new(&mut dw, &mut db));
         assert_eq!(bits(&dx), bits(&dx1), "eval={eval}");
         assert_eq!(bits(&dw), doubled(&dw1), "eval={eval}");
         assert_eq!(bits(&db), doubled(&db1), "eval={eval}");
+        // Skipping the parameter gradients leaves dx as it was, skipping dx the gradients.
+        let mut dx3 = vec![f32::NAN; rows * c];
+        call(Some(&mut dx3), Grads::NONE);
+        assert_eq!(bits(&dx3), bits(&dx1), "eval={eval}");
+        let (mut dw4, mut db4) = (vec![0.0; c], vec![0.0; c]);
+        call(None, Grads::new(&mut dw4, &mut db4));
+        assert_eq!(bits(&dw4), bits(&dw1), "eval={eval}");
+        assert_eq!(bits(&db4), bits(&db1), "eval={eval}");
     }
 }
 
@@ -1036,11 +1077,12 @@ fn evaluation_with_running_statistics_takes_any_batch() {
     let c = 4;
     let bn = BatchNorm::new(c);
     let (w, b) = (vec![1.5f32; c], vec![0.25f32; c]);
-    let (rm, rv) = (vec![0.5f32; c], vec![4.0f32; c]);
+    let bufs = buffers(&vec![0.5f32; c], &vec![4.0f32; c], 0.0);
     for rows in [0usize, 1] {
         let x = vec![2.5f32; rows * c];
         let mut y = vec![SENTINEL; rows * c];
-        bn.forward_eval(&x, Some(&w), Some(&b), Some(&rm), Some(&rv), &mut y)
+        let mode = Mode::Eval { buffers: &bufs };
+        bn.forward(Shape::Features(c), mode, Params::new(&w, &b), &x, &mut y)
             .unwrap();
         // (2.5 − 0.5)/√(4 + 1e-5)·1.5 + 0.25
         let want = (2.0 / (4.0f64 + 1e-5).sqrt() * 1.5 + 0.25) as f32;
@@ -1051,7 +1093,8 @@ fn evaluation_with_running_statistics_takes_any_batch() {
     }
 }
 
-/// An empty weight or bias is an absent one, never a weight of zeros (found by the fuzzer).
+/// An empty weight or bias is an absent one, never a weight of zeros (found by the fuzzer),
+/// and an empty gradient is one not asked for.
 #[test]
 fn empty_parameters_are_absent_ones() {
     for_each_isa(|_| empty_parameters_are_absent_ones_once());
@@ -1062,6 +1105,7 @@ fn empty_parameters_are_absent_ones_once() {
     let mut rng = Rng::new(10);
     let (rows, c) = (3usize, 11usize);
     let n = rows * c;
+    let input = Shape::Features(c);
     let x = rng.vec(n);
     let dy = rng.vec(n);
     let empty: &[f32] = &[];
@@ -1069,42 +1113,48 @@ fn empty_parameters_are_absent_ones_once() {
         elementwise_affine: false,
         ..LayerNorm::new(c)
     };
-    let run_ln = |w: Option<&[f32]>, b: Option<&[f32]>| {
+    let run_ln = |params: Params<'_>, grads: Grads<'_>| {
         let (mut y, mut stats, mut dx) = (vec![0.0; n], vec![0.0; 2 * rows], vec![0.0; n]);
-        ln.forward_train(&x, w, b, &mut y, &mut stats).unwrap();
-        ln.backward(&x, w, &stats, &dy, &mut dx, Some(&mut []), Some(&mut []))
+        ln.forward(input, Mode::train(&mut stats), params, &x, &mut y)
+            .unwrap();
+        let tape = Tape::train(&x, &y, &stats);
+        ln.backward(input, params, tape, &dy, Some(&mut dx), grads)
             .unwrap();
         (bits(&y), bits(&dx))
     };
-    let none = run_ln(None, None);
-    assert_eq!(run_ln(Some(empty), Some(empty)), none);
+    let none = run_ln(Params::NONE, Grads::NONE);
+    assert_eq!(
+        run_ln(Params::new(empty, empty), Grads::new(&mut [], &mut [])),
+        none
+    );
     let (y, _) = &none;
     assert!(y.iter().any(|&v| f32::from_bits(v) != 0.0));
     let bn = BatchNorm {
         affine: false,
         ..BatchNorm::new(c)
     };
-    let run_bn = |w: Option<&[f32]>, b: Option<&[f32]>| {
+    let run_bn = |params: Params<'_>| {
         let (mut y, mut stats, mut dx) = (vec![0.0; n], vec![0.0; 2 * c], vec![0.0; n]);
-        let (mut rm, mut rv, mut t) = (vec![0.0; c], vec![1.0; c], 0);
-        let running = RunningStats {
-            mean: &mut rm,
-            var: &mut rv,
-            num_batches_tracked: &mut t,
+        let mut bufs = buffers(&vec![0.0; c], &vec![1.0; c], 0.0);
+        let mode = Mode::Train {
+            buffers: &mut bufs,
+            saved: &mut stats,
+            rng: None,
         };
-        bn.forward_train(&x, w, b, Some(running), &mut y, &mut stats)
-            .unwrap();
-        bn.backward_train(&x, w, &stats, &dy, &mut dx, None, None)
+        bn.forward(input, mode, params, &x, &mut y).unwrap();
+        let tape = Tape::train(&x, &y, &stats);
+        bn.backward(input, params, tape, &dy, Some(&mut dx), Grads::NONE)
             .unwrap();
         let mut ey = vec![0.0; n];
-        bn.forward_eval(&x, w, b, Some(&rm), Some(&rv), &mut ey)
-            .unwrap();
+        let mode = Mode::Eval { buffers: &bufs };
+        bn.forward(input, mode, params, &x, &mut ey).unwrap();
         let mut edx = vec![0.0; n];
-        bn.backward_eval(&x, w, &rm, &rv, &dy, &mut edx, None, None)
+        let tape = Tape::eval(&x, &ey, &bufs);
+        bn.backward(input, params, tape, &dy, Some(&mut edx), Grads::NONE)
             .unwrap();
         (bits(&y), bits(&dx), bits(&ey), bits(&edx))
     };
-    let none = run_bn(None, None);
-    assert_eq!(run_bn(Some(empty), Some(empty)), none);
+    let none = run_bn(Params::NONE);
+    assert_eq!(run_bn(Params::new(empty, empty)), none);
     assert!(none.1.iter().any(|&v| f32::from_bits(v) != 0.0));
 }

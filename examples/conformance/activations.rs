@@ -82,13 +82,13 @@ pub fn run(case: &Case) -> Result<(), String> {
     let err = |e: descent::Error| e.to_string();
 
     let mut y = vec![0.0f32; x.len()];
-    act.forward(&x, &mut y, cols).map_err(err)?;
+    act_forward(&act, &x, &mut y, cols).map_err(err)?;
     let saved = match act.saved() {
         Saved::Input => &x,
         Saved::Output => &y,
     };
     let mut dx = vec![0.0f32; x.len()];
-    act.backward(saved, &dy, &mut dx, cols).map_err(err)?;
+    act_backward(&act, saved, &dy, &mut dx, cols).map_err(err)?;
 
     case.check("y", &y, &shape)?;
     case.check("dx", &dx, &shape)?;
@@ -108,4 +108,35 @@ pub fn run(case: &Case) -> Result<(), String> {
         return Err("in-place backward differs from out-of-place".into());
     }
     Ok(())
+}
+
+/// [`Layer::forward`] of an activation over rows of `cols` (evaluation mode, no parameters).
+fn act_forward(a: &Activation, x: &[f32], y: &mut [f32], cols: usize) -> descent::Result<()> {
+    let shape = descent::layer::Shape::Features(cols);
+    let none = descent::layer::Params::NONE;
+    descent::layer::Layer::forward(a, shape, descent::layer::Mode::EVAL, none, x, y)
+}
+
+/// [`Layer::backward`] of an activation from the tensor it saves (`x` or `y`, as
+/// [`Activation::saved`] says), over rows of `cols`.
+fn act_backward(
+    a: &Activation,
+    saved: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+    cols: usize,
+) -> descent::Result<()> {
+    use descent::layer::{Grads, Layer, Params, Shape, Tape};
+    let tape = match a.saved() {
+        descent::activation::Saved::Input => Tape::train(saved, &[], &[]),
+        descent::activation::Saved::Output => Tape::train(&[], saved, &[]),
+    };
+    a.backward(
+        Shape::Features(cols),
+        Params::NONE,
+        tape,
+        dy,
+        Some(dx),
+        Grads::NONE,
+    )
 }

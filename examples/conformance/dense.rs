@@ -3,6 +3,7 @@
 
 use crate::case::Case;
 use descent::dense::Dense;
+use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape};
 use descent::Isa;
 
 /// Runs one case of the family.
@@ -36,31 +37,35 @@ fn linear(case: &Case, isa: Isa) -> Result<(), String> {
     let x = x_t.f32s();
     let w = case.f32s("w")?;
     let b = if has_bias {
-        Some(case.f32s("b")?)
+        case.f32s("b")?
     } else {
-        None
+        Vec::new()
     };
     let dy = case.f32s("dy")?;
 
-    let layer = Dense::new(batch, in_features, out_features).with_isa(isa);
+    let layer = Dense::new(in_features, out_features).with_isa(isa);
+    let layer = if has_bias {
+        layer
+    } else {
+        layer.without_bias()
+    };
+    let input = Shape::Features(in_features);
+    let params = Params::new(&w, &b);
     let err = |e: descent::Error| e.to_string();
-    let mut y = vec![f32::NAN; layer.output_len()];
-    layer.forward(&x, &w, b.as_deref(), &mut y).map_err(err)?;
+    let mut y = vec![f32::NAN; batch * out_features];
+    layer
+        .forward(input, Mode::EVAL, params, &x, &mut y)
+        .map_err(err)?;
     case.check("y", &y, &[batch, out_features])?;
 
     // Fresh gradients: backward accumulates into zeros.
     let mut dw = vec![0.0; layer.weight_len()];
     let mut db = vec![0.0; layer.bias_len()];
-    let mut dx = vec![f32::NAN; layer.input_len()];
+    let mut dx = vec![f32::NAN; batch * in_features];
+    let tape = Tape::train(&x, &y, &[]);
+    let grads = Grads::new(&mut dw, &mut db);
     layer
-        .backward(
-            &x,
-            &w,
-            &dy,
-            &mut dw,
-            has_bias.then_some(&mut db[..]),
-            Some(&mut dx),
-        )
+        .backward(input, params, tape, &dy, Some(&mut dx), grads)
         .map_err(err)?;
     case.check("dx", &dx, &[batch, in_features])?;
     case.check("dw", &dw, &[out_features, in_features])?;

@@ -1,7 +1,8 @@
 //! The `norms` family: `descent::norm` against torch's `nn.LayerNorm` and `nn.BatchNorm1d`.
 
 use crate::case::{Case, Tensor};
-use descent::norm::{BatchNorm, LayerNorm, RunningStats};
+use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape};
+use descent::norm::{BatchNorm, LayerNorm};
 use std::cell::RefCell;
 
 /// Runs one case of the family.
@@ -32,6 +33,7 @@ fn layer_norm(u: &Used) -> Result<(), String> {
     let x_t = u.input("x")?;
     let (rows, features) = matrix(x_t)?;
     let shape = [rows, features];
+    let input = Shape::Features(features);
     let x = x_t.f32s();
     let weight = u.input_opt("weight")?;
     let bias = u.input_opt("bias")?;
@@ -39,21 +41,25 @@ fn layer_norm(u: &Used) -> Result<(), String> {
     ln.eps = u.f32("eps")?;
     ln.elementwise_affine = u.flag_or("elementwise_affine", weight.is_some())?;
     ln.bias = u.flag_or("bias", bias.is_some())?;
+    let params = Params::new(
+        weight.as_deref().unwrap_or(&[]),
+        bias.as_deref().unwrap_or(&[]),
+    );
     let e = |e: descent::Error| format!("descent: {e}");
 
     let mut y = vec![f32::NAN; x.len()];
-    let mut stats = vec![f32::NAN; LayerNorm::stats_len(rows)];
-    ln.forward_train(&x, weight.as_deref(), bias.as_deref(), &mut y, &mut stats)
+    let mut stats = vec![f32::NAN; ln.saved_len(input, rows)];
+    ln.forward(input, Mode::train(&mut stats), params, &x, &mut y)
         .map_err(e)?;
-    // Inference forward gives the same bits.
+    // The evaluation forward gives the same bits.
     let mut y_inf = vec![f32::NAN; x.len()];
-    ln.forward(&x, weight.as_deref(), bias.as_deref(), &mut y_inf)
+    ln.forward(input, Mode::EVAL, params, &x, &mut y_inf)
         .map_err(e)?;
     if y.iter()
         .zip(&y_inf)
         .any(|(a, b)| a.to_bits() != b.to_bits())
     {
-        return Err("forward and forward_train differ".into());
+        return Err("the training and evaluation forwards differ".into());
     }
     case.check("y", &y, &shape)?;
     let mut produced = vec!["y"];
@@ -61,16 +67,10 @@ fn layer_norm(u: &Used) -> Result<(), String> {
         let mut dx = vec![f32::NAN; x.len()];
         let mut dweight = vec![0.0; ln.weight_len()];
         let mut dbias = vec![0.0; ln.bias_len()];
-        ln.backward(
-            &x,
-            weight.as_deref(),
-            &stats,
-            &dy,
-            &mut dx,
-            Some(&mut dweight),
-            Some(&mut dbias),
-        )
-        .map_err(e)?;
+        let tape = Tape::train(&x, &y, &stats);
+        let grads = Grads::new(&mut dweight, &mut dbias);
+        ln.backward(input, params, tape, &dy, Some(&mut dx), grads)
+            .map_err(e)?;
         case.check("dx", &dx, &shape)?;
         produced.push("dx");
         if ln.elementwise_affine {
@@ -90,70 +90,57 @@ fn batch_norm1d(u: &Used) -> Result<(), String> {
     let x_t = u.input("x")?;
     let (rows, features) = matrix(x_t)?;
     let shape = [rows, features];
+    let input = Shape::Features(features);
     let x = x_t.f32s();
     let weight = u.input_opt("weight")?;
     let bias = u.input_opt("bias")?;
-    let mut running_mean = u.input_opt("running_mean")?;
-    let mut running_var = u.input_opt("running_var")?;
+    let running_mean = u.input_opt("running_mean")?;
+    let running_var = u.input_opt("running_var")?;
     let mut bn = BatchNorm::new(features);
     bn.eps = u.f32("eps")?;
     bn.momentum = u.opt_f32("momentum")?;
     bn.affine = u.flag_or("affine", weight.is_some())?;
     bn.track_running_stats = u.flag_or("track_running_stats", running_mean.is_some())?;
     let training = u.flag("training")?;
+    let params = Params::new(
+        weight.as_deref().unwrap_or(&[]),
+        bias.as_deref().unwrap_or(&[]),
+    );
     let e = |e: descent::Error| format!("descent: {e}");
+    // The buffers: running_mean, running_var, then num_batches_tracked (torch's initial 0).
+    let mut buffers = match (&running_mean, &running_var) {
+        (Some(mean), Some(var)) => [&mean[..], &var[..], &[0.0]].concat(),
+        _ => Vec::new(),
+    };
 
     let mut y = vec![f32::NAN; x.len()];
     let mut produced = vec!["y"];
     // With batch statistics (training, or evaluation without running statistics), backward
     // is the training one.
     let batch_stats = training || !bn.track_running_stats;
-    let mut stats = vec![f32::NAN; bn.stats_len()];
+    let mut stats = vec![f32::NAN; bn.saved_len(input, rows)];
     if training {
-        let mut batches = 0u64;
-        let running = match (running_mean.as_mut(), running_var.as_mut()) {
-            (Some(mean), Some(var)) => Some(RunningStats {
-                mean,
-                var,
-                num_batches_tracked: &mut batches,
-            }),
-            _ => None,
+        let mode = Mode::Train {
+            buffers: &mut buffers,
+            saved: &mut stats,
+            rng: None,
         };
-        bn.forward_train(
-            &x,
-            weight.as_deref(),
-            bias.as_deref(),
-            running,
-            &mut y,
-            &mut stats,
-        )
-        .map_err(e)?;
-        if let (Some(mean), Some(var)) = (&running_mean, &running_var) {
+        bn.forward(input, mode, params, &x, &mut y).map_err(e)?;
+        if bn.track_running_stats {
+            let (mean, var) = buffers.split_at(features);
             case.check("running_mean", mean, &[features])?;
-            case.check("running_var", var, &[features])?;
+            case.check("running_var", &var[..features], &[features])?;
             produced.extend(["running_mean", "running_var"]);
         }
     } else {
-        bn.forward_eval(
-            &x,
-            weight.as_deref(),
-            bias.as_deref(),
-            running_mean.as_deref(),
-            running_var.as_deref(),
-            &mut y,
-        )
-        .map_err(e)?;
+        let mode = Mode::Eval { buffers: &buffers };
+        bn.forward(input, mode, params, &x, &mut y).map_err(e)?;
         if batch_stats {
-            // The same normalisation, and the statistics backward needs.
-            bn.forward_train(
-                &x,
-                weight.as_deref(),
-                bias.as_deref(),
-                None,
-                &mut vec![0.0; x.len()],
-                &mut stats,
-            )
-            .map_err(e)?;
+            // The same normalisation, and the statistics backward needs (without running
+            // statistics a training forward updates nothing).
+            let mut y_train = vec![0.0; x.len()];
+            bn.forward(input, Mode::train(&mut stats), params, &x, &mut y_train)
+                .map_err(e)?;
         }
     }
     case.check("y", &y, &shape)?;
@@ -162,17 +149,14 @@ fn batch_norm1d(u: &Used) -> Result<(), String> {
         let mut dx = vec![f32::NAN; x.len()];
         let mut dweight = vec![0.0; bn.weight_len()];
         let mut dbias = vec![0.0; bn.weight_len()];
-        let (dw, db) = (Some(dweight.as_mut_slice()), Some(dbias.as_mut_slice()));
-        if batch_stats {
-            bn.backward_train(&x, weight.as_deref(), &stats, &dy, &mut dx, dw, db)
+        let grads = Grads::new(&mut dweight, &mut dbias);
+        let tape = if batch_stats {
+            Tape::train(&x, &y, &stats)
         } else {
-            let (mean, var) = running_mean
-                .as_deref()
-                .zip(running_var.as_deref())
-                .ok_or("evaluation with running statistics needs running_mean and running_var")?;
-            bn.backward_eval(&x, weight.as_deref(), mean, var, &dy, &mut dx, dw, db)
-        }
-        .map_err(e)?;
+            Tape::eval(&x, &y, &buffers)
+        };
+        bn.backward(input, params, tape, &dy, Some(&mut dx), grads)
+            .map_err(e)?;
         case.check("dx", &dx, &shape)?;
         produced.push("dx");
         if bn.affine {

@@ -438,7 +438,7 @@ fn elementwise(i: &mut Input, which: u8) {
     if let Some(a) = op.activation() {
         let mut ya = vec![0.0; n];
         let cols = 1 + i.len(4);
-        let ra = a.forward(x, &mut ya, cols);
+        let ra = act_forward(&a, x, &mut ya, cols);
         if n % cols == 0 {
             ra.unwrap();
             assert!(same_values(&ya, &y), "{a:?} differs from the kernel");
@@ -536,7 +536,7 @@ fn elementwise(i: &mut Input, which: u8) {
         );
         if a.saved() == Saved::Output || !op.from_output() {
             let mut da = vec![0.0; n];
-            a.backward(saved, dy, &mut da, 1).unwrap();
+            act_backward(&a, saved, dy, &mut da, 1).unwrap();
             assert!(
                 same_values(&da, &dx),
                 "{a:?} backward differs from the kernel"
@@ -687,7 +687,7 @@ fn softmax(i: &mut Input, log: bool) {
         Activation::Softmax
     };
     let mut ya = vec![0.0; xl];
-    a.forward(&x, &mut ya, cols).unwrap();
+    act_forward(&a, &x, &mut ya, cols).unwrap();
     assert!(same_values(&ya, &y));
 
     let gb = guarded(off, &dyv);
@@ -815,4 +815,35 @@ fn softmax(i: &mut Input, log: bool) {
             );
         }
     }
+}
+
+/// [`Layer::forward`] of an activation over rows of `cols` (evaluation mode, no parameters).
+fn act_forward(a: &Activation, x: &[f32], y: &mut [f32], cols: usize) -> descent::Result<()> {
+    let shape = descent::layer::Shape::Features(cols);
+    let none = descent::layer::Params::NONE;
+    descent::layer::Layer::forward(a, shape, descent::layer::Mode::EVAL, none, x, y)
+}
+
+/// [`Layer::backward`] of an activation from the tensor it saves (`x` or `y`, as
+/// [`Activation::saved`] says), over rows of `cols`.
+fn act_backward(
+    a: &Activation,
+    saved: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+    cols: usize,
+) -> descent::Result<()> {
+    use descent::layer::{Grads, Layer, Params, Shape, Tape};
+    let tape = match a.saved() {
+        descent::activation::Saved::Input => Tape::train(saved, &[], &[]),
+        descent::activation::Saved::Output => Tape::train(&[], saved, &[]),
+    };
+    a.backward(
+        Shape::Features(cols),
+        Params::NONE,
+        tape,
+        dy,
+        Some(dx),
+        Grads::NONE,
+    )
 }

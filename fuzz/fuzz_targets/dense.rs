@@ -1,8 +1,9 @@
-//! The three `gemm` products and `Dense` forward/backward, on every available `Isa`, with
-//! arbitrary `m`, `n`, `k` (0 included), values, slice lengths and sub-slice offsets: every
+//! The three `gemm` products and `Dense` forward/backward (its `Layer` calls, in either mode,
+//! with or without bias, `dweight` and `dx`), on every available `Isa`, with arbitrary `m`,
+//! `n`, `k` (0 included), values, slice lengths, input shapes and sub-slice offsets: every
 //! call returns `Ok` exactly when the lengths fit (otherwise the documented
-//! `LengthMismatch`/`ZeroDimension`, with nothing written), never writes outside its output,
-//! and an `Ok` result agrees with a scalar `f64` triple loop.
+//! `LengthMismatch`/`ZeroDimension`/`RankMismatch`, with nothing written), never writes
+//! outside its output, and an `Ok` result agrees with a scalar `f64` triple loop.
 //!
 //! # Tolerance
 //! Every output element is a sum of `t` terms (`k` products, plus the bias or the accumulated
@@ -24,6 +25,7 @@ mod input;
 
 use descent::dense::Dense;
 use descent::gemm::{matmul_nn, matmul_nt, matmul_tn_acc};
+use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape};
 use descent::Error;
 use descent::Isa;
 use input::{guarded, intact, same_bits, Input, U};
@@ -199,9 +201,30 @@ fn product(i: &mut Input, isa: Isa, p: Product) {
     }
 }
 
+/// The input shape of a dense call: mostly `[inp]`, sometimes another width or a rank the layer
+/// refuses (drawn last, so that an input that ran out gives `[inp]`).
+fn input_shape(i: &mut Input, inp: usize) -> Shape {
+    match i.byte() % 32 {
+        29 => Shape::Features(i.len(inp + 2)),
+        30 => Shape::Sequence {
+            channels: inp,
+            length: i.len(2),
+        },
+        31 => Shape::Image {
+            channels: inp,
+            height: i.len(2),
+            width: i.len(2),
+        },
+        _ => Shape::Features(inp),
+    }
+}
+
+/// `Dense::new(inp, out)` (without bias unless `with_bias`) on `batch` samples: forward and
+/// backward through the `Layer` calls. The batch the layer sees is `x`'s length over `inp`, so
+/// a wrong `x` length is either not a whole number of samples or another batch, which the
+/// output slices then disagree with.
 fn dense(i: &mut Input, isa: Isa) {
     let (batch, inp, out) = dims(i);
-    let layer = Dense::new(batch, inp, out).with_isa(isa);
     let off = i.len(3);
     let s = scale(i);
     let with_bias = i.bool();
@@ -224,47 +247,88 @@ fn dense(i: &mut Input, isa: Isa) {
     let dy = guarded(off, &i.values(dyl, s));
     let dw0 = i.values(dwl, s);
     let db0 = i.values(dbl, s);
+    // Drawn last: an input that ran out gives the plain calls (evaluation, a trained weight,
+    // no bias slices for a layer without bias).
+    let input = input_shape(i, inp);
+    let train = i.bool();
+    let with_dw = i.byte() % 8 != 7;
+    // A layer without bias given a bias and a dbias anyway (refused unless empty).
+    let stray_bias = !with_bias && i.byte() % 8 == 7;
+    let layer = Dense::new(inp, out).with_isa(isa);
+    let layer = if with_bias {
+        layer
+    } else {
+        layer.without_bias()
+    };
+    let pass_bias = with_bias || stray_bias;
     let (x, w, bias, dy) = (
         &x[off..off + xl],
         &w[off..off + wl],
-        &bias[off..off + bl],
+        if pass_bias { &bias[off..off + bl] } else { &[] },
         &dy[off..off + dyl],
     );
-    let zero = |what| Err(Error::ZeroDimension { what });
-    let mismatch = |what, expected, actual| {
+    let (bias_len, given_bl) = (layer.bias_len(), bias.len());
+    let mismatch = |what, expected, actual| -> Result<(), Error> {
         Err(Error::LengthMismatch {
             what,
             expected,
             actual,
         })
     };
-    let dims_ok = if batch == 0 {
-        zero("batch")
-    } else if inp == 0 {
-        zero("in_features")
+    // What every call checks first: the widths, the input shape, the batch from x.
+    let dims_ok = if inp == 0 {
+        Err(Error::ZeroDimension {
+            what: "in_features",
+        })
     } else if out == 0 {
-        zero("out_features")
+        Err(Error::ZeroDimension {
+            what: "out_features",
+        })
+    } else if input.rank() != 1 {
+        Err(Error::RankMismatch {
+            what: "input",
+            expected: 1,
+            actual: input.rank(),
+        })
+    } else if input.len() != inp {
+        mismatch("input", inp, input.len()).map(|_| 0)
+    } else if xl % inp != 0 {
+        mismatch("x", xl - xl % inp, xl).map(|_| 0)
+    } else if xl == 0 {
+        Err(Error::ZeroDimension { what: "batch" })
     } else {
-        Ok(())
+        Ok(xl / inp)
     };
+    // The batch the layer sees (the drawn one unless x's length is another whole batch).
+    let bx = *dims_ok.as_ref().unwrap_or(&batch);
 
     // Forward.
     let mut y = guarded(off, &vec![f32::NAN; yl]);
-    let r = layer.forward(x, w, with_bias.then_some(bias), &mut y[off..off + yl]);
+    let params = Params::new(w, bias);
+    let r = if train {
+        layer.forward(
+            input,
+            Mode::train(&mut []),
+            params,
+            x,
+            &mut y[off..off + yl],
+        )
+    } else {
+        layer.forward(input, Mode::EVAL, params, x, &mut y[off..off + yl])
+    };
     assert!(intact(&y, off, yl), "forward wrote outside y");
     let expected = dims_ok.and_then(|_| match () {
-        _ if xl != batch * inp => mismatch("x", batch * inp, xl),
         _ if wl != out * inp => mismatch("weight", out * inp, wl),
-        _ if with_bias && bl != out => mismatch("bias", out, bl),
-        _ if yl != batch * out => mismatch("y", batch * out, yl),
+        _ if given_bl != bias_len => mismatch("bias", bias_len, given_bl),
+        _ if yl != bx * out => mismatch("y", bx * out, yl),
         _ => Ok(()),
     });
-    assert_eq!(r, expected, "forward {batch}×{inp}→{out}");
+    assert_eq!(r, expected, "forward {bx}×{inp}→{out}");
     let y = &y[off..off + yl];
     if r.is_err() {
         assert!(y.iter().all(|v| v.is_nan()), "forward wrote on error");
     } else {
-        for b in 0..batch {
+        for b in 0..bx {
             for o in 0..out {
                 let mut sum = Sum::new();
                 if with_bias {
@@ -282,25 +346,34 @@ fn dense(i: &mut Input, isa: Isa) {
     let mut dw = guarded(off, &dw0);
     let mut db = guarded(off, &db0);
     let mut dx = guarded(off, &vec![f32::NAN; dxl]);
+    let tape = if train {
+        Tape::train(x, y, &[])
+    } else {
+        Tape::eval(x, y, &[])
+    };
+    let grads = Grads {
+        weight: with_dw.then_some(&mut dw[off..off + dwl]),
+        bias: pass_bias.then_some(&mut db[off..off + dbl]),
+    };
     let r = layer.backward(
-        x,
-        w,
+        input,
+        params,
+        tape,
         dy,
-        &mut dw[off..off + dwl],
-        with_bias.then_some(&mut db[off..off + dbl]),
         with_dx.then_some(&mut dx[off..off + dxl]),
+        grads,
     );
     assert!(intact(&dw, off, dwl) && intact(&db, off, dbl) && intact(&dx, off, dxl));
     let expected = dims_ok.and_then(|_| match () {
-        _ if xl != batch * inp => mismatch("x", batch * inp, xl),
         _ if wl != out * inp => mismatch("weight", out * inp, wl),
-        _ if dyl != batch * out => mismatch("dy", batch * out, dyl),
-        _ if dwl != out * inp => mismatch("dweight", out * inp, dwl),
-        _ if with_bias && dbl != out => mismatch("dbias", out, dbl),
-        _ if with_dx && dxl != batch * inp => mismatch("dx", batch * inp, dxl),
+        _ if given_bl != bias_len => mismatch("bias", bias_len, given_bl),
+        _ if dyl != bx * out => mismatch("dy", bx * out, dyl),
+        _ if with_dw && dwl != out * inp => mismatch("dweight", out * inp, dwl),
+        _ if pass_bias && dbl != bias_len => mismatch("dbias", bias_len, dbl),
+        _ if with_dx && dxl != bx * inp => mismatch("dx", bx * inp, dxl),
         _ => Ok(()),
     });
-    assert_eq!(r, expected, "backward {batch}×{inp}→{out}");
+    assert_eq!(r, expected, "backward {bx}×{inp}→{out}");
     let (dw, db, dx) = (
         &dw[off..off + dwl],
         &db[off..off + dbl],
@@ -312,27 +385,33 @@ fn dense(i: &mut Input, isa: Isa) {
         return;
     }
     for o in 0..out {
-        for q in 0..inp {
-            let mut sum = Sum::new();
-            sum.add(dw0[o * inp + q] as f64);
-            for b in 0..batch {
-                sum.product(dy[b * out + o], x[b * inp + q]);
+        if with_dw {
+            for q in 0..inp {
+                let mut sum = Sum::new();
+                sum.add(dw0[o * inp + q] as f64);
+                for b in 0..bx {
+                    sum.product(dy[b * out + o], x[b * inp + q]);
+                }
+                sum.check(dw[o * inp + q], &format!("{isa} dweight[{o},{q}]"));
             }
-            sum.check(dw[o * inp + q], &format!("{isa} dweight[{o},{q}]"));
         }
         if with_bias {
             let mut sum = Sum::new();
             sum.add(db0[o] as f64);
-            for b in 0..batch {
+            for b in 0..bx {
                 sum.add(dy[b * out + o] as f64);
             }
             sum.check(db[o], &format!("{isa} dbias[{o}]"));
-        } else {
-            assert!(same_bits(db, &db0));
         }
     }
+    if !with_dw {
+        assert!(same_bits(dw, &dw0), "dweight written while frozen");
+    }
+    if !with_bias {
+        assert!(same_bits(db, &db0), "dbias written without bias");
+    }
     if with_dx {
-        for b in 0..batch {
+        for b in 0..bx {
             for q in 0..inp {
                 let mut sum = Sum::new();
                 for o in 0..out {

@@ -111,17 +111,14 @@ fn moderate(layers: &[Layer]) -> bool {
         LayerKind::Activation(Activation::LeakyRelu(p)) => p.negative_slope.abs() <= 10.0,
         LayerKind::Activation(Activation::Softplus(p)) => p.beta >= 0.1 && p.beta <= 10.0,
         LayerKind::Activation(Activation::Elu(p)) => p.alpha.abs() <= 10.0,
-        LayerKind::Dropout { p } => p <= 0.9,
+        LayerKind::Dropout(d) => d.p <= 0.9,
         _ => true,
     })
 }
 
 /// Whether a layer's training output differs from its evaluation output.
 fn trains_differently(l: &Layer) -> bool {
-    matches!(
-        l.kind(),
-        LayerKind::BatchNorm(_) | LayerKind::Dropout { .. }
-    )
+    matches!(l.kind(), LayerKind::BatchNorm(_) | LayerKind::Dropout(_))
 }
 
 /// `v` clamped into `[−limit, limit]`, NaN as 0.
@@ -193,7 +190,7 @@ fn run(net: &Sequential<'_>, i: &mut Input) {
     // Inference.
     let mut y = vec![7.0f32; yl2];
     let mut scratch = vec![7.0f32; sl2];
-    let r = net.forward(batch, params_of(), &buffers, &x, &mut y, &mut scratch);
+    let r = net.forward(params_of(), &buffers, &x, &mut y, &mut scratch);
     let lengths = common.and_then(|()| match () {
         _ if bl2 != bl => Err(Error::LengthMismatch {
             what: "buffers",
@@ -237,7 +234,7 @@ fn run(net: &Sequential<'_>, i: &mut Input) {
             let finite = y.iter().all(|v| v.is_finite());
             assert!(finite || !moderate(net.layers), "{net:?}: y = {y:?}");
             let mut y2 = vec![0.0f32; yl];
-            net.forward(batch, params_of(), &buffers, &x, &mut y2, &mut scratch)
+            net.forward(params_of(), &buffers, &x, &mut y2, &mut scratch)
                 .unwrap();
             input::compared();
             assert!(same_bits(&y, &y2), "forward is not deterministic");
@@ -248,7 +245,7 @@ fn run(net: &Sequential<'_>, i: &mut Input) {
     let mut acts = vec![7.0f32; al2];
     let buffers0 = buffers.clone();
     let r = net
-        .forward_train(batch, params_of(), &mut buffers, &x, &mut acts, &mut rng)
+        .forward_train(params_of(), &mut buffers, &x, &mut acts, &mut rng)
         .map(|out| out.to_vec());
     let lengths = common.and_then(|()| match () {
         _ if bl2 != bl => Err(Error::LengthMismatch {
@@ -321,7 +318,7 @@ fn run(net: &Sequential<'_>, i: &mut Input) {
         &mut rng2,
     )
     .unwrap();
-    net.forward_train(batch, params_of(), &mut buffers2, &x, &mut acts2, &mut rng2)
+    net.forward_train(params_of(), &mut buffers2, &x, &mut acts2, &mut rng2)
         .unwrap();
     assert!(
         same_bits(&acts, &acts2),
@@ -331,7 +328,7 @@ fn run(net: &Sequential<'_>, i: &mut Input) {
     // Backward.
     let mut grads = vec![0.0f32; gl2];
     let mut scratch = vec![7.0f32; sl2];
-    let r = net.backward(batch, params_of(), &x, &acts, &dy, &mut grads, &mut scratch);
+    let r = net.backward(params_of(), &x, &acts, &dy, &mut grads, &mut scratch);
     let expected = match () {
         _ if dyl2 != yl => Err(Error::LengthMismatch {
             what: "dy",
@@ -361,15 +358,7 @@ fn run(net: &Sequential<'_>, i: &mut Input) {
         "{net:?}: grads = {grads:?}"
     );
     let mut grads2 = vec![0.0f32; tl];
-    net.backward(
-        batch,
-        params_of(),
-        &x,
-        &acts,
-        &dy,
-        &mut grads2,
-        &mut scratch,
-    )
-    .unwrap();
+    net.backward(params_of(), &x, &acts, &dy, &mut grads2, &mut scratch)
+        .unwrap();
     assert!(same_bits(&grads, &grads2), "backward is not deterministic");
 }

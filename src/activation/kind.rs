@@ -131,7 +131,7 @@ macro_rules! declare_activation {
         }
 
         impl Activation {
-            /// Which tensor [`Activation::backward`] needs as `saved`: the forward's input or
+            /// Which tensor the backward pass needs as `saved`: the forward's input or
             /// output.
             pub fn saved(&self) -> Saved {
                 match *self {
@@ -153,7 +153,8 @@ macro_rules! declare_activation {
                 }
             }
 
-            /// `y = f(x)` on a `[rows, cols]` slice.
+            /// `y = f(x)` on a `[rows, cols]` slice ([`Layer::forward`](crate::layer::Layer::forward)
+            /// with `cols` the sample's last dimension).
             ///
             /// # Errors
             /// [`Error::ZeroDimension`](crate::Error::ZeroDimension) when `cols == 0`;
@@ -161,17 +162,17 @@ macro_rules! declare_activation {
             /// multiple of `cols` or `y.len() != x.len()`;
             /// [`Error::InvalidHyperParameter`](crate::Error::InvalidHyperParameter) as the
             /// kernel.
-            pub fn forward(&self, x: &[f32], y: &mut [f32], cols: usize) -> Result<()> {
+            pub(crate) fn forward_rows(&self, x: &[f32], y: &mut [f32], cols: usize) -> Result<()> {
                 rows_of("x", x.len(), cols)?;
                 match *self {
                     $( Self::$v $(($p))? => Kernel::forward($kernel, x, y, cols), )*
                 }
             }
 
-            /// `x ← f(x)` on a `[rows, cols]` slice; the same bits as [`Activation::forward`].
+            /// `x ← f(x)` on a `[rows, cols]` slice; the same bits as the layer's forward.
             ///
             /// # Errors
-            /// As [`Activation::forward`].
+            /// As the layer's forward.
             pub fn forward_inplace(&self, x: &mut [f32], cols: usize) -> Result<()> {
                 rows_of("x", x.len(), cols)?;
                 match *self {
@@ -183,8 +184,8 @@ macro_rules! declare_activation {
             /// or output as [`Activation::saved`] says.
             ///
             /// # Errors
-            /// As [`Activation::forward`], for `saved`, `dy` and `dx`.
-            pub fn backward(
+            /// As the layer's forward, for `saved`, `dy` and `dx`.
+            pub(crate) fn backward_rows(
                 &self,
                 saved: &[f32],
                 dy: &[f32],
@@ -197,10 +198,11 @@ macro_rules! declare_activation {
                 }
             }
 
-            /// [`Activation::backward`] in place: `dy ← dx` (same bits).
+            /// The layer's backward in place: `dy ← dx` (same bits), where `saved` is the
+            /// forward's input or output as [`Activation::saved`] says.
             ///
             /// # Errors
-            /// As [`Activation::backward`].
+            /// As the layer's forward, for `saved` and `dy`.
             pub fn backward_inplace(
                 &self,
                 saved: &[f32],

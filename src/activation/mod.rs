@@ -103,10 +103,11 @@ pub(crate) use activations;
 
 mod elementwise;
 mod kind;
+mod layer;
 mod rowwise;
 
-pub(crate) use kind::Kernel;
 pub use kind::{Activation, Saved};
+pub(crate) use layer::KernelLayer;
 pub(crate) use rowwise::Rows;
 
 /// Declares each activation's module and re-exports its items (its torch-named functions and

@@ -77,17 +77,18 @@ pub fn matmul_nt(
     b: &[f32],
     c: &mut [f32],
 ) -> Result<()> {
-    matmul_nt_bias(isa, m, n, k, a, b, None, c)
+    matmul_nt_bias(isa, (m, n, k), a, b, None, c)
 }
 
 /// `C = A·Bᵀ (+ bias on every row)`: [`matmul_nt`] with an optional `bias[n]` added to
 /// every row, in the same pass. The dense forward `y = x·Wᵀ + b`.
-#[allow(clippy::too_many_arguments)]
+///
+/// Kept out of line: inlined into the layer's forward, the Cortex-M build schedules the
+/// portable kernel's loop worse (more instructions per multiply-add).
+#[inline(never)]
 pub(crate) fn matmul_nt_bias(
     isa: Isa,
-    m: usize,
-    n: usize,
-    k: usize,
+    (m, n, k): (usize, usize, usize),
     a: &[f32],
     b: &[f32],
     bias: Option<&[f32]>,

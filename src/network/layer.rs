@@ -5,7 +5,8 @@ use super::kernels::{self, Kernels};
 #[cfg(doc)]
 use super::Sequential;
 use crate::activation::Activation;
-use crate::dropout;
+use crate::dense::Dense;
+use crate::dropout::{self, Dropout};
 use crate::norm::{BatchNorm, LayerNorm};
 
 /// What a layer computes.
@@ -13,14 +14,7 @@ use crate::norm::{BatchNorm, LayerNorm};
 #[non_exhaustive]
 pub enum LayerKind {
     /// torch's `nn.Linear(in_features, out_features, bias)`: `y = x·Wᵀ + b`, weight `[out, in]`.
-    Dense {
-        /// Input width.
-        in_features: usize,
-        /// Output width.
-        out_features: usize,
-        /// Whether the layer has a bias.
-        bias: bool,
-    },
+    Dense(Dense),
     /// An activation over the previous layer's width (softmax over each row).
     Activation(Activation),
     /// torch's `nn.LayerNorm(features)` over each sample; `features` must equal the width.
@@ -30,10 +24,7 @@ pub enum LayerKind {
     BatchNorm(BatchNorm),
     /// torch's `nn.Dropout(p)`: active in [`Sequential::forward_train`], the identity in
     /// [`Sequential::forward`].
-    Dropout {
-        /// The probability of zeroing an element, in `[0, 1]`.
-        p: f32,
-    },
+    Dropout(Dropout),
 }
 
 /// One layer of a [`Sequential`] model: what it computes and whether it trains.
@@ -66,20 +57,14 @@ impl core::fmt::Debug for Layer {
 impl Layer {
     /// A dense layer with bias, as `nn.Linear(in_features, out_features)`.
     pub const fn dense(in_features: usize, out_features: usize) -> Self {
-        Self::new(LayerKind::Dense {
-            in_features,
-            out_features,
-            bias: true,
-        })
+        Self::new(LayerKind::Dense(Dense::new(in_features, out_features)))
     }
 
     /// A dense layer without bias, as `nn.Linear(in_features, out_features, bias=False)`.
     pub const fn dense_no_bias(in_features: usize, out_features: usize) -> Self {
-        Self::new(LayerKind::Dense {
-            in_features,
-            out_features,
-            bias: false,
-        })
+        Self::new(LayerKind::Dense(
+            Dense::new(in_features, out_features).without_bias(),
+        ))
     }
 
     /// An activation layer.
@@ -100,7 +85,7 @@ impl Layer {
 
     /// `nn.Dropout(p)`.
     pub const fn dropout(p: f32) -> Self {
-        Self::new(LayerKind::Dropout { p })
+        Self::new(LayerKind::Dropout(Dropout::new(p)))
     }
 
     /// A trainable layer of the given kind.
@@ -141,27 +126,21 @@ impl Layer {
     /// The width of the layer's output for an input of width `input`.
     pub const fn output_width(&self, input: usize) -> usize {
         match self.kind {
-            LayerKind::Dense { out_features, .. } => out_features,
+            LayerKind::Dense(dense) => dense.out_features,
             LayerKind::Activation(_)
             | LayerKind::LayerNorm(_)
             | LayerKind::BatchNorm(_)
-            | LayerKind::Dropout { .. } => input,
+            | LayerKind::Dropout(_) => input,
         }
     }
 
     /// Floats of parameters for an input of width `input`.
     pub const fn param_len(&self, input: usize) -> usize {
         match self.kind {
-            LayerKind::Dense {
-                in_features,
-                out_features,
-                bias,
-            } => in_features
-                .saturating_mul(out_features)
-                .saturating_add(if bias { out_features } else { 0 }),
+            LayerKind::Dense(dense) => dense.weight_len().saturating_add(dense.bias_len()),
             LayerKind::LayerNorm(ln) => ln.weight_len().saturating_add(ln.bias_len()),
             LayerKind::BatchNorm(bn) => bn.weight_len().saturating_mul(2),
-            LayerKind::Activation(_) | LayerKind::Dropout { .. } => {
+            LayerKind::Activation(_) | LayerKind::Dropout(_) => {
                 let _ = input;
                 0
             }
@@ -173,9 +152,7 @@ impl Layer {
     pub const fn buffer_len(&self, input: usize) -> usize {
         let _ = input;
         match self.kind {
-            LayerKind::BatchNorm(bn) if bn.track_running_stats => {
-                bn.running_len().saturating_mul(2).saturating_add(1)
-            }
+            LayerKind::BatchNorm(bn) => bn.buffer_len(),
             _ => 0,
         }
     }
@@ -184,9 +161,9 @@ impl Layer {
     /// per-row and batch norm's per-channel statistics, dropout's mask (one bit per element).
     pub const fn saved_len(&self, input: usize, batch: usize) -> usize {
         match self.kind {
-            LayerKind::LayerNorm(_) => LayerNorm::stats_len(batch),
-            LayerKind::BatchNorm(bn) => bn.stats_len(),
-            LayerKind::Dropout { .. } => dropout::mask_len(batch.saturating_mul(input)),
+            LayerKind::LayerNorm(_) => batch.saturating_mul(2),
+            LayerKind::BatchNorm(bn) => bn.features.saturating_mul(2),
+            LayerKind::Dropout(_) => dropout::mask_len(batch.saturating_mul(input)),
             _ => 0,
         }
     }

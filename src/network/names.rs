@@ -79,18 +79,13 @@ impl<'a> Sequential<'a> {
             let end = span.offset.saturating_add(span.len);
             let p = slice.get_mut(span.offset..end).unwrap_or(&mut []);
             match layer.kind {
-                LayerKind::Dense {
-                    in_features,
-                    out_features,
-                    bias,
-                } => {
-                    let (w, b) =
-                        p.split_at_mut(in_features.saturating_mul(out_features).min(p.len()));
+                LayerKind::Dense(dense) => {
+                    let (w, b) = p.split_at_mut(dense.weight_len().min(p.len()));
                     crate::init::dense_default(
                         w,
-                        if bias { Some(b) } else { None },
-                        in_features,
-                        out_features,
+                        if dense.bias { Some(b) } else { None },
+                        dense.in_features,
+                        dense.out_features,
                         rng,
                     )?;
                 }
@@ -104,13 +99,13 @@ impl<'a> Sequential<'a> {
                     w.fill(1.0);
                     b.fill(0.0);
                     let buf = buffers.get_mut(geo.buffers).unwrap_or(&mut []);
-                    let (mean, rest) = buf.split_at_mut(bn.running_len().min(buf.len()));
+                    let (mean, rest) = buf.split_at_mut(bn.features.min(buf.len()));
                     mean.fill(0.0);
-                    let (var, count) = rest.split_at_mut(bn.running_len().min(rest.len()));
+                    let (var, count) = rest.split_at_mut(bn.features.min(rest.len()));
                     var.fill(1.0);
                     count.fill(0.0);
                 }
-                LayerKind::Activation(_) | LayerKind::Dropout { .. } => {}
+                LayerKind::Activation(_) | LayerKind::Dropout(_) => {}
             }
         }
         Ok(())
@@ -147,15 +142,12 @@ impl<'a> Sequential<'a> {
                     }
                 };
                 match layer.kind {
-                    LayerKind::Dense {
-                        in_features,
-                        out_features,
-                        bias,
-                    } => {
-                        let w = in_features.saturating_mul(out_features);
+                    LayerKind::Dense(dense) => {
+                        let (in_features, out_features) = (dense.in_features, dense.out_features);
+                        let w = dense.weight_len();
                         add(0, "weight", [out_features, in_features], 2, store, at, w);
                         at = at.saturating_add(w);
-                        if bias {
+                        if dense.bias {
                             add(1, "bias", [out_features, 0], 1, store, at, out_features);
                         }
                     }
@@ -184,7 +176,7 @@ impl<'a> Sequential<'a> {
                             add(4, "num_batches_tracked", [0, 0], 0, buf, n, 1);
                         }
                     }
-                    LayerKind::Activation(_) | LayerKind::Dropout { .. } => {}
+                    LayerKind::Activation(_) | LayerKind::Dropout(_) => {}
                 }
                 list.into_iter().flatten()
             })

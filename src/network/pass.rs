@@ -5,27 +5,28 @@ use super::kernels;
 use super::plan::{span_of, Params};
 use super::Sequential;
 use crate::error::check_len;
+use crate::layer::Shape;
 #[cfg(doc)]
 use crate::Error;
 use crate::Result;
 
 impl<'a> Sequential<'a> {
-    /// Inference: `y = model(x)` for a batch of `batch` samples, with every layer in evaluation
-    /// mode (dropout is the identity, batch norm uses its running statistics).
+    /// Inference: `y = model(x)`, with every layer in evaluation mode (dropout is the
+    /// identity, batch norm uses its running statistics).
     ///
-    /// `x` is `[batch, input_features]`, `y` `[batch, output_features]`; `buffers` has
+    /// `x` is `[batch, input_features]` (the batch is its length over `input_features`), `y`
+    /// `[batch, output_features]`; `buffers` has
     /// [`buffer_len`](Self::buffer_len) floats and `scratch`
     /// [`scratch_len`](Self::scratch_len)`(batch)`. `params` may be a plain `&[f32]` when no
     /// layer is frozen.
     ///
     /// # Errors
     /// What [`validate`](Self::validate) finds, and [`Error::LengthMismatch`] for `"frozen"`,
-    /// `"params"`, `"buffers"`, `"x"`, `"y"` or `"scratch"`, [`Error::ZeroDimension`]
-    /// (`"batch"`); anything a layer's kernel reports. Lengths are checked before anything is
+    /// `"params"`, `"buffers"`, `"x"` (not whole samples), `"y"` or `"scratch"`,
+    /// [`Error::ZeroDimension`] (`"batch"`: an empty `x`); anything a layer's kernel reports. Lengths are checked before anything is
     /// written.
     pub fn forward<'p>(
         &self,
-        batch: usize,
         params: impl Into<Params<'p>>,
         buffers: &[f32],
         x: &[f32],
@@ -34,7 +35,7 @@ impl<'a> Sequential<'a> {
     ) -> Result<()> {
         let params = params.into();
         self.check_params(&params, buffers.len())?;
-        check_len("x", x.len(), self.rows("x", batch, self.input_features)?)?;
+        let batch = self.batch_of(x)?;
         check_len("y", y.len(), self.rows("y", batch, self.output_features())?)?;
         check_len("scratch", scratch.len(), self.scratch_len(batch))?;
 
@@ -58,7 +59,7 @@ impl<'a> Sequential<'a> {
             };
             let input = &input[..batch.saturating_mul(geo.in_width).min(input.len())];
             let pass = kernels::Forward {
-                width: geo.in_width,
+                shape: Shape::Features(geo.in_width),
                 params: p,
                 running: buf,
                 input,
@@ -84,7 +85,6 @@ impl<'a> Sequential<'a> {
     /// [`Error::ZeroDimension`] (`"batch - 1"`) for a batch of one through a batch norm.
     pub fn forward_train<'p, 'b, R: rand::Rng + ?Sized>(
         &self,
-        batch: usize,
         params: impl Into<Params<'p>>,
         buffers: &mut [f32],
         x: &[f32],
@@ -93,7 +93,7 @@ impl<'a> Sequential<'a> {
     ) -> Result<&'b [f32]> {
         let params = params.into();
         self.check_params(&params, buffers.len())?;
-        check_len("x", x.len(), self.rows("x", batch, self.input_features)?)?;
+        let batch = self.batch_of(x)?;
         check_len("acts", acts.len(), self.activation_len(batch))?;
         self.check_training_batch(batch)?;
 
@@ -114,7 +114,7 @@ impl<'a> Sequential<'a> {
             let buf = buffers.get_mut(geo.buffers.clone()).unwrap_or(&mut []);
             let p = span_of(&params, geo.params)?;
             let pass = kernels::Forward {
-                width: geo.in_width,
+                shape: Shape::Features(geo.in_width),
                 params: p,
                 running: &[],
                 input,
@@ -142,10 +142,8 @@ impl<'a> Sequential<'a> {
     /// # Errors
     /// As [`forward_train`](Self::forward_train), and [`Error::LengthMismatch`] for `"dy"`,
     /// `"grads"` and `"scratch"`.
-    #[allow(clippy::too_many_arguments)]
     pub fn backward<'p>(
         &self,
-        batch: usize,
         params: impl Into<Params<'p>>,
         x: &[f32],
         acts: &[f32],
@@ -155,7 +153,7 @@ impl<'a> Sequential<'a> {
     ) -> Result<()> {
         let params = params.into();
         self.check_params(&params, self.buffer_len())?;
-        check_len("x", x.len(), self.rows("x", batch, self.input_features)?)?;
+        let batch = self.batch_of(x)?;
         check_len("acts", acts.len(), self.activation_len(batch))?;
         check_len(
             "dy",
@@ -202,7 +200,7 @@ impl<'a> Sequential<'a> {
                 grads.get_mut(span.offset..span.offset.saturating_add(span.len))
             };
             let pass = kernels::Backward {
-                width: geo.in_width,
+                shape: Shape::Features(geo.in_width),
                 params: span_of(&params, geo.params)?,
                 input,
                 output,

@@ -3,7 +3,10 @@
 //! and of the slices a pass is given.
 
 use super::{LayerKind, Sequential};
+use crate::dense::Dense;
+use crate::dropout::Dropout;
 use crate::error::{check_len, check_nonzero};
+use crate::layer::Shape;
 #[cfg(doc)]
 use crate::{activation::Activation, norm::BatchNorm, norm::LayerNorm};
 use crate::{Error, Result};
@@ -171,11 +174,11 @@ impl<'a> Sequential<'a> {
         check_nonzero("input_features", self.input_features)?;
         let mut width = self.input_features;
         for layer in self.layers {
-            if let LayerKind::Dense {
+            if let LayerKind::Dense(Dense {
                 in_features,
                 out_features,
                 ..
-            } = layer.kind
+            }) = layer.kind
             {
                 check_nonzero("in_features", in_features)?;
                 check_nonzero("out_features", out_features)?;
@@ -194,7 +197,7 @@ impl<'a> Sequential<'a> {
                     check_len("normalized_shape", bn.features, width)?;
                     bn.validate()?;
                 }
-                LayerKind::Dropout { p } if !(0.0..=1.0).contains(&p) => {
+                LayerKind::Dropout(Dropout { p }) if !(0.0..=1.0).contains(&p) => {
                     return Err(Error::InvalidHyperParameter { what: "p" });
                 }
                 LayerKind::Activation(activation) => activation.validate()?,
@@ -276,6 +279,14 @@ impl<'a> Sequential<'a> {
             return Err(Error::ZeroDimension { what: "batch - 1" });
         }
         Ok(())
+    }
+
+    /// The batch of an input `x`: whole samples of `input_features` floats, at least one.
+    pub(super) fn batch_of(&self, x: &[f32]) -> Result<usize> {
+        check_nonzero("input_features", self.input_features)?;
+        let batch = Shape::Features(self.input_features).batch_of("x", x.len())?;
+        check_nonzero("batch", batch)?;
+        Ok(batch)
     }
 
     /// `batch·width` for an input or output of a batch, with overflow and zero checks.

@@ -1,10 +1,9 @@
 //! Batch normalisation over the batch of a `[batch, features]` slice, as
 //! `torch.nn.BatchNorm1d(features)`.
 
-use super::{
-    check_eps, check_opt_len, check_out_len, ld_or, per_lane, rows_of, rstd, Backward, Forward,
-};
-use crate::error::{check_len, Error};
+use super::{check_eps, check_grads, ld_or, per_lane, present, rows_of, rstd, Backward, Forward};
+use crate::error::{check_len, check_nonzero, Error};
+use crate::layer::{Grads, Layer, Mode, Params, Pass, Shape, Tape};
 use crate::rows::{by_rows, by_rows_mut};
 use crate::simd::{
     add_at_in, dispatch, load_at_in as ld, store_at_in as st, Float8, Lanes, WithLanes, LANES,
@@ -15,7 +14,8 @@ use crate::Result;
 /// the batch: torch's `nn.BatchNorm1d(features, eps=1e-5, momentum=0.1, affine=True,
 /// track_running_stats=True)` on a 2-D input.
 ///
-/// **Training** ([`forward_train`](Self::forward_train)), per channel `c` over the `N` rows:
+/// `BatchNorm` is a [`Layer`]. **Training** ([`Mode::Train`]), per channel `c` over the `N`
+/// rows:
 ///
 /// `mean = Σ x / N`, `var = Σ (x − mean)² / N` (biased), `x̂ = (x − mean)/√(var + eps)`,
 /// `y = x̂·weight + bias`,
@@ -30,40 +30,49 @@ use crate::Result;
 /// `momentum` is `None`; `num_batches_tracked` is incremented first, on every training call
 /// that tracks statistics (as torch's buffer).
 ///
-/// **Evaluation** ([`forward_eval`](Self::forward_eval)) uses the running statistics:
+/// **Evaluation** ([`Mode::Eval`]) uses the running statistics:
 /// `y = (x − running_mean)/√(running_var + eps)·weight + bias`; without
 /// `track_running_stats` torch normalises with the batch's statistics in evaluation too, and
 /// so does this.
 ///
-/// **Backward**, with `g = dy·weight` and the sums over the batch, per channel:
-/// training ([`backward_train`](Self::backward_train)):
-/// `dx = rstd·(g − mean(g) − x̂·mean(g·x̂))`; evaluation with fixed statistics
-/// ([`backward_eval`](Self::backward_eval)): `dx = g·rstd`; both `dweight += Σ dy·x̂`,
-/// `dbias += Σ dy` (accumulated).
+/// **Backward**, with `g = dy·weight` and the sums over the batch, per channel: after a
+/// training forward ([`Pass::Train`]) `dx = rstd·(g − mean(g) − x̂·mean(g·x̂))`; after an
+/// evaluation forward with running statistics ([`Pass::Eval`], the affine map of the fixed
+/// statistics) `dx = g·rstd`; both `dweight += Σ dy·x̂`, `dbias += Σ dy` (accumulated).
+///
+/// **Buffers** ([`buffer_len`](Layer::buffer_len) floats, with `track_running_stats`):
+/// `running_mean` (`C` floats, torch's initial value 0), `running_var` (`C`, initial 1), then
+/// `num_batches_tracked` as one float (initial 0; exact up to 2²⁴ batches). **Saved** for
+/// backward ([`saved_len`](Layer::saved_len), `2·C` floats): per channel the batch mean relative
+/// to the first row, then `rstd`.
 ///
 /// Training needs more than one row: torch raises "Expected more than 1 value per channel
 /// when training", this returns [`Error::ZeroDimension`] naming `"batch - 1"` (the unbiased
 /// variance divides by `N − 1`); an empty batch is [`Error::ZeroDimension`] (`"batch"`).
 ///
 /// ```
-/// use descent::norm::{BatchNorm, RunningStats};
+/// use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape};
+/// use descent::norm::BatchNorm;
 ///
 /// let bn = BatchNorm::new(2); // eps 1e-5, momentum Some(0.1), affine, running statistics
+/// let input = Shape::Features(2);
 /// let x = [1.0, 10.0, 3.0, 20.0]; // [batch = 2, features = 2]
 /// let (weight, bias) = ([1.0; 2], [0.0; 2]);
-/// let (mut mean, mut var, mut batches) = ([0.0; 2], [1.0; 2], 0u64);
+/// let mut buffers = [0.0, 0.0, 1.0, 1.0, 0.0]; // running_mean, running_var, batches
+/// let mut saved = [0.0; 4];
 /// let mut y = [0.0; 4];
-/// let mut stats = [0.0; BatchNorm::new(2).stats_len()];
-/// let running = RunningStats { mean: &mut mean, var: &mut var, num_batches_tracked: &mut batches };
-/// bn.forward_train(&x, Some(&weight), Some(&bias), Some(running), &mut y, &mut stats)?;
+/// let mode = Mode::Train { buffers: &mut buffers, saved: &mut saved, rng: None };
+/// bn.forward(input, mode, Params::new(&weight, &bias), &x, &mut y)?;
 /// assert!((y[0] + 1.0).abs() < 1e-4 && (y[3] - 1.0).abs() < 1e-6);
-/// assert!((mean[1] - 1.5).abs() < 1e-6); // 0.9·0 + 0.1·15
-/// assert!((var[1] - 5.9).abs() < 1e-5); // 0.9·1 + 0.1·50 (unbiased)
-/// assert_eq!(batches, 1);
+/// assert!((buffers[1] - 1.5).abs() < 1e-6); // running_mean: 0.9·0 + 0.1·15
+/// assert!((buffers[3] - 5.9).abs() < 1e-5); // running_var: 0.9·1 + 0.1·50 (unbiased)
+/// assert_eq!(buffers[4], 1.0); // num_batches_tracked
 ///
 /// let dy = [1.0, 1.0, 0.0, 0.0];
 /// let (mut dx, mut dw, mut db) = ([0.0; 4], [0.0; 2], [0.0; 2]);
-/// bn.backward_train(&x, Some(&weight), &stats, &dy, &mut dx, Some(&mut dw), Some(&mut db))?;
+/// let tape = Tape::train(&x, &y, &saved);
+/// let grads = Grads::new(&mut dw, &mut db);
+/// bn.backward(input, Params::new(&weight, &bias), tape, &dy, Some(&mut dx), grads)?;
 /// assert_eq!(db, [1.0, 1.0]);
 /// # Ok::<(), descent::Error>(())
 /// ```
@@ -83,16 +92,10 @@ pub struct BatchNorm {
     pub track_running_stats: bool,
 }
 
-/// The running statistics a [`BatchNorm`] updates in training: torch's `running_mean`,
-/// `running_var` (each `features` floats) and `num_batches_tracked` buffers.
-#[derive(Debug)]
-pub struct RunningStats<'a> {
-    /// `running_mean`, torch's initial value 0.
-    pub mean: &'a mut [f32],
-    /// `running_var` (unbiased), torch's initial value 1.
-    pub var: &'a mut [f32],
-    /// The number of training batches seen, torch's initial value 0.
-    pub num_batches_tracked: &'a mut u64,
+/// The running statistics a training forward updates.
+struct Running<'r> {
+    mean: &'r mut [f32],
+    var: &'r mut [f32],
 }
 
 impl BatchNorm {
@@ -118,20 +121,14 @@ impl BatchNorm {
         }
     }
 
-    /// The length of `running_mean` and `running_var`: `features`, or 0 without
-    /// `track_running_stats`.
-    pub const fn running_len(&self) -> usize {
+    /// The length of the buffers: `2·features + 1` (`running_mean`, `running_var`,
+    /// `num_batches_tracked`), or 0 without `track_running_stats`.
+    pub const fn buffer_len(&self) -> usize {
         if self.track_running_stats {
-            self.features
+            self.features.saturating_mul(2).saturating_add(1)
         } else {
             0
         }
-    }
-
-    /// The length of the statistics saved for backward: `2·features` floats (per channel, the
-    /// batch mean relative to the first row, then `rstd`).
-    pub const fn stats_len(&self) -> usize {
-        self.features.saturating_mul(2)
     }
 
     /// Checks the hyper-parameters: `eps ≥ 0` and a `momentum` in `[0, 1]` (NaN rejected).
@@ -148,11 +145,15 @@ impl BatchNorm {
         Ok(())
     }
 
-    /// Checks the hyper-parameters, `x` and `weight`; the number of rows.
-    fn rows(&self, x: &[f32], weight: Option<&[f32]>) -> Result<usize> {
+    /// Checks the hyper-parameters, the input shape, `x`, `weight`, `bias` and the buffers;
+    /// the number of rows.
+    fn rows(&self, input: Shape, x: &[f32], params: Params<'_>, buffers: usize) -> Result<usize> {
         self.validate()?;
+        self.output_shape(input)?;
         let rows = rows_of("x", x.len(), self.features, "num_features")?;
-        check_opt_len("weight", weight, self.weight_len())?;
+        check_len("weight", params.weight.len(), self.weight_len())?;
+        check_len("bias", params.bias.len(), self.weight_len())?;
+        check_len("buffers", buffers, self.buffer_len())?;
         Ok(rows)
     }
 
@@ -164,242 +165,174 @@ impl BatchNorm {
             _ => Ok(()),
         }
     }
+}
 
-    /// Training forward: normalises with the batch's statistics, writes `stats`
-    /// ([`stats_len`](Self::stats_len) floats: `stats[c] = mean_c − x[0, c]`, the batch mean
-    /// relative to the first row, then `stats[features + c] = rstd_c = 1/√(var_c + eps)`) for
-    /// [`backward_train`](Self::backward_train), and updates `running` (when
-    /// `track_running_stats`; pass `None` otherwise).
+impl Layer for BatchNorm {
+    /// The input's shape, `[features]`.
+    fn output_shape(&self, input: Shape) -> Result<Shape> {
+        check_nonzero("num_features", self.features)?;
+        input.expect_rank(1)?;
+        check_len("input", input.len(), self.features)?;
+        Ok(input)
+    }
+
+    fn weight_len(&self) -> usize {
+        BatchNorm::weight_len(self)
+    }
+
+    fn bias_len(&self) -> usize {
+        BatchNorm::weight_len(self)
+    }
+
+    fn buffer_len(&self) -> usize {
+        BatchNorm::buffer_len(self)
+    }
+
+    /// `2·features`: per channel the batch mean relative to the first row, then `rstd`.
+    fn saved_len(&self, _input: Shape, _batch: usize) -> usize {
+        self.features.saturating_mul(2)
+    }
+
+    /// Training normalises with the batch's statistics, saves them, and updates the running
+    /// statistics in `buffers` (with `track_running_stats`); evaluation normalises with the
+    /// running statistics, or without `track_running_stats` with the batch's.
     ///
     /// # Errors
     /// [`InvalidHyperParameter`](Error::InvalidHyperParameter) (`"eps"`, `"momentum"`),
     /// [`ZeroDimension`](Error::ZeroDimension) (`"num_features"`, `"batch"`, `"batch - 1"`),
-    /// [`LengthMismatch`](Error::LengthMismatch) naming `"x"`, `"weight"`, `"bias"`,
-    /// `"running_mean"`, `"running_var"` (a missing `running` counts as length 0), `"y"` or
-    /// `"stats"`. Nothing is written on error.
-    pub fn forward_train(
+    /// [`RankMismatch`](Error::RankMismatch) (`"input"`),
+    /// [`LengthMismatch`](Error::LengthMismatch) naming `"input"`, `"x"`, `"weight"`,
+    /// `"bias"`, `"buffers"`, `"y"` or `"saved"`. Nothing is written on error.
+    fn forward(
         &self,
+        input: Shape,
+        mode: Mode<'_>,
+        params: Params<'_>,
         x: &[f32],
-        weight: Option<&[f32]>,
-        bias: Option<&[f32]>,
-        running: Option<RunningStats<'_>>,
         y: &mut [f32],
-        stats: &mut [f32],
     ) -> Result<()> {
-        let rows = self.rows(x, weight)?;
-        // An empty weight is an absent one (a layer without affine parameters).
-        let weight = super::present(weight);
-        check_opt_len("bias", bias, self.weight_len())?;
-        let bias = super::present(bias);
-        let rlen = self.running_len();
-        check_len(
-            "running_mean",
-            running.as_ref().map_or(0, |r| r.mean.len()),
-            rlen,
-        )?;
-        check_len(
-            "running_var",
-            running.as_ref().map_or(0, |r| r.var.len()),
-            rlen,
-        )?;
+        let buffers = match &mode {
+            Mode::Eval { buffers } => buffers.len(),
+            Mode::Train { buffers, .. } => buffers.len(),
+        };
+        let rows = self.rows(input, x, params, buffers)?;
         check_len("y", y.len(), x.len())?;
-        check_len("stats", stats.len(), self.stats_len())?;
-        Self::check_batch(rows)?;
-
         let c = self.features;
-        let (deltas, rstds) = stats.split_at_mut(c.min(stats.len()));
-        let mut running = running.filter(|_| self.track_running_stats);
-        // The running average's weight: torch increments the counter first.
-        let factor = match &mut running {
-            Some(r) => {
-                *r.num_batches_tracked = r.num_batches_tracked.saturating_add(1);
-                match self.momentum {
-                    Some(m) => f64::from(m),
-                    None => 1.0 / *r.num_batches_tracked as f64,
+        let stats = match mode {
+            Mode::Train { buffers, saved, .. } => {
+                check_len("saved", saved.len(), c.saturating_mul(2))?;
+                Self::check_batch(rows)?;
+                let (deltas, rstds) = saved.split_at_mut(c.min(saved.len()));
+                let (mean, rest) = buffers.split_at_mut(c.min(buffers.len()));
+                let (var, count) = rest.split_at_mut(c.min(rest.len()));
+                // The running average's weight: torch increments the counter first.
+                let (running, factor) = match count.first_mut() {
+                    Some(n) => {
+                        *n += 1.0;
+                        let factor = match self.momentum {
+                            Some(m) => f64::from(m),
+                            None => 1.0 / f64::from(*n),
+                        };
+                        (Some(Running { mean, var }), factor)
+                    }
+                    None => (None, 0.0),
+                };
+                ForwardStats::Train {
+                    running,
+                    factor,
+                    deltas,
+                    rstds,
                 }
             }
-            None => 0.0,
+            // `track_running_stats` decides, as in torch: without it there are no buffers and
+            // the batch's own statistics are used.
+            Mode::Eval { buffers } if self.track_running_stats => {
+                let (mean, var) = buffers.split_at(c.min(buffers.len()));
+                ForwardStats::Running {
+                    mean,
+                    var: var.get(..c).unwrap_or(&[]),
+                }
+            }
+            Mode::Eval { .. } => {
+                Self::check_batch(rows)?;
+                ForwardStats::Batch
+            }
         };
         let args = Forward {
             x,
-            weight,
-            bias,
+            weight: present(params.weight),
+            bias: present(params.bias),
             y,
             rows,
             features: c,
             eps: self.eps,
         };
-        let stats = ForwardStats::Train {
-            running,
-            factor,
-            deltas,
-            rstds,
-        };
         dispatch(BnForward { args, stats });
         Ok(())
     }
 
-    /// Evaluation forward: `y = (x − running_mean)·rstd·weight + bias` with
-    /// `rstd = 1/√(running_var + eps)`. Without `track_running_stats` (pass `None` for the
-    /// running statistics) it normalises with the batch's statistics, as torch does, which
-    /// needs at least two rows; differentiate that case with
-    /// [`forward_train`](Self::forward_train) and [`backward_train`](Self::backward_train)
-    /// (which update nothing without running statistics).
+    /// From the tape's `x`, per channel over the batch, for the upstream gradient `dy`:
+    ///
+    /// * after a training forward, from its saved statistics:
+    ///   `dx = rstd·(g − mean(g) − x̂·mean(g·x̂))`, `g = dy·weight`;
+    /// * after an evaluation forward, with the running statistics of its buffers held fixed:
+    ///   `dx = dy·weight·rstd`, `rstd = 1/√(running_var + eps)`;
+    /// * `dweight += Σ dy·x̂`, `dbias += Σ dy` (accumulated).
+    ///
+    /// Without `track_running_stats` evaluation uses the batch's statistics: differentiate a
+    /// training forward then (it updates nothing without running statistics); an evaluation
+    /// tape returns [`InvalidHyperParameter`](Error::InvalidHyperParameter)
+    /// (`"track_running_stats"`).
     ///
     /// # Errors
-    /// As [`forward_train`](Self::forward_train) (no `"stats"`; `"batch"` only without
-    /// `track_running_stats`). Nothing is written on error.
-    pub fn forward_eval(
+    /// As [`forward`](Layer::forward), with `"saved"` or `"buffers"` for the tape's, `"dy"`,
+    /// `"dx"`, `"dweight"`, `"dbias"`. Nothing is written on error.
+    fn backward(
         &self,
-        x: &[f32],
-        weight: Option<&[f32]>,
-        bias: Option<&[f32]>,
-        running_mean: Option<&[f32]>,
-        running_var: Option<&[f32]>,
-        y: &mut [f32],
-    ) -> Result<()> {
-        let rows = self.rows(x, weight)?;
-        // An empty weight is an absent one (a layer without affine parameters).
-        let weight = super::present(weight);
-        check_opt_len("bias", bias, self.weight_len())?;
-        let bias = super::present(bias);
-        check_opt_len("running_mean", running_mean, self.running_len())?;
-        check_opt_len("running_var", running_var, self.running_len())?;
-        check_len("y", y.len(), x.len())?;
-        let c = self.features;
-        if !self.track_running_stats {
-            Self::check_batch(rows)?;
-        }
-        let args = Forward {
-            x,
-            weight,
-            bias,
-            y,
-            rows,
-            features: c,
-            eps: self.eps,
-        };
-        // `track_running_stats` decides, as in torch: without it the running statistics are
-        // absent (or empty, their length then) and the batch's own are used.
-        let stats = match (self.track_running_stats, running_mean, running_var) {
-            (true, Some(mean), Some(var)) => ForwardStats::Running { mean, var },
-            _ => ForwardStats::Batch,
-        };
-        dispatch(BnForward { args, stats });
-        Ok(())
-    }
-
-    /// Training backward from `x` and the `stats` of [`forward_train`](Self::forward_train),
-    /// for the upstream gradient `dy` (`[batch, features]`), per channel over the batch:
-    ///
-    /// * `dx = rstd·(g − mean(g) − x̂·mean(g·x̂))`, `g = dy·weight` (written);
-    /// * `dweight += Σ dy·x̂`, `dbias += Σ dy` when given (accumulated; `None` skips one).
-    ///
-    /// # Errors
-    /// As [`forward_train`](Self::forward_train), with `"dy"`, `"dx"`, `"dweight"`,
-    /// `"dbias"` of the wrong length. Nothing is written on error.
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward_train(
-        &self,
-        x: &[f32],
-        weight: Option<&[f32]>,
-        stats: &[f32],
+        input: Shape,
+        params: Params<'_>,
+        tape: Tape<'_>,
         dy: &[f32],
-        dx: &mut [f32],
-        dweight: Option<&mut [f32]>,
-        dbias: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
+        grads: Grads<'_>,
     ) -> Result<()> {
-        let rows = self.rows(x, weight)?;
-        // An empty weight is an absent one (a layer without affine parameters).
-        let weight = super::present(weight);
-        self.check_backward(x, dy, dx, dweight.as_deref(), dbias.as_deref())?;
-        check_len("stats", stats.len(), self.stats_len())?;
-        Self::check_batch(rows)?;
-        let c = self.features;
-        let (deltas, rstds) = stats.split_at(c.min(stats.len()));
+        let (x, c) = (tape.x, self.features);
+        let stats = match tape.pass {
+            Pass::Train { saved } => {
+                let rows = self.rows(input, x, params, self.buffer_len())?;
+                check_len("saved", saved.len(), c.saturating_mul(2))?;
+                Self::check_batch(rows)?;
+                let (deltas, rstds) = saved.split_at(c.min(saved.len()));
+                (rows, BackwardStats::Saved { deltas, rstds })
+            }
+            Pass::Eval { buffers } => {
+                if !self.track_running_stats {
+                    return Err(Error::InvalidHyperParameter {
+                        what: "track_running_stats",
+                    });
+                }
+                let rows = self.rows(input, x, params, buffers.len())?;
+                let (mean, var) = buffers.split_at(c.min(buffers.len()));
+                let var = var.get(..c).unwrap_or(&[]);
+                let eps = self.eps;
+                (rows, BackwardStats::Running { mean, var, eps })
+            }
+        };
+        let (rows, stats) = stats;
+        let w = self.weight_len();
+        check_grads(x, dy, dx.as_deref(), &grads, (w, w))?;
         let args = Backward {
             x,
-            weight,
+            weight: present(params.weight),
             dy,
             dx,
-            dweight,
-            dbias,
+            dweight: grads.weight,
+            dbias: grads.bias,
             rows,
             features: c,
         };
-        let stats = BackwardStats::Saved { deltas, rstds };
         dispatch(BnBackward { args, stats });
         Ok(())
-    }
-
-    /// Evaluation backward with the running statistics held fixed (the layer is then the
-    /// affine map `y = (x − running_mean)·rstd·weight + bias`), per channel:
-    ///
-    /// * `dx = dy·weight·rstd`, `rstd = 1/√(running_var + eps)` (written);
-    /// * `dweight += Σ dy·x̂`, `dbias += Σ dy` when given (accumulated).
-    ///
-    /// Without `track_running_stats` evaluation uses the batch's statistics: use
-    /// [`backward_train`](Self::backward_train) then; this returns
-    /// [`InvalidHyperParameter`](Error::InvalidHyperParameter) (`"track_running_stats"`).
-    ///
-    /// # Errors
-    /// As [`forward_eval`](Self::forward_eval), with `"dy"`, `"dx"`, `"dweight"`, `"dbias"`
-    /// of the wrong length. Nothing is written on error.
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward_eval(
-        &self,
-        x: &[f32],
-        weight: Option<&[f32]>,
-        running_mean: &[f32],
-        running_var: &[f32],
-        dy: &[f32],
-        dx: &mut [f32],
-        dweight: Option<&mut [f32]>,
-        dbias: Option<&mut [f32]>,
-    ) -> Result<()> {
-        if !self.track_running_stats {
-            return Err(Error::InvalidHyperParameter {
-                what: "track_running_stats",
-            });
-        }
-        let rows = self.rows(x, weight)?;
-        // An empty weight is an absent one (a layer without affine parameters).
-        let weight = super::present(weight);
-        check_len("running_mean", running_mean.len(), self.features)?;
-        check_len("running_var", running_var.len(), self.features)?;
-        self.check_backward(x, dy, dx, dweight.as_deref(), dbias.as_deref())?;
-        let args = Backward {
-            x,
-            weight,
-            dy,
-            dx,
-            dweight,
-            dbias,
-            rows,
-            features: self.features,
-        };
-        let stats = BackwardStats::Running {
-            mean: running_mean,
-            var: running_var,
-            eps: self.eps,
-        };
-        dispatch(BnBackward { args, stats });
-        Ok(())
-    }
-
-    /// The lengths of `dy`, `dx`, `dweight` and `dbias`.
-    fn check_backward(
-        &self,
-        x: &[f32],
-        dy: &[f32],
-        dx: &[f32],
-        dweight: Option<&[f32]>,
-        dbias: Option<&[f32]>,
-    ) -> Result<()> {
-        check_len("dy", dy.len(), x.len())?;
-        check_len("dx", dx.len(), x.len())?;
-        check_out_len("dweight", dweight, self.weight_len())?;
-        check_out_len("dbias", dbias, self.weight_len())
     }
 }
 
@@ -414,7 +347,7 @@ enum ForwardStats<'a, 'r> {
     /// The batch's, saved into `deltas` and `rstds` (and blended into the running statistics
     /// with the weight `factor`, when given).
     Train {
-        running: Option<RunningStats<'r>>,
+        running: Option<Running<'r>>,
         factor: f64,
         deltas: &'a mut [f32],
         rstds: &'a mut [f32],
@@ -554,7 +487,7 @@ fn blend<L: Lanes>(l: L, old: L::F, new: L::F, factor: f64) -> L::F {
 /// The statistics a batch-norm backward differentiates through.
 #[derive(Clone, Copy)]
 enum BackwardStats<'a> {
-    /// The batch's, as [`BatchNorm::forward_train`] saved them (training backward).
+    /// The batch's, as a training forward saved them.
     Saved { deltas: &'a [f32], rstds: &'a [f32] },
     /// The running ones, held fixed (evaluation backward).
     Running {
@@ -578,7 +511,7 @@ impl WithLanes for BnBackward<'_> {
             x,
             weight,
             dy,
-            dx,
+            mut dx,
             mut dweight,
             mut dbias,
             rows,
@@ -603,10 +536,12 @@ impl WithLanes for BnBackward<'_> {
                     );
                     let (mg, mgx) = (sum_dy * inv_n, sum_dy_xhat * inv_n);
                     let rw = r * w;
-                    let rows = by_rows(x, c).zip(by_rows(dy, c)).zip(by_rows_mut(dx, c));
-                    for ((xr, dyr), dxr) in rows {
-                        let xhat = ((ld(l, xr, j) - pivot) - delta) * r;
-                        st(dxr, j, rw * ((ld(l, dyr, j) - mg) - xhat * mgx));
+                    if let Some(dx) = dx.as_deref_mut() {
+                        let rows = by_rows(x, c).zip(by_rows(dy, c)).zip(by_rows_mut(dx, c));
+                        for ((xr, dyr), dxr) in rows {
+                            let xhat = ((ld(l, xr, j) - pivot) - delta) * r;
+                            st(dxr, j, rw * ((ld(l, dyr, j) - mg) - xhat * mgx));
+                        }
                     }
                 }
                 BackwardStats::Running { mean, var, eps } => {
@@ -622,8 +557,10 @@ impl WithLanes for BnBackward<'_> {
                         db,
                     );
                     let rw = r * w;
-                    for (dyr, dxr) in by_rows(dy, c).zip(by_rows_mut(dx, c)) {
-                        st(dxr, j, ld(l, dyr, j) * rw);
+                    if let Some(dx) = dx.as_deref_mut() {
+                        for (dyr, dxr) in by_rows(dy, c).zip(by_rows_mut(dx, c)) {
+                            st(dxr, j, ld(l, dyr, j) * rw);
+                        }
                     }
                 }
             }

@@ -1,7 +1,8 @@
 //! Layer normalisation over the last dimension, as `torch.nn.LayerNorm(features)`.
 
-use super::{check_eps, check_opt_len, check_out_len, rows_of, rstd, Backward, Forward};
-use crate::error::check_len;
+use super::{check_eps, check_grads, present, rows_of, rstd, Backward, Forward};
+use crate::error::{check_len, check_nonzero};
+use crate::layer::{Grads, Layer, Mode, Params, Pass, Shape, Tape};
 use crate::rows::{by_rows, by_rows_mut};
 use crate::simd::{
     add_at_in, dispatch, load_at_in, load_partial_in, store_partial_in, Float8, Lanes, WithLanes,
@@ -29,25 +30,29 @@ use crate::Result;
 /// rows is `x.len() / features`; zero rows is allowed (nothing to do), as in torch.
 ///
 /// Training saves per row the mean relative to the row's first element and `rstd`
-/// ([`stats_len`](Self::stats_len)`(rows) = 2·rows` floats, see [`forward_train`](Self::forward_train));
-/// backward recomputes `x̂` from `x` and them.
+/// (`2·rows` floats, see [`Layer::saved_len`]); backward recomputes `x̂` from `x` and them.
+/// `LayerNorm` is a [`Layer`] over any sample shape whose last dimension is `features`.
 ///
 /// ```
+/// use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape};
 /// use descent::norm::LayerNorm;
 ///
 /// let ln = LayerNorm::new(4); // eps 1e-5, weight and bias
+/// let input = Shape::Features(4);
 /// let x = [1.0, 2.0, 3.0, 4.0, -1.0, 0.0, 0.0, 1.0]; // [rows = 2, features = 4]
 /// let (weight, bias) = ([1.0; 4], [0.0; 4]);
 /// let mut y = [0.0; 8];
-/// let mut stats = [0.0; LayerNorm::stats_len(2)];
-/// ln.forward_train(&x, Some(&weight), Some(&bias), &mut y, &mut stats)?;
+/// let mut saved = [0.0; 4]; // ln.saved_len(input, 2)
+/// ln.forward(input, Mode::train(&mut saved), Params::new(&weight, &bias), &x, &mut y)?;
 /// // Row 0 has mean 2.5 and biased variance 1.25.
 /// let r = 1.0 / (1.25f32 + 1e-5).sqrt();
 /// assert!((y[0] - -1.5 * r).abs() < 1e-6 && (y[3] - 1.5 * r).abs() < 1e-6);
 ///
 /// let dy = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
 /// let (mut dx, mut dw, mut db) = ([0.0; 8], [0.0; 4], [0.0; 4]);
-/// ln.backward(&x, Some(&weight), &stats, &dy, &mut dx, Some(&mut dw), Some(&mut db))?;
+/// let tape = Tape::train(&x, &y, &saved);
+/// let grads = Grads::new(&mut dw, &mut db);
+/// ln.backward(input, Params::new(&weight, &bias), tape, &dy, Some(&mut dx), grads)?;
 /// assert_eq!(db, [1.0, 0.0, 0.0, 0.0]);
 /// assert!(dx.iter().sum::<f32>().abs() < 1e-6); // dx sums to 0 over each row
 /// # Ok::<(), descent::Error>(())
@@ -63,12 +68,6 @@ pub struct LayerNorm {
     /// Whether there is a learnable `bias` too (torch's `bias`, default true; only with
     /// `elementwise_affine`).
     pub bias: bool,
-}
-
-/// The checked shape of one call.
-struct Shape {
-    rows: usize,
-    features: usize,
 }
 
 impl LayerNorm {
@@ -101,12 +100,6 @@ impl LayerNorm {
         }
     }
 
-    /// The length of the statistics saved for backward: `2·rows` floats (per row, the mean
-    /// relative to the row's first element, then `rstd`).
-    pub const fn stats_len(rows: usize) -> usize {
-        rows.saturating_mul(2)
-    }
-
     /// Checks the hyper-parameter: `eps ≥ 0` (NaN rejected).
     ///
     /// # Errors
@@ -115,129 +108,127 @@ impl LayerNorm {
         check_eps(self.eps)
     }
 
-    /// Checks the hyper-parameters and the lengths shared by every call.
-    fn shape(&self, x: &[f32], weight: Option<&[f32]>) -> Result<Shape> {
+    /// Checks the hyper-parameters, the input shape, `x` and `weight`; the number of rows.
+    fn rows(&self, input: Shape, x: &[f32], weight: &[f32]) -> Result<usize> {
         self.validate()?;
+        check_nonzero("normalized_shape", self.features)?;
+        check_len("input", input.last(), self.features)?;
         let rows = rows_of("x", x.len(), self.features, "normalized_shape")?;
-        check_opt_len("weight", weight, self.weight_len())?;
-        Ok(Shape {
-            rows,
-            features: self.features,
-        })
+        check_len("weight", weight.len(), self.weight_len())?;
+        Ok(rows)
+    }
+}
+
+impl Layer for LayerNorm {
+    /// The input's shape: the last dimension must be `features`.
+    fn output_shape(&self, input: Shape) -> Result<Shape> {
+        check_nonzero("normalized_shape", self.features)?;
+        check_len("input", input.last(), self.features)?;
+        Ok(input)
     }
 
-    /// Inference forward: `y = (x − mean)·rstd·weight + bias` per row, saving nothing.
-    /// Bit-identical to [`forward_train`](Self::forward_train)'s `y`.
+    fn weight_len(&self) -> usize {
+        LayerNorm::weight_len(self)
+    }
+
+    fn bias_len(&self) -> usize {
+        LayerNorm::bias_len(self)
+    }
+
+    /// `2·rows`: per row the mean relative to the row's first element, then `rstd`.
+    fn saved_len(&self, input: Shape, batch: usize) -> usize {
+        let rows = batch
+            .saturating_mul(input.len())
+            .checked_div(self.features)
+            .unwrap_or(0);
+        rows.saturating_mul(2)
+    }
+
+    /// `y = (x − mean)·rstd·weight + bias` per row, the same bits in both modes. Training also
+    /// saves `saved[r] = mean_r − x[r, 0]` (the mean relative to the row's first element,
+    /// which keeps its precision when the mean is large) and `saved[rows + r] = rstd_r`; torch
+    /// saves `mean` and `rstd`.
     ///
     /// # Errors
     /// [`InvalidHyperParameter`](crate::Error::InvalidHyperParameter) (`"eps"`),
     /// [`ZeroDimension`](crate::Error::ZeroDimension) (`"normalized_shape"`),
-    /// [`LengthMismatch`](crate::Error::LengthMismatch) naming `"x"` (not a multiple of
-    /// `features`), `"weight"`, `"bias"` or `"y"`. Nothing is written on error.
-    pub fn forward(
+    /// [`LengthMismatch`](crate::Error::LengthMismatch) naming `"input"` (a last dimension
+    /// other than `features`), `"x"` (not a multiple of `features`), `"weight"`, `"bias"`,
+    /// `"y"` or `"saved"`. Nothing is written on error.
+    fn forward(
         &self,
+        input: Shape,
+        mode: Mode<'_>,
+        params: Params<'_>,
         x: &[f32],
-        weight: Option<&[f32]>,
-        bias: Option<&[f32]>,
         y: &mut [f32],
     ) -> Result<()> {
-        let s = self.shape(x, weight)?;
-        // An empty weight is an absent one (a layer without affine parameters).
-        let weight = super::present(weight);
-        check_opt_len("bias", bias, self.bias_len())?;
-        let bias = super::present(bias);
+        let rows = self.rows(input, x, params.weight)?;
+        check_len("bias", params.bias.len(), self.bias_len())?;
         check_len("y", y.len(), x.len())?;
+        let stats = match mode {
+            Mode::Eval { .. } => None,
+            Mode::Train { saved, .. } => {
+                check_len("saved", saved.len(), rows.saturating_mul(2))?;
+                Some(saved.split_at_mut(rows.min(saved.len())))
+            }
+        };
         let args = Forward {
             x,
-            weight,
-            bias,
+            weight: present(params.weight),
+            bias: present(params.bias),
             y,
-            rows: s.rows,
-            features: s.features,
+            rows,
+            features: self.features,
             eps: self.eps,
         };
-        dispatch(LnForward { args, stats: None });
-        Ok(())
-    }
-
-    /// Training forward: as [`forward`](Self::forward), and writes the statistics backward
-    /// needs into `stats` (`2·rows` floats): `stats[r] = mean_r − x[r, 0]` (the mean relative
-    /// to the row's first element, which keeps its precision when the mean is large) and
-    /// `stats[rows + r] = rstd_r = 1/√(var_r + eps)`. torch saves `mean` and `rstd`.
-    ///
-    /// # Errors
-    /// As [`forward`](Self::forward), and `"stats"` of the wrong length.
-    pub fn forward_train(
-        &self,
-        x: &[f32],
-        weight: Option<&[f32]>,
-        bias: Option<&[f32]>,
-        y: &mut [f32],
-        stats: &mut [f32],
-    ) -> Result<()> {
-        let s = self.shape(x, weight)?;
-        // An empty weight is an absent one (a layer without affine parameters).
-        let weight = super::present(weight);
-        check_opt_len("bias", bias, self.bias_len())?;
-        let bias = super::present(bias);
-        check_len("y", y.len(), x.len())?;
-        check_len("stats", stats.len(), Self::stats_len(s.rows))?;
-        let args = Forward {
-            x,
-            weight,
-            bias,
-            y,
-            rows: s.rows,
-            features: s.features,
-            eps: self.eps,
-        };
-        let stats = Some(stats.split_at_mut(s.rows.min(stats.len())));
         dispatch(LnForward { args, stats });
         Ok(())
     }
 
-    /// Backward from `x` and the statistics saved by [`forward_train`](Self::forward_train),
-    /// for the upstream gradient `dy` (`[rows, features]`):
+    /// From the tape's `x` and the statistics its training forward saved, for the upstream
+    /// gradient `dy`:
     ///
     /// * `dx = rstd·(g − mean(g) − x̂·mean(g·x̂))` per row, `g = dy·weight` (written);
-    /// * `dweight += Σ_rows dy·x̂` when given (accumulated);
-    /// * `dbias += Σ_rows dy` when given (accumulated).
-    ///
-    /// `dweight`/`dbias` are `None` to skip them (a frozen parameter); when given they have
-    /// [`weight_len`](Self::weight_len) / [`bias_len`](Self::bias_len) floats.
+    /// * `dweight += Σ_rows dy·x̂`, `dbias += Σ_rows dy` (accumulated).
     ///
     /// # Errors
-    /// As [`forward_train`](Self::forward_train), with `"dy"`, `"dx"`, `"dweight"`, `"dbias"`
-    /// of the wrong length. Nothing is written on error.
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward(
+    /// As [`forward`](Layer::forward), with `"saved"` for a tape without the statistics (an
+    /// evaluation tape counts as length 0), `"dy"`, `"dx"`, `"dweight"`, `"dbias"`.
+    fn backward(
         &self,
-        x: &[f32],
-        weight: Option<&[f32]>,
-        stats: &[f32],
+        input: Shape,
+        params: Params<'_>,
+        tape: Tape<'_>,
         dy: &[f32],
-        dx: &mut [f32],
-        dweight: Option<&mut [f32]>,
-        dbias: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
+        grads: Grads<'_>,
     ) -> Result<()> {
-        let s = self.shape(x, weight)?;
-        // An empty weight is an absent one (a layer without affine parameters).
-        let weight = super::present(weight);
-        check_len("stats", stats.len(), Self::stats_len(s.rows))?;
-        check_len("dy", dy.len(), x.len())?;
-        check_len("dx", dx.len(), x.len())?;
-        check_out_len("dweight", dweight.as_deref(), self.weight_len())?;
-        check_out_len("dbias", dbias.as_deref(), self.bias_len())?;
-        let (deltas, rstds) = stats.split_at(s.rows.min(stats.len()));
+        let x = tape.x;
+        let rows = self.rows(input, x, params.weight)?;
+        check_len("bias", params.bias.len(), self.bias_len())?;
+        let stats = match tape.pass {
+            Pass::Train { saved } => saved,
+            Pass::Eval { .. } => &[],
+        };
+        check_len("saved", stats.len(), rows.saturating_mul(2))?;
+        check_grads(
+            x,
+            dy,
+            dx.as_deref(),
+            &grads,
+            (self.weight_len(), self.bias_len()),
+        )?;
+        let (deltas, rstds) = stats.split_at(rows.min(stats.len()));
         let args = Backward {
             x,
-            weight,
+            weight: present(params.weight),
             dy,
             dx,
-            dweight,
-            dbias,
-            rows: s.rows,
-            features: s.features,
+            dweight: grads.weight,
+            dbias: grads.bias,
+            rows,
+            features: self.features,
         };
         dispatch(LnBackward {
             args,
@@ -306,25 +297,27 @@ impl WithLanes for LnBackward<'_> {
         } = self.args;
         let (deltas, rstds) = (self.deltas, self.rstds);
         let inv_n = (1.0 / n as f64) as f32;
-        for ((((xr, dyr), dxr), &delta), &r) in by_rows(x, n)
-            .zip(by_rows(dy, n))
-            .zip(by_rows_mut(dx, n))
-            .zip(deltas)
-            .zip(rstds)
-        {
-            let s = RowStats {
-                pivot: xr.first().copied().unwrap_or(0.0),
-                delta,
-                rstd: r,
-            };
-            let (sg, sgx) = match weight {
-                Some(w) => row_grad_sums(l, xr, dyr, w, s),
-                None => row_grad_sums(l, xr, dyr, Ones, s),
-            };
-            let means = (sg * inv_n, sgx * inv_n);
-            match weight {
-                Some(w) => row_dx(l, xr, dyr, w, s, means, dxr),
-                None => row_dx(l, xr, dyr, Ones, s, means, dxr),
+        if let Some(dx) = dx {
+            for ((((xr, dyr), dxr), &delta), &r) in by_rows(x, n)
+                .zip(by_rows(dy, n))
+                .zip(by_rows_mut(dx, n))
+                .zip(deltas)
+                .zip(rstds)
+            {
+                let s = RowStats {
+                    pivot: xr.first().copied().unwrap_or(0.0),
+                    delta,
+                    rstd: r,
+                };
+                let (sg, sgx) = match weight {
+                    Some(w) => row_grad_sums(l, xr, dyr, w, s),
+                    None => row_grad_sums(l, xr, dyr, Ones, s),
+                };
+                let means = (sg * inv_n, sgx * inv_n);
+                match weight {
+                    Some(w) => row_dx(l, xr, dyr, w, s, means, dxr),
+                    None => row_dx(l, xr, dyr, Ones, s, means, dxr),
+                }
             }
         }
         if dweight.is_some() || dbias.is_some() {

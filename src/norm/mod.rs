@@ -43,10 +43,11 @@
 mod batch_norm;
 mod layer_norm;
 
-pub use batch_norm::{BatchNorm, RunningStats};
+pub use batch_norm::BatchNorm;
 pub use layer_norm::LayerNorm;
 
 use crate::error::{check_len, check_nonzero, Error};
+use crate::layer::Grads;
 use crate::simd::{load_at_in, Float8, Lanes};
 use crate::Result;
 
@@ -77,23 +78,32 @@ fn rows_of(what: &'static str, len: usize, features: usize, dim: &'static str) -
     }
 }
 
-/// An optional slice has length `expected`, `None` counting as length 0.
-fn check_opt_len(what: &'static str, s: Option<&[f32]>, expected: usize) -> Result<()> {
-    check_len(what, s.map_or(0, <[f32]>::len), expected)
-}
-
-/// An optional output slice, when given, has length `expected`.
-fn check_out_len(what: &'static str, s: Option<&[f32]>, expected: usize) -> Result<()> {
-    match s {
-        Some(s) => check_len(what, s.len(), expected),
-        None => Ok(()),
-    }
-}
-
 /// `None` for an empty slice: after the length checks an empty weight or bias is an absent
 /// one (the layer has no affine parameters), never a weight of zeros.
-fn present(s: Option<&[f32]>) -> Option<&[f32]> {
-    s.filter(|s| !s.is_empty())
+fn present(s: &[f32]) -> Option<&[f32]> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// The lengths of a backward call's `dy` and `dx` (those of `x`) and of the gradients asked
+/// for (`(weight_len, bias_len)`).
+fn check_grads(
+    x: &[f32],
+    dy: &[f32],
+    dx: Option<&[f32]>,
+    grads: &Grads<'_>,
+    (weight_len, bias_len): (usize, usize),
+) -> Result<()> {
+    check_len("dy", dy.len(), x.len())?;
+    if let Some(dx) = dx {
+        check_len("dx", dx.len(), x.len())?;
+    }
+    if let Some(dw) = &grads.weight {
+        check_len("dweight", dw.len(), weight_len)?;
+    }
+    if let Some(db) = &grads.bias {
+        check_len("dbias", db.len(), bias_len)?;
+    }
+    Ok(())
 }
 
 /// The slices of a forward call after its checks (absent affine parameters as `None`).
@@ -113,7 +123,8 @@ struct Backward<'a> {
     x: &'a [f32],
     weight: Option<&'a [f32]>,
     dy: &'a [f32],
-    dx: &'a mut [f32],
+    /// `None` when the input gradient is not wanted.
+    dx: Option<&'a mut [f32]>,
     dweight: Option<&'a mut [f32]>,
     dbias: Option<&'a mut [f32]>,
     /// `x.len() / features`, as the checks worked it out.

@@ -338,14 +338,8 @@ impl<'a, O: Optimizer> Trainer<'a, O> {
                     frozen: &self.model.frozen,
                     trainable: &self.model.params,
                 };
-                let out = net.forward_train(
-                    b,
-                    params,
-                    &mut self.model.buffers,
-                    &batch.x,
-                    acts,
-                    &mut rng,
-                )?;
+                let out =
+                    net.forward_train(params, &mut self.model.buffers, &batch.x, acts, &mut rng)?;
                 let value = options.loss.value(out, &batch.targets, Some(dy))?;
                 let metric = match &batch.targets {
                     Targets::Classes { classes, labels } => {
@@ -362,7 +356,6 @@ impl<'a, O: Optimizer> Trainer<'a, O> {
                 }
                 net.zero_grad(&mut grads)?;
                 net.backward(
-                    b,
                     params,
                     &batch.x,
                     acts,

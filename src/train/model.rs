@@ -75,7 +75,7 @@ impl<'a> Model<'a> {
             let b = xs.len() / f;
             let s = self.net.scratch_len(b);
             self.net
-                .forward(b, params, &self.buffers, xs, ys, &mut scratch[..s])?;
+                .forward(params, &self.buffers, xs, ys, &mut scratch[..s])?;
         }
         Ok(y)
     }

@@ -248,7 +248,7 @@ pub(crate) fn activation_enum_rows(t: &mut Table, a: Activation) {
         zero("cols"),
         move || {
             let mut y = sentinel(M);
-            core(a.forward(&pattern(M), &mut y, 0), is_sentinel(&y))
+            core(act_forward(&a, &pattern(M), &mut y, 0), is_sentinel(&y))
         },
     );
     t.row(
@@ -265,7 +265,7 @@ pub(crate) fn activation_enum_rows(t: &mut Table, a: Activation) {
         move || {
             let mut dx = sentinel(M);
             core(
-                a.backward(&pattern(M), &pattern(M), &mut dx, 0),
+                act_backward(&a, &pattern(M), &pattern(M), &mut dx, 0),
                 is_sentinel(&dx),
             )
         },
@@ -284,7 +284,10 @@ pub(crate) fn activation_enum_rows(t: &mut Table, a: Activation) {
             not_whole_rows("x", actual),
             move || {
                 let mut y = sentinel(actual);
-                core(a.forward(&pattern(actual), &mut y, COLS), is_sentinel(&y))
+                core(
+                    act_forward(&a, &pattern(actual), &mut y, COLS),
+                    is_sentinel(&y),
+                )
             },
         );
         t.row(
@@ -292,7 +295,7 @@ pub(crate) fn activation_enum_rows(t: &mut Table, a: Activation) {
             len("y", M, actual),
             move || {
                 let mut y = sentinel(actual);
-                core(a.forward(&pattern(M), &mut y, COLS), is_sentinel(&y))
+                core(act_forward(&a, &pattern(M), &mut y, COLS), is_sentinel(&y))
             },
         );
         t.row(
@@ -309,7 +312,7 @@ pub(crate) fn activation_enum_rows(t: &mut Table, a: Activation) {
             move || {
                 let mut dx = sentinel(actual);
                 core(
-                    a.backward(&pattern(actual), &pattern(actual), &mut dx, COLS),
+                    act_backward(&a, &pattern(actual), &pattern(actual), &mut dx, COLS),
                     is_sentinel(&dx),
                 )
             },
@@ -320,7 +323,7 @@ pub(crate) fn activation_enum_rows(t: &mut Table, a: Activation) {
             move || {
                 let mut dx = sentinel(M);
                 core(
-                    a.backward(&pattern(M), &pattern(actual), &mut dx, COLS),
+                    act_backward(&a, &pattern(M), &pattern(actual), &mut dx, COLS),
                     is_sentinel(&dx),
                 )
             },
@@ -331,7 +334,7 @@ pub(crate) fn activation_enum_rows(t: &mut Table, a: Activation) {
             move || {
                 let mut dx = sentinel(actual);
                 core(
-                    a.backward(&pattern(M), &pattern(M), &mut dx, COLS),
+                    act_backward(&a, &pattern(M), &pattern(M), &mut dx, COLS),
                     is_sentinel(&dx),
                 )
             },
@@ -366,7 +369,7 @@ pub(crate) fn activation_enum_hyper_rows(t: &mut Table, a: Activation, what: &'s
     let name = format!("Activation::{a:?}");
     t.row(format!("{name}.forward"), hp(what), move || {
         let mut y = sentinel(M);
-        core(a.forward(&pattern(M), &mut y, COLS), is_sentinel(&y))
+        core(act_forward(&a, &pattern(M), &mut y, COLS), is_sentinel(&y))
     });
     t.row(format!("{name}.forward_inplace"), hp(what), move || {
         let mut x = pattern(M);
@@ -375,7 +378,7 @@ pub(crate) fn activation_enum_hyper_rows(t: &mut Table, a: Activation, what: &'s
     t.row(format!("{name}.backward"), hp(what), move || {
         let mut dx = sentinel(M);
         core(
-            a.backward(&pattern(M), &pattern(M), &mut dx, COLS),
+            act_backward(&a, &pattern(M), &pattern(M), &mut dx, COLS),
             is_sentinel(&dx),
         )
     });
@@ -591,4 +594,35 @@ pub(crate) fn rows(t: &mut Table) {
         }),
         "threshold",
     );
+}
+
+/// [`Layer::forward`] of an activation over rows of `cols` (evaluation mode, no parameters).
+fn act_forward(a: &Activation, x: &[f32], y: &mut [f32], cols: usize) -> descent::Result<()> {
+    let shape = descent::layer::Shape::Features(cols);
+    let none = descent::layer::Params::NONE;
+    descent::layer::Layer::forward(a, shape, descent::layer::Mode::EVAL, none, x, y)
+}
+
+/// [`Layer::backward`] of an activation from the tensor it saves (`x` or `y`, as
+/// [`Activation::saved`] says), over rows of `cols`.
+fn act_backward(
+    a: &Activation,
+    saved: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+    cols: usize,
+) -> descent::Result<()> {
+    use descent::layer::{Grads, Layer, Params, Shape, Tape};
+    let tape = match a.saved() {
+        descent::activation::Saved::Input => Tape::train(saved, &[], &[]),
+        descent::activation::Saved::Output => Tape::train(&[], saved, &[]),
+    };
+    a.backward(
+        Shape::Features(cols),
+        Params::NONE,
+        tape,
+        dy,
+        Some(dx),
+        Grads::NONE,
+    )
 }

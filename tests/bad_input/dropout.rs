@@ -1,6 +1,9 @@
 //! Bad-input rows of `descent::dropout`.
 
-use descent::dropout::{dropout, dropout_backward, dropout_backward_inplace, dropout_inplace};
+use descent::dropout::{
+    dropout, dropout_backward, dropout_backward_inplace, dropout_inplace, Dropout,
+};
+use descent::layer::{Layer, Mode, Params, Shape};
 
 use crate::harness::*;
 
@@ -8,21 +11,42 @@ use crate::harness::*;
 pub(crate) const D: usize = 40;
 pub(crate) const D_MASK: usize = 2;
 
-/// `dropout` with these lengths and `p`: `y` and the mask are write-only, nothing may be drawn.
+/// `dropout` with these lengths and `p` (training), or the [`Dropout`] layer in evaluation:
+/// `y` and the mask are write-only, nothing may be drawn.
 pub(crate) fn run_dropout(x: usize, y: usize, mask: usize, p: f32, training: bool) -> Outcome {
     let mut rng = Counting::new();
     let mut out = sentinel(y);
     let mut m = vec![MASK_SENTINEL; mask];
-    let r = dropout(&pattern(x), &mut out, &mut m, p, training, &mut rng);
+    let r = if training {
+        dropout(&pattern(x), &mut out, &mut m, p, &mut rng)
+    } else {
+        let shape = Shape::Features(x);
+        Dropout::new(p).forward(shape, Mode::EVAL, Params::NONE, &pattern(x), &mut out)
+    };
     let untouched = is_sentinel(&out) && m.iter().all(|&w| w == MASK_SENTINEL) && rng.drawn == 0;
     core(r, untouched)
 }
 
-pub(crate) fn run_dropout_inplace(x: usize, mask: usize, p: f32, training: bool) -> Outcome {
+/// The [`Dropout`] layer in training, its mask in `saved` floats.
+pub(crate) fn run_dropout_layer(x: usize, y: usize, saved: usize, p: f32) -> Outcome {
+    let mut rng = Counting::new();
+    let mut out = sentinel(y);
+    let mut s = sentinel(saved);
+    let mode = Mode::Train {
+        buffers: &mut [],
+        saved: &mut s,
+        rng: Some(&mut rng),
+    };
+    let shape = Shape::Features(x);
+    let r = Dropout::new(p).forward(shape, mode, Params::NONE, &pattern(x), &mut out);
+    core(r, is_sentinel(&out) && is_sentinel(&s) && rng.drawn == 0)
+}
+
+pub(crate) fn run_dropout_inplace(x: usize, mask: usize, p: f32) -> Outcome {
     let mut rng = Counting::new();
     let mut v = pattern(x);
     let mut m = vec![MASK_SENTINEL; mask];
-    let r = dropout_inplace(&mut v, &mut m, p, training, &mut rng);
+    let r = dropout_inplace(&mut v, &mut m, p, &mut rng);
     let untouched = is_pattern(&v) && m.iter().all(|&w| w == MASK_SENTINEL) && rng.drawn == 0;
     core(r, untouched)
 }
@@ -48,12 +72,13 @@ pub(crate) fn rows(t: &mut Table) {
                 hp("p"),
                 move || run_dropout(D, D, D_MASK, p, training),
             );
-            t.row(
-                format!("dropout_inplace: p = {p} (training = {training})"),
-                hp("p"),
-                move || run_dropout_inplace(D, D_MASK, p, training),
-            );
         }
+        t.row(format!("dropout_inplace: p = {p}"), hp("p"), move || {
+            run_dropout_inplace(D, D_MASK, p)
+        });
+        t.row(format!("Dropout layer: p = {p}"), hp("p"), move || {
+            run_dropout_layer(D, D, D_MASK, p)
+        });
         t.row(format!("dropout_backward: p = {p}"), hp("p"), move || {
             run_dropout_backward(D, D, D_MASK, p)
         });
@@ -87,7 +112,12 @@ pub(crate) fn rows(t: &mut Table) {
             t.row(
                 format!("dropout_inplace: mask len {actual} (p = {p})"),
                 len("mask", D_MASK, actual),
-                move || run_dropout_inplace(D, actual, p, true),
+                move || run_dropout_inplace(D, actual, p),
+            );
+            t.row(
+                format!("Dropout layer: saved len {actual} (p = {p})"),
+                len("saved", D_MASK, actual),
+                move || run_dropout_layer(D, D, actual, p),
             );
         }
         t.row(

@@ -46,13 +46,13 @@ use harness::*;
 /// adding rows), so that no row can silently vanish.
 const MIN_ROWS: [(&str, usize); 14] = [
     ("activation", 462),
-    ("dense", 64),
-    ("dropout", 52),
+    ("dense", 130),
+    ("dropout", 58),
     ("gemm", 30),
     ("simd", 2),
     ("init", 100),
     ("loss", 78),
-    ("norm", 177),
+    ("norm", 203),
     ("network", 166),
     ("network layers", 14),
     ("optim", 748),

@@ -35,7 +35,6 @@ pub(crate) const NB: usize = 2;
 /// Every slice of a network call.
 #[derive(Clone, Copy)]
 pub(crate) struct NetLens {
-    batch: usize,
     frozen: usize,
     params: usize,
     buffers: usize,
@@ -49,7 +48,6 @@ pub(crate) struct NetLens {
 
 /// Empty slices, for models that do not validate.
 pub(crate) const NO_LENS: NetLens = NetLens {
-    batch: NB,
     frozen: 0,
     params: 0,
     buffers: 0,
@@ -64,7 +62,6 @@ pub(crate) const NO_LENS: NetLens = NetLens {
 /// The right lengths for `n` and `batch`.
 pub(crate) fn net_lens(n: &Sequential<'_>, batch: usize) -> NetLens {
     NetLens {
-        batch,
         frozen: n.frozen_len(),
         params: n.trainable_len(),
         buffers: n.buffer_len(),
@@ -103,14 +100,14 @@ pub(crate) fn run_net(n: Sequential<'static>, call: NetCall, l: NetLens) -> Outc
     };
     let r = match call {
         NetCall::Validate => n.validate(),
-        NetCall::Forward => n.forward(l.batch, p, &buffers, &x, &mut y, &mut scratch),
+        NetCall::Forward => n.forward(p, &buffers, &x, &mut y, &mut scratch),
         NetCall::ForwardTrain => n
-            .forward_train(l.batch, p, &mut buffers, &x, &mut acts, &mut rng)
+            .forward_train(p, &mut buffers, &x, &mut acts, &mut rng)
             .map(drop),
         NetCall::Backward => {
             let saved = pattern(l.acts);
             let dy = pattern(l.dy);
-            n.backward(l.batch, p, &x, &saved, &dy, &mut grads, &mut scratch)
+            n.backward(p, &x, &saved, &dy, &mut grads, &mut scratch)
         }
         NetCall::Init => n.init(&mut frozen, &mut params, &mut buffers, &mut rng),
         NetCall::ZeroGrad => n.zero_grad(&mut grads),
@@ -250,9 +247,15 @@ pub(crate) fn rows(t: &mut Table) {
                 let mut l = right;
                 let n_right = *net_len(&mut l, what);
                 for actual in wrong(n_right) {
+                    // The batch is `x`'s length over the input width: a wrong `x` is reported
+                    // against the whole samples it holds.
+                    let expected = match what {
+                        "x" => actual - actual % n.input_features,
+                        _ => n_right,
+                    };
                     t.row(
                         format!("Sequential::{call:?} (frozen = {frozen}): {what} len {actual}"),
-                        len(what, n_right, actual),
+                        len(what, expected, actual),
                         move || {
                             let mut l = right;
                             *net_len(&mut l, what) = actual;
@@ -268,15 +271,20 @@ pub(crate) fn rows(t: &mut Table) {
                 zero("batch"),
                 move || run_net(n, call, net_lens(&n, 0)),
             );
+            // The batch is `x`'s length over the input width: a partial sample is refused.
+            let right = net_lens(&n, NB);
             t.row(
-                format!("Sequential::{call:?} (frozen = {frozen}): batch = usize::MAX"),
-                overflow("x"),
+                format!("Sequential::{call:?} (frozen = {frozen}): x of a partial sample"),
+                len("x", right.x, right.x + 1),
                 move || {
-                    let l = NetLens {
-                        batch: usize::MAX,
-                        ..net_lens(&n, NB)
-                    };
-                    run_net(n, call, l)
+                    run_net(
+                        n,
+                        call,
+                        NetLens {
+                            x: right.x + 1,
+                            ..right
+                        },
+                    )
                 },
             );
         }

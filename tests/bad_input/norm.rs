@@ -1,159 +1,135 @@
-//! Bad-input rows of `descent::norm`: [ROWS, COLS] slices, COLS features.
+//! Bad-input rows of `descent::norm`: [ROWS, COLS] slices, COLS features, through the
+//! [`Layer`] calls.
 
-use descent::norm::{BatchNorm, LayerNorm, RunningStats};
+use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape};
+use descent::norm::{BatchNorm, LayerNorm};
 
 use crate::harness::*;
 
-/// Every slice of a normalisation call (`None`: the optional slice is absent).
+/// The buffers of a batch norm over COLS channels: `running_mean`, `running_var`,
+/// `num_batches_tracked`.
+pub(crate) const BUFFERS: usize = 2 * COLS + 1;
+
+/// Every argument of a normalisation call (`None`: the slice is absent, i.e. empty for a
+/// parameter or the buffers, not asked for for `dx` and the gradients).
 #[derive(Clone, Copy)]
 pub(crate) struct NormLens {
+    input: Shape,
     x: usize,
     weight: Option<usize>,
     bias: Option<usize>,
-    running_mean: Option<usize>,
-    running_var: Option<usize>,
+    buffers: Option<usize>,
     y: usize,
-    stats: usize,
+    saved: usize,
     dy: usize,
-    dx: usize,
+    dx: Option<usize>,
     dweight: Option<usize>,
     dbias: Option<usize>,
 }
 
 pub(crate) const LN_LENS: NormLens = NormLens {
+    input: Shape::Features(COLS),
     x: M,
     weight: Some(COLS),
     bias: Some(COLS),
-    running_mean: None,
-    running_var: None,
+    buffers: None,
     y: M,
-    stats: 2 * ROWS,
+    saved: 2 * ROWS,
     dy: M,
-    dx: M,
+    dx: Some(M),
     dweight: Some(COLS),
     dbias: Some(COLS),
 };
 
 pub(crate) const BN_LENS: NormLens = NormLens {
-    running_mean: Some(COLS),
-    running_var: Some(COLS),
-    stats: 2 * COLS,
+    buffers: Some(BUFFERS),
+    saved: 2 * COLS,
     ..LN_LENS
 };
 
-/// The method of a layer a row calls.
+/// The call a row makes: a forward in evaluation or training mode, or a backward from a
+/// training or an evaluation tape.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum NormCall {
-    Forward,
+    ForwardEval,
     ForwardTrain,
     Backward,
-    ForwardEval,
     BackwardEval,
 }
 
-/// A layer norm call; `y` and `stats` (forward) and `dx` are write-only, `dweight`, `dbias`
-/// accumulate.
-pub(crate) fn run_layer_norm(ln: LayerNorm, call: NormCall, l: NormLens) -> Outcome {
+/// Runs `call` of `layer` with the lengths `l`: `y`, `dx` and a training forward's `saved`
+/// are write-only (sentinels); the buffers (running statistics and their counter) and the
+/// parameter gradients are read and written (pattern); the generator may draw nothing.
+pub(crate) fn run_norm(layer: &dyn Layer, call: NormCall, l: NormLens) -> Outcome {
+    let mut rng = Counting::new();
     let x = pattern(l.x);
-    let (w, b) = (l.weight.map(pattern), l.bias.map(pattern));
+    let (w, b) = (pattern(l.weight.unwrap_or(0)), pattern(l.bias.unwrap_or(0)));
+    let params = Params::new(&w, &b);
+    let mut buffers = pattern(l.buffers.unwrap_or(0));
     let mut y = sentinel(l.y);
-    let mut stats = sentinel(l.stats);
-    let (mut dx, mut dw, mut db) = (sentinel(l.dx), l.dweight.map(pattern), l.dbias.map(pattern));
+    let mut saved = sentinel(l.saved);
+    let mut dx = l.dx.map(sentinel);
+    let (mut dw, mut db) = (l.dweight.map(pattern), l.dbias.map(pattern));
+    let grads = Grads {
+        weight: dw.as_deref_mut(),
+        bias: db.as_deref_mut(),
+    };
+    // What a backward reads of its forward: the forward's output and saved statistics.
+    let (fy, fsaved) = (pattern(l.y), pattern(l.saved));
     let r = match call {
-        NormCall::Forward => ln.forward(&x, w.as_deref(), b.as_deref(), &mut y),
+        NormCall::ForwardEval => {
+            let mode = Mode::Eval { buffers: &buffers };
+            layer.forward(l.input, mode, params, &x, &mut y)
+        }
         NormCall::ForwardTrain => {
-            ln.forward_train(&x, w.as_deref(), b.as_deref(), &mut y, &mut stats)
+            let mode = Mode::Train {
+                buffers: &mut buffers,
+                saved: &mut saved,
+                rng: Some(&mut rng),
+            };
+            layer.forward(l.input, mode, params, &x, &mut y)
         }
         NormCall::Backward => {
-            let stats = pattern(l.stats);
-            ln.backward(
-                &x,
-                w.as_deref(),
-                &stats,
+            let tape = Tape::train(&x, &fy, &fsaved);
+            layer.backward(
+                l.input,
+                params,
+                tape,
                 &pattern(l.dy),
-                &mut dx,
-                dw.as_deref_mut(),
-                db.as_deref_mut(),
+                dx.as_deref_mut(),
+                grads,
             )
         }
-        _ => unreachable!("not a layer norm method"),
+        NormCall::BackwardEval => {
+            let tape = Tape::eval(&x, &fy, &buffers);
+            layer.backward(
+                l.input,
+                params,
+                tape,
+                &pattern(l.dy),
+                dx.as_deref_mut(),
+                grads,
+            )
+        }
     };
     let untouched = is_sentinel(&y)
-        && is_sentinel(&stats)
-        && is_sentinel(&dx)
+        && is_sentinel(&saved)
+        && dx.as_deref().is_none_or(is_sentinel)
         && dw.as_deref().is_none_or(is_pattern)
-        && db.as_deref().is_none_or(is_pattern);
+        && db.as_deref().is_none_or(is_pattern)
+        && is_pattern(&buffers)
+        && rng.drawn == 0;
     core(r, untouched)
 }
 
-/// A batch norm call; the running statistics (pattern) and their counter must not change.
+/// A layer norm call.
+pub(crate) fn run_layer_norm(ln: LayerNorm, call: NormCall, l: NormLens) -> Outcome {
+    run_norm(&ln, call, l)
+}
+
+/// A batch norm call; the running statistics and their counter must not change.
 pub(crate) fn run_batch_norm(bn: BatchNorm, call: NormCall, l: NormLens) -> Outcome {
-    let x = pattern(l.x);
-    let (w, b) = (l.weight.map(pattern), l.bias.map(pattern));
-    let (mut rm, mut rv) = (l.running_mean.map(pattern), l.running_var.map(pattern));
-    let mut tracked = 7u64;
-    let mut y = sentinel(l.y);
-    let mut stats = sentinel(l.stats);
-    let (mut dx, mut dw, mut db) = (sentinel(l.dx), l.dweight.map(pattern), l.dbias.map(pattern));
-    let r = match call {
-        NormCall::ForwardTrain => {
-            let running = match (rm.as_deref_mut(), rv.as_deref_mut()) {
-                (Some(mean), Some(var)) => Some(RunningStats {
-                    mean,
-                    var,
-                    num_batches_tracked: &mut tracked,
-                }),
-                (None, None) => None,
-                // One of them absent: pass it as an empty slice (length 0).
-                (mean, var) => Some(RunningStats {
-                    mean: mean.unwrap_or(&mut []),
-                    var: var.unwrap_or(&mut []),
-                    num_batches_tracked: &mut tracked,
-                }),
-            };
-            bn.forward_train(&x, w.as_deref(), b.as_deref(), running, &mut y, &mut stats)
-        }
-        NormCall::ForwardEval => bn.forward_eval(
-            &x,
-            w.as_deref(),
-            b.as_deref(),
-            rm.as_deref(),
-            rv.as_deref(),
-            &mut y,
-        ),
-        NormCall::Backward => {
-            let stats = pattern(l.stats);
-            bn.backward_train(
-                &x,
-                w.as_deref(),
-                &stats,
-                &pattern(l.dy),
-                &mut dx,
-                dw.as_deref_mut(),
-                db.as_deref_mut(),
-            )
-        }
-        NormCall::BackwardEval => bn.backward_eval(
-            &x,
-            w.as_deref(),
-            rm.as_deref().unwrap_or(&[]),
-            rv.as_deref().unwrap_or(&[]),
-            &pattern(l.dy),
-            &mut dx,
-            dw.as_deref_mut(),
-            db.as_deref_mut(),
-        ),
-        NormCall::Forward => unreachable!("not a batch norm method"),
-    };
-    let untouched = is_sentinel(&y)
-        && is_sentinel(&stats)
-        && is_sentinel(&dx)
-        && dw.as_deref().is_none_or(is_pattern)
-        && db.as_deref().is_none_or(is_pattern)
-        && rm.as_deref().is_none_or(is_pattern)
-        && rv.as_deref().is_none_or(is_pattern)
-        && tracked == 7;
-    core(r, untouched)
+    run_norm(&bn, call, l)
 }
 
 /// A field of [`NormLens`] a row sets: its name in the error, its right length, the setter.
@@ -165,19 +141,20 @@ pub(crate) fn norm_arg(name: &'static str) -> NormArg {
     match name {
         "weight" => ("weight", COLS, |l, n| l.weight = n),
         "bias" => ("bias", COLS, |l, n| l.bias = n),
-        "running_mean" => ("running_mean", COLS, |l, n| l.running_mean = n),
-        "running_var" => ("running_var", COLS, |l, n| l.running_var = n),
+        "buffers" => ("buffers", BUFFERS, |l, n| l.buffers = n),
         "y" => ("y", M, |l, n| l.y = n.unwrap_or(0)),
         "dy" => ("dy", M, |l, n| l.dy = n.unwrap_or(0)),
-        "dx" => ("dx", M, |l, n| l.dx = n.unwrap_or(0)),
+        "dx" => ("dx", M, |l, n| l.dx = n),
         "dweight" => ("dweight", COLS, |l, n| l.dweight = n),
         "dbias" => ("dbias", COLS, |l, n| l.dbias = n),
         _ => unreachable!("{name}"),
     }
 }
 
-/// The rows every normalisation call shares: `eps`, zero features, `x` not whole rows, and
-/// each listed slice wrong by ±1 (an optional one also absent when it is required).
+/// The rows every normalisation call shares: `eps`, zero features, an input shape whose last
+/// dimension is not the features, `x` not whole rows, and each listed slice wrong by ±1 (a
+/// parameter or the buffers also absent when required); `saved` (`Some(right length)`) wrong
+/// by ±1 when the call takes it.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn norm_call_rows(
     t: &mut Table,
@@ -187,7 +164,7 @@ pub(crate) fn norm_call_rows(
     base: NormLens,
     features_dim: &'static str,
     args: &[&'static str],
-    stats: Option<usize>,
+    saved: Option<usize>,
 ) {
     for eps in NEGATIVE_OR_NAN {
         t.row(format!("{name}: eps = {eps}"), hp("eps"), move || {
@@ -199,6 +176,17 @@ pub(crate) fn norm_call_rows(
         zero(features_dim),
         move || run(call, 0, 1e-5, base),
     );
+    for actual in wrong(COLS) {
+        t.row(
+            format!("{name}: input [{actual}] for {COLS} features"),
+            len("input", COLS, actual),
+            move || {
+                let mut l = base;
+                l.input = Shape::Features(actual);
+                run(call, COLS, 1e-5, l)
+            },
+        );
+    }
     for actual in wrong(M) {
         t.row(
             format!("{name}: x len {actual} (not whole rows)"),
@@ -223,8 +211,8 @@ pub(crate) fn norm_call_rows(
                 },
             );
         }
-        // A required optional slice that is absent counts as length 0.
-        if matches!(arg, "weight" | "bias" | "running_mean" | "running_var") {
+        // A required parameter or buffer slice that is absent (empty) has length 0.
+        if matches!(arg, "weight" | "bias" | "buffers") {
             t.row(
                 format!("{name}: {what} absent"),
                 len(what, n, 0),
@@ -236,18 +224,31 @@ pub(crate) fn norm_call_rows(
             );
         }
     }
-    if let Some(n) = stats {
+    if let Some(n) = saved {
         for actual in wrong(n) {
             t.row(
-                format!("{name}: stats len {actual}"),
-                len("stats", n, actual),
+                format!("{name}: saved len {actual}"),
+                len("saved", n, actual),
                 move || {
                     let mut l = base;
-                    l.stats = actual;
+                    l.saved = actual;
                     run(call, COLS, 1e-5, l)
                 },
             );
         }
+    }
+    // A backward that is not asked for `dx` checks its arguments all the same.
+    if matches!(call, NormCall::Backward | NormCall::BackwardEval) {
+        t.row(
+            format!("{name}: dy len {} without dx", M + 1),
+            len("dy", M, M + 1),
+            move || {
+                let mut l = base;
+                l.dx = None;
+                l.dy = M + 1;
+                run(call, COLS, 1e-5, l)
+            },
+        );
     }
 }
 
@@ -276,9 +277,9 @@ pub(crate) fn rows(t: &mut Table) {
     let dim = "normalized_shape";
     norm_call_rows(
         t,
-        "LayerNorm::forward".into(),
+        "LayerNorm::forward (eval)".into(),
         ln,
-        NormCall::Forward,
+        NormCall::ForwardEval,
         LN_LENS,
         dim,
         &["weight", "bias", "y"],
@@ -286,7 +287,7 @@ pub(crate) fn rows(t: &mut Table) {
     );
     norm_call_rows(
         t,
-        "LayerNorm::forward_train".into(),
+        "LayerNorm::forward (train)".into(),
         ln,
         NormCall::ForwardTrain,
         LN_LENS,
@@ -304,10 +305,16 @@ pub(crate) fn rows(t: &mut Table) {
         &["weight", "dy", "dx", "dweight", "dbias"],
         Some(2 * ROWS),
     );
+    // Layer norm saves its statistics in training: an evaluation tape has none.
+    t.row(
+        "LayerNorm::backward: evaluation tape",
+        len("saved", 2 * ROWS, 0),
+        move || run_layer_norm(LayerNorm::new(COLS), NormCall::BackwardEval, LN_LENS),
+    );
     // Without affine parameters a given weight or bias must be empty.
     for (call, name) in [
-        (NormCall::Forward, "forward"),
-        (NormCall::ForwardTrain, "forward_train"),
+        (NormCall::ForwardEval, "forward (eval)"),
+        (NormCall::ForwardTrain, "forward (train)"),
         (NormCall::Backward, "backward"),
     ] {
         let plain = LayerNorm {
@@ -329,6 +336,7 @@ pub(crate) fn rows(t: &mut Table) {
                         call,
                         NormLens {
                             weight: None,
+                            bias: None,
                             dbias: None,
                             ..LN_LENS
                         },
@@ -348,62 +356,88 @@ pub(crate) fn rows(t: &mut Table) {
             );
         } else {
             t.row(
+                format!("LayerNorm::{name}: bias given with bias = false"),
+                len("bias", 0, COLS),
+                move || {
+                    let l = NormLens {
+                        dbias: None,
+                        ..LN_LENS
+                    };
+                    run_layer_norm(no_bias, call, l)
+                },
+            );
+            t.row(
                 format!("LayerNorm::{name}: dbias given with bias = false"),
                 len("dbias", 0, COLS),
-                move || run_layer_norm(no_bias, call, LN_LENS),
+                move || {
+                    let l = NormLens {
+                        bias: None,
+                        ..LN_LENS
+                    };
+                    run_layer_norm(no_bias, call, l)
+                },
             );
         }
     }
 
     let dim = "num_features";
-    norm_call_rows(
-        t,
-        "BatchNorm::forward_train".into(),
-        bn,
-        NormCall::ForwardTrain,
-        BN_LENS,
-        dim,
-        &["weight", "bias", "running_mean", "running_var", "y"],
-        Some(2 * COLS),
-    );
-    norm_call_rows(
-        t,
-        "BatchNorm::forward_eval".into(),
-        bn,
-        NormCall::ForwardEval,
-        BN_LENS,
-        dim,
-        &["weight", "bias", "running_mean", "running_var", "y"],
-        None,
-    );
-    norm_call_rows(
-        t,
-        "BatchNorm::backward_train".into(),
-        bn,
-        NormCall::Backward,
-        BN_LENS,
-        dim,
-        &["weight", "dy", "dx", "dweight", "dbias"],
-        Some(2 * COLS),
-    );
-    norm_call_rows(
-        t,
-        "BatchNorm::backward_eval".into(),
-        bn,
-        NormCall::BackwardEval,
-        BN_LENS,
-        dim,
-        &[
-            "weight",
-            "running_mean",
-            "running_var",
-            "dy",
-            "dx",
-            "dweight",
-            "dbias",
-        ],
-        None,
-    );
+    for (call, name, args, saved) in [
+        (
+            NormCall::ForwardTrain,
+            "forward (train)",
+            &["weight", "bias", "buffers", "y"][..],
+            Some(2 * COLS),
+        ),
+        (
+            NormCall::ForwardEval,
+            "forward (eval)",
+            &["weight", "bias", "buffers", "y"][..],
+            None,
+        ),
+        (
+            NormCall::Backward,
+            "backward",
+            &["weight", "bias", "dy", "dx", "dweight", "dbias"][..],
+            Some(2 * COLS),
+        ),
+        (
+            NormCall::BackwardEval,
+            "backward (eval tape)",
+            &["weight", "bias", "buffers", "dy", "dx", "dweight", "dbias"][..],
+            None,
+        ),
+    ] {
+        let name = format!("BatchNorm::{name}");
+        norm_call_rows(t, name.clone(), bn, call, BN_LENS, dim, args, saved);
+        // Batch norm takes vectors: `[N, C]`.
+        for (input, rank) in [
+            (
+                Shape::Sequence {
+                    channels: COLS,
+                    length: 1,
+                },
+                2,
+            ),
+            (
+                Shape::Image {
+                    channels: COLS,
+                    height: 1,
+                    width: 1,
+                },
+                3,
+            ),
+        ] {
+            t.row(
+                format!("{name}: input of {rank} dimensions"),
+                descent::Error::RankMismatch {
+                    what: "input",
+                    expected: 1,
+                    actual: rank,
+                },
+                move || run_batch_norm(BatchNorm::new(COLS), call, NormLens { input, ..BN_LENS }),
+            );
+        }
+    }
     // momentum ∈ [0, 1] (None is torch's cumulative average).
     for m in NOT_UNIT {
         for call in [
@@ -428,14 +462,14 @@ pub(crate) fn rows(t: &mut Table) {
         x: COLS,
         y: COLS,
         dy: COLS,
-        dx: COLS,
+        dx: Some(COLS),
         ..BN_LENS
     };
     let no_row = NormLens {
         x: 0,
         y: 0,
         dy: 0,
-        dx: 0,
+        dx: Some(0),
         ..BN_LENS
     };
     let untracked = BatchNorm {
@@ -443,8 +477,7 @@ pub(crate) fn rows(t: &mut Table) {
         ..BatchNorm::new(COLS)
     };
     let no_running = NormLens {
-        running_mean: None,
-        running_var: None,
+        buffers: None,
         ..BN_LENS
     };
     for (call, layer, lens, e) in [
@@ -495,21 +528,21 @@ pub(crate) fn rows(t: &mut Table) {
             move || run_batch_norm(layer, call, lens),
         );
     }
-    // Without track_running_stats: no running statistics may be given, and backward_eval (which
-    // needs them) is refused.
+    // Without track_running_stats: no buffers may be given, and a backward from an evaluation
+    // tape (which would need running statistics) is refused.
     for call in [NormCall::ForwardTrain, NormCall::ForwardEval] {
         t.row(
-            format!("BatchNorm::{call:?}: running_mean given without track_running_stats"),
-            len("running_mean", 0, COLS),
+            format!("BatchNorm::{call:?}: buffers given without track_running_stats"),
+            len("buffers", 0, BUFFERS),
             move || run_batch_norm(untracked, call, BN_LENS),
         );
     }
     t.row(
-        "BatchNorm::backward_eval: track_running_stats = false",
+        "BatchNorm::BackwardEval: track_running_stats = false",
         hp("track_running_stats"),
         move || run_batch_norm(untracked, NormCall::BackwardEval, BN_LENS),
     );
-    // Without affine parameters weight and bias must be empty.
+    // Without affine parameters weight, bias and their gradients must be empty.
     let plain = BatchNorm {
         affine: false,
         ..BatchNorm::new(COLS)
@@ -525,28 +558,28 @@ pub(crate) fn rows(t: &mut Table) {
             len("weight", 0, COLS),
             move || run_batch_norm(plain, call, BN_LENS),
         );
-        let (what, lens) = match call {
-            NormCall::ForwardTrain | NormCall::ForwardEval => (
-                "bias",
-                NormLens {
-                    weight: None,
-                    ..BN_LENS
-                },
-            ),
-            _ => (
-                "dweight",
-                NormLens {
-                    weight: None,
-                    dbias: None,
-                    ..BN_LENS
-                },
-            ),
+        let lens = NormLens {
+            weight: None,
+            ..BN_LENS
         };
         t.row(
-            format!("BatchNorm::{call:?}: {what} given without affine"),
-            len(what, 0, COLS),
+            format!("BatchNorm::{call:?}: bias given without affine"),
+            len("bias", 0, COLS),
             move || run_batch_norm(plain, call, lens),
         );
+        if matches!(call, NormCall::Backward | NormCall::BackwardEval) {
+            let lens = NormLens {
+                weight: None,
+                bias: None,
+                dbias: None,
+                ..BN_LENS
+            };
+            t.row(
+                format!("BatchNorm::{call:?}: dweight given without affine"),
+                len("dweight", 0, COLS),
+                move || run_batch_norm(plain, call, lens),
+            );
+        }
     }
 }
 
@@ -556,9 +589,8 @@ pub(crate) fn one_row_untracked() -> NormLens {
         x: COLS,
         y: COLS,
         dy: COLS,
-        dx: COLS,
-        running_mean: None,
-        running_var: None,
+        dx: Some(COLS),
+        buffers: None,
         ..BN_LENS
     }
 }

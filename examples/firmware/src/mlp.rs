@@ -151,7 +151,7 @@ impl Trainer<'_> {
                 frozen,
                 trainable: self.params,
             };
-            let logits = net.forward_train(b, params, &mut [], x, acts, rng)?;
+            let logits = net.forward_train(params, &mut [], x, acts, rng)?;
             let dy = prefix_mut(&mut self.dy[..], b * CLASSES, "dy")?;
             let loss = cross_entropy(
                 logits,
@@ -166,7 +166,7 @@ impl Trainer<'_> {
                 frozen,
                 trainable: self.params,
             };
-            net.backward(b, params, x, acts, dy, self.grads, scratch)?;
+            net.backward(params, x, acts, dy, self.grads, scratch)?;
             self.adam
                 .step(&mut self.step, self.params, self.grads, self.state)?;
             sum += loss;
@@ -203,7 +203,6 @@ pub fn correct(
         let b = load_batch(data, prefix(&idx, n, "idx")?, x, &mut target);
         let y = prefix_mut(&mut logits[..], b * CLASSES, "logits")?;
         net.forward(
-            b,
             params,
             &[],
             prefix(&x[..], b * PIXELS, "x")?,

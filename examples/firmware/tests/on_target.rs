@@ -23,6 +23,7 @@ use panic_semihosting as _;
 
 use descent::activation::{relu, relu_backward, tanh, tanh_backward, Activation};
 use descent::dense::Dense;
+use descent::layer::{Grads, Layer as _, Mode, Params, Shape, Tape};
 use descent::loss::{cross_entropy, Reduction};
 use descent::network::{Layer, Sequential};
 use descent::optim::{Adam, Optimizer};
@@ -126,9 +127,14 @@ fn dense(r: &mut Report, g: &mut Gen) {
     g.fill(&mut x);
     g.fill(&mut w);
     g.fill(&mut bias);
-    let layer = Dense::new(B, IN, OUT);
+    let layer = Dense::new(IN, OUT); // on a batch of B
+    let input = Shape::Features(IN);
+    let params = Params::new(&w, &bias);
     let mut y = [0.0f32; B * OUT];
-    if layer.forward(&x, &w, Some(&bias), &mut y).is_err() {
+    if layer
+        .forward(input, Mode::EVAL, params, &x, &mut y)
+        .is_err()
+    {
         r.failures += 1;
         hprintln!("FAIL dense forward returned Err");
         return;
@@ -155,8 +161,9 @@ fn dense(r: &mut Report, g: &mut Gen) {
     let mut dy = [0.0f32; B * OUT];
     g.fill(&mut dy);
     let (mut dw, mut db, mut dx) = ([0.0f32; OUT * IN], [0.0f32; OUT], [0.0f32; B * IN]);
+    let (tape, grads) = (Tape::train(&x, &y, &[]), Grads::new(&mut dw, &mut db));
     if layer
-        .backward(&x, &w, &dy, &mut dw, Some(&mut db), Some(&mut dx))
+        .backward(input, params, tape, &dy, Some(&mut dx), grads)
         .is_err()
     {
         r.failures += 1;
@@ -233,7 +240,15 @@ fn activations(r: &mut Report, g: &mut Gen) {
     });
     // The activation enum dispatches to the same kernel.
     let mut y2 = [0.0f32; N_ACT];
-    let ok = Activation::Tanh.forward(&x, &mut y2, N_ACT).is_ok();
+    let ok = Activation::Tanh
+        .forward(
+            Shape::Features(N_ACT),
+            Mode::EVAL,
+            Params::NONE,
+            &x,
+            &mut y2,
+        )
+        .is_ok();
     let want2: [f64; N_ACT] = core::array::from_fn(|i| f64::from(y[i]));
     if !ok {
         r.failures += 1;
@@ -349,10 +364,7 @@ fn network(r: &mut Report, g: &mut Gen) {
     g.fill(&mut x);
     let mut y = [0.0f32; NB * NET_OUT];
     let mut scratch = [0.0f32; NET.scratch_len(NB)];
-    if NET
-        .forward(NB, &params, &[], &x, &mut y, &mut scratch)
-        .is_err()
-    {
+    if NET.forward(&params, &[], &x, &mut y, &mut scratch).is_err() {
         r.failures += 1;
         hprintln!("FAIL network forward returned Err");
         return;

@@ -19,11 +19,13 @@ use core::hint::black_box as bb;
 use core::panic::PanicInfo;
 
 use descent::activation::{self as act, Activation};
-use descent::dense::{self, Dense};
+use descent::dense::Dense;
+use descent::dropout::Dropout;
 use descent::gemm;
+use descent::layer::{self as ly, Grads, Mode, Shape, Tape};
 use descent::loss::{self, Reduction};
 use descent::network::{Layer, Params, Sequential};
-use descent::norm::{BatchNorm, LayerNorm, RunningStats};
+use descent::norm::{BatchNorm, LayerNorm};
 use descent::optim::{self, Optimizer};
 use descent::regularize::{self as reg, Amount, NormType};
 use descent::schedule::{self as sched, Schedule};
@@ -59,9 +61,10 @@ fn first(v: &[f32]) -> f32 {
     v.first().copied().unwrap_or(0.0)
 }
 
-/// Activations: every free function and the `Activation` table with a kind chosen at run time.
+/// Activations: every free function and the `Activation` table with a kind chosen at run time,
+/// as a layer and in place.
 fn activations() -> Result<f32> {
-    bufs!(x = 0.5f32, y = 0.0f32, dy = 1.0f32);
+    bufs!(x = 0.5f32, y = 0.0f32, dy = 1.0f32, dx = 0.0f32);
     let cols = bb(8usize);
     let a = bb(0.1f32);
     act::relu(x, y)?;
@@ -127,11 +130,23 @@ fn activations() -> Result<f32> {
         .get(bb(3usize))
         .copied()
         .unwrap_or(Activation::Relu);
-    kind.forward(x, y, cols)?;
+    let rows = Shape::Features(cols);
+    ly::Layer::forward(&kind, rows, Mode::EVAL, ly::Params::NONE, x, y)?;
+    let tape = Tape::train(x, y, &[]);
+    ly::Layer::backward(
+        &kind,
+        rows,
+        ly::Params::NONE,
+        tape,
+        dy,
+        Some(dx),
+        Grads::NONE,
+    )?;
+    bb(ly::Layer::output_shape(&kind, rows)?);
     kind.forward_inplace(y, cols)?;
-    kind.backward(x, dy, y, cols)?;
     kind.backward_inplace(x, dy, cols)?;
     bb(kind.saved());
+    kind.validate()?;
     let v = simd::f32x8::splat(bb(0.5));
     let math = simd::math::exp(v)
         + simd::math::expm1(v)
@@ -151,7 +166,8 @@ fn activations() -> Result<f32> {
     Ok(math.reduce_add() + scalars + first(y))
 }
 
-/// Dense layers and the three matrix products on every instruction set.
+/// Dense layers (with and without bias, on an instruction set chosen at run time and on the
+/// detected one) and the three matrix products on every instruction set.
 fn dense_and_gemm() -> Result<f32> {
     bufs!(x = 0.5f32, w = 0.1f32, b = 0.0f32, y = 0.0f32);
     bufs!(dw = 0.0f32, db = 0.0f32, dx = 0.0f32);
@@ -160,17 +176,30 @@ fn dense_and_gemm() -> Result<f32> {
         .get(bb(1usize))
         .copied()
         .unwrap_or(Isa::Portable);
-    let layer = Dense::new(batch, inp, out).with_isa(isa);
-    layer.forward(x, w, Some(&*b), y)?;
-    layer.backward(x, w, y, dw, Some(&mut *db), Some(&mut *dx))?;
-    dense::forward(x, w, None, y, batch, inp, out)?;
-    dense::backward(x, w, y, dw, None, None, batch, inp, out)?;
+    let input = Shape::Features(inp);
+    let b = b.get(..out).unwrap_or_default();
+    let db = db.get_mut(..out).unwrap_or_default();
+    let layer = Dense::new(inp, out).with_isa(isa);
+    let params = ly::Params::new(w, b);
+    ly::Layer::forward(&layer, input, Mode::EVAL, params, x, y)?;
+    let tape = Tape::train(x, y, &[]);
+    let grads = Grads::new(dw, db);
+    ly::Layer::backward(&layer, input, params, tape, y, Some(dx), grads)?;
+    let plain = Dense::new(inp, out).without_bias();
+    let params = ly::Params::new(w, &[]);
+    ly::Layer::forward(&plain, input, Mode::train(&mut []), params, x, y)?;
+    let tape = Tape::eval(x, y, &[]);
+    let grads = Grads {
+        weight: Some(dw),
+        bias: None,
+    };
+    ly::Layer::backward(&plain, input, params, tape, y, None, grads)?;
     bb((
         layer.weight_len(),
         layer.bias_len(),
-        layer.input_len(),
-        layer.output_len(),
+        ly::Layer::output_shape(&layer, input)?,
         layer.isa(),
+        plain.isa(),
     ));
     for isa in bb(Isa::ALL) {
         gemm::matmul_nt(isa, batch, out, inp, x, w, y)?;
@@ -201,49 +230,99 @@ fn losses() -> Result<f32> {
 /// Layer and batch normalisation, training and evaluation, forward and backward.
 fn norms() -> Result<f32> {
     bufs!(x = 0.5f32, w = 1.0f32, b = 0.0f32, y = 0.0f32, dy = 1.0f32);
-    bufs!(stats = 0.0f32, dw = 0.0f32, db = 0.0f32, dx = 0.0f32);
-    bufs!(mean = 0.0f32, var = 1.0f32);
+    bufs!(saved = 0.0f32, dw = 0.0f32, db = 0.0f32, dx = 0.0f32);
+    opaque!(buffers = [0.0f32; 2 * 8 + 1]);
     let features = bb(8usize);
+    let (input, batch) = (Shape::Features(features), bb(6usize));
+    let w = w.get(..features).unwrap_or_default();
+    let b = b.get(..features).unwrap_or_default();
+    let dw = dw.get_mut(..features).unwrap_or_default();
+    let db = db.get_mut(..features).unwrap_or_default();
+    let params = ly::Params::new(w, b);
+
     let ln = LayerNorm::new(features);
-    ln.forward(x, Some(&*w), Some(&*b), y)?;
-    ln.forward_train(x, Some(&*w), Some(&*b), y, stats)?;
-    ln.backward(x, Some(&*w), stats, dy, dx, Some(&mut *dw), Some(&mut *db))?;
-    bb((ln.weight_len(), ln.bias_len(), LayerNorm::stats_len(bb(6))));
+    ln.validate()?;
+    let saved_len = ly::Layer::saved_len(&ln, input, batch);
+    let saved = saved.get_mut(..saved_len).unwrap_or_default();
+    ly::Layer::forward(&ln, input, Mode::EVAL, params, x, y)?;
+    ly::Layer::forward(&ln, input, Mode::train(saved), params, x, y)?;
+    let tape = Tape::train(x, y, saved);
+    let grads = Grads::new(dw, db);
+    ly::Layer::backward(&ln, input, params, tape, dy, Some(dx), grads)?;
+    bb((
+        ln.weight_len(),
+        ln.bias_len(),
+        ly::Layer::output_shape(&ln, input)?,
+    ));
+
     let bn = BatchNorm::new(features);
-    let mut tracked = 0u64;
-    let running = RunningStats {
-        mean: mean.get_mut(..8).unwrap_or_default(),
-        var: var.get_mut(..8).unwrap_or_default(),
-        num_batches_tracked: &mut tracked,
+    bn.validate()?;
+    let saved_len = ly::Layer::saved_len(&bn, input, batch);
+    let saved = saved.get_mut(..saved_len).unwrap_or_default();
+    let buffers = buffers.get_mut(..bn.buffer_len()).unwrap_or_default();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(bb(7));
+    let mode = Mode::Train {
+        buffers,
+        saved,
+        rng: Some(&mut rng),
     };
-    bn.forward_train(x, Some(&*w), Some(&*b), Some(running), y, stats)?;
-    bn.backward_train(x, Some(&*w), stats, dy, dx, Some(&mut *dw), Some(&mut *db))?;
-    bn.forward_eval(x, Some(&*w), Some(&*b), Some(&*mean), Some(&*var), y)?;
-    bn.backward_eval(
-        x,
-        Some(&*w),
-        mean,
-        var,
-        dy,
-        dx,
-        Some(&mut *dw),
-        Some(&mut *db),
-    )?;
-    bb((bn.weight_len(), bn.running_len(), bn.stats_len(), tracked));
+    ly::Layer::forward(&bn, input, mode, params, x, y)?;
+    let tape = Tape::train(x, y, saved);
+    let grads = Grads::new(dw, db);
+    ly::Layer::backward(&bn, input, params, tape, dy, Some(dx), grads)?;
+    let mode = Mode::Eval { buffers };
+    ly::Layer::forward(&bn, input, mode, params, x, y)?;
+    let tape = Tape::eval(x, y, buffers);
+    let grads = Grads::new(dw, db);
+    ly::Layer::backward(&bn, input, params, tape, dy, Some(dx), grads)?;
+    bb((bn.weight_len(), bn.buffer_len(), ly::Layer::bias_len(&bn)));
     Ok(first(y) + first(dx))
 }
 
-/// Dropout with its bit mask.
+/// Dropout with its bit mask: the free functions, and the layer in both modes (its mask in
+/// the `saved` floats of a training forward).
 fn dropouts() -> Result<f32> {
-    bufs!(x = 0.5f32, y = 0.0f32);
+    bufs!(x = 0.5f32, y = 0.0f32, dx = 0.0f32);
     opaque!(mask = [0u32; dropout::mask_len(N)]);
+    opaque!(saved = [0.0f32; dropout::mask_len(N)]);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(bb(3));
-    let (p, training) = (bb(0.25f32), bb(true));
-    dropout::dropout(x, y, mask, p, training, &mut rng)?;
-    dropout::dropout_inplace(y, mask, p, training, &mut rng)?;
+    let p = bb(0.25f32);
+    dropout::dropout(x, y, mask, p, &mut rng)?;
+    dropout::dropout_inplace(y, mask, p, &mut rng)?;
     dropout::dropout_backward(x, y, mask, p)?;
     dropout::dropout_backward_inplace(y, mask, p)?;
-    Ok(first(y))
+    let layer = Dropout::new(p);
+    let input = Shape::Features(bb(8usize));
+    let saved_len = ly::Layer::saved_len(&layer, input, bb(6));
+    let saved = saved.get_mut(..saved_len).unwrap_or_default();
+    let mode = Mode::Train {
+        buffers: &mut [],
+        saved,
+        rng: Some(&mut rng),
+    };
+    ly::Layer::forward(&layer, input, mode, ly::Params::NONE, x, y)?;
+    let tape = Tape::train(x, y, saved);
+    ly::Layer::backward(
+        &layer,
+        input,
+        ly::Params::NONE,
+        tape,
+        y,
+        Some(dx),
+        Grads::NONE,
+    )?;
+    ly::Layer::forward(&layer, input, Mode::EVAL, ly::Params::NONE, x, y)?;
+    let tape = Tape::eval(x, y, &[]);
+    ly::Layer::backward(
+        &layer,
+        input,
+        ly::Params::NONE,
+        tape,
+        y,
+        Some(dx),
+        Grads::NONE,
+    )?;
+    Ok(first(y) + first(dx))
 }
 
 /// Every initialisation scheme.
@@ -446,15 +525,15 @@ fn network() -> Result<f32> {
         frozen,
         trainable: params,
     };
-    let out = net.forward_train(batch, p, buffers, x, acts, &mut rng)?;
+    let out = net.forward_train(p, buffers, x, acts, &mut rng)?;
     let out_first = first(out);
     net.zero_grad(grads)?;
     let dy = dy.get(..batch * net.output_features()).unwrap_or_default();
-    net.backward(batch, p, x, acts, dy, grads, scratch)?;
+    net.backward(p, x, acts, dy, grads, scratch)?;
     let y = y
         .get_mut(..batch * net.output_features())
         .unwrap_or_default();
-    net.forward(batch, p, buffers, x, y, scratch)?;
+    net.forward(p, buffers, x, y, scratch)?;
     for t in net.tensors() {
         bb(t.dims());
     }

@@ -44,6 +44,7 @@ mod measure {
     use cortex_m::peripheral::SYST;
     use cortex_m_semihosting::{debug, hprintln};
     use descent::dense::Dense;
+    use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape};
     use descent::loss::{self, Reduction};
     use descent::optim::Optimizer;
     use descent_firmware::mlp::{ADAM, BATCH, CLASSES, HIDDEN, NET, PIXELS};
@@ -121,10 +122,12 @@ mod measure {
         }
         let instructions = |t: u32| t * per_tick;
         let flops = 2 * BATCH * PIXELS * HIDDEN;
-        let dense = Dense::new(BATCH, PIXELS, HIDDEN);
+        let dense = Dense::new(PIXELS, HIDDEN);
+        let input = Shape::Features(PIXELS);
 
         let t0 = now();
-        dense.forward(black_box(x), black_box(w), Some(black_box(b)), y)?;
+        let params = Params::new(black_box(w), black_box(b));
+        dense.forward(input, Mode::EVAL, params, black_box(x), y)?;
         let ours = ticks(t0, now());
         let t0 = now();
         scalar_dense(black_box(x), black_box(w), black_box(b), y, PIXELS, HIDDEN);
@@ -139,7 +142,9 @@ mod measure {
             instructions(plain)
         );
         let t0 = now();
-        dense.backward(black_box(x), black_box(w), black_box(y), dw, Some(db), None)?;
+        let params = Params::new(black_box(w), black_box(b));
+        let tape = Tape::train(black_box(x), &[], &[]);
+        dense.backward(input, params, tape, black_box(y), None, Grads::new(dw, db))?;
         let back = ticks(t0, now());
         hprintln!(
             "dense backward (dW, db): descent {} instructions",
@@ -165,9 +170,9 @@ mod measure {
         for _ in 0..3 {
             let t0 = now();
             NET.zero_grad(grads)?;
-            let out = NET.forward_train(BATCH, &params[..], &mut [], x, acts, &mut rng)?;
+            let out = NET.forward_train(&params[..], &mut [], x, acts, &mut rng)?;
             loss::cross_entropy(out, &labels, CLASSES, 0.0, Some(dy), Reduction::Mean)?;
-            NET.backward(BATCH, &params[..], x, acts, dy, grads, scratch)?;
+            NET.backward(&params[..], x, acts, dy, grads, scratch)?;
             ADAM.step(&mut step, params, grads, state)?;
             best = best.min(ticks(t0, now()));
         }
