@@ -121,6 +121,27 @@ pub(crate) fn check_nonzero(what: &'static str, dim: usize) -> Result<()> {
     }
 }
 
+/// Checks that a hyper-parameter is finite (any sign).
+#[inline]
+pub(crate) fn check_finite(what: &'static str, x: f32) -> Result<()> {
+    if x.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::InvalidHyperParameter { what })
+    }
+}
+
+/// Checks that a hyper-parameter is finite and `≥ 0` (torch's `0.0 <= x`, plus NaN and ∞
+/// refused).
+#[inline]
+pub(crate) fn check_non_negative(what: &'static str, x: f32) -> Result<()> {
+    if x >= 0.0 && x.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::InvalidHyperParameter { what })
+    }
+}
+
 /// `rows * cols`, or `DimensionOverflow` naming `what`.
 #[inline]
 pub(crate) fn checked_len(what: &'static str, rows: usize, cols: usize) -> Result<usize> {

@@ -54,7 +54,7 @@ use core::f64::consts::{FRAC_1_SQRT_2, SQRT_2, TAU};
 
 use rand::Rng;
 
-use crate::error::{check_len, checked_len};
+use crate::error::{check_finite, check_len, check_non_negative, checked_len};
 use crate::{Error, Result};
 
 /// Which fan scales a Kaiming initialisation: torch's `mode` argument.
@@ -508,24 +508,6 @@ fn check_shape(tensor: &[f32], shape: &[usize]) -> Result<(usize, usize)> {
     Ok(fans)
 }
 
-/// `Ok` when `x` is finite.
-fn check_finite(what: &'static str, x: f32) -> Result<()> {
-    if x.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::InvalidHyperParameter { what })
-    }
-}
-
-/// `Ok` when `0 ≤ gain < ∞`.
-fn check_gain(gain: f32) -> Result<()> {
-    if gain >= 0.0 && gain.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::InvalidHyperParameter { what: "gain" })
-    }
-}
-
 /// `Ok` when `0 ≤ std` and no value of `N(mean, std²)` from [`fill_normal`] can overflow
 /// `f32` (`mean` finite).
 fn check_normal_std(what: &'static str, mean: f32, std: f64) -> Result<()> {
@@ -593,7 +575,7 @@ fn kaiming_std(tensor: &[f32], shape: &[usize], kaiming: Kaiming) -> Result<Opti
 /// empty tensor.
 fn xavier_std(tensor: &[f32], shape: &[usize], gain: f32) -> Result<Option<f64>> {
     let (fan_in, fan_out) = check_shape(tensor, shape)?;
-    check_gain(gain)?;
+    check_non_negative("gain", gain)?;
     if tensor.is_empty() {
         return Ok(None);
     }

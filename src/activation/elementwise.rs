@@ -13,7 +13,7 @@
 
 use super::Saved;
 use crate::error::check_len;
-use crate::simd::{self, LaneMap, LaneZip, Lanes};
+use crate::simd::{self, Float8, LaneMap, LaneZip, Lanes};
 use crate::Result;
 
 /// An element-wise activation `y = f(x)`, stated once for every instruction set.
@@ -43,6 +43,15 @@ pub(crate) trait Elementwise: Copy {
     /// `dx = dy·f′(x)` in each lane, from `saved`: the input `x` or the output `y`, as
     /// [`saved`](Elementwise::saved) says.
     fn backward<L: Lanes>(self, l: L, saved: L::F, dy: L::F) -> L::F;
+}
+
+/// `x·gate` for the gated activations (silu's `σ(x)`, gelu's `Φ(x)`, gelu_tanh's `σ(w)`), whose
+/// gate falls to 0 as `x → −∞`: there the product would be `−∞·0 = NaN`, and its limit `−0`
+/// is returned instead. NaN propagates.
+#[inline(always)]
+pub(super) fn gated<L: Lanes>(l: L, x: L::F, gate: L::F) -> L::F {
+    x.simd_eq(l.splat(f32::NEG_INFINITY))
+        .select(l.splat(-0.0), x * gate)
 }
 
 /// [`Elementwise::forward`] as a lane map for the dispatching helpers.

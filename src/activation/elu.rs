@@ -2,6 +2,7 @@
 
 use super::elementwise::{backward_fns, forward_fns, Elementwise};
 use super::Saved;
+use crate::error::check_finite;
 use crate::simd::{math, Float8, Lanes};
 use crate::{Error, Result};
 
@@ -17,12 +18,6 @@ impl Elu {
     pub const DEFAULT: Self = Self { alpha: 1.0 };
 }
 
-impl Default for Elu {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
 impl Elementwise for Elu {
     /// `y` while `α ≥ 0` (then `y ≤ 0` exactly when `x ≤ 0`; [`FromOutput`]), otherwise `x`
     /// ([`FromInput`]).
@@ -36,11 +31,7 @@ impl Elementwise for Elu {
 
     /// `alpha` must be finite.
     fn validate(self) -> Result<()> {
-        if self.alpha.is_finite() {
-            Ok(())
-        } else {
-            Err(Error::InvalidHyperParameter { what: "alpha" })
-        }
+        check_finite("alpha", self.alpha)
     }
 
     #[inline(always)]

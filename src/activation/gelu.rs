@@ -1,7 +1,7 @@
 //! GELU, `x·Φ(x)`, torch's exact form (`approximate="none"`, through the normal CDF); the tanh
 //! approximation is [`gelu_tanh`](fn@super::gelu_tanh).
 
-use super::elementwise::{backward_fns, forward_fns, Elementwise};
+use super::elementwise::{backward_fns, forward_fns, gated, Elementwise};
 use super::Saved;
 use crate::simd::{math, Float8, Lanes};
 
@@ -78,9 +78,7 @@ impl Elementwise for Gelu {
     #[inline(always)]
     fn forward<L: Lanes>(self, l: L, x: L::F) -> L::F {
         let (cdf, _) = normal_cdf_pdf(l, x);
-        // At x = −∞, x·Φ(x) is −∞·0; the limit is −0.
-        x.simd_eq(l.splat(f32::NEG_INFINITY))
-            .select(l.splat(-0.0), x * cdf)
+        gated(l, x, cdf)
     }
 
     #[inline(always)]

@@ -1,7 +1,7 @@
 //! GELU's tanh approximation, torch's `approximate="tanh"`:
 //! `½x·(1 + tanh(√(2/π)·(x + 0.044715x³)))`.
 
-use super::elementwise::{backward_fns, forward_fns, Elementwise};
+use super::elementwise::{backward_fns, forward_fns, gated, Elementwise};
 use super::sigmoid::logistic_pair;
 use super::Saved;
 use crate::simd::{Float8, Lanes};
@@ -34,9 +34,7 @@ impl Elementwise for GeluTanh {
     #[inline(always)]
     fn forward<L: Lanes>(self, l: L, x: L::F) -> L::F {
         let (s, _, _) = parts(l, x);
-        // At x = −∞, x·σ(w) is −∞·0; the limit is −0.
-        x.simd_eq(l.splat(f32::NEG_INFINITY))
-            .select(l.splat(-0.0), x * s)
+        gated(l, x, s)
     }
 
     #[inline(always)]

@@ -2,8 +2,9 @@
 
 use super::elementwise::{backward_fns, forward_fns, Elementwise};
 use super::Saved;
+use crate::error::check_finite;
 use crate::simd::{Float8, Lanes};
-use crate::{Error, Result};
+use crate::Result;
 
 /// Hyper-parameters of [`leaky_relu`](fn@leaky_relu) (torch's `nn.LeakyReLU`).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -19,12 +20,6 @@ impl LeakyRelu {
     };
 }
 
-impl Default for LeakyRelu {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
 impl Elementwise for LeakyRelu {
     /// `y` while the slope keeps the sign of `x` (`negative_slope ≥ 0`), otherwise `x`.
     fn saved(self) -> Saved {
@@ -35,14 +30,9 @@ impl Elementwise for LeakyRelu {
         }
     }
 
+    /// `negative_slope` must be finite.
     fn validate(self) -> Result<()> {
-        if self.negative_slope.is_finite() {
-            Ok(())
-        } else {
-            Err(Error::InvalidHyperParameter {
-                what: "negative_slope",
-            })
-        }
+        check_finite("negative_slope", self.negative_slope)
     }
 
     #[inline(always)]
@@ -68,8 +58,9 @@ forward_fns! {
     /// Exact: one `f32` multiplication, as torch.
     ///
     /// # Errors
-    /// [`Error::InvalidHyperParameter`] when `negative_slope` is not finite;
-    /// [`Error::LengthMismatch`] when `y.len() != x.len()`.
+    /// [`Error::InvalidHyperParameter`](crate::Error::InvalidHyperParameter) when
+    /// `negative_slope` is not finite; [`Error::LengthMismatch`](crate::Error::LengthMismatch)
+    /// when `y.len() != x.len()`.
     leaky_relu, leaky_relu_inplace(negative_slope: f32) = LeakyRelu { negative_slope };
 }
 
@@ -82,8 +73,9 @@ backward_fns! {
     /// negative slope pass `x`. A NaN there gives `negative_slope·dy`, as torch.
     ///
     /// # Errors
-    /// [`Error::InvalidHyperParameter`] when `negative_slope` is not finite;
-    /// [`Error::LengthMismatch`] when `dy` or `dx` is not as long as `x_or_y`.
+    /// [`Error::InvalidHyperParameter`](crate::Error::InvalidHyperParameter) when
+    /// `negative_slope` is not finite; [`Error::LengthMismatch`](crate::Error::LengthMismatch)
+    /// when `dy` or `dx` is not as long as `x_or_y`.
     leaky_relu_backward, leaky_relu_backward_inplace(x_or_y, negative_slope: f32) =
         LeakyRelu { negative_slope };
 }

@@ -111,10 +111,21 @@ pub(crate) use layer::KernelLayer;
 pub(crate) use rowwise::Rows;
 
 /// Declares each activation's module and re-exports its items (its torch-named functions and
-/// hyper-parameter struct publicly, its kernel to the crate).
+/// hyper-parameter struct publicly, its kernel to the crate), and gives each hyper-parameter
+/// struct `Default` from its `DEFAULT` (torch's defaults).
 macro_rules! declare_files {
     ($( $(#[$doc:meta])* $file:ident: $v:ident $(($p:ident: $t:ty))? => $kernel:expr, )*) => {
-        $( mod $file; pub use $file::*; )*
+        $(
+            mod $file;
+            pub use $file::*;
+            $(
+                impl Default for $t {
+                    fn default() -> Self {
+                        Self::DEFAULT
+                    }
+                }
+            )?
+        )*
     };
 }
 

@@ -1,6 +1,6 @@
 //! SiLU (swish): `x·σ(x)`.
 
-use super::elementwise::{backward_fns, forward_fns, Elementwise};
+use super::elementwise::{backward_fns, forward_fns, gated, Elementwise};
 use super::sigmoid::logistic_pair;
 use super::Saved;
 use crate::simd::{Float8, Lanes};
@@ -17,9 +17,7 @@ impl Elementwise for Silu {
     #[inline(always)]
     fn forward<L: Lanes>(self, l: L, x: L::F) -> L::F {
         let (s, _) = logistic_pair(l, x);
-        // At x = −∞, x·σ(x) would be −∞·0 = NaN; the limit is −0.
-        x.simd_eq(l.splat(f32::NEG_INFINITY))
-            .select(l.splat(-0.0), x * s)
+        gated(l, x, s)
     }
 
     #[inline(always)]

@@ -23,12 +23,6 @@ impl Softplus {
     };
 }
 
-impl Default for Softplus {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
 impl Elementwise for Softplus {
     fn saved(self) -> Saved {
         Saved::Input

@@ -26,14 +26,8 @@ pub fn mse(
     grad: Option<&mut [f32]>,
     reduction: Reduction,
 ) -> Result<f32> {
-    check_elementwise(input, target, grad.as_deref())?;
-    let n = input.len();
-    // torch's `norm = 2/n` (or 2), rounded once to f32.
-    let k = match reduction {
-        Reduction::Mean => (2.0 / n as f64) as f32,
-        Reduction::Sum => 2.0,
-    };
-    Ok(reduction.finish(elementwise(input, target, grad, Mse(k)), n))
+    // `2·s` is torch's `norm = 2/n` (or 2) rounded once to f32: the doubling is exact.
+    reduced(input, target, grad, reduction, |s| Mse(2.0 * s))
 }
 
 /// The lanes of [`mse`], with the gradient factor `2·s`.
@@ -60,10 +54,7 @@ pub fn l1(
     grad: Option<&mut [f32]>,
     reduction: Reduction,
 ) -> Result<f32> {
-    check_elementwise(input, target, grad.as_deref())?;
-    let n = input.len();
-    let s = reduction.grad_scale(n);
-    Ok(reduction.finish(elementwise(input, target, grad, L1(s)), n))
+    reduced(input, target, grad, reduction, L1)
 }
 
 /// The lanes of [`l1`], with the gradient scale `s`.
@@ -99,10 +90,7 @@ pub fn huber(
     if delta.is_nan() || delta <= 0.0 {
         return Err(Error::InvalidHyperParameter { what: "delta" });
     }
-    check_elementwise(input, target, grad.as_deref())?;
-    let n = input.len();
-    let s = reduction.grad_scale(n);
-    Ok(reduction.finish(elementwise(input, target, grad, Huber { s, delta }), n))
+    reduced(input, target, grad, reduction, |s| Huber { s, delta })
 }
 
 /// The lanes of [`huber`], with the gradient scale `s`.
@@ -152,10 +140,7 @@ pub fn smooth_l1(
     if beta.is_nan() || beta < 0.0 {
         return Err(Error::InvalidHyperParameter { what: "beta" });
     }
-    check_elementwise(input, target, grad.as_deref())?;
-    let n = input.len();
-    let s = reduction.grad_scale(n);
-    Ok(reduction.finish(elementwise(input, target, grad, SmoothL1 { s, beta }), n))
+    reduced(input, target, grad, reduction, |s| SmoothL1 { s, beta })
 }
 
 /// The lanes of [`smooth_l1`], with the gradient scale `s`.
@@ -179,4 +164,19 @@ impl ElemLoss for SmoothL1 {
         let g = a.simd_ge(vbeta).select(outer, d / vbeta);
         (loss, l.splat(self.s) * g)
     }
+}
+
+/// What the four losses share: checks the slices, runs the lanes `lanes(s)` over them, with `s`
+/// the reduction's gradient scale (`1/n` or `1`), and reduces the sum of their loss lanes.
+fn reduced<E: ElemLoss>(
+    input: &[f32],
+    target: &[f32],
+    grad: Option<&mut [f32]>,
+    reduction: Reduction,
+    lanes: impl FnOnce(f32) -> E,
+) -> Result<f32> {
+    check_elementwise(input, target, grad.as_deref())?;
+    let n = input.len();
+    let s = reduction.grad_scale(n);
+    Ok(reduction.finish(elementwise(input, target, grad, lanes(s)), n))
 }

@@ -1,6 +1,6 @@
 //! Adadelta.
 
-use super::non_negative;
+use crate::error::check_non_negative;
 use super::rule::{Fuse, Gradient, Rule};
 use crate::simd::{Float8, Lanes};
 use crate::{Error, Result};
@@ -55,12 +55,12 @@ impl Rule for Adadelta {
     type Step = f32;
 
     fn validate(&self) -> Result<()> {
-        non_negative("lr", self.lr)?;
+        check_non_negative("lr", self.lr)?;
         if !(0.0..=1.0).contains(&self.rho) {
             return Err(Error::InvalidHyperParameter { what: "rho" });
         }
-        non_negative("eps", self.eps)?;
-        non_negative("weight_decay", self.weight_decay)
+        check_non_negative("eps", self.eps)?;
+        check_non_negative("weight_decay", self.weight_decay)
     }
 
     fn gradient(&self) -> Gradient {

@@ -1,6 +1,6 @@
 //! Adagrad.
 
-use super::non_negative;
+use crate::error::check_non_negative;
 use super::rule::{Fuse, Gradient, Rule};
 use crate::simd::{Float8, Lanes};
 use crate::Result;
@@ -56,11 +56,11 @@ impl Rule for Adagrad {
     type Step = f32;
 
     fn validate(&self) -> Result<()> {
-        non_negative("lr", self.lr)?;
-        non_negative("lr_decay", self.lr_decay)?;
-        non_negative("weight_decay", self.weight_decay)?;
-        non_negative("initial_accumulator_value", self.initial_accumulator_value)?;
-        non_negative("eps", self.eps)
+        check_non_negative("lr", self.lr)?;
+        check_non_negative("lr_decay", self.lr_decay)?;
+        check_non_negative("weight_decay", self.weight_decay)?;
+        check_non_negative("initial_accumulator_value", self.initial_accumulator_value)?;
+        check_non_negative("eps", self.eps)
     }
 
     fn gradient(&self) -> Gradient {

@@ -1,7 +1,7 @@
 //! Lion.
 
 use super::lanes::sign;
-use super::non_negative;
+use crate::error::check_non_negative;
 use super::rule::{Fuse, Gradient, Rule};
 use crate::simd::{Float8, Lanes};
 use crate::{Error, Result};
@@ -54,13 +54,13 @@ impl Rule for Lion {
     type Step = [f32; 2];
 
     fn validate(&self) -> Result<()> {
-        non_negative("lr", self.lr)?;
+        check_non_negative("lr", self.lr)?;
         for b in [self.betas.0, self.betas.1] {
             if !(0.0..=1.0).contains(&b) {
                 return Err(Error::InvalidHyperParameter { what: "betas" });
             }
         }
-        non_negative("weight_decay", self.weight_decay)
+        check_non_negative("weight_decay", self.weight_decay)
     }
 
     /// The weight decay is decoupled: the gradient is only negated for `maximize`.

@@ -232,27 +232,9 @@ pub trait Optimizer {
     }
 }
 
-/// `Ok` when `x` is finite and `≥ 0` (torch's `0.0 <= x`, plus NaN and ∞ refused).
-pub(crate) fn non_negative(what: &'static str, x: f32) -> Result<()> {
-    if x >= 0.0 && x.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::InvalidHyperParameter { what })
-    }
-}
-
 /// `Ok` when `0 ≤ β < 1` (torch's check on `betas`).
 pub(crate) fn beta(what: &'static str, b: f32) -> Result<()> {
     if (0.0..1.0).contains(&b) {
-        Ok(())
-    } else {
-        Err(Error::InvalidHyperParameter { what })
-    }
-}
-
-/// `Ok` when `x` is finite (any sign).
-pub(crate) fn finite(what: &'static str, x: f32) -> Result<()> {
-    if x.is_finite() {
         Ok(())
     } else {
         Err(Error::InvalidHyperParameter { what })

@@ -1,8 +1,9 @@
 //! What the Adam family shares: the hyper-parameter checks, the weight decay's two forms and
 //! the two moment updates.
 
+use super::beta;
 use super::rule::Gradient;
-use super::{beta, non_negative};
+use crate::error::check_non_negative;
 use crate::simd::{Float8, Lanes};
 use crate::Result;
 
@@ -15,11 +16,11 @@ pub(super) fn gradient(maximize: bool, weight_decay: f32, decoupled: bool) -> Gr
 /// The checks of the Adam family's hyper-parameters (Adam, Adamax, NAdam, RAdam), as torch's
 /// constructors: `lr`, `eps` and `weight_decay` finite and `≥ 0`, both `betas` in `[0, 1)`.
 pub(super) fn validate(lr: f32, eps: f32, betas: (f32, f32), weight_decay: f32) -> Result<()> {
-    non_negative("lr", lr)?;
-    non_negative("eps", eps)?;
+    check_non_negative("lr", lr)?;
+    check_non_negative("eps", eps)?;
     beta("betas", betas.0)?;
     beta("betas", betas.1)?;
-    non_negative("weight_decay", weight_decay)
+    check_non_negative("weight_decay", weight_decay)
 }
 
 /// The per-step scalars of the Adam family's common part, computed in f64 from the `f32`

@@ -2,7 +2,8 @@
 
 use super::moments::{self, Moments};
 use super::rule::{Fuse, Gradient, Rule};
-use super::{non_negative, powi};
+use super::powi;
+use crate::error::check_non_negative;
 use crate::simd::{Float8, Lanes};
 use crate::Result;
 
@@ -68,7 +69,7 @@ impl Rule for NAdam {
 
     fn validate(&self) -> Result<()> {
         moments::validate(self.lr, self.eps, self.betas, self.weight_decay)?;
-        non_negative("momentum_decay", self.momentum_decay)
+        check_non_negative("momentum_decay", self.momentum_decay)
     }
 
     fn gradient(&self) -> Gradient {

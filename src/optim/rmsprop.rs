@@ -1,6 +1,6 @@
 //! RMSprop.
 
-use super::non_negative;
+use crate::error::check_non_negative;
 use super::rule::{Fuse, Gradient, Rule};
 use crate::simd::{Float8, Lanes};
 use crate::Result;
@@ -71,11 +71,11 @@ impl Rule for RmsProp {
     type Step = f32;
 
     fn validate(&self) -> Result<()> {
-        non_negative("lr", self.lr)?;
-        non_negative("eps", self.eps)?;
-        non_negative("momentum", self.momentum)?;
-        non_negative("weight_decay", self.weight_decay)?;
-        non_negative("alpha", self.alpha)
+        check_non_negative("lr", self.lr)?;
+        check_non_negative("eps", self.eps)?;
+        check_non_negative("momentum", self.momentum)?;
+        check_non_negative("weight_decay", self.weight_decay)?;
+        check_non_negative("alpha", self.alpha)
     }
 
     fn gradient(&self) -> Gradient {

@@ -2,7 +2,7 @@
 
 use super::lanes::sign;
 use super::rule::{Fuse, Gradient, Rule};
-use super::{finite, non_negative};
+use crate::error::{check_finite, check_non_negative};
 use crate::simd::{Float8, Lanes};
 use crate::{Error, Result};
 
@@ -59,13 +59,13 @@ impl Rule for Rprop {
     type Step = bool;
 
     fn validate(&self) -> Result<()> {
-        non_negative("lr", self.lr)?;
+        check_non_negative("lr", self.lr)?;
         let (minus, plus) = self.etas;
         if !(0.0 < minus && minus < 1.0 && 1.0 < plus && plus.is_finite()) {
             return Err(Error::InvalidHyperParameter { what: "etas" });
         }
-        finite("step_sizes", self.step_sizes.0)?;
-        finite("step_sizes", self.step_sizes.1)
+        check_finite("step_sizes", self.step_sizes.0)?;
+        check_finite("step_sizes", self.step_sizes.1)
     }
 
     fn gradient(&self) -> Gradient {

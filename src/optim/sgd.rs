@@ -1,7 +1,7 @@
 //! Stochastic gradient descent with torch's momentum.
 
 use super::rule::{Fuse, Gradient, Rule};
-use super::{finite, non_negative};
+use crate::error::{check_finite, check_non_negative};
 use crate::simd::{Float8, Lanes};
 use crate::{Error, Result};
 
@@ -64,10 +64,10 @@ impl Rule for Sgd {
     type Step = (bool, f32);
 
     fn validate(&self) -> Result<()> {
-        non_negative("lr", self.lr)?;
-        non_negative("momentum", self.momentum)?;
-        finite("dampening", self.dampening)?;
-        non_negative("weight_decay", self.weight_decay)?;
+        check_non_negative("lr", self.lr)?;
+        check_non_negative("momentum", self.momentum)?;
+        check_finite("dampening", self.dampening)?;
+        check_non_negative("weight_decay", self.weight_decay)?;
         if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
             return Err(Error::InvalidHyperParameter { what: "nesterov" });
         }

@@ -1,6 +1,6 @@
 //! `CyclicLR`: triangles between `base_lr` and `max_lr` (Smith's cyclical learning rates).
 
-use super::{check_nonneg, check_nonzero, powu, Schedule};
+use super::{check_cycled_momentum, check_nonneg, check_nonzero, powu, Schedule};
 use crate::Result;
 
 /// The amplitude policy of [`CyclicLR`], torch's `mode`.
@@ -158,10 +158,6 @@ impl Schedule for CyclicLR {
         check_nonneg("max_lr", self.max_lr)?;
         check_nonzero("step_size_up", self.step_size_up)?;
         check_nonneg("gamma", self.gamma)?;
-        if self.cycle_momentum {
-            check_nonneg("base_momentum", self.base_momentum)?;
-            check_nonneg("max_momentum", self.max_momentum)?;
-        }
-        Ok(())
+        check_cycled_momentum(self.cycle_momentum, self.base_momentum, self.max_momentum)
     }
 }

@@ -167,6 +167,20 @@ fn check_nonzero(what: &'static str, n: u64) -> Result<()> {
     }
 }
 
+/// With `cycle_momentum`, `base_momentum` and `max_momentum` as [`check_nonneg`]: the momentum
+/// checks of [`CyclicLR`] and [`OneCycleLR`]. Without it the momenta are not read.
+fn check_cycled_momentum(
+    cycle_momentum: bool,
+    base_momentum: f64,
+    max_momentum: f64,
+) -> Result<()> {
+    if cycle_momentum {
+        check_nonneg("base_momentum", base_momentum)?;
+        check_nonneg("max_momentum", max_momentum)?;
+    }
+    Ok(())
+}
+
 /// `x^n` for an integer count `n` (`x^0 = 1`, also for `x = 0` and NaN-free `x`).
 fn powu(x: f64, n: u64) -> f64 {
     libm::pow(x, n as f64)

@@ -1,6 +1,6 @@
 //! `OneCycleLR`: the 1cycle policy (warm-up to `max_lr`, then anneal far below the start).
 
-use super::{check_nonneg, check_positive, Schedule};
+use super::{check_cycled_momentum, check_nonneg, check_positive, Schedule};
 use crate::{Error, Result};
 use core::f64::consts::PI;
 
@@ -222,10 +222,6 @@ impl Schedule for OneCycleLR {
         check_nonneg("max_lr", self.max_lr)?;
         check_positive("div_factor", self.div_factor)?;
         check_positive("final_div_factor", self.final_div_factor)?;
-        if self.cycle_momentum {
-            check_nonneg("base_momentum", self.base_momentum)?;
-            check_nonneg("max_momentum", self.max_momentum)?;
-        }
-        Ok(())
+        check_cycled_momentum(self.cycle_momentum, self.base_momentum, self.max_momentum)
     }
 }
