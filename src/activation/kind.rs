@@ -3,8 +3,10 @@
 //! kernel table dispatch to. Both are generated from the list in [`activations!`].
 
 use super::elementwise::{self, Elementwise};
+use super::layer::KernelLayer;
 use super::rowwise::{rows_of, RowWise, Rows};
 use super::*;
+use crate::layer::{Grads, Layer, Mode, Params, Shape, Tape};
 use crate::Result;
 
 /// Which tensor of the forward pass the backward pass reads (see [`Activation::saved`]).
@@ -153,22 +155,6 @@ macro_rules! declare_activation {
                 }
             }
 
-            /// `y = f(x)` on a `[rows, cols]` slice ([`Layer::forward`](crate::layer::Layer::forward)
-            /// with `cols` the sample's last dimension).
-            ///
-            /// # Errors
-            /// [`Error::ZeroDimension`](crate::Error::ZeroDimension) when `cols == 0`;
-            /// [`Error::LengthMismatch`](crate::Error::LengthMismatch) when `x.len()` is not a
-            /// multiple of `cols` or `y.len() != x.len()`;
-            /// [`Error::InvalidHyperParameter`](crate::Error::InvalidHyperParameter) as the
-            /// kernel.
-            pub(crate) fn forward_rows(&self, x: &[f32], y: &mut [f32], cols: usize) -> Result<()> {
-                rows_of("x", x.len(), cols)?;
-                match *self {
-                    $( Self::$v $(($p))? => Kernel::forward($kernel, x, y, cols), )*
-                }
-            }
-
             /// `x ← f(x)` on a `[rows, cols]` slice; the same bits as the layer's forward.
             ///
             /// # Errors
@@ -177,24 +163,6 @@ macro_rules! declare_activation {
                 rows_of("x", x.len(), cols)?;
                 match *self {
                     $( Self::$v $(($p))? => Kernel::forward_inplace($kernel, x, cols), )*
-                }
-            }
-
-            /// `dx = dy·f′(x)` (written, not accumulated), where `saved` is the forward's input
-            /// or output as [`Activation::saved`] says.
-            ///
-            /// # Errors
-            /// As the layer's forward, for `saved`, `dy` and `dx`.
-            pub(crate) fn backward_rows(
-                &self,
-                saved: &[f32],
-                dy: &[f32],
-                dx: &mut [f32],
-                cols: usize,
-            ) -> Result<()> {
-                rows_of("saved", saved.len(), cols)?;
-                match *self {
-                    $( Self::$v $(($p))? => Kernel::backward($kernel, saved, dy, dx, cols), )*
                 }
             }
 
@@ -212,6 +180,61 @@ macro_rules! declare_activation {
                 rows_of("saved", saved.len(), cols)?;
                 match *self {
                     $( Self::$v $(($p))? => Kernel::backward_inplace($kernel, saved, dy, cols), )*
+                }
+            }
+        }
+
+        /// Every activation is a layer: no parameters, no buffers, nothing saved beyond the
+        /// tensor its backward reads from the tape (the forward's input or output, as
+        /// [`Activation::saved`] says). Element-wise on any shape; `softmax` and `log_softmax`
+        /// over the last dimension of each sample (torch's `dim=-1`).
+        impl Layer for Activation {
+            fn output_shape(&self, input: Shape) -> Result<Shape> {
+                match *self {
+                    $( Self::$v $(($p))? => KernelLayer($kernel).output_shape(input), )*
+                }
+            }
+
+            /// `y = f(x)`, the same in both modes.
+            ///
+            /// # Errors
+            /// [`Error::ZeroDimension`](crate::Error::ZeroDimension) (`"cols"`: a sample whose
+            /// last dimension is 0), [`Error::LengthMismatch`](crate::Error::LengthMismatch)
+            /// naming `"x"` (not whole rows) or `"y"`,
+            /// [`Error::InvalidHyperParameter`](crate::Error::InvalidHyperParameter) as the
+            /// kernel.
+            fn forward(
+                &self,
+                input: Shape,
+                mode: Mode<'_>,
+                params: Params<'_>,
+                x: &[f32],
+                y: &mut [f32],
+            ) -> Result<()> {
+                match *self {
+                    $( Self::$v $(($p))? => KernelLayer($kernel).forward(input, mode, params, x, y), )*
+                }
+            }
+
+            /// `dx = dy·f′` (written) from the tape's `x` or `y`; nothing but the
+            /// hyper-parameters' check when `dx` is not wanted.
+            ///
+            /// # Errors
+            /// As [`forward`](Layer::forward), naming `"saved"` for the tape's tensor, `"dy"`,
+            /// `"dx"`.
+            fn backward(
+                &self,
+                input: Shape,
+                params: Params<'_>,
+                tape: Tape<'_>,
+                dy: &[f32],
+                dx: Option<&mut [f32]>,
+                grads: Grads<'_>,
+            ) -> Result<()> {
+                match *self {
+                    $( Self::$v $(($p))? => {
+                        KernelLayer($kernel).backward(input, params, tape, dy, dx, grads)
+                    } )*
                 }
             }
         }

@@ -1,64 +1,15 @@
-//! Every [`Activation`] as a [`Layer`]: no parameters, no buffers, nothing saved beyond the
-//! tensor its backward reads (the forward's input or output, from the tape).
+//! One activation kernel as a [`Layer`]: no parameters, no buffers, nothing saved beyond the
+//! tensor its backward reads (the forward's input or output, from the tape). [`Activation`]'s
+//! layer and the network's per-activation tables both run through it.
 
 use super::kind::Kernel;
 use super::rowwise::rows_of;
-use super::{Activation, Saved};
+#[cfg(doc)]
+use super::Activation;
+use super::Saved;
 use crate::error::check_nonzero;
 use crate::layer::{Grads, Layer, Mode, Params, Shape, Tape};
 use crate::Result;
-
-impl Layer for Activation {
-    /// The input's shape.
-    fn output_shape(&self, input: Shape) -> Result<Shape> {
-        check_nonzero("input", input.last())?;
-        Ok(input)
-    }
-
-    /// `y = f(x)`, the same in both modes: element-wise, or for `softmax` and `log_softmax`
-    /// over the last dimension of each sample (torch's `dim=-1`).
-    ///
-    /// # Errors
-    /// [`Error::ZeroDimension`](crate::Error::ZeroDimension) (`"input"`, `"cols"`),
-    /// [`Error::LengthMismatch`](crate::Error::LengthMismatch) naming `"x"` (not whole rows)
-    /// or `"y"`, [`Error::InvalidHyperParameter`](crate::Error::InvalidHyperParameter) as the
-    /// kernel.
-    fn forward(
-        &self,
-        input: Shape,
-        _mode: Mode<'_>,
-        _params: Params<'_>,
-        x: &[f32],
-        y: &mut [f32],
-    ) -> Result<()> {
-        self.forward_rows(x, y, input.last())
-    }
-
-    /// `dx = dy·f′` from the tape's `x` or `y`, as [`Activation::saved`] says; nothing when
-    /// `dx` is not wanted (after the hyper-parameters are checked).
-    ///
-    /// # Errors
-    /// As [`forward`](Layer::forward), naming `"saved"` for the tape's tensor, `"dy"`, `"dx"`.
-    fn backward(
-        &self,
-        input: Shape,
-        _params: Params<'_>,
-        tape: Tape<'_>,
-        dy: &[f32],
-        dx: Option<&mut [f32]>,
-        _grads: Grads<'_>,
-    ) -> Result<()> {
-        self.validate()?;
-        let Some(dx) = dx else {
-            return Ok(());
-        };
-        let saved = match self.saved() {
-            Saved::Input => tape.x,
-            Saved::Output => tape.y,
-        };
-        self.backward_rows(saved, dy, dx, input.last())
-    }
-}
 
 /// One activation's kernel as a [`Layer`], for callers that pick the kernel once (a network
 /// layer's table holds one per activation, so it links only the kernels its layers use).
@@ -67,7 +18,7 @@ pub(crate) struct KernelLayer<K>(pub K);
 
 impl<K: Kernel> Layer for KernelLayer<K> {
     fn output_shape(&self, input: Shape) -> Result<Shape> {
-        check_nonzero("input", input.last())?;
+        check_nonzero("cols", input.last())?;
         Ok(input)
     }
 
