@@ -135,20 +135,25 @@ fn run(net: &Sequential<'_>, i: &mut Input) {
     let valid = net.validate();
     let seed = u64::from(i.u32());
     let (fl, tl, bl) = (net.frozen_len(), net.trainable_len(), net.buffer_len());
-    let (xl, yl) = (
-        batch.saturating_mul(net.input_features),
-        batch.saturating_mul(net.output_features()),
-    );
-    let (al, sl) = (net.activation_len(batch), net.scratch_len(batch));
     // The buffers' lengths: mostly right, sometimes not.
     let odds = 24;
     let (fl2, tl2, bl2) = (i.length(fl, odds), i.length(tl, odds), i.length(bl, odds));
-    let (xl2, yl2, al2, sl2) = (
-        i.length(xl, odds),
-        i.length(yl, odds),
-        i.length(al, odds),
-        i.length(sl, odds),
-    );
+    // The passes take the batch from `x`: whole samples of `input_features`, or an error
+    // naming `x` with the whole samples it holds.
+    let width = net.input_features;
+    let xl2 = i.length(batch.saturating_mul(width), odds);
+    let x_err = (width != 0 && xl2 % width != 0).then(|| Error::LengthMismatch {
+        what: "x",
+        expected: xl2 - xl2 % width,
+        actual: xl2,
+    });
+    let batch = match x_err {
+        None if width != 0 => xl2 / width,
+        _ => batch,
+    };
+    let yl = batch.saturating_mul(net.output_features());
+    let (al, sl) = (net.activation_len(batch), net.scratch_len(batch));
+    let (yl2, al2, sl2) = (i.length(yl, odds), i.length(al, odds), i.length(sl, odds));
     let (dyl2, gl2) = (i.length(yl, odds), i.length(tl, odds));
     let mut frozen = vec![0.0f32; fl2];
     let mut params = vec![0.0f32; tl2];
@@ -197,12 +202,8 @@ fn run(net: &Sequential<'_>, i: &mut Input) {
             expected: bl,
             actual: bl2,
         }),
+        _ if x_err.is_some() => x_err.map_or(Ok(()), Err),
         _ if batch == 0 => batch_err(),
-        _ if xl2 != xl => Err(Error::LengthMismatch {
-            what: "x",
-            expected: xl,
-            actual: xl2,
-        }),
         _ if yl2 != yl => Err(Error::LengthMismatch {
             what: "y",
             expected: yl,
@@ -253,12 +254,8 @@ fn run(net: &Sequential<'_>, i: &mut Input) {
             expected: bl,
             actual: bl2,
         }),
+        _ if x_err.is_some() => x_err.map_or(Ok(()), Err),
         _ if batch == 0 => batch_err(),
-        _ if xl2 != xl => Err(Error::LengthMismatch {
-            what: "x",
-            expected: xl,
-            actual: xl2,
-        }),
         _ if al2 != al => Err(Error::LengthMismatch {
             what: "acts",
             expected: al,

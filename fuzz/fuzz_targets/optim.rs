@@ -18,35 +18,49 @@ use input::{agree, Input};
 use libfuzzer_sys::fuzz_target;
 use reference::Opt;
 
+/// A hyper-parameter in `[lo, hi]`; in a wild draw, as [`Input::hparam`] (one in eight an edge
+/// case or raw bits, most of them invalid).
+fn hp(i: &mut Input, wild: bool, lo: f32, hi: f32) -> f32 {
+    if wild {
+        i.hparam(lo, hi)
+    } else {
+        lo + (hi - lo) * (i.u32() as f32 / u32::MAX as f32)
+    }
+}
+
+/// An optimizer with its hyper-parameters: one draw in four is wild (edge cases that mostly
+/// fail validation), the others are in range, so that most executions reach a comparison.
 fn optimizer(i: &mut Input) -> Opt {
-    let lr = i.hparam(0.0, 1.0);
-    let wd = if i.bool() { i.hparam(0.0, 1.0) } else { 0.0 };
-    let betas = (i.hparam(0.0, 0.999), i.hparam(0.0, 0.999));
-    let eps = i.hparam(0.0, 1e-3);
+    // An exhausted input reads zeros: let those be the ordinary, in-range case.
+    let wild = i.byte() % 4 == 3;
+    let lr = hp(i, wild, 0.0, 1.0);
+    let wd = if i.bool() { hp(i, wild, 0.0, 1.0) } else { 0.0 };
+    let betas = (hp(i, wild, 0.0, 0.999), hp(i, wild, 0.0, 0.999));
+    let eps = hp(i, wild, 0.0, 1e-3);
     let maximize = i.bool();
     match i.byte() % 11 {
         0 => Opt::Sgd(Sgd {
             lr,
-            momentum: if i.bool() { i.hparam(0.0, 1.0) } else { 0.0 },
-            dampening: if i.bool() { i.hparam(0.0, 1.0) } else { 0.0 },
+            momentum: if i.bool() { hp(i, wild, 0.0, 1.0) } else { 0.0 },
+            dampening: if i.bool() { hp(i, wild, 0.0, 1.0) } else { 0.0 },
             weight_decay: wd,
             nesterov: i.bool(),
             maximize,
         }),
         1 => Opt::Adagrad(Adagrad {
             lr,
-            lr_decay: i.hparam(0.0, 1.0),
+            lr_decay: hp(i, wild, 0.0, 1.0),
             weight_decay: wd,
-            initial_accumulator_value: i.hparam(0.0, 1.0),
+            initial_accumulator_value: hp(i, wild, 0.0, 1.0),
             eps,
             maximize,
         }),
         2 => Opt::RmsProp(RmsProp {
             lr,
-            alpha: i.hparam(0.0, 1.0),
+            alpha: hp(i, wild, 0.0, 1.0),
             eps,
             weight_decay: wd,
-            momentum: if i.bool() { i.hparam(0.0, 1.0) } else { 0.0 },
+            momentum: if i.bool() { hp(i, wild, 0.0, 1.0) } else { 0.0 },
             centered: i.bool(),
             maximize,
         }),
@@ -79,7 +93,7 @@ fn optimizer(i: &mut Input) -> Opt {
             betas,
             eps,
             weight_decay: wd,
-            momentum_decay: i.hparam(0.0, 0.1),
+            momentum_decay: hp(i, wild, 0.0, 0.1),
             decoupled_weight_decay: i.bool(),
             maximize,
         }),
@@ -93,7 +107,7 @@ fn optimizer(i: &mut Input) -> Opt {
         }),
         8 => Opt::Adadelta(Adadelta {
             lr,
-            rho: i.hparam(0.0, 1.0),
+            rho: hp(i, wild, 0.0, 1.0),
             eps,
             weight_decay: wd,
             maximize,
@@ -106,8 +120,8 @@ fn optimizer(i: &mut Input) -> Opt {
         }),
         _ => Opt::Rprop(Rprop {
             lr,
-            etas: (i.hparam(0.01, 0.99), i.hparam(1.01, 5.0)),
-            step_sizes: (i.hparam(0.0, 1e-3), i.hparam(0.0, 50.0)),
+            etas: (hp(i, wild, 0.01, 0.99), hp(i, wild, 1.01, 5.0)),
+            step_sizes: (hp(i, wild, 0.0, 1e-3), hp(i, wild, 0.0, 50.0)),
             maximize,
         }),
     }
@@ -156,13 +170,13 @@ fn run(data: &[u8], fused: bool) {
     let mut i = Input(data);
     let opt = optimizer(&mut i);
     let o = opt.optimizer();
-    let n = i.len(40);
+    let n = i.size(40);
     let off = i.len(3);
     let steps = 1 + i.len(3) as u64;
     let scale = [1.0, 1e-6, 1e6, 1e12][i.byte() as usize % 4];
     // Mostly the right state length, sometimes (1 in 32) a wrong one.
     let len = match i.byte() % 32 {
-        0 => i.len(200),
+        31 => i.len(200),
         _ => o.state_len(n),
     };
     let mut p = vec![0.0f32; off + n];
@@ -250,6 +264,15 @@ fn run(data: &[u8], fused: bool) {
                 continue;
             }
             s_param += moved / (REL_PARAM * gain);
+            // A subnormal learning rate: the per-step scalar built from it is rounded on the
+            // subnormal grid (up to 2⁻¹⁵⁰ absolutely per rounding), which the update's other
+            // factors (about `step_abs / lr`) then multiply.
+            let lr = hyper_parameters(&opt)[0].abs();
+            if lr > 0.0 && lr < f32::MIN_POSITIVE && step_abs.is_finite() {
+                let tiny = f64::from(f32::from_bits(1));
+                let sub = 4.0 * tiny * f64::from(step_abs) / f64::from(lr);
+                s_param += (sub / f64::from(REL_PARAM * gain)) as f32;
+            }
             let ctx = || {
                 format!(
                     "{opt:?} t={t} k={k}: p0 {}, g {}, state {:?}",
