@@ -31,6 +31,9 @@ mod reference;
 
 use common::for_each_isa;
 use reference::{gelu_tanh_w, log_softmax64, normal_cdf, normal_pdf, sigma, softmax64, K, KAPPA};
+#[path = "common/activation_layer.rs"]
+mod activation_layer;
+use activation_layer::{act_backward, act_forward};
 
 const U: f64 = 1.0 / 16_777_216.0;
 /// One `simd::math` call: 4 ulp ≤ 8u relative.
@@ -1451,35 +1454,4 @@ fn activation_saved_and_shape_errors() {
         act_forward(&bad, &x, &mut y, 2),
         Err(Error::InvalidHyperParameter { what: "beta" })
     );
-}
-
-/// [`Layer::forward`] of an activation over rows of `cols` (evaluation mode, no parameters).
-fn act_forward(a: &Activation, x: &[f32], y: &mut [f32], cols: usize) -> descent::Result<()> {
-    let shape = descent::layer::Shape::Features(cols);
-    let none = descent::layer::Params::NONE;
-    descent::layer::Layer::forward(a, shape, descent::layer::Mode::EVAL, none, x, y)
-}
-
-/// [`Layer::backward`] of an activation from the tensor it saves (`x` or `y`, as
-/// [`Activation::saved`] says), over rows of `cols`.
-fn act_backward(
-    a: &Activation,
-    saved: &[f32],
-    dy: &[f32],
-    dx: &mut [f32],
-    cols: usize,
-) -> descent::Result<()> {
-    use descent::layer::{Grads, Layer, Params, Shape, Tape};
-    let tape = match a.saved() {
-        descent::activation::Saved::Input => Tape::train(saved, &[], &[]),
-        descent::activation::Saved::Output => Tape::train(&[], saved, &[]),
-    };
-    a.backward(
-        Shape::Features(cols),
-        Params::NONE,
-        tape,
-        dy,
-        Some(dx),
-        Grads::NONE,
-    )
 }

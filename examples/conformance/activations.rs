@@ -3,6 +3,9 @@
 
 use crate::case::Case;
 use descent::activation::{Activation, Elu, LeakyRelu, Saved, Softplus};
+#[path = "../../tests/common/activation_layer.rs"]
+mod activation_layer;
+use activation_layer::{act_backward, act_forward};
 
 /// A real-valued hyper-parameter as the `f32` that torch casts it to in its kernels.
 fn hp_f32(case: &Case, name: &str) -> Result<f32, String> {
@@ -108,35 +111,4 @@ pub fn run(case: &Case) -> Result<(), String> {
         return Err("in-place backward differs from out-of-place".into());
     }
     Ok(())
-}
-
-/// [`Layer::forward`] of an activation over rows of `cols` (evaluation mode, no parameters).
-fn act_forward(a: &Activation, x: &[f32], y: &mut [f32], cols: usize) -> descent::Result<()> {
-    let shape = descent::layer::Shape::Features(cols);
-    let none = descent::layer::Params::NONE;
-    descent::layer::Layer::forward(a, shape, descent::layer::Mode::EVAL, none, x, y)
-}
-
-/// [`Layer::backward`] of an activation from the tensor it saves (`x` or `y`, as
-/// [`Activation::saved`] says), over rows of `cols`.
-fn act_backward(
-    a: &Activation,
-    saved: &[f32],
-    dy: &[f32],
-    dx: &mut [f32],
-    cols: usize,
-) -> descent::Result<()> {
-    use descent::layer::{Grads, Layer, Params, Shape, Tape};
-    let tape = match a.saved() {
-        descent::activation::Saved::Input => Tape::train(saved, &[], &[]),
-        descent::activation::Saved::Output => Tape::train(&[], saved, &[]),
-    };
-    a.backward(
-        Shape::Features(cols),
-        Params::NONE,
-        tape,
-        dy,
-        Some(dx),
-        Grads::NONE,
-    )
 }

@@ -34,6 +34,9 @@ use descent::Error;
 use input::{guarded, intact, same_bits, same_values, Input, U};
 use libfuzzer_sys::fuzz_target;
 use reference::{gelu_tanh_w, log_softmax64, normal_cdf, normal_pdf, sigma, softmax64, K, KAPPA};
+#[path = "../../tests/common/activation_layer.rs"]
+mod activation_layer;
+use activation_layer::{act_backward, act_forward};
 
 /// One `simd::math` call: 4 ulp ≤ 8u relative.
 const MATH: f64 = 8.0;
@@ -815,35 +818,4 @@ fn softmax(i: &mut Input, log: bool) {
             );
         }
     }
-}
-
-/// [`Layer::forward`] of an activation over rows of `cols` (evaluation mode, no parameters).
-fn act_forward(a: &Activation, x: &[f32], y: &mut [f32], cols: usize) -> descent::Result<()> {
-    let shape = descent::layer::Shape::Features(cols);
-    let none = descent::layer::Params::NONE;
-    descent::layer::Layer::forward(a, shape, descent::layer::Mode::EVAL, none, x, y)
-}
-
-/// [`Layer::backward`] of an activation from the tensor it saves (`x` or `y`, as
-/// [`Activation::saved`] says), over rows of `cols`.
-fn act_backward(
-    a: &Activation,
-    saved: &[f32],
-    dy: &[f32],
-    dx: &mut [f32],
-    cols: usize,
-) -> descent::Result<()> {
-    use descent::layer::{Grads, Layer, Params, Shape, Tape};
-    let tape = match a.saved() {
-        descent::activation::Saved::Input => Tape::train(saved, &[], &[]),
-        descent::activation::Saved::Output => Tape::train(&[], saved, &[]),
-    };
-    a.backward(
-        Shape::Features(cols),
-        Params::NONE,
-        tape,
-        dy,
-        Some(dx),
-        Grads::NONE,
-    )
 }

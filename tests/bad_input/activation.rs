@@ -3,6 +3,9 @@
 use descent::activation::{self as act, Activation, Elu, LeakyRelu, Softplus};
 
 use crate::harness::*;
+#[path = "../common/activation_layer.rs"]
+mod activation_layer;
+use activation_layer::{act_backward, act_forward};
 
 pub(crate) type Unary = fn(&[f32], &mut [f32]) -> descent::Result<()>;
 pub(crate) type Backward = fn(&[f32], &[f32], &mut [f32]) -> descent::Result<()>;
@@ -594,35 +597,4 @@ pub(crate) fn rows(t: &mut Table) {
         }),
         "threshold",
     );
-}
-
-/// [`Layer::forward`] of an activation over rows of `cols` (evaluation mode, no parameters).
-fn act_forward(a: &Activation, x: &[f32], y: &mut [f32], cols: usize) -> descent::Result<()> {
-    let shape = descent::layer::Shape::Features(cols);
-    let none = descent::layer::Params::NONE;
-    descent::layer::Layer::forward(a, shape, descent::layer::Mode::EVAL, none, x, y)
-}
-
-/// [`Layer::backward`] of an activation from the tensor it saves (`x` or `y`, as
-/// [`Activation::saved`] says), over rows of `cols`.
-fn act_backward(
-    a: &Activation,
-    saved: &[f32],
-    dy: &[f32],
-    dx: &mut [f32],
-    cols: usize,
-) -> descent::Result<()> {
-    use descent::layer::{Grads, Layer, Params, Shape, Tape};
-    let tape = match a.saved() {
-        descent::activation::Saved::Input => Tape::train(saved, &[], &[]),
-        descent::activation::Saved::Output => Tape::train(&[], saved, &[]),
-    };
-    a.backward(
-        Shape::Features(cols),
-        Params::NONE,
-        tape,
-        dy,
-        Some(dx),
-        Grads::NONE,
-    )
 }
