@@ -58,7 +58,6 @@ pub struct Dense {
 /// The batch and the lengths of every slice of one call, checked.
 struct Lens {
     batch: usize,
-    x: usize,
     weight: usize,
     y: usize,
 }
@@ -132,7 +131,6 @@ impl Dense {
         check_nonzero("batch", batch)?;
         Ok(Lens {
             batch,
-            x: x.len(),
             weight: checked_len("weight", self.out_features, self.in_features)?,
             y: checked_len("y", batch, self.out_features)?,
         })
@@ -221,7 +219,7 @@ impl Layer for Dense {
             check_len("dbias", dbias.len(), self.bias_len())?;
         }
         if let Some(dx) = &dx {
-            check_len("dx", dx.len(), lens.x)?;
+            check_len("dx", dx.len(), x.len())?;
         }
         let (batch, inp, out) = (lens.batch, self.in_features, self.out_features);
         let isa = self.isa();

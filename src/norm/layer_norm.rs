@@ -111,8 +111,7 @@ impl LayerNorm {
     /// Checks the hyper-parameters, the input shape, `x` and `weight`; the number of rows.
     fn rows(&self, input: Shape, x: &[f32], weight: &[f32]) -> Result<usize> {
         self.validate()?;
-        check_nonzero("normalized_shape", self.features)?;
-        check_len("input", input.last(), self.features)?;
+        self.output_shape(input)?;
         let rows = rows_of("x", x.len(), self.features, "normalized_shape")?;
         check_len("weight", weight.len(), self.weight_len())?;
         Ok(rows)
