@@ -49,6 +49,16 @@ pub enum Error {
         /// The dimensions per sample that were passed.
         actual: usize,
     },
+    /// A sliding window (a convolution's or a pooling's) spans more positions than the
+    /// padded input has along one axis.
+    WindowExceedsInput {
+        /// The hyper-parameter that sets the window (`"kernel_size"`).
+        what: &'static str,
+        /// The positions the window spans, `dilation·(kernel_size − 1) + 1`.
+        span: usize,
+        /// The input's length plus twice the padding.
+        input: usize,
+    },
     /// A hyper-parameter is outside its valid range (negative, NaN, …).
     InvalidHyperParameter {
         /// The hyper-parameter's name, as torch spells it.
@@ -83,6 +93,10 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "`{what}` has {actual} dimensions per sample, expected {expected}"
+            ),
+            Error::WindowExceedsInput { what, span, input } => write!(
+                f,
+                "the `{what}` window spans {span} positions, more than the {input} of the padded input"
             ),
             Error::InvalidHyperParameter { what } => {
                 write!(f, "hyper-parameter `{what}` is out of range")

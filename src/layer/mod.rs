@@ -43,10 +43,12 @@
 mod mode;
 mod params;
 mod shape;
+mod window;
 
 pub use mode::{Mode, Pass, Tape};
 pub use params::{Grads, Params};
 pub use shape::Shape;
+pub use window::Window;
 
 use crate::Result;
 

@@ -1,0 +1,119 @@
+//! The geometry of a sliding window along one axis, shared by convolutions and pooling.
+
+use core::ops::Range;
+
+use crate::error::{check_nonzero, Error};
+use crate::Result;
+
+/// One axis of a sliding window: torch's `kernel_size`, `stride`, `padding` and `dilation`
+/// along that axis of a convolution or a pooling layer.
+///
+/// Output position `o` reads the inputs `i = o·stride − padding + t·dilation` for the taps
+/// `t < kernel_size`; an `i` outside `[0, L)` is padding (zero for a convolution, absent for
+/// a pooling). The output length for an input of length `L` is torch's
+///
+/// `⌊(L + 2·padding − dilation·(kernel_size − 1) − 1) / stride⌋ + 1`,
+///
+/// with `⌈…⌉` under `ceil_mode`, less one where the last window would then start in the
+/// right padding (pooling's rule).
+///
+/// ```
+/// use descent::layer::Window;
+///
+/// let w = Window { stride: 2, padding: 3, ..Window::new(7) }; // nn.Conv1d(_, _, 7, 2, 3)
+/// assert_eq!(w.output_len(100, false)?, 50);
+/// assert_eq!(w.outputs_reading(0, 100, 50), 2..50); // tap 0 reads padding for o < 2
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Window {
+    /// The taps of the window (`≥ 1`).
+    pub kernel_size: usize,
+    /// The step between two outputs' windows (`≥ 1`).
+    pub stride: usize,
+    /// The implicit positions added on each side of the input.
+    pub padding: usize,
+    /// The step between two taps (`≥ 1`).
+    pub dilation: usize,
+}
+
+impl Window {
+    /// A window of `kernel_size` taps with stride 1, no padding, dilation 1.
+    pub const fn new(kernel_size: usize) -> Window {
+        Window {
+            kernel_size,
+            stride: 1,
+            padding: 0,
+            dilation: 1,
+        }
+    }
+
+    /// The positions the window covers, `dilation·(kernel_size − 1) + 1` (saturating).
+    pub const fn span(&self) -> usize {
+        self.dilation
+            .saturating_mul(self.kernel_size.saturating_sub(1))
+            .saturating_add(1)
+    }
+
+    /// The output length for an input of length `input` (see the type's docs).
+    ///
+    /// # Errors
+    /// [`Error::ZeroDimension`] naming `"kernel_size"`, `"stride"` or `"dilation"` when that
+    /// is zero; [`Error::DimensionOverflow`] (`"padding"`) when the padded length overflows;
+    /// [`Error::WindowExceedsInput`] (`"kernel_size"`) when the window spans more positions
+    /// than the padded input has, as torch refuses ("Kernel size can't be greater than actual
+    /// input size").
+    pub fn output_len(&self, input: usize, ceil_mode: bool) -> Result<usize> {
+        check_nonzero("kernel_size", self.kernel_size)?;
+        check_nonzero("stride", self.stride)?;
+        check_nonzero("dilation", self.dilation)?;
+        let padded = self
+            .padding
+            .checked_mul(2)
+            .and_then(|p| p.checked_add(input))
+            .ok_or(Error::DimensionOverflow { what: "padding" })?;
+        let span = self.span();
+        if span > padded {
+            return Err(Error::WindowExceedsInput {
+                what: "kernel_size",
+                span,
+                input: padded,
+            });
+        }
+        let room = padded - span;
+        if !ceil_mode {
+            return Ok(room / self.stride + 1);
+        }
+        let mut len = room.div_ceil(self.stride) + 1;
+        // The last window must start inside the input or its left padding.
+        if (len - 1) * self.stride >= input + self.padding {
+            len -= 1;
+        }
+        Ok(len)
+    }
+
+    /// The outputs `o < output` whose tap `tap` reads inside the input `[0, input)`: a
+    /// contiguous range, empty when the tap reads only padding.
+    pub fn outputs_reading(&self, tap: usize, input: usize, output: usize) -> Range<usize> {
+        let stride = self.stride.max(1);
+        let offset = tap.saturating_mul(self.dilation);
+        // o·stride + offset ≥ padding
+        let first = self.padding.saturating_sub(offset).div_ceil(stride);
+        // o·stride + offset ≤ padding + input − 1
+        let Some(reach) = self
+            .padding
+            .saturating_add(input)
+            .checked_sub(offset.saturating_add(1))
+        else {
+            return 0..0;
+        };
+        let end = (reach / stride + 1).min(output);
+        first.min(end)..end
+    }
+
+    /// The input position tap `tap` of output `o` reads, for an `o` in
+    /// [`outputs_reading`](Self::outputs_reading)`(tap, …)`.
+    pub const fn input_at(&self, o: usize, tap: usize) -> usize {
+        o * self.stride + tap * self.dilation - self.padding
+    }
+}
