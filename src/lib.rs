@@ -57,6 +57,8 @@ pub mod loss;
 pub mod network;
 pub mod norm;
 pub mod optim;
+/// Pooling layers: max, average and global average pooling, and `Flatten`.
+pub mod pool;
 pub mod regularize;
 mod rows;
 pub mod schedule;
