@@ -60,9 +60,20 @@ impl Window {
     /// # Errors
     /// [`Error::ZeroDimension`] naming `"kernel_size"`, `"stride"` or `"dilation"` when that
     /// is zero; [`Error::DimensionOverflow`] (`"padding"`) when the padded length overflows;
-    /// [`Error::WindowExceedsInput`] (`"kernel_size"`) when the window spans more positions
-    /// than the padded input has, as torch refuses ("Kernel size can't be greater than actual
-    /// input size").
+    /// [`Error::WindowExceedsInput`] (`"kernel_size"`) when no window fits: the window spans
+    /// more positions than the padded input has, as torch refuses ("Kernel size can't be
+    /// greater than actual input size" for a convolution, "Output size is too small" for a
+    /// pooling). Under `ceil_mode` torch's formula lets the one window of a pooling run up to
+    /// `stride − 1` positions past the padded input, and so does this.
+    ///
+    /// ```
+    /// use descent::layer::Window;
+    ///
+    /// let w = Window { stride: 2, ..Window::new(3) }; // nn.MaxPool1d(3, 2, ceil_mode=True)
+    /// assert_eq!(w.output_len(2, true)?, 1); // the window [0, 3) reads the 2 positions
+    /// assert!(w.output_len(2, false).is_err());
+    /// # Ok::<(), descent::Error>(())
+    /// ```
     pub fn output_len(&self, input: usize, ceil_mode: bool) -> Result<usize> {
         check_nonzero("kernel_size", self.kernel_size)?;
         check_nonzero("stride", self.stride)?;
@@ -73,21 +84,28 @@ impl Window {
             .and_then(|p| p.checked_add(input))
             .ok_or(Error::DimensionOverflow { what: "padding" })?;
         let span = self.span();
-        if span > padded {
+        let len = match padded.checked_sub(span) {
+            Some(room) if ceil_mode => room.div_ceil(self.stride) + 1,
+            Some(room) => room / self.stride + 1,
+            // ⌈(padded − span)/stride⌉ + 1 = 1 for −stride < padded − span < 0.
+            None if ceil_mode && span - padded < self.stride => 1,
+            None => 0,
+        };
+        // Under ceil_mode the last window must start inside the input or its left padding.
+        let len = if ceil_mode
+            && len > 0
+            && (len - 1).saturating_mul(self.stride) >= input + self.padding
+        {
+            len - 1
+        } else {
+            len
+        };
+        if len == 0 {
             return Err(Error::WindowExceedsInput {
                 what: "kernel_size",
                 span,
                 input: padded,
             });
-        }
-        let room = padded - span;
-        if !ceil_mode {
-            return Ok(room / self.stride + 1);
-        }
-        let mut len = room.div_ceil(self.stride) + 1;
-        // The last window must start inside the input or its left padding.
-        if (len - 1) * self.stride >= input + self.padding {
-            len -= 1;
         }
         Ok(len)
     }
