@@ -34,6 +34,7 @@ mod loss;
 mod network;
 mod norm;
 mod optim;
+mod pool;
 mod regularize;
 mod schedule;
 mod simd;
@@ -44,7 +45,7 @@ use harness::*;
 
 /// The rows written for each module: the table must have at least these (raise them when
 /// adding rows), so that no row can silently vanish.
-const MIN_ROWS: [(&str, usize); 14] = [
+const MIN_ROWS: [(&str, usize); 15] = [
     ("activation", 462),
     ("dense", 130),
     ("dropout", 58),
@@ -56,6 +57,7 @@ const MIN_ROWS: [(&str, usize); 14] = [
     ("network", 166),
     ("network layers", 14),
     ("optim", 748),
+    ("pool", 450),
     ("regularize", 84),
     ("schedule", 167),
     ("train", 61),
@@ -154,6 +156,11 @@ fn optim() {
 }
 
 #[test]
+fn pool() {
+    check(&["pool"], &[pool::rows]);
+}
+
+#[test]
 fn regularize() {
     check(&["regularize"], &[regularize::rows]);
 }
@@ -184,6 +191,7 @@ fn every_module_has_rows() {
         "network",
         "network layers",
         "optim",
+        "pool",
         "regularize",
         "schedule",
         "train",
