@@ -22,12 +22,14 @@ pub(super) struct Pooling {
 }
 
 /// Checks one axis's hyper-parameters as torch does: `kernel_size`, `stride` and `dilation`
-/// non-zero, and `padding ≤ span/2` ("pad should be at most half of effective kernel size").
+/// non-zero, and `padding ≤ kernel_size/2`. (torch 2.15's max pooling checks the kernel, not
+/// the dilated span: "pad should be smaller than or equal to half of kernel size"; its
+/// average pooling checks "half of effective kernel size", the same without dilation.)
 fn check_axis(w: &Window) -> Result<()> {
     check_nonzero("kernel_size", w.kernel_size)?;
     check_nonzero("stride", w.stride)?;
     check_nonzero("dilation", w.dilation)?;
-    if w.padding > w.span() / 2 {
+    if w.padding > w.kernel_size / 2 {
         return Err(Error::InvalidHyperParameter { what: "padding" });
     }
     Ok(())

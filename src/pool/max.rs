@@ -47,8 +47,8 @@ pub struct MaxPool1d {
     pub kernel_size: usize,
     /// The step between two windows (`≥ 1`; torch's default is `kernel_size`).
     pub stride: usize,
-    /// Implicit positions on both sides that never win (default 0, at most half the
-    /// window's span `dilation·(kernel_size − 1) + 1`).
+    /// Implicit positions on both sides that never win (default 0, at most
+    /// `kernel_size/2`, as torch checks it: the kernel, not the dilated span).
     pub padding: usize,
     /// The step between two taps (`≥ 1`, default 1).
     pub dilation: usize,
@@ -109,10 +109,14 @@ impl MaxPool1d {
 ///   that overlap add up, as torch's). From a training tape it reads the saved indices; from
 ///   an evaluation tape it finds them again in the tape's `x`, by the same scan: the same
 ///   indices, so the same `dx`.
-/// * **Empty windows.** With `dilation > 1` a window can fall between the input positions,
-///   in the padding only (torch allows it): its output is `−∞`, its saved index is `H·W`
-///   (past the plane), and it passes no gradient. torch also gives `−∞` there but saves an
-///   index inside the input, whose position depends on its scan's bounds.
+/// * **Empty windows.** With `dilation > 1` a window's taps can all fall in the padding
+///   (torch allows it: `nn.MaxPool1d(2, 1, padding=1, dilation=3)` on a length of 2): its
+///   output is `−∞`, as torch's, its saved index is `H·W` (past the plane), and it passes no
+///   gradient. torch saves its scan's starting index there, `h₀·W + w₀`, and its backward
+///   adds the output's gradient at that index: past the plane when the window's rows are
+///   empty (outside the gradient's buffer: torch 2.15 on CPU corrupted its heap on such
+///   cases), inside it when only the columns are (on a position the window never read).
+///   This layer copies neither.
 ///
 /// ```
 /// use descent::layer::{Layer, Mode, Params, Shape};
@@ -132,7 +136,7 @@ impl MaxPool1d {
 /// # Errors
 /// Before anything is written: [`Error::ZeroDimension`] naming `"kernel_size"`, `"stride"`,
 /// `"dilation"` or `"input"` (a zero dimension); [`Error::InvalidHyperParameter`]
-/// (`"padding"`) for a padding beyond half the window's span; [`Error::RankMismatch`]
+/// (`"padding"`) for a padding beyond half the kernel; [`Error::RankMismatch`]
 /// (`"input"`); [`Error::WindowExceedsInput`] (`"kernel_size"`); [`Error::DimensionOverflow`]
 /// (`"input"`) for a plane beyond [`MAX_PLANE`] or sizes that overflow; and
 /// [`Error::LengthMismatch`] naming `"x"`, `"y"`, `"saved"`, `"dy"` or `"dx"`.
@@ -142,8 +146,8 @@ pub struct MaxPool2d {
     pub kernel_size: [usize; 2],
     /// The step between two windows (`≥ 1`; torch's default is `kernel_size`).
     pub stride: [usize; 2],
-    /// Implicit positions on each side that never win (default 0, at most half the window's
-    /// span `dilation·(kernel_size − 1) + 1` on its axis).
+    /// Implicit positions on each side that never win (default 0, at most `kernel_size/2`
+    /// on its axis, as torch checks it: the kernel, not the dilated span).
     pub padding: [usize; 2],
     /// The step between two taps (`≥ 1`, default 1).
     pub dilation: [usize; 2],

@@ -347,7 +347,8 @@ pub(crate) fn rows(t: &mut Table) {
         shared_rows(t, pool, input);
     }
 
-    // Hyper-parameters, 1-D: zero kernel, stride, dilation; a padding beyond half the span;
+    // Hyper-parameters, 1-D: zero kernel, stride, dilation; a padding beyond half the kernel
+    // (dilated or not: torch checks the kernel);
     // a window larger than the padded input.
     let win = |span, input| Error::WindowExceedsInput {
         what: "kernel_size",
@@ -384,11 +385,11 @@ pub(crate) fn rows(t: &mut Table) {
         ),
         (
             MaxPool1d {
-                padding: 3,
+                padding: 2,
                 dilation: 2,
                 ..max1
             },
-            "padding 3 > 5/2",
+            "padding 2 > 3/2 with dilation 2",
             hp("padding"),
         ),
         (MaxPool1d::new(8), "kernel 8 on 7", win(8, 7)),

@@ -64,7 +64,9 @@ impl Pool {
     }
 }
 
-/// torch's `pooling_output_shape` along one axis, with the checks of `pool2d_shape_check`:
+/// torch's `pooling_output_shape` along one axis, with the checks of `pool2d_shape_check`
+/// (`padding ≤ kernel_size/2`: torch 2.15's max pooling checks the kernel, not the dilated
+/// span, and its average pooling has no dilation):
 /// `⌊(L + 2p − d(k − 1) − 1 [+ s − 1 with ceil_mode]) / s⌋ + 1` (floor division), less one
 /// under ceil_mode when the last window would start at or past `L + p`; `None` where torch
 /// raises.
@@ -80,7 +82,7 @@ pub fn out_len(
         return None;
     }
     let (l, k, s, p, d) = (input as i128, k as i128, s as i128, p as i128, d as i128);
-    if p > ((k - 1) * d + 1) / 2 {
+    if p > k / 2 {
         return None;
     }
     let num = l + 2 * p - d * (k - 1) - 1 + if ceil_mode { s - 1 } else { 0 };
