@@ -27,6 +27,9 @@ use descent::loss::{self, Reduction};
 use descent::network::{Layer, Params, Sequential};
 use descent::norm::{BatchNorm, LayerNorm};
 use descent::optim::{self, Optimizer};
+use descent::pool::{
+    AvgPool1d, AvgPool2d, Flatten, GlobalAvgPool1d, GlobalAvgPool2d, MaxPool1d, MaxPool2d,
+};
 use descent::regularize::{self as reg, Amount, NormType};
 use descent::schedule::{self as sched, Schedule};
 use descent::Isa;
@@ -325,6 +328,88 @@ fn dropouts() -> Result<f32> {
     Ok(first(y) + first(dx))
 }
 
+/// One pooling layer's four calls: an evaluation and a training forward (what it saves in
+/// `saved`), a backward from each tape.
+fn pool_calls(layer: &dyn ly::Layer, input: Shape, x: &[f32], y: &mut [f32]) -> Result<f32> {
+    opaque!(saved = [0.0f32; N]);
+    opaque!(dx = [0.0f32; N]);
+    let batch = bb(2usize);
+    let out = ly::Layer::output_shape(layer, input)?.len();
+    let y = y.get_mut(..batch * out).unwrap_or_default();
+    let saved = saved
+        .get_mut(..layer.saved_len(input, batch))
+        .unwrap_or_default();
+    let x = x.get(..batch * input.len()).unwrap_or_default();
+    let dx = dx.get_mut(..x.len()).unwrap_or_default();
+    layer.forward(input, Mode::EVAL, ly::Params::NONE, x, y)?;
+    layer.forward(input, Mode::train(saved), ly::Params::NONE, x, y)?;
+    let tape = Tape::train(x, y, saved);
+    layer.backward(input, ly::Params::NONE, tape, y, Some(dx), Grads::NONE)?;
+    let tape = Tape::eval(x, y, &[]);
+    layer.backward(input, ly::Params::NONE, tape, y, Some(dx), Grads::NONE)?;
+    Ok(first(y) + first(dx))
+}
+
+/// Every pooling layer and `Flatten`, on `[C, L]` and `[C, H, W]` samples with hyper-parameters
+/// the compiler cannot see.
+fn pools() -> Result<f32> {
+    bufs!(x = 0.5f32, y = 0.0f32);
+    let (k, s, p, d) = (bb(3usize), bb(2usize), bb(1usize), bb(1usize));
+    let ceil_mode = bb(true);
+    let seq = Shape::Sequence {
+        channels: bb(2),
+        length: bb(12),
+    };
+    let img = Shape::Image {
+        channels: bb(2),
+        height: bb(3),
+        width: bb(4),
+    };
+    let max1 = MaxPool1d {
+        stride: s,
+        padding: p,
+        dilation: d,
+        ceil_mode,
+        ..MaxPool1d::new(k)
+    };
+    let max2 = MaxPool2d {
+        stride: [s, s],
+        padding: [p, p],
+        dilation: [d, d],
+        ceil_mode,
+        ..MaxPool2d::new(k)
+    };
+    let avg1 = AvgPool1d {
+        stride: s,
+        padding: p,
+        ceil_mode,
+        count_include_pad: bb(false),
+        ..AvgPool1d::new(k)
+    };
+    let avg2 = AvgPool2d {
+        stride: [s, s],
+        padding: [p, p],
+        ceil_mode,
+        divisor_override: bb(Some(5)),
+        ..AvgPool2d::new(k)
+    };
+    let layers: [(&dyn ly::Layer, Shape); 8] = [
+        (&max1, seq),
+        (&max2, img),
+        (&avg1, seq),
+        (&avg2, img),
+        (&GlobalAvgPool1d, seq),
+        (&GlobalAvgPool2d, img),
+        (&Flatten, img),
+        (&Flatten, seq),
+    ];
+    let mut v = 0.0;
+    for (layer, input) in bb(layers) {
+        v += pool_calls(layer, input, x, y)?;
+    }
+    Ok(v)
+}
+
 /// Every initialisation scheme.
 fn inits() -> Result<f32> {
     bufs!(w = 0.0f32, b = 0.0f32);
@@ -551,12 +636,13 @@ fn network() -> Result<f32> {
 /// The entry point the linker starts from.
 #[no_mangle]
 pub extern "C" fn _start() -> ! {
-    let runs: [fn() -> Result<f32>; 10] = [
+    let runs: [fn() -> Result<f32>; 11] = [
         activations,
         dense_and_gemm,
         losses,
         norms,
         dropouts,
+        pools,
         inits,
         regularisation,
         optimizers,
