@@ -40,7 +40,7 @@ pub struct GlobalAvgPool1d;
 ///
 /// The sample shape is `[C, H, W]` ([`Shape::Image`]), the output `[C, 1, 1]` (torch's).
 /// Each plane is summed in `f32` on two accumulators of eight lanes, on the instruction set
-/// [`dispatch`](crate::simd::dispatch) picks, their sixteen partial sums added in a fixed
+/// [`dispatch`] picks, their sixteen partial sums added in a fixed
 /// order and the `n mod 8` last positions one by one, then divided once by its length `n`:
 /// the sum errs by at most about `(⌈⌊n/8⌋/2⌉ + 11)·u·Σ|x|` (`u = 2⁻²⁴`), and every instruction
 /// set gives the same bits (additions only, in an order that does not depend on the lanes).

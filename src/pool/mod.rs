@@ -7,8 +7,9 @@
 //! (`MaxPool2d { padding: [1, 1], ..MaxPool2d::new(3) }`); each call takes the shape of one
 //! sample ([`Shape::Sequence`](crate::layer::Shape::Sequence) `[C, L]` or
 //! [`Shape::Image`](crate::layer::Shape::Image) `[C, H, W]`) and finds the batch from the
-//! slice's length. None has parameters or buffers; only a training [`MaxPool1d`]/[`MaxPool2d`]
-//! saves something (the index of each output's maximum).
+//! slice's length. None has parameters or buffers; only a training
+//! [`MaxPool1d`](crate::pool::MaxPool1d)/[`MaxPool2d`](crate::pool::MaxPool2d) saves something
+//! (the index of each output's maximum).
 //!
 //! # One kernel per pooling
 //! The window poolings run on `[H, W]` planes, one plane per sample and channel: a 1-D pooling

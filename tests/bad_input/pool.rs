@@ -150,6 +150,9 @@ fn run_pool(pool: Pool, call: Call, l: Lens) -> Outcome {
     core(r, untouched)
 }
 
+/// A row of one slice's wrong length: its name, the length, the error, the setter.
+type LenRow = (&'static str, usize, Error, fn(&mut Lens, usize));
+
 /// The `LengthMismatch` of a slice of `actual` floats that is not whole samples of `sample`.
 fn not_whole(what: &'static str, actual: usize, sample: usize) -> Error {
     len(what, actual / sample * sample, actual)
@@ -164,7 +167,7 @@ fn shared_rows(t: &mut Table, pool: Pool, input: Shape) {
     let out = base.y / B;
     for call in CALLS {
         let name = format!("{}::{}", pool.name(), call.name());
-        let mut args: Vec<(&'static str, usize, Error, fn(&mut Lens, usize))> = vec![];
+        let mut args: Vec<LenRow> = vec![];
         for actual in wrong(base.x) {
             let reads_x = call.is_forward() || (call == Call::BackwardEval && pool.saves());
             if reads_x {
