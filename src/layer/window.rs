@@ -111,9 +111,12 @@ impl Window {
         first.min(end)..end
     }
 
-    /// The input position tap `tap` of output `o` reads, for an `o` in
-    /// [`outputs_reading`](Self::outputs_reading)`(tap, …)`.
-    pub const fn input_at(&self, o: usize, tap: usize) -> usize {
-        o * self.stride + tap * self.dilation - self.padding
+    /// The input position that tap `tap` of output `o` reads, or `None` where it reads the
+    /// padding (outside `[0, input)`).
+    pub fn input_of(&self, o: usize, tap: usize, input: usize) -> Option<usize> {
+        o.checked_mul(self.stride)?
+            .checked_add(tap.checked_mul(self.dilation)?)?
+            .checked_sub(self.padding)
+            .filter(|&i| i < input)
     }
 }
