@@ -5,20 +5,27 @@ use crate::case::Case;
 use crate::used::Used;
 use descent::conv::{Conv1d, Conv2d};
 use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape, Window};
-use descent::Isa;
 
 /// Runs one case of the family.
 pub fn run(case: &Case) -> Result<(), String> {
     let used = Used::new(case);
     match case.name.as_str() {
-        "conv1d" | "conv2d" => {
-            for isa in Isa::available() {
-                descent::simd::with_isa(isa, || conv(&used)).map_err(|e| format!("[{isa}] {e}"))?;
-            }
-        }
+        "conv1d" | "conv2d" => on_each_isa(|| conv(&used))?,
         other => return Err(format!("unknown conv op `{other}`")),
     }
     used.all_used()
+}
+
+/// Runs `f` with the kernels dispatched to each instruction set this CPU has (without `std`,
+/// once, on the one the build dispatches to).
+fn on_each_isa(f: impl Fn() -> Result<(), String>) -> Result<(), String> {
+    #[cfg(feature = "std")]
+    for isa in descent::Isa::available() {
+        descent::simd::with_isa(isa, &f).map_err(|e| format!("[{isa}] {e}"))?;
+    }
+    #[cfg(not(feature = "std"))]
+    f().map_err(|e| format!("[{}] {e}", descent::simd::isa()))?;
+    Ok(())
 }
 
 /// The windows of a case, one per spatial axis.
