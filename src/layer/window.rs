@@ -2,7 +2,7 @@
 
 use core::ops::Range;
 
-use crate::error::{check_nonzero, Error};
+use crate::error::Error;
 use crate::Result;
 
 /// One axis of a sliding window: torch's `kernel_size`, `stride`, `padding` and `dilation`
@@ -63,15 +63,25 @@ impl Window {
     /// [`Error::WindowExceedsInput`] (`"kernel_size"`) when the window spans more positions
     /// than the padded input has, as torch refuses ("Kernel size can't be greater than actual
     /// input size").
-    pub fn output_len(&self, input: usize, ceil_mode: bool) -> Result<usize> {
-        check_nonzero("kernel_size", self.kernel_size)?;
-        check_nonzero("stride", self.stride)?;
-        check_nonzero("dilation", self.dilation)?;
-        let padded = self
-            .padding
-            .checked_mul(2)
-            .and_then(|p| p.checked_add(input))
-            .ok_or(Error::DimensionOverflow { what: "padding" })?;
+    pub const fn output_len(&self, input: usize, ceil_mode: bool) -> Result<usize> {
+        let zero = if self.kernel_size == 0 {
+            Some("kernel_size")
+        } else if self.stride == 0 {
+            Some("stride")
+        } else if self.dilation == 0 {
+            Some("dilation")
+        } else {
+            None
+        };
+        if let Some(what) = zero {
+            return Err(Error::ZeroDimension { what });
+        }
+        let Some(padded) = self.padding.checked_mul(2) else {
+            return Err(Error::DimensionOverflow { what: "padding" });
+        };
+        let Some(padded) = padded.checked_add(input) else {
+            return Err(Error::DimensionOverflow { what: "padding" });
+        };
         let span = self.span();
         if span > padded {
             return Err(Error::WindowExceedsInput {
@@ -90,6 +100,15 @@ impl Window {
             len -= 1;
         }
         Ok(len)
+    }
+
+    /// [`output_len`](Self::output_len), or 0 where that is an error: for the `const` sizes of
+    /// a model, whose calls check the shapes.
+    pub const fn output_len_or_zero(&self, input: usize, ceil_mode: bool) -> usize {
+        match self.output_len(input, ceil_mode) {
+            Ok(len) => len,
+            Err(_) => 0,
+        }
     }
 
     /// The outputs `o < output` whose tap `tap` reads inside the input `[0, input)`: a
