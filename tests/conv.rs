@@ -160,6 +160,29 @@ fn every_width_matches_reference() {
     }
 }
 
+/// Rows too long for the stack panel of padded rows take the gathering path: the same sums.
+#[test]
+fn rows_beyond_the_panel_match_reference() {
+    for (one_d, input, kernel, padding, cin) in [
+        (true, [1, 300], [1, 5], [0, 2], 4),
+        (false, [4, 30], [3, 3], [1, 1], 8),
+        (false, [3, 61], [2, 4], [0, 3], 6),
+    ] {
+        let d = ConvDims {
+            batch: 2,
+            in_channels: cin,
+            out_channels: 9,
+            groups: 1,
+            input,
+            kernel,
+            stride: [1, 1],
+            padding,
+            dilation: [1, 1],
+        };
+        for_each_isa(|isa| check(&d, one_d, true, 5, &format!("{isa} {d:?}")));
+    }
+}
+
 /// Arguments at every offset inside larger buffers: the same values, nothing outside written.
 #[test]
 fn unaligned_arguments() {

@@ -16,7 +16,10 @@
 //!
 //! The kernels are direct (no im2col): eight output positions at a time on the lanes of the
 //! dispatched instruction set ([`simd::dispatch`](crate::simd::dispatch)), the taps summed in
-//! a register. They need **no scratch memory** and save nothing for backward beyond `x`.
+//! registers, four output channels per loaded input vector. They take no caller scratch and
+//! save nothing for backward beyond `x`; the forward pass copies a group's zero-padded input
+//! rows for one output row into a panel on the stack when they fit
+//! ([`STACK_SCRATCH_BYTES`]), so that every tap is one contiguous load.
 //! Results agree with an exact sum to the rounding of a sum of `in_channels/groups ·
 //! kernel_size` products (forward), `batch · out_length` products (weight gradient).
 //!
@@ -42,6 +45,10 @@
 
 mod direct;
 mod plan;
+
+/// The stack memory one convolution call uses for its panel of padded rows, in bytes (2 KiB,
+/// on every target).
+pub const STACK_SCRATCH_BYTES: usize = direct::PANEL * core::mem::size_of::<f32>();
 
 use crate::error::check_len;
 use crate::layer::{Grads, Layer, Mode, Params, Shape, Tape, Window};
