@@ -14,12 +14,15 @@
 //!   into `.grad`), `dx[n, c, i] = Σ dy[n, o, p]·weight[o, c, t]` over the `(o, p, t)` whose
 //!   window reads `i` (written).
 //!
-//! The kernels are direct (no im2col): eight output positions at a time on the lanes of the
-//! dispatched instruction set ([`simd::dispatch`](crate::simd::dispatch)), the taps summed in
-//! registers, four output channels per loaded input vector. They take no caller scratch and
-//! save nothing for backward beyond `x`; the forward pass copies a group's zero-padded input
-//! rows for one output row into a panel on the stack when they fit
-//! ([`STACK_SCRATCH_BYTES`]), so that every tap is one contiguous load.
+//! The kernels are direct (no im2col), on the lanes of the dispatched instruction set
+//! ([`simd::dispatch`](crate::simd::dispatch)), the taps summed in registers. With four or
+//! more channels per group they put eight channels in the lanes (output channels for the
+//! forward pass and the weight gradient, input channels for the input gradient) and take
+//! tiles of eight positions, each tap one vector of packed weights; a depthwise convolution
+//! puts eight positions along the width in the lanes instead. They take no caller scratch and
+//! save nothing for backward beyond `x`: the padded rows, packed weights and partial sums they
+//! read contiguously sit in panels on the stack ([`STACK_SCRATCH_BYTES`]); a layer whose
+//! single channel does not fit them runs along the width.
 //! Results agree with an exact sum to the rounding of a sum of `in_channels/groups ·
 //! kernel_size` products (forward), `batch · out_length` products (weight gradient).
 //!
@@ -43,12 +46,17 @@
 //! # Ok::<(), descent::Error>(())
 //! ```
 
+mod channels;
 mod direct;
 mod plan;
 
-/// The stack memory one convolution call uses for its panel of padded rows, in bytes (2 KiB,
-/// on every target).
-pub const STACK_SCRATCH_BYTES: usize = direct::PANEL * core::mem::size_of::<f32>();
+/// The most stack memory one convolution call uses for its panels, in bytes (12 KiB, on every
+/// target): padded rows, packed weights or their gradients' sums, and one packed row of the
+/// output gradient.
+pub const STACK_SCRATCH_BYTES: usize = (channels::ROWS_PANEL
+    + channels::WEIGHTS_PANEL
+    + channels::GRAD_PANEL)
+    * core::mem::size_of::<f32>();
 
 use crate::error::check_len;
 use crate::layer::{Grads, Layer, Mode, Params, Shape, Tape, Window};
@@ -272,6 +280,10 @@ impl Conv2d {
     }
 }
 
+/// The fewest channels per group that the kernels with channels in the lanes take; fewer
+/// (a depthwise convolution) run along the width.
+const CHANNELS_IN_LANES: usize = 4;
+
 /// The `(channels, height, width)` of a sample of rank `rank` (a sequence has height 1).
 fn planes(input: Shape, rank: usize) -> Result<(usize, usize, usize)> {
     input.expect_rank(rank)?;
@@ -296,6 +308,17 @@ fn forward(
 ) -> Result<()> {
     let plan = g.plan(dims, x, p)?;
     check_len("y", y.len(), plan.y_len)?;
+    if plan.group_out() >= CHANNELS_IN_LANES
+        && dispatch(channels::Forward {
+            plan,
+            x,
+            weight: p.weight,
+            bias: p.bias,
+            y: &mut *y,
+        })
+    {
+        return Ok(());
+    }
     dispatch(Forward {
         plan,
         x,
@@ -329,23 +352,43 @@ fn backward(
         check_len("dx", dx.len(), x.len())?;
     }
     if let Some(dweight) = grads.weight {
-        dispatch(WeightGrad {
-            plan,
-            x,
-            dy,
-            dweight,
-        });
+        let lanes = plan.group_out() >= CHANNELS_IN_LANES;
+        if !(lanes
+            && dispatch(channels::WeightGrad {
+                plan,
+                x,
+                dy,
+                dweight: &mut *dweight,
+            }))
+        {
+            dispatch(WeightGrad {
+                plan,
+                x,
+                dy,
+                dweight,
+            });
+        }
     }
     if let Some(dbias) = grads.bias {
         dispatch(BiasGrad { plan, dy, dbias });
     }
     if let Some(dx) = dx {
-        dispatch(InputGrad {
-            plan,
-            weight: p.weight,
-            dy,
-            dx,
-        });
+        let lanes = plan.group_in() >= CHANNELS_IN_LANES;
+        if !(lanes
+            && dispatch(channels::InputGrad {
+                plan,
+                weight: p.weight,
+                dy,
+                dx: &mut *dx,
+            }))
+        {
+            dispatch(InputGrad {
+                plan,
+                weight: p.weight,
+                dy,
+                dx,
+            });
+        }
     }
     Ok(())
 }
