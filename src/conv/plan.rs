@@ -99,12 +99,15 @@ impl Geometry {
         let out_plane = checked_len("y", out_height, out_width)?;
         let y_len = checked_len("y", batch, out_plane)
             .and_then(|n| checked_len("y", n, self.out_channels))?;
+        // The taps checked too: `taps()` saturates, which would turn an overflowing window
+        // into a `LengthMismatch` expecting `usize::MAX` floats when the channels are 1.
+        let taps = checked_len("weight", self.rows.kernel_size, self.cols.kernel_size)?;
         let weight_len = checked_len(
             "weight",
             self.out_channels,
             per_group(self.in_channels, self.groups),
         )
-        .and_then(|n| checked_len("weight", n, self.taps()))?;
+        .and_then(|n| checked_len("weight", n, taps))?;
         check_len("weight", params.weight.len(), weight_len)?;
         check_len("bias", params.bias.len(), self.bias_len())?;
         Ok(Plan {
