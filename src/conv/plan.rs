@@ -14,6 +14,20 @@ const fn per_group(n: usize, groups: usize) -> usize {
     }
 }
 
+/// Checks that the padded length along an axis, `len + 2·padding` (which
+/// [`Window::output_len`] has checked fits in `usize`), fits in `isize`: the kernels compute a
+/// position in the padded input as `isize` (`o·stride − padding`), which overflows beyond it,
+/// and torch's sizes are `int64` too. [`Error::DimensionOverflow`] naming `"padding"` (the
+/// caller has checked that `len` alone fits).
+fn check_padded(window: Window, len: usize) -> Result<()> {
+    let padded = window.padding.saturating_mul(2).saturating_add(len);
+    if isize::try_from(padded).is_ok() {
+        Ok(())
+    } else {
+        Err(Error::DimensionOverflow { what: "padding" })
+    }
+}
+
 /// A convolution's hyper-parameters, the same for one and two dimensions: a 1-D
 /// convolution is a 2-D one over planes of height 1 with a window of height 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,10 +84,14 @@ impl Geometry {
         check_len("input", channels, self.in_channels)?;
         check_nonzero("input", height)?;
         check_nonzero("input", width)?;
-        Ok((
-            self.rows.output_len(height, false)?,
-            self.cols.output_len(width, false)?,
-        ))
+        if isize::try_from(height).is_err() || isize::try_from(width).is_err() {
+            return Err(Error::DimensionOverflow { what: "input" });
+        }
+        let out_height = self.rows.output_len(height, false)?;
+        check_padded(self.rows, height)?;
+        let out_width = self.cols.output_len(width, false)?;
+        check_padded(self.cols, width)?;
+        Ok((out_height, out_width))
     }
 
     /// The plan of a call on `x` (`[batch, in_channels, height, width]`) with `params`.

@@ -478,6 +478,32 @@ fn conv1d_dims() -> Vec<(String, ConvLens, Error)> {
             overflow("padding"),
         ),
         (
+            // 2·padding fits in usize, the padded length 2^63 + 9 does not fit in isize.
+            "padding = 2^62 (L + 2·padding exceeds isize::MAX)",
+            with(|c| c.window.padding = 1 << 62),
+            overflow("padding"),
+        ),
+        (
+            // As above with one output: a stride longer than the padded input.
+            "padding = 2^62, stride = usize::MAX",
+            with(|c| {
+                c.window.padding = 1 << 62;
+                c.window.stride = usize::MAX;
+            }),
+            overflow("padding"),
+        ),
+        (
+            // Nine outputs 2^60 apart: the ninth starts at 2^63 − 2^62 in the padded input, a
+            // position that an `isize` computation `8·2^60 − 2^62` overflows on the way (a
+            // panic in a build with overflow checks, before the plan refused this).
+            "padding = 2^62, stride = 2^60",
+            with(|c| {
+                c.window.padding = 1 << 62;
+                c.window.stride = 1 << 60;
+            }),
+            overflow("padding"),
+        ),
+        (
             "input [4] (a vector)",
             ConvLens {
                 input: Shape::Features(IN),
@@ -502,8 +528,18 @@ fn conv1d_dims() -> Vec<(String, ConvLens, Error)> {
         ("input [0, 9]", seq(0, L), len("input", IN, 0)),
         ("input [4, 0]", seq(IN, 0), zero("input")),
         (
-            "input [4, usize::MAX/2] (channels·length overflows)",
-            seq(IN, HALF),
+            "input [4, 2^62] (channels·length overflows)",
+            seq(IN, 1 << 62),
+            overflow("input"),
+        ),
+        (
+            "input [4, 2^63] (length past isize::MAX)",
+            seq(IN, 1 << 63),
+            overflow("input"),
+        ),
+        (
+            "input [4, usize::MAX]",
+            seq(IN, usize::MAX),
             overflow("input"),
         ),
         (
@@ -639,6 +675,11 @@ fn conv2d_dims() -> Vec<(String, ConvLens, Error)> {
             set(|w| w.padding = HALF),
             overflow("padding"),
         ));
+        rows.push((
+            format!("padding[{name}] = 2^62 (padded length exceeds isize::MAX)"),
+            set(|w| w.padding = 1 << 62),
+            overflow("padding"),
+        ));
         // One position too long: span 8 over 7 padded positions.
         let (span, padded) = (8, 7);
         rows.push((
@@ -695,6 +736,16 @@ fn conv2d_dims() -> Vec<(String, ConvLens, Error)> {
         ),
         ("input [4, 0, 7]".into(), image(IN, 0, W), zero("input")),
         ("input [4, 5, 0]".into(), image(IN, H, 0), zero("input")),
+        (
+            "input [4, 2^63, 7] (height past isize::MAX)".into(),
+            image(IN, 1 << 63, W),
+            overflow("input"),
+        ),
+        (
+            "input [4, 5, 2^63] (width past isize::MAX)".into(),
+            image(IN, H, 1 << 63),
+            overflow("input"),
+        ),
         (
             "input [4, 2^33, 2^33] (height·width overflows)".into(),
             image(IN, 1 << 33, 1 << 33),
