@@ -637,7 +637,8 @@ fn conv2d_dims() -> Vec<(String, ConvLens, Error)> {
     ];
     // Each axis: a zero kernel, stride and dilation; a window longer than the padded input;
     // a padding whose double overflows. The padded input is [5 + 2, 7 + 0] = [7, 7].
-    let axes: [(&str, fn(&mut Conv2d) -> &mut Window); 2] = [
+    type Axis = fn(&mut Conv2d) -> &mut Window;
+    let axes: [(&str, Axis); 2] = [
         ("height", |c| &mut c.window[0]),
         ("width", |c| &mut c.window[1]),
     ];
