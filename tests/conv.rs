@@ -406,3 +406,57 @@ fn shapes_and_sizes() {
         })
     );
 }
+
+/// Padded lengths up to `isize::MAX` (the kernels' positions are `isize`), with strides and
+/// dilations near 2⁶⁰: the outputs whose windows reach the input read it, the others only
+/// padding; a padded length past `isize::MAX` is refused.
+#[test]
+fn padded_length_up_to_isize_max() {
+    // nn.Conv1d(1, 1, 2, stride=s, padding=4s, dilation=2s) on one position, s = 2^60 − 1: the
+    // padded input is 8s + 1 = 2^63 − 7 long, the window spans 2s + 1, so 7 outputs. Output o
+    // reads position (o − 4 + 2t)·s with tap t: tap 0 of output 4 and tap 1 of output 2 read
+    // the input, every other tap padding.
+    let s = (1usize << 60) - 1;
+    let c = Conv1d::new(1, 1, 2)
+        .with_stride(s)
+        .with_padding(4 * s)
+        .with_dilation(2 * s);
+    let input = Shape::Sequence {
+        channels: 1,
+        length: 1,
+    };
+    let seq = |length| Shape::Sequence {
+        channels: 1,
+        length,
+    };
+    assert_eq!(c.output_shape(input), Ok(seq(7)));
+    let (x, w, b) = ([2.0f32], [3.0f32, 5.0], [0.5f32]);
+    for_each_isa(|isa| {
+        let mut y = [f32::NAN; 7];
+        c.forward(input, Mode::EVAL, Params::new(&w, &b), &x, &mut y)
+            .unwrap();
+        assert_eq!(y, [0.5, 0.5, 10.5, 0.5, 6.5, 0.5, 0.5], "{isa}");
+        let (mut dw, mut db, mut dx) = ([0.0f32; 2], [0.0f32], [f32::NAN]);
+        let dy = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+        let tape = Tape::train(&x, &y, &[]);
+        let grads = Grads::new(&mut dw, &mut db);
+        c.backward(input, Params::new(&w, &b), tape, &dy, Some(&mut dx), grads)
+            .unwrap();
+        assert_eq!((dw, db, dx), ([32.0, 8.0], [127.0], [68.0]), "{isa}");
+    });
+    // Nine outputs of one tap, the ninth (o = 8, in the forward's second vector of lanes) at
+    // o·stride = 2^63 − 8: the fifth reads the input.
+    let nine = Conv1d::new(1, 1, 1).with_stride(s).with_padding(4 * s);
+    assert_eq!(nine.output_shape(input), Ok(seq(9)));
+    for_each_isa(|isa| {
+        let mut y = [f32::NAN; 9];
+        nine.forward(input, Mode::EVAL, Params::new(&w[..1], &b), &x, &mut y)
+            .unwrap();
+        assert_eq!(y, [0.5, 0.5, 0.5, 0.5, 6.5, 0.5, 0.5, 0.5, 0.5], "{isa}");
+    });
+    // A padding of 2^62: the padded length 2^63 + 1 fits in usize, not in isize.
+    assert_eq!(
+        c.with_padding(1 << 62).output_shape(input),
+        Err(Error::DimensionOverflow { what: "padding" })
+    );
+}

@@ -421,7 +421,10 @@ macro_rules! conv_layer {
             /// when its channels are not `in_channels`; [`ZeroDimension`](crate::Error::ZeroDimension)
             /// or [`InvalidHyperParameter`](crate::Error::InvalidHyperParameter) (`"groups"`)
             /// for bad hyper-parameters; [`WindowExceedsInput`](crate::Error::WindowExceedsInput)
-            /// when the window is longer than the padded input.
+            /// when the window is longer than the padded input;
+            /// [`DimensionOverflow`](crate::Error::DimensionOverflow) naming `"input"` when a
+            /// length exceeds `isize::MAX`, `"padding"` when a padded length `length +
+            /// 2·padding` does.
             fn output_shape(&self, input: Shape) -> Result<Shape> {
                 output_shape(self.geometry(), input, $rank)
             }

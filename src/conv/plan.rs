@@ -4,6 +4,30 @@ use crate::error::{check_len, check_nonzero, checked_len, Error};
 use crate::layer::{Params, Window};
 use crate::Result;
 
+/// `n / groups`, or 0 for `groups = 0` (which a checked plan never has): a division the
+/// compiler cannot prove safe where the check that `groups > 0` is out of sight, kept free of
+/// a panic path.
+const fn per_group(n: usize, groups: usize) -> usize {
+    match n.checked_div(groups) {
+        Some(v) => v,
+        None => 0,
+    }
+}
+
+/// Checks that the padded length along an axis, `len + 2·padding` (which
+/// [`Window::output_len`] has checked fits in `usize`), fits in `isize`: the kernels compute a
+/// position in the padded input as `isize` (`o·stride − padding`), which overflows beyond it,
+/// and torch's sizes are `int64` too. [`Error::DimensionOverflow`] naming `"padding"` (the
+/// caller has checked that `len` alone fits).
+fn check_padded(window: Window, len: usize) -> Result<()> {
+    let padded = window.padding.saturating_mul(2).saturating_add(len);
+    if isize::try_from(padded).is_ok() {
+        Ok(())
+    } else {
+        Err(Error::DimensionOverflow { what: "padding" })
+    }
+}
+
 /// A convolution's hyper-parameters, the same for one and two dimensions: a 1-D
 /// convolution is a 2-D one over planes of height 1 with a window of height 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,13 +50,9 @@ impl Geometry {
 
     /// `out_channels · in_channels/groups · taps` (saturating; 0 for `groups = 0`).
     pub(crate) const fn weight_len(&self) -> usize {
-        match self.in_channels.checked_div(self.groups) {
-            Some(per_group) => self
-                .out_channels
-                .saturating_mul(per_group)
-                .saturating_mul(self.taps()),
-            None => 0,
-        }
+        self.out_channels
+            .saturating_mul(per_group(self.in_channels, self.groups))
+            .saturating_mul(self.taps())
     }
 
     /// `out_channels` with a bias, else 0.
@@ -86,10 +106,14 @@ impl Geometry {
         check_len("input", channels, self.in_channels)?;
         check_nonzero("input", height)?;
         check_nonzero("input", width)?;
-        Ok((
-            self.rows.output_len(height, false)?,
-            self.cols.output_len(width, false)?,
-        ))
+        if isize::try_from(height).is_err() || isize::try_from(width).is_err() {
+            return Err(Error::DimensionOverflow { what: "input" });
+        }
+        let out_height = self.rows.output_len(height, false)?;
+        check_padded(self.rows, height)?;
+        let out_width = self.cols.output_len(width, false)?;
+        check_padded(self.cols, width)?;
+        Ok((out_height, out_width))
     }
 
     /// The plan of a call on `x` (`[batch, in_channels, height, width]`) with `params`.
@@ -115,8 +139,15 @@ impl Geometry {
         let out_plane = checked_len("y", out_height, out_width)?;
         let y_len = checked_len("y", batch, out_plane)
             .and_then(|n| checked_len("y", n, self.out_channels))?;
-        let weight_len = checked_len("weight", self.out_channels, self.in_channels / self.groups)
-            .and_then(|n| checked_len("weight", n, self.taps()))?;
+        // The taps checked too: `taps()` saturates, which would turn an overflowing window
+        // into a `LengthMismatch` expecting `usize::MAX` floats when the channels are 1.
+        let taps = checked_len("weight", self.rows.kernel_size, self.cols.kernel_size)?;
+        let weight_len = checked_len(
+            "weight",
+            self.out_channels,
+            per_group(self.in_channels, self.groups),
+        )
+        .and_then(|n| checked_len("weight", n, taps))?;
         check_len("weight", params.weight.len(), weight_len)?;
         check_len("bias", params.bias.len(), self.bias_len())?;
         Ok(Plan {
@@ -154,12 +185,12 @@ impl Plan {
 
     /// Input channels per group.
     pub(crate) const fn group_in(&self) -> usize {
-        self.geometry.in_channels / self.geometry.groups
+        per_group(self.geometry.in_channels, self.geometry.groups)
     }
 
     /// Output channels per group.
     pub(crate) const fn group_out(&self) -> usize {
-        self.geometry.out_channels / self.geometry.groups
+        per_group(self.geometry.out_channels, self.geometry.groups)
     }
 
     /// One output channel's weights, `group_in · taps`.

@@ -25,6 +25,7 @@
 //! `Sequential::validate` checks every layer and the passes check the batch first.
 
 mod activation;
+mod conv;
 mod dense;
 mod dropout;
 mod gemm;
@@ -44,8 +45,9 @@ use harness::*;
 
 /// The rows written for each module: the table must have at least these (raise them when
 /// adding rows), so that no row can silently vanish.
-const MIN_ROWS: [(&str, usize); 14] = [
+const MIN_ROWS: [(&str, usize); 15] = [
     ("activation", 462),
+    ("conv", 493),
     ("dense", 130),
     ("dropout", 58),
     ("gemm", 30),
@@ -103,6 +105,11 @@ fn check(modules: &[&str], add: &[fn(&mut Table)]) {
 #[test]
 fn activation() {
     check(&["activation"], &[activation::rows]);
+}
+
+#[test]
+fn conv() {
+    check(&["conv"], &[conv::rows]);
 }
 
 #[test]
@@ -174,6 +181,7 @@ fn train() {
 fn every_module_has_rows() {
     let tested = [
         "activation",
+        "conv",
         "dense",
         "dropout",
         "gemm",
