@@ -52,7 +52,7 @@ const MIN_ROWS: [(&str, usize); 14] = [
     ("simd", 2),
     ("init", 100),
     ("loss", 78),
-    ("norm", 203),
+    ("norm", 309),
     ("network", 166),
     ("network layers", 14),
     ("optim", 748),
