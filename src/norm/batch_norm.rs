@@ -93,6 +93,26 @@ use crate::Result;
 /// assert_eq!(db, [1.0, 1.0]);
 /// # Ok::<(), descent::Error>(())
 /// ```
+///
+/// `nn.BatchNorm2d(1)` on `[2, 1, 1, 2]`: the channel's four values `1, 3, 5, 7` have mean 4,
+/// biased variance 5 and unbiased variance 20/3.
+///
+/// ```
+/// use descent::layer::{Layer, Mode, Params, Shape};
+/// use descent::norm::BatchNorm;
+///
+/// let bn = BatchNorm::new(1);
+/// let input = Shape::Image { channels: 1, height: 1, width: 2 };
+/// let x = [1.0, 3.0, 5.0, 7.0]; // two samples of [1, 1, 2]
+/// let mut buffers = [0.0, 1.0, 0.0];
+/// let (mut saved, mut y) = ([0.0; 2], [0.0; 4]);
+/// let mode = Mode::Train { buffers: &mut buffers, saved: &mut saved, rng: None };
+/// bn.forward(input, mode, Params::new(&[1.0], &[0.0]), &x, &mut y)?;
+/// assert!((y[0] + 3.0 / (5.0f32 + 1e-5).sqrt()).abs() < 1e-6);
+/// assert!((buffers[0] - 0.4).abs() < 1e-6); // running_mean: 0.1·4
+/// assert!((buffers[1] - (0.9 + 0.1 * 20.0 / 3.0)).abs() < 1e-6); // running_var
+/// # Ok::<(), descent::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BatchNorm {
     /// The number of channels `C` (torch's `num_features`): dimension 1 of `[N, C]`,
