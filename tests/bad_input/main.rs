@@ -54,7 +54,7 @@ const MIN_ROWS: [(&str, usize); 15] = [
     ("simd", 2),
     ("init", 100),
     ("loss", 78),
-    ("norm", 203),
+    ("norm", 309),
     ("network", 166),
     ("network layers", 14),
     ("optim", 748),

@@ -365,6 +365,48 @@ fn norms() -> Result<f32> {
     Ok(first(y) + first(dx))
 }
 
+/// Batch norm over positions (`nn.BatchNorm2d` on `[4, 2, 2, 3]`, the kernel along the
+/// positions), training and evaluation, forward and backward. The shape itself is opaque, so
+/// neither kernel can be proven unreachable.
+fn batch_norm_2d() -> Result<f32> {
+    bufs!(x = 0.5f32, w = 1.0f32, b = 0.0f32, y = 0.0f32, dy = 1.0f32);
+    bufs!(saved = 0.0f32, dw = 0.0f32, db = 0.0f32, dx = 0.0f32);
+    opaque!(buffers = [0.0f32; 2 * 8 + 1]);
+    let channels = bb(2usize);
+    let input = bb(Shape::Image {
+        channels,
+        height: 2,
+        width: 3,
+    });
+    let batch = bb(4usize);
+    let w = w.get(..channels).unwrap_or_default();
+    let b = b.get(..channels).unwrap_or_default();
+    let dw = dw.get_mut(..channels).unwrap_or_default();
+    let db = db.get_mut(..channels).unwrap_or_default();
+    let params = ly::Params::new(w, b);
+    let bn = BatchNorm::new(channels);
+    bn.validate()?;
+    let saved_len = ly::Layer::saved_len(&bn, input, batch);
+    let saved = saved.get_mut(..saved_len).unwrap_or_default();
+    let buffers = buffers.get_mut(..bn.buffer_len()).unwrap_or_default();
+    let mode = Mode::Train {
+        buffers,
+        saved,
+        rng: None,
+    };
+    ly::Layer::forward(&bn, input, mode, params, x, y)?;
+    let tape = Tape::train(x, y, saved);
+    let grads = Grads::new(dw, db);
+    ly::Layer::backward(&bn, input, params, tape, dy, Some(dx), grads)?;
+    let mode = Mode::Eval { buffers };
+    ly::Layer::forward(&bn, input, mode, params, x, y)?;
+    let tape = Tape::eval(x, y, buffers);
+    let grads = Grads::new(dw, db);
+    ly::Layer::backward(&bn, input, params, tape, dy, Some(dx), grads)?;
+    bb(ly::Layer::output_shape(&bn, input)?);
+    Ok(first(y) + first(dx))
+}
+
 /// Dropout with its bit mask: the free functions, and the layer in both modes (its mask in
 /// the `saved` floats of a training forward).
 fn dropouts() -> Result<f32> {
@@ -643,6 +685,7 @@ pub extern "C" fn _start() -> ! {
         convolutions,
         losses,
         norms,
+        batch_norm_2d,
         dropouts,
         inits,
         regularisation,
