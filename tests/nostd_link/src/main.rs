@@ -679,7 +679,7 @@ fn network() -> Result<f32> {
 /// The entry point the linker starts from.
 #[no_mangle]
 pub extern "C" fn _start() -> ! {
-    let runs: [fn() -> Result<f32>; 11] = [
+    let runs: [fn() -> Result<f32>; 12] = [
         activations,
         dense_and_gemm,
         convolutions,
