@@ -330,7 +330,8 @@ impl InputGrad<'_> {
                                 if let Some(oh) = oh_of(ih, kh) {
                                     let start = idx(g.out_channels, out_hw, n, oc_first + o, oh, 0);
                                     let src = dy.get(start..start + p.out_width).unwrap_or(&[]);
-                                    let spread = row.iter_mut().skip(lead).step_by(cols.stride.max(1));
+                                    let spread =
+                                        row.iter_mut().skip(lead).step_by(cols.stride.max(1));
                                     for (dst, v) in spread.zip(src) {
                                         *dst = *v;
                                     }

@@ -53,10 +53,9 @@ mod plan;
 /// The most stack memory one convolution call uses for its panels, in bytes (12 KiB, on every
 /// target): padded rows, packed weights or their gradients' sums, and one packed row of the
 /// output gradient.
-pub const STACK_SCRATCH_BYTES: usize = (channels::ROWS_PANEL
-    + channels::WEIGHTS_PANEL
-    + channels::GRAD_PANEL)
-    * core::mem::size_of::<f32>();
+pub const STACK_SCRATCH_BYTES: usize =
+    (channels::ROWS_PANEL + channels::WEIGHTS_PANEL + channels::GRAD_PANEL)
+        * core::mem::size_of::<f32>();
 
 use crate::error::check_len;
 use crate::layer::{Grads, Layer, Mode, Params, Shape, Tape, Window};

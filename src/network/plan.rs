@@ -287,14 +287,15 @@ impl<'a> Sequential<'a> {
         check_len("buffers", buffers, self.buffer_len())
     }
 
-    /// A batch norm trains on the batch's own statistics, which need two samples: checked
-    /// before a training pass writes anything.
+    /// A batch norm trains on the batch's own statistics, which need two values per channel
+    /// (two samples of a vector, or one image of two positions): checked before a training
+    /// pass writes anything.
     pub(super) fn check_training_batch(&self, batch: usize) -> Result<()> {
-        let has_batch_norm = self
-            .layers
-            .iter()
-            .any(|l| matches!(l.kind, LayerKind::BatchNorm(_)));
-        if has_batch_norm && batch == 1 {
+        let one_value = self.layers.iter().zip(self.geometry(batch)).any(|(l, g)| {
+            matches!(l.kind, LayerKind::BatchNorm(_))
+                && batch.saturating_mul(g.input.positions()) == 1
+        });
+        if one_value {
             return Err(Error::ZeroDimension { what: "batch - 1" });
         }
         Ok(())
