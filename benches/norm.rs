@@ -1,8 +1,10 @@
 //! Normalisation beside plain scalar loops: layer norm forward (training) + backward at
-//! `[64, 256]` and `[256, 784]`, batch norm forward (training) + backward at `[64, 256]`.
+//! `[64, 256]` and `[256, 784]`, batch norm forward (training) + backward at `[64, 256]`
+//! (`BatchNorm1d`) and at `[32, 16, 8, 8]` (`BatchNorm2d`).
 //!
 //! ```text
 //! cargo bench --bench norm
+//! cargo bench --bench norm -- batch_norm
 //! ```
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -120,6 +122,63 @@ fn scalar_bn(
     }
 }
 
+/// The textbook batch norm (training) of `[N, C, P]` forward and backward, channel by channel
+/// over its `N·P` values.
+#[allow(clippy::too_many_arguments)]
+fn scalar_bn_positions(
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    dy: &[f32],
+    (c, p): (usize, usize),
+    y: &mut [f32],
+    dx: &mut [f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    rm: &mut [f32],
+    rv: &mut [f32],
+) {
+    let n = x.len() / (c * p);
+    let count = (n * p) as f32;
+    let at = |i: usize, j: usize, k: usize| (i * c + j) * p + k;
+    for j in 0..c {
+        let mut sum = 0.0f32;
+        for i in 0..n {
+            for k in 0..p {
+                sum += x[at(i, j, k)];
+            }
+        }
+        let mean = sum / count;
+        let mut q = 0.0f32;
+        for i in 0..n {
+            for k in 0..p {
+                let d = x[at(i, j, k)] - mean;
+                q += d * d;
+            }
+        }
+        let rstd = 1.0 / (q / count + 1e-5).sqrt();
+        rm[j] = 0.9 * rm[j] + 0.1 * mean;
+        rv[j] = 0.9 * rv[j] + 0.1 * q / (count - 1.0);
+        let (mut a, mut bs) = (0.0f32, 0.0f32);
+        for i in 0..n {
+            for k in 0..p {
+                let xhat = (x[at(i, j, k)] - mean) * rstd;
+                y[at(i, j, k)] = xhat * w[j] + b[j];
+                a += dy[at(i, j, k)];
+                bs += dy[at(i, j, k)] * xhat;
+            }
+        }
+        dw[j] += bs;
+        db[j] += a;
+        for i in 0..n {
+            for k in 0..p {
+                let xhat = (x[at(i, j, k)] - mean) * rstd;
+                dx[at(i, j, k)] = rstd * w[j] * (dy[at(i, j, k)] - a / count - xhat * bs / count);
+            }
+        }
+    }
+}
+
 fn layer_norm(c: &mut Criterion) {
     let mut group = c.benchmark_group("layer_norm_fwd_bwd");
     for (rows, cols) in [(64usize, 256usize), (256, 784)] {
@@ -220,6 +279,63 @@ fn batch_norm(c: &mut Criterion) {
     group.finish();
 }
 
+fn batch_norm2d(c: &mut Criterion) {
+    let mut group = c.benchmark_group("batch_norm2d_fwd_bwd");
+    let (batch, channels, h, w_) = (32usize, 16usize, 8usize, 8usize);
+    let input = Shape::Image {
+        channels,
+        height: h,
+        width: w_,
+    };
+    let n = batch * input.len();
+    let x = data(n, 9, -2.0, 2.0);
+    let dy = data(n, 10, -1.0, 1.0);
+    let w = data(channels, 11, 0.5, 1.5);
+    let b = data(channels, 12, -0.5, 0.5);
+    let (mut y, mut dx) = (vec![0.0f32; n], vec![0.0f32; n]);
+    let (mut dw, mut db) = (vec![0.0f32; channels], vec![0.0f32; channels]);
+    let (mut rm, mut rv) = (vec![0.0f32; channels], vec![1.0f32; channels]);
+    let bn = BatchNorm::new(channels);
+    let mut buffers = [&rm[..], &rv[..], &[0.0]].concat();
+    let mut stats = vec![0.0f32; bn.saved_len(input, batch)];
+    group.throughput(Throughput::Elements(n as u64));
+    let id = format!("{batch}x{channels}x{h}x{w_}");
+    group.bench_function(BenchmarkId::new("descent", &id), |bench| {
+        bench.iter(|| {
+            let params = Params::new(&w, &b);
+            let mode = Mode::Train {
+                buffers: &mut buffers,
+                saved: &mut stats,
+                rng: None,
+            };
+            bn.forward(input, mode, params, black_box(&x), &mut y)
+                .unwrap();
+            let tape = Tape::train(black_box(&x), &y, &stats);
+            let grads = Grads::new(&mut dw, &mut db);
+            bn.backward(input, params, tape, black_box(&dy), Some(&mut dx), grads)
+                .unwrap();
+        })
+    });
+    group.bench_function(BenchmarkId::new("scalar", &id), |bench| {
+        bench.iter(|| {
+            scalar_bn_positions(
+                black_box(&x),
+                &w,
+                &b,
+                black_box(&dy),
+                (channels, h * w_),
+                &mut y,
+                &mut dx,
+                &mut dw,
+                &mut db,
+                &mut rm,
+                &mut rv,
+            )
+        })
+    });
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(300))
@@ -230,6 +346,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = layer_norm, batch_norm
+    targets = layer_norm, batch_norm, batch_norm2d
 }
 criterion_main!(benches);

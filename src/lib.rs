@@ -48,6 +48,7 @@ mod arch;
 mod error;
 
 pub mod activation;
+pub mod conv;
 pub mod dense;
 pub mod dropout;
 pub mod gemm;

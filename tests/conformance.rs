@@ -7,6 +7,8 @@ mod activations;
 mod case;
 #[path = "../examples/conformance/clipping.rs"]
 mod clipping;
+#[path = "../examples/conformance/conv.rs"]
+mod conv;
 #[path = "../examples/conformance/dense.rs"]
 mod dense;
 #[path = "../examples/conformance/losses.rs"]
@@ -21,6 +23,8 @@ mod regularization;
 mod run;
 #[path = "../examples/conformance/schedules.rs"]
 mod schedules;
+#[path = "../examples/conformance/used.rs"]
+mod used;
 
 use std::path::PathBuf;
 

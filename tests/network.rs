@@ -6,6 +6,7 @@ mod common;
 
 use common::Rng;
 use descent::activation::{Activation, LeakyRelu};
+use descent::conv::{Conv1d, Conv2d};
 use descent::dense::Dense;
 use descent::layer::{Grads, Layer as _, Mode, Params as LParams, Shape, Tape};
 use descent::network::{Layer, LayerKind, Params, Sequential};
@@ -31,12 +32,12 @@ const NET: Sequential = Sequential::new(5, &LAYERS);
 /// Parameters drawn like `nn.Linear`'s: uniform in ±1/√in.
 fn params(net: &Sequential, rng: &mut Rng) -> Vec<f32> {
     let mut p = Vec::new();
-    let mut width = net.input_features;
+    let mut shape = net.input;
     for layer in net.layers {
-        let n = layer.param_len(width);
-        let scale = 1.0 / (width as f32).sqrt();
+        let n = layer.param_len();
+        let scale = 1.0 / (shape.len() as f32).sqrt();
         p.extend((0..n).map(|_| rng.next() * scale));
-        width = layer.output_width(width);
+        shape = layer.output_shape(shape);
     }
     p
 }
@@ -596,4 +597,148 @@ fn every_activation_layer_uses_its_own_kernels() {
         let want = [dw1, db1, dw2, db2].concat();
         assert_eq!(grads, want, "{act:?} backward");
     }
+}
+
+/// A convolutional model over `[1, 6, 5]` images: the passes equal the layers called by hand,
+/// the sizes follow the shapes, and the tensors carry torch's names and shapes.
+#[test]
+fn convolutional_model_is_its_layers() {
+    let c1 = Conv2d::new(1, 4, [3, 3]).with_padding([1, 1]);
+    let c2 = Conv2d::new(4, 2, [2, 2]).with_stride([2, 2]).without_bias();
+    let layers = [
+        Layer::conv2d(c1),
+        Layer::activation(Activation::Relu),
+        Layer::conv2d(c2),
+    ];
+    let image = |channels, height, width| Shape::Image {
+        channels,
+        height,
+        width,
+    };
+    let net = Sequential::shaped(image(1, 6, 5), &layers);
+    assert_eq!(net.input_shape(1), image(4, 6, 5));
+    assert_eq!(net.output_shape(), image(2, 3, 2));
+    assert_eq!(net.trainable_len(), 4 * 9 + 4 + 2 * 4 * 4);
+    assert_eq!(net.max_width(), 120);
+    let names: Vec<_> = net
+        .tensors()
+        .map(|t| (format!("{}.{}", t.layer, t.name), t.dims().to_vec()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("0.weight".to_string(), vec![4, 1, 3, 3]),
+            ("0.bias".to_string(), vec![4]),
+            ("2.weight".to_string(), vec![2, 4, 2, 2]),
+        ]
+    );
+
+    let batch = 3;
+    let mut rng = Rng::new(5);
+    let p = rng.vec(net.trainable_len());
+    let x = rng.vec(batch * 30);
+    let mut acts = vec![0.0; net.activation_len(batch)];
+    let mut gen = Xoshiro256PlusPlus::seed_from_u64(1);
+    let y = net
+        .forward_train(&p[..], &mut [], &x, &mut acts, &mut gen)
+        .unwrap()
+        .to_vec();
+    let (w1, rest) = p.split_at(36);
+    let (b1, w2) = rest.split_at(4);
+    let mut h = vec![0.0; batch * 120];
+    c1.forward(image(1, 6, 5), Mode::EVAL, LParams::new(w1, b1), &x, &mut h)
+        .unwrap();
+    let mut a = vec![0.0; h.len()];
+    let relu = Activation::Relu;
+    relu.forward(image(4, 6, 5), Mode::EVAL, LParams::NONE, &h, &mut a)
+        .unwrap();
+    let mut want = vec![0.0; batch * 12];
+    c2.forward(
+        image(4, 6, 5),
+        Mode::EVAL,
+        LParams::new(w2, &[]),
+        &a,
+        &mut want,
+    )
+    .unwrap();
+    assert_eq!(y, want);
+    let mut y_eval = vec![0.0; y.len()];
+    let mut scratch = vec![0.0; net.scratch_len(batch)];
+    net.forward(&p[..], &[], &x, &mut y_eval, &mut scratch)
+        .unwrap();
+    assert_eq!(y_eval, want);
+
+    let dy = rng.vec(y.len());
+    let mut grads = vec![0.0; net.trainable_len()];
+    net.backward(&p[..], &x, &acts, &dy, &mut grads, &mut scratch)
+        .unwrap();
+    let (mut da, mut dw2) = (vec![0.0; a.len()], vec![0.0; w2.len()]);
+    let tape = Tape::train(&a, &[], &[]);
+    let g = Grads::new(&mut dw2, &mut []);
+    c2.backward(
+        image(4, 6, 5),
+        LParams::new(w2, &[]),
+        tape,
+        &dy,
+        Some(&mut da),
+        g,
+    )
+    .unwrap();
+    let mut dh = vec![0.0; h.len()];
+    let tape = Tape::train(&h, &a, &[]);
+    relu.backward(
+        image(4, 6, 5),
+        LParams::NONE,
+        tape,
+        &da,
+        Some(&mut dh),
+        Grads::NONE,
+    )
+    .unwrap();
+    let (mut dw1, mut db1) = (vec![0.0; 36], vec![0.0; 4]);
+    let g = Grads::new(&mut dw1, &mut db1);
+    let tape = Tape::train(&x, &[], &[]);
+    c1.backward(image(1, 6, 5), LParams::new(w1, b1), tape, &dh, None, g)
+        .unwrap();
+    assert_eq!(grads, [dw1, db1, dw2].concat());
+}
+
+/// A model whose layers do not chain says where: a dense layer after an image, a
+/// convolution of the wrong rank, a window longer than its input.
+#[test]
+fn convolutional_model_errors() {
+    let seq = Shape::Sequence {
+        channels: 2,
+        length: 4,
+    };
+    let dense_after_conv = [Layer::conv1d(Conv1d::new(2, 3, 3)), Layer::dense(6, 1)];
+    let rank = Error::RankMismatch {
+        what: "input",
+        expected: 1,
+        actual: 2,
+    };
+    assert_eq!(
+        Sequential::shaped(seq, &dense_after_conv).validate(),
+        Err(rank)
+    );
+    let conv2d_on_sequence = [Layer::conv2d(Conv2d::new(2, 3, [1, 1]))];
+    assert_eq!(
+        Sequential::shaped(seq, &conv2d_on_sequence).validate(),
+        Err(Error::RankMismatch {
+            what: "input",
+            expected: 3,
+            actual: 2
+        })
+    );
+    let too_long = [Layer::conv1d(Conv1d::new(2, 3, 5))];
+    assert_eq!(
+        Sequential::shaped(seq, &too_long).validate(),
+        Err(Error::WindowExceedsInput {
+            what: "kernel_size",
+            span: 5,
+            input: 4
+        })
+    );
+    let net = Sequential::shaped(seq, &too_long);
+    assert_eq!((net.output_features(), net.activation_len(8)), (0, 0));
 }

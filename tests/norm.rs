@@ -21,8 +21,10 @@ use common::{for_each_isa, Rng, U};
 use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape};
 use descent::norm::{BatchNorm, LayerNorm};
 use reference::{
-    bn_apply, bn_backward_ref, bn_dx_scale, bn_eval_backward_ref, bn_moments, bn_train_ref,
-    bn_xhat, f64s, ln_backward_ref, ln_dx_scale, ln_ref, ln_xhat, param_scales, xhat_scale,
+    bn_apply, bn_apply_p, bn_backward_ref, bn_backward_ref_p, bn_dx_scale, bn_dx_scale_p,
+    bn_eval_backward_ref, bn_eval_backward_ref_p, bn_moments, bn_moments_p, bn_train_ref,
+    bn_train_ref_p, bn_xhat, bn_xhat_p, chan, chan_pivot, f64s, ln_backward_ref, ln_dx_scale,
+    ln_ref, ln_xhat, param_scales, param_scales_p, xhat_scale,
 };
 
 const SENTINEL: f32 = -7777.0;
@@ -511,8 +513,23 @@ fn run_bn(
     dy: &[f32],
     off: usize,
 ) -> BnOut {
+    run_bn_in(m, Shape::Features(m.features), x, w, b, rm, rv, dy, off)
+}
+
+/// [`run_bn`] on samples of shape `input`.
+#[allow(clippy::too_many_arguments)]
+fn run_bn_in(
+    m: &BatchNorm,
+    input: Shape,
+    x: &[f32],
+    w: Option<&[f32]>,
+    b: Option<&[f32]>,
+    rm: &[f32],
+    rv: &[f32],
+    dy: &[f32],
+    off: usize,
+) -> BnOut {
     let (n, c) = (x.len(), m.features);
-    let input = Shape::Features(c);
     let wl = m.weight_len();
     let xp = padded_with(x, off);
     let dyp = padded_with(dy, off);
@@ -1157,4 +1174,696 @@ fn empty_parameters_are_absent_ones_once() {
     let none = run_bn(Params::NONE);
     assert_eq!(run_bn(Params::new(empty, empty)), none);
     assert!(none.1.iter().any(|&v| f32::from_bits(v) != 0.0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// batch norm over positions: [N, C, L] and [N, C, H, W]
+// ---------------------------------------------------------------------------------------------
+
+/// `nn.BatchNorm1d(C)` on `[N, C, L]`.
+fn seq(c: usize, l: usize) -> Shape {
+    Shape::Sequence {
+        channels: c,
+        length: l,
+    }
+}
+
+/// `nn.BatchNorm2d(C)` on `[N, C, H, W]`.
+fn img(c: usize, h: usize, w: usize) -> Shape {
+    Shape::Image {
+        channels: c,
+        height: h,
+        width: w,
+    }
+}
+
+/// One random case of a batch norm over `input` (`N` samples): the data and the layer.
+#[derive(Clone)]
+struct BnCase {
+    m: BatchNorm,
+    input: Shape,
+    x: Vec<f32>,
+    dy: Vec<f32>,
+    w: Option<Vec<f32>>,
+    b: Option<Vec<f32>>,
+    rm: Vec<f32>,
+    rv: Vec<f32>,
+}
+
+impl BnCase {
+    fn new(rng: &mut Rng, m: BatchNorm, input: Shape, batch: usize) -> Self {
+        let (c, n) = (m.features, batch * input.len());
+        // A shifted mean, so the pivot matters.
+        let x = rng.vec(n).iter().map(|v| v * 3.0 - 0.5).collect();
+        let dy = rng.vec(n);
+        let w = m.affine.then(|| uniform(rng, c, 0.5, 1.5));
+        let b = m.affine.then(|| rng.vec(c));
+        let rm = rng.vec(c);
+        let rv = uniform(rng, c, 0.5, 2.0);
+        BnCase {
+            m,
+            input,
+            x,
+            dy,
+            w,
+            b,
+            rm,
+            rv,
+        }
+    }
+
+    fn run(&self, off: usize) -> BnOut {
+        run_bn_in(
+            &self.m,
+            self.input,
+            &self.x,
+            self.w.as_deref(),
+            self.b.as_deref(),
+            &self.rm,
+            &self.rv,
+            &self.dy,
+            off,
+        )
+    }
+
+    /// The context of a failure.
+    fn ctx(&self) -> String {
+        let batch = self.x.len() / self.input.len();
+        let m = &self.m;
+        format!(
+            "N={batch} {:?} affine={} momentum={:?} eps={}",
+            self.input, m.affine, m.momentum, m.eps
+        )
+    }
+}
+
+/// Checks every output of [`run_bn_in`] (tracking running statistics, which start at
+/// `num_batches_tracked = 0`) against the f64 reference over `n = N·P` values per channel,
+/// with the tolerances of this file's header: `y`, `rstd`, running statistics `4u√n`, `δ`
+/// `4u√n·(√var + |δ|)`, `dx` `8u√n` of `dx_scale`, `dweight`/`dbias` `8u√n` of their scales;
+/// evaluation `y` and `dx` `4u`, `dweight`/`dbias` `8u√n`.
+fn check_bn_case(t: &BnCase, o: &BnOut) {
+    let (m, c, p) = (&t.m, t.m.features, t.input.positions());
+    let n = t.x.len();
+    let count = n / c; // N·P
+    let k = sqrt(count);
+    let (xd, dyd) = (f64s(&t.x), f64s(&t.dy));
+    let wd = t.w.as_deref().map(f64s);
+    let bd = t.b.as_deref().map(f64s);
+    let e = m.eps as f64;
+    let ctx = t.ctx();
+    let y = bn_train_ref_p(&xd, wd.as_deref(), bd.as_deref(), c, p, e);
+    assert_close(&format!("y {ctx}"), &o.y, &y, 4.0 * k);
+    let (mean, var, unbiased) = bn_moments_p(&xd, c, p);
+    let rstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + e).sqrt()).collect();
+    assert_close(&format!("rstd {ctx}"), &o.stats[c..], &rstd, 4.0 * k);
+    for j in 0..c {
+        let rel = mean[j] - xd[j * p];
+        let err = (o.stats[j] as f64 - rel).abs();
+        let tol = 4.0 * U * k * (var[j].sqrt() + rel.abs());
+        assert!(err <= tol, "δ[{j}] {ctx}: {} vs {rel}", o.stats[j]);
+    }
+    // A fresh counter: the cumulative average's first weight is 1.
+    let f = m.momentum.map_or(1.0, f64::from);
+    let want_rm: Vec<f64> = (0..c)
+        .map(|j| (1.0 - f) * t.rm[j] as f64 + f * mean[j])
+        .collect();
+    let want_rv: Vec<f64> = (0..c)
+        .map(|j| (1.0 - f) * t.rv[j] as f64 + f * unbiased[j])
+        .collect();
+    assert_close(
+        &format!("running_mean {ctx}"),
+        &o.running_mean,
+        &want_rm,
+        4.0 * k,
+    );
+    assert_close(
+        &format!("running_var {ctx}"),
+        &o.running_var,
+        &want_rv,
+        4.0 * k,
+    );
+    let (dx, dw, db) = bn_backward_ref_p(&xd, wd.as_deref(), &dyd, c, p, e);
+    let sc = bn_dx_scale_p(&xd, wd.as_deref(), &dyd, c, p, e);
+    assert_scaled(&format!("dx {ctx}"), &o.dx, &dx, 8.0 * k, &sc);
+    let xs = xhat_scale(&bn_xhat_p(&xd, &mean, &var, c, p, e), |i| {
+        chan_pivot(i, c, p)
+    });
+    let (sw, sb) = param_scales_p(&xs, &dyd, c, p);
+    if m.affine {
+        assert_scaled(&format!("dweight {ctx}"), &o.dw, &dw, 8.0 * k, &sw);
+        assert_scaled(&format!("dbias {ctx}"), &o.db, &db, 8.0 * k, &sb);
+    } else {
+        assert!(o.dw.is_empty() && o.db.is_empty());
+    }
+    // Evaluation with the (f32) running statistics the kernel produced.
+    let (rmd, rvd) = (f64s(&o.running_mean), f64s(&o.running_var));
+    let ey = bn_apply_p(&xd, wd.as_deref(), bd.as_deref(), &rmd, &rvd, c, p, e);
+    let no_bias_y = bn_apply_p(&xd, wd.as_deref(), None, &rmd, &rvd, c, p, e);
+    let sc: Vec<f64> = (0..n)
+        .map(|i| no_bias_y[i].abs() + bd.as_deref().map_or(0.0, |b| b[chan(i, c, p)].abs()))
+        .collect();
+    assert_scaled(&format!("eval y {ctx}"), &o.eval_y, &ey, 4.0, &sc);
+    let (edx, edw, edb) = bn_eval_backward_ref_p(&xd, wd.as_deref(), &rmd, &rvd, &dyd, c, p, e);
+    assert_close(&format!("eval dx {ctx}"), &o.eval_dx, &edx, 4.0);
+    let xs: Vec<f64> = bn_xhat_p(&xd, &rmd, &rvd, c, p, e)
+        .iter()
+        .map(|v| v.abs())
+        .collect();
+    let (sw, sb) = param_scales_p(&xs, &dyd, c, p);
+    if m.affine {
+        assert_scaled(
+            &format!("eval dweight {ctx}"),
+            &o.eval_dw,
+            &edw,
+            8.0 * k,
+            &sw,
+        );
+        assert_scaled(&format!("eval dbias {ctx}"), &o.eval_db, &edb, 8.0 * k, &sb);
+    }
+}
+
+/// Every output of two runs, bit for bit.
+fn assert_same_bits(a: &BnOut, b: &BnOut, ctx: &str) {
+    for (what, p, q) in [
+        ("y", &a.y, &b.y),
+        ("stats", &a.stats, &b.stats),
+        ("running_mean", &a.running_mean, &b.running_mean),
+        ("running_var", &a.running_var, &b.running_var),
+        ("dx", &a.dx, &b.dx),
+        ("dweight", &a.dw, &b.dw),
+        ("dbias", &a.db, &b.db),
+        ("eval y", &a.eval_y, &b.eval_y),
+        ("eval dx", &a.eval_dx, &b.eval_dx),
+        ("eval dweight", &a.eval_dw, &b.eval_dw),
+        ("eval dbias", &a.eval_db, &b.eval_db),
+    ] {
+        assert_eq!(bits(p), bits(q), "{what} {ctx}");
+    }
+}
+
+/// Without running statistics: training forward (no buffers) and backward, and the
+/// evaluation forward, which uses the batch's statistics and must give the training `y`'s
+/// bits; an evaluation tape is refused. Checks `y`, `dx`, `dweight`, `dbias` against the
+/// reference with [`check_bn_case`]'s tolerances.
+fn check_bn_untracked(t: &BnCase) {
+    let (m, input, c, p) = (&t.m, t.input, t.m.features, t.input.positions());
+    assert!(!m.track_running_stats);
+    let n = t.x.len();
+    let k = sqrt(n / c);
+    let (w, b) = (t.w.as_deref().unwrap_or(&[]), t.b.as_deref().unwrap_or(&[]));
+    let params = Params::new(w, b);
+    let (mut y, mut stats) = (vec![SENTINEL; n], vec![SENTINEL; 2 * c]);
+    m.forward(input, Mode::train(&mut stats), params, &t.x, &mut y)
+        .unwrap();
+    let mut ey = vec![SENTINEL; n];
+    m.forward(input, Mode::EVAL, params, &t.x, &mut ey).unwrap();
+    let ctx = format!("untracked {}", t.ctx());
+    assert_eq!(bits(&ey), bits(&y), "{ctx}");
+    let (mut dx, mut dw, mut db) = (vec![SENTINEL; n], vec![0.0; w.len()], vec![0.0; b.len()]);
+    let tape = Tape::train(&t.x, &y, &stats);
+    m.backward(
+        input,
+        params,
+        tape,
+        &t.dy,
+        Some(&mut dx),
+        Grads::new(&mut dw, &mut db),
+    )
+    .unwrap();
+    let mut edx = vec![SENTINEL; n];
+    assert_eq!(
+        m.backward(
+            input,
+            params,
+            Tape::eval(&t.x, &ey, &[]),
+            &t.dy,
+            Some(&mut edx),
+            Grads::NONE
+        ),
+        Err(descent::Error::InvalidHyperParameter {
+            what: "track_running_stats"
+        })
+    );
+    assert!(edx.iter().all(|v| v.to_bits() == SENTINEL.to_bits()));
+    let (xd, dyd) = (f64s(&t.x), f64s(&t.dy));
+    let wd = t.w.as_deref().map(f64s);
+    let bd = t.b.as_deref().map(f64s);
+    let e = m.eps as f64;
+    let want = bn_train_ref_p(&xd, wd.as_deref(), bd.as_deref(), c, p, e);
+    assert_close(&format!("y {ctx}"), &y, &want, 4.0 * k);
+    let (want_dx, want_dw, want_db) = bn_backward_ref_p(&xd, wd.as_deref(), &dyd, c, p, e);
+    let sc = bn_dx_scale_p(&xd, wd.as_deref(), &dyd, c, p, e);
+    assert_scaled(&format!("dx {ctx}"), &dx, &want_dx, 8.0 * k, &sc);
+    let (mean, var, _) = bn_moments_p(&xd, c, p);
+    let xs = xhat_scale(&bn_xhat_p(&xd, &mean, &var, c, p, e), |i| {
+        chan_pivot(i, c, p)
+    });
+    let (sw, sb) = param_scales_p(&xs, &dyd, c, p);
+    if m.affine {
+        assert_scaled(&format!("dweight {ctx}"), &dw, &want_dw, 8.0 * k, &sw);
+        assert_scaled(&format!("dbias {ctx}"), &db, &want_db, 8.0 * k, &sb);
+    }
+}
+
+/// A random sequence or image shape of `c` channels with at least two positions.
+fn random_shape(rng: &mut Rng, c: usize) -> Shape {
+    let draw = |rng: &mut Rng, n: usize| ((rng.next() * 0.5 + 0.5) * n as f32) as usize % n + 1;
+    if rng.next() < 0.0 {
+        seq(c, 1 + draw(rng, 40))
+    } else {
+        let h = draw(rng, 9);
+        let w = draw(rng, 9).max(3 - h.min(2));
+        img(c, h, w)
+    }
+}
+
+#[test]
+fn batch_norm_over_sequences_and_images_matches_the_f64_reference() {
+    for_each_isa(|_| batch_norm_over_sequences_and_images_matches_the_f64_reference_once());
+}
+
+/// One instruction set of [`batch_norm_over_sequences_and_images_matches_the_f64_reference`]:
+/// random `[N, C, L]` and `[N, C, H, W]`, training and evaluation, affine or not, running
+/// statistics or not, three momenta; and shapes whose channels span many blocks of the
+/// blocked sums (`N·P` up to 6400, a run of 300 positions).
+fn batch_norm_over_sequences_and_images_matches_the_f64_reference_once() {
+    let mut rng = Rng::new(11);
+    let mut shapes: Vec<(usize, Shape)> = Vec::new();
+    for _ in 0..60 {
+        let c = 1 + (rng.next() * 0.5 + 0.5).mul_add(6.0, 0.0) as usize % 6;
+        let batch = 1 + (rng.next() * 0.5 + 0.5).mul_add(5.0, 0.0) as usize % 5;
+        shapes.push((batch, random_shape(&mut rng, c)));
+    }
+    shapes.extend([
+        (4, img(3, 40, 40)),
+        (2, seq(2, 300)),
+        (1, seq(1, 2)),
+        (32, img(2, 8, 8)),
+    ]);
+    for (i, &(batch, input)) in shapes.iter().enumerate() {
+        let c = input.channels();
+        let m = BatchNorm {
+            features: c,
+            eps: [1e-5, 1e-3][i % 2],
+            momentum: [Some(0.1), Some(0.7), None][i % 3],
+            affine: i % 4 < 2,
+            track_running_stats: i % 5 != 4,
+        };
+        let t = BnCase::new(&mut rng, m, input, batch);
+        if !m.track_running_stats {
+            check_bn_untracked(&t);
+            continue;
+        }
+        let o = t.run(0);
+        check_bn_case(&t, &o);
+        for off in 1..=3 {
+            assert_same_bits(&t.run(off), &o, &format!("{} off={off}", t.ctx()));
+        }
+    }
+}
+
+#[test]
+fn batch_norm_over_every_position_count_on_every_instruction_set() {
+    // Every instruction set, the scalar one included; without `std` there is no override,
+    // and the one the build dispatches to runs.
+    #[cfg(feature = "std")]
+    for isa in descent::Isa::available() {
+        descent::simd::with_isa(isa, || batch_norm_over_every_position_count_once(isa));
+    }
+    #[cfg(not(feature = "std"))]
+    batch_norm_over_every_position_count_once(descent::simd::isa());
+}
+
+/// One instruction set of [`batch_norm_over_every_position_count_on_every_instruction_set`]:
+/// every `P` in 0..=70 (every tail length of the lanes, and runs of up to nine vectors), as
+/// `[N, 3, P]` against the f64 reference and on sub-slices at offsets 1 to 3 (the same bits),
+/// and as `[N, 3, H, W]` with `H·W = P` (the same bits again: only `P` matters). `P = 0` is
+/// an error (`ZeroDimension` naming `"input"`) with nothing written.
+fn batch_norm_over_every_position_count_once(isa: descent::Isa) {
+    let mut rng = Rng::new(12);
+    let c = 3;
+    for p in 0..=70usize {
+        if p == 0 {
+            let bn = BatchNorm::new(c);
+            let want: descent::Result<()> = Err(descent::Error::ZeroDimension { what: "input" });
+            let mut bufs = buffers(&[0.0; 3], &[1.0; 3], 0.0);
+            let mut saved = vec![SENTINEL; 2 * c];
+            let mut y: Vec<f32> = vec![];
+            for input in [seq(c, 0), img(c, 0, 4), img(c, 5, 0)] {
+                assert_eq!(bn.output_shape(input).map(|_| ()), want);
+                let mode = Mode::Train {
+                    buffers: &mut bufs,
+                    saved: &mut saved,
+                    rng: None,
+                };
+                assert_eq!(bn.forward(input, mode, Params::NONE, &[], &mut y), want);
+                let mode = Mode::Eval { buffers: &bufs };
+                assert_eq!(bn.forward(input, mode, Params::NONE, &[], &mut y), want);
+                let tape = Tape::train(&[], &[], &saved);
+                let r = bn.backward(input, Params::NONE, tape, &[], None, Grads::NONE);
+                assert_eq!(r, want);
+            }
+            assert_eq!(bufs, buffers(&[0.0; 3], &[1.0; 3], 0.0));
+            assert!(saved.iter().all(|v| v.to_bits() == SENTINEL.to_bits()));
+            continue;
+        }
+        // Two positions or more train on one sample.
+        let batches: &[usize] = if p == 1 { &[2, 3] } else { &[1, 2, 3] };
+        for &batch in batches {
+            for affine in [true, false] {
+                let m = bn(c, affine, if affine { 1e-5 } else { 1e-3 });
+                let t = BnCase::new(&mut rng, m, seq(c, p), batch);
+                let o = t.run(0);
+                check_bn_case(&t, &o);
+                let ctx = format!("{isa} {}", t.ctx());
+                for off in 1..=3 {
+                    assert_same_bits(&t.run(off), &o, &format!("{ctx} off={off}"));
+                }
+                let h = (1..=p)
+                    .rev()
+                    .find(|h| p % h == 0 && h * h <= p)
+                    .unwrap_or(1);
+                let as_image = BnCase {
+                    input: img(c, h, p / h),
+                    ..t
+                };
+                assert_same_bits(&as_image.run(0), &o, &format!("{ctx} as [{h}, {}]", p / h));
+            }
+        }
+    }
+}
+
+#[test]
+fn batch_norm_with_one_position_is_the_vector_kernel() {
+    for_each_isa(|_| batch_norm_with_one_position_is_the_vector_kernel_once());
+}
+
+/// One instruction set of [`batch_norm_with_one_position_is_the_vector_kernel`]: `[N, C, 1]`
+/// and `[N, C, 1, 1]` give the bits of `[N, C]` in every output, with running statistics and
+/// without.
+fn batch_norm_with_one_position_is_the_vector_kernel_once() {
+    let mut rng = Rng::new(13);
+    for (batch, c) in [(2usize, 1usize), (3, 8), (5, 13), (9, 37)] {
+        for affine in [true, false] {
+            let m = bn(c, affine, 1e-5);
+            let t = BnCase::new(&mut rng, m, Shape::Features(c), batch);
+            let o = t.run(0);
+            for input in [seq(c, 1), img(c, 1, 1)] {
+                let other = BnCase { input, ..t.clone() };
+                assert_same_bits(&other.run(0), &o, &format!("{input:?}"));
+            }
+            let m = BatchNorm {
+                track_running_stats: false,
+                ..m
+            };
+            let params = Params::new(t.w.as_deref().unwrap_or(&[]), t.b.as_deref().unwrap_or(&[]));
+            let untracked = |input: Shape| {
+                let n = t.x.len();
+                let (mut y, mut ey, mut stats) = (vec![0.0; n], vec![0.0; n], vec![0.0; 2 * c]);
+                m.forward(input, Mode::train(&mut stats), params, &t.x, &mut y)
+                    .unwrap();
+                m.forward(input, Mode::EVAL, params, &t.x, &mut ey).unwrap();
+                let mut dx = vec![0.0; n];
+                let tape = Tape::train(&t.x, &y, &stats);
+                m.backward(input, params, tape, &t.dy, Some(&mut dx), Grads::NONE)
+                    .unwrap();
+                (bits(&y), bits(&ey), bits(&stats), bits(&dx))
+            };
+            let want = untracked(Shape::Features(c));
+            assert_eq!(untracked(seq(c, 1)), want);
+            assert_eq!(untracked(img(c, 1, 1)), want);
+        }
+    }
+}
+
+#[test]
+fn batch_norm_over_positions_gradients_match_finite_differences() {
+    for_each_isa(|_| batch_norm_over_positions_gradients_match_finite_differences_once());
+}
+
+/// One instruction set of [`batch_norm_over_positions_gradients_match_finite_differences`]:
+/// the training tape against central differences of the f64 forward through the batch
+/// statistics, the evaluation tape through the fixed (updated) running statistics; the
+/// tolerances of [`batch_norm_gradients_match_finite_differences`] with `n = N·P`.
+fn batch_norm_over_positions_gradients_match_finite_differences_once() {
+    let mut rng = Rng::new(14);
+    for (batch, input) in [
+        (1usize, seq(2, 3)),
+        (2, seq(3, 5)),
+        (3, img(2, 3, 3)),
+        (2, img(1, 1, 17)),
+        (2, img(3, 4, 5)),
+    ] {
+        for affine in [true, false] {
+            let (c, p) = (input.channels(), input.positions());
+            let e = 1e-5;
+            let m = bn(c, affine, e as f32);
+            let mut t = BnCase::new(&mut rng, m, input, batch);
+            t.x = rng.vec(t.x.len());
+            t.w = affine.then(|| uniform(&mut rng, c, -1.5, 1.5));
+            let o = t.run(0);
+            let n = t.x.len();
+            let k = sqrt(n / c);
+            let (xd, probe) = (f64s(&t.x), f64s(&t.dy));
+            let wd = t.w.as_deref().map(f64s);
+            let bd = t.b.as_deref().map(f64s);
+            let ctx = t.ctx();
+
+            let f = |x: &[f64], w: Option<&[f64]>, b: Option<&[f64]>| {
+                loss(&bn_train_ref_p(x, w, b, c, p, e), &probe)
+            };
+            let fd_x: Vec<f64> = (0..n)
+                .map(|i| central(&xd, i, |x| f(x, wd.as_deref(), bd.as_deref())))
+                .collect();
+            let sc = bn_dx_scale_p(&xd, wd.as_deref(), &probe, c, p, e);
+            assert_grad_scaled(&format!("train dx {ctx}"), &o.dx, &fd_x, 8.0 * k, &sc);
+            if let (Some(wd), Some(bd)) = (&wd, &bd) {
+                let fd_w: Vec<f64> = (0..c)
+                    .map(|j| central(wd, j, |w| f(&xd, Some(w), Some(bd))))
+                    .collect();
+                let fd_b: Vec<f64> = (0..c)
+                    .map(|j| central(bd, j, |b| f(&xd, Some(wd), Some(b))))
+                    .collect();
+                assert_grad(&format!("train dweight {ctx}"), &o.dw, &fd_w, 4.0 * k);
+                assert_grad(&format!("train dbias {ctx}"), &o.db, &fd_b, 4.0 * k);
+            }
+
+            let (rmd, rvd) = (f64s(&o.running_mean), f64s(&o.running_var));
+            let g = |x: &[f64], w: Option<&[f64]>, b: Option<&[f64]>| {
+                loss(&bn_apply_p(x, w, b, &rmd, &rvd, c, p, e), &probe)
+            };
+            let fd_x: Vec<f64> = (0..n)
+                .map(|i| central(&xd, i, |x| g(x, wd.as_deref(), bd.as_deref())))
+                .collect();
+            assert_grad(&format!("eval dx {ctx}"), &o.eval_dx, &fd_x, 4.0);
+            if let (Some(wd), Some(bd)) = (&wd, &bd) {
+                let fd_w: Vec<f64> = (0..c)
+                    .map(|j| central(wd, j, |w| g(&xd, Some(w), Some(bd))))
+                    .collect();
+                let fd_b: Vec<f64> = (0..c)
+                    .map(|j| central(bd, j, |b| g(&xd, Some(wd), Some(b))))
+                    .collect();
+                assert_grad(&format!("eval dweight {ctx}"), &o.eval_dw, &fd_w, 4.0 * k);
+                assert_grad(&format!("eval dbias {ctx}"), &o.eval_db, &fd_b, 4.0 * k);
+            }
+        }
+    }
+}
+
+#[test]
+fn batch_norm_over_positions_is_accurate_when_the_mean_dwarfs_the_spread() {
+    for_each_isa(|_| batch_norm_over_positions_is_accurate_when_the_mean_dwarfs_the_spread_once());
+}
+
+/// One instruction set of
+/// [`batch_norm_over_positions_is_accurate_when_the_mean_dwarfs_the_spread`]: mean `1e4`, std
+/// `1e-2`, the checks of [`check_bn_case`] and the batch variance itself to `1e-5` relative.
+fn batch_norm_over_positions_is_accurate_when_the_mean_dwarfs_the_spread_once() {
+    let mut rng = Rng::new(15);
+    for (batch, input) in [
+        (8usize, img(5, 7, 9)),
+        (3, seq(4, 300)),
+        (16, img(2, 16, 16)),
+    ] {
+        let c = input.channels();
+        let mut t = BnCase::new(&mut rng, BatchNorm::new(c), input, batch);
+        t.x = rng
+            .vec(t.x.len())
+            .iter()
+            .map(|v| 1e4 + v * 1.7e-2)
+            .collect();
+        let o = t.run(0);
+        check_bn_case(&t, &o);
+        let (_, _, unbiased) = bn_moments_p(&f64s(&t.x), c, input.positions());
+        let count = (t.x.len() / c) as f64;
+        for j in 0..c {
+            let var = 1.0 / (o.stats[c + j] as f64).powi(2) - 1e-5;
+            let want = unbiased[j] * (count - 1.0) / count;
+            assert!(
+                (var - want).abs() <= 1e-5 * want + 1e-5 * 4.0 * U * count.sqrt(),
+                "{var} {want} {}",
+                t.ctx()
+            );
+        }
+    }
+}
+
+#[test]
+fn batch_norm_over_positions_accumulates_parameter_gradients() {
+    for_each_isa(|_| batch_norm_over_positions_accumulates_parameter_gradients_once());
+}
+
+/// One instruction set of [`batch_norm_over_positions_accumulates_parameter_gradients`]: a
+/// second backward doubles `dweight` and `dbias` exactly and writes the same `dx`; leaving out
+/// the parameter gradients or `dx` changes neither of the others.
+fn batch_norm_over_positions_accumulates_parameter_gradients_once() {
+    let mut rng = Rng::new(16);
+    let (batch, input) = (3usize, img(5, 3, 7));
+    let c = input.channels();
+    let t = BnCase::new(&mut rng, BatchNorm::new(c), input, batch);
+    let (w, b) = (t.w.clone().unwrap(), t.b.clone().unwrap());
+    let params = Params::new(&w, &b);
+    let n = t.x.len();
+    let mut bufs = buffers(&t.rm, &t.rv, 0.0);
+    let (mut y, mut stats) = (vec![0.0; n], vec![0.0; 2 * c]);
+    let mode = Mode::Train {
+        buffers: &mut bufs,
+        saved: &mut stats,
+        rng: None,
+    };
+    t.m.forward(input, mode, params, &t.x, &mut y).unwrap();
+    let doubled = |v: &[f32]| bits(&v.iter().map(|a| a * 2.0).collect::<Vec<_>>());
+    for eval in [false, true] {
+        let tape = if eval {
+            Tape::eval(&t.x, &y, &bufs)
+        } else {
+            Tape::train(&t.x, &y, &stats)
+        };
+        let call = |dx: Option<&mut [f32]>, grads: Grads<'_>| {
+            t.m.backward(input, params, tape, &t.dy, dx, grads).unwrap()
+        };
+        let (mut dw, mut db, mut dx) = (vec![0.0; c], vec![0.0; c], vec![f32::NAN; n]);
+        call(Some(&mut dx), Grads::new(&mut dw, &mut db));
+        let (dx1, dw1, db1) = (dx.clone(), dw.clone(), db.clone());
+        call(Some(&mut dx), Grads::new(&mut dw, &mut db));
+        assert_eq!(bits(&dx), bits(&dx1), "eval={eval}");
+        assert_eq!(bits(&dw), doubled(&dw1), "eval={eval}");
+        assert_eq!(bits(&db), doubled(&db1), "eval={eval}");
+        let mut dx3 = vec![f32::NAN; n];
+        call(Some(&mut dx3), Grads::NONE);
+        assert_eq!(bits(&dx3), bits(&dx1), "eval={eval}");
+        let (mut dw4, mut db4) = (vec![0.0; c], vec![0.0; c]);
+        call(None, Grads::new(&mut dw4, &mut db4));
+        assert_eq!(bits(&dw4), bits(&dw1), "eval={eval}");
+        assert_eq!(bits(&db4), bits(&db1), "eval={eval}");
+    }
+}
+
+/// A tensor of a golden case: `(shape, data)`.
+fn tensor(v: &serde_json::Value) -> (Vec<usize>, Vec<f32>) {
+    let shape = v["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    let data = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_f64().unwrap() as f32)
+        .collect();
+    (shape, data)
+}
+
+#[test]
+fn batch_norm2d_torch_vectors() {
+    for_each_isa(|_| batch_norm2d_torch_vectors_once());
+}
+
+/// One instruction set of [`batch_norm2d_torch_vectors`]: the `batch_norm2d` cases of the
+/// conformance vectors (`nn.BatchNorm2d` on `[N, C, H, W]`, torch 2.15 on CPU in float32;
+/// `tests/data/batch_norm2d_torch_cases.json`, in the format of
+/// `tests/data/conformance/FORMAT.md`), every output element within
+/// `atol[key] + rtol·|want|`. The running statistics start from the case's, with
+/// `num_batches_tracked = 0`; a training case also checks backward for its `dy`.
+fn batch_norm2d_torch_vectors_once() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/batch_norm2d_torch_cases.json"
+    );
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let cases = file["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 4);
+    let (mut trained, mut evaluated) = (0, 0);
+    for case in cases {
+        assert_eq!(case["name"], "batch_norm2d");
+        let id = case["id"].as_str().unwrap();
+        let (hp, inputs, expected) = (&case["hparams"], &case["inputs"], &case["expected"]);
+        let (shape, x) = tensor(&inputs["x"]);
+        let [batch, c, h, w] = shape[..] else {
+            panic!("{id}: x has shape {shape:?}")
+        };
+        let input = img(c, h, w);
+        let m = BatchNorm {
+            eps: hp["eps"].as_f64().unwrap() as f32,
+            momentum: hp["momentum"].as_f64().map(|m| m as f32),
+            ..BatchNorm::new(c)
+        };
+        let (_, weight) = tensor(&inputs["weight"]);
+        let (_, bias) = tensor(&inputs["bias"]);
+        let (_, rm) = tensor(&inputs["running_mean"]);
+        let (_, rv) = tensor(&inputs["running_var"]);
+        let params = Params::new(&weight, &bias);
+        let mut bufs = buffers(&rm, &rv, 0.0);
+        let rtol = case["rtol"].as_f64().unwrap();
+        let check = |key: &str, got: &[f32]| {
+            let (want_shape, want) = tensor(&expected[key]);
+            assert_eq!(want.len(), got.len(), "{id} {key}: {want_shape:?}");
+            let atol = case["atol"][key].as_f64().unwrap();
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                let (g, w) = (*g as f64, *w as f64);
+                let tol = atol + rtol * w.abs();
+                assert!(
+                    (g - w).abs() <= tol,
+                    "{id} {key}[{i}]: got {g:e}, want {w:e}, |err| {:.3e} > {tol:.3e}",
+                    (g - w).abs()
+                );
+            }
+        };
+        let n = x.len();
+        assert_eq!(n, batch * input.len());
+        let mut y = vec![f32::NAN; n];
+        if hp["training"].as_bool().unwrap() {
+            let mut saved = vec![f32::NAN; m.saved_len(input, batch)];
+            let mode = Mode::Train {
+                buffers: &mut bufs,
+                saved: &mut saved,
+                rng: None,
+            };
+            m.forward(input, mode, params, &x, &mut y).unwrap();
+            check("y", &y);
+            check("running_mean", &bufs[..c]);
+            check("running_var", &bufs[c..2 * c]);
+            assert_eq!(bufs[2 * c], 1.0, "{id}: num_batches_tracked");
+            let (_, dy) = tensor(&inputs["dy"]);
+            let (mut dx, mut dw, mut db) = (vec![f32::NAN; n], vec![0.0; c], vec![0.0; c]);
+            let tape = Tape::train(&x, &y, &saved);
+            let grads = Grads::new(&mut dw, &mut db);
+            m.backward(input, params, tape, &dy, Some(&mut dx), grads)
+                .unwrap();
+            check("dx", &dx);
+            check("dweight", &dw);
+            check("dbias", &db);
+            trained += 1;
+        } else {
+            let mode = Mode::Eval { buffers: &bufs };
+            m.forward(input, mode, params, &x, &mut y).unwrap();
+            check("y", &y);
+            evaluated += 1;
+        }
+    }
+    assert_eq!((trained, evaluated), (3, 1));
 }

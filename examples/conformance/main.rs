@@ -11,6 +11,7 @@
 mod activations;
 mod case;
 mod clipping;
+mod conv;
 mod dense;
 mod losses;
 mod norms;
@@ -18,6 +19,7 @@ mod optimizers;
 mod regularization;
 mod run;
 mod schedules;
+mod used;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

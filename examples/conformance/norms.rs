@@ -1,17 +1,13 @@
 //! The `norms` family: `descent::norm` against torch's `nn.LayerNorm` and `nn.BatchNorm1d`.
 
 use crate::case::{Case, Tensor};
+use crate::used::Used;
 use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape};
 use descent::norm::{BatchNorm, LayerNorm};
-use std::cell::RefCell;
 
 /// Runs one case of the family.
 pub fn run(case: &Case) -> Result<(), String> {
-    let used = Used {
-        case,
-        hparams: RefCell::new(Vec::new()),
-        inputs: RefCell::new(Vec::new()),
-    };
+    let used = Used::new(case);
     match case.name.as_str() {
         "layer_norm" => layer_norm(&used)?,
         "batch_norm1d" => batch_norm1d(&used)?,
@@ -166,65 +162,4 @@ fn batch_norm1d(u: &Used) -> Result<(), String> {
         }
     }
     case.require_only(&produced)
-}
-
-/// Reads hyper-parameters and inputs and remembers which ones were read, so that a case with
-/// one this runner does not know fails instead of passing silently.
-struct Used<'a> {
-    case: &'a Case,
-    hparams: RefCell<Vec<&'static str>>,
-    inputs: RefCell<Vec<&'static str>>,
-}
-
-impl Used<'_> {
-    fn f32(&self, name: &'static str) -> Result<f32, String> {
-        self.hparams.borrow_mut().push(name);
-        Ok(self.case.hp_f64(name)? as f32)
-    }
-
-    fn opt_f32(&self, name: &'static str) -> Result<Option<f32>, String> {
-        self.hparams.borrow_mut().push(name);
-        Ok(self.case.hp_opt_f64(name)?.map(|v| v as f32))
-    }
-
-    fn flag(&self, name: &'static str) -> Result<bool, String> {
-        self.hparams.borrow_mut().push(name);
-        self.case.hp_bool(name)
-    }
-
-    /// A boolean hyper-parameter the vectors may leave out; `default` then.
-    fn flag_or(&self, name: &'static str, default: bool) -> Result<bool, String> {
-        if self.case.hparams.contains_key(name) {
-            self.flag(name)
-        } else {
-            Ok(default)
-        }
-    }
-
-    fn input(&self, name: &'static str) -> Result<&Tensor, String> {
-        self.inputs.borrow_mut().push(name);
-        self.case.input(name)
-    }
-
-    fn input_opt(&self, name: &'static str) -> Result<Option<Vec<f32>>, String> {
-        self.inputs.borrow_mut().push(name);
-        Ok(self.case.input_opt(name)?.map(Tensor::f32s))
-    }
-
-    fn all_used(&self) -> Result<(), String> {
-        let hp = self.hparams.borrow();
-        if let Some(extra) = self.case.hparams.keys().find(|k| !hp.contains(&k.as_str())) {
-            return Err(format!("unsupported hparam `{extra}`"));
-        }
-        let inputs = self.inputs.borrow();
-        if let Some(extra) = self
-            .case
-            .inputs
-            .keys()
-            .find(|k| !inputs.contains(&k.as_str()))
-        {
-            return Err(format!("unsupported input `{extra}`"));
-        }
-        Ok(())
-    }
 }

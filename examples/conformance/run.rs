@@ -14,6 +14,7 @@ pub fn run_case(case: &Case) -> Result<(), String> {
         "clipping" => crate::clipping::run(case),
         "regularization" => crate::regularization::run(case),
         "norms" => crate::norms::run(case),
+        "conv" => crate::conv::run(case),
         other => Err(format!("family `{other}` is not implemented")),
     }
 }

@@ -18,6 +18,7 @@
 mod input;
 
 use descent::activation::{Activation, Elu, LeakyRelu, Softplus};
+use descent::layer::Shape;
 use descent::network::{Layer, LayerKind, Params, Sequential};
 use descent::Error;
 use input::{same_bits, Input};
@@ -53,7 +54,7 @@ fn execution(data: &[u8]) {
         if i.byte() % 8 == 0 {
             layer = layer.frozen();
         }
-        width = layer.output_width(width);
+        width = layer.output_shape(Shape::Features(width)).len();
         layers.push(layer);
     }
     let net = Sequential::new(input_features, &layers);
@@ -140,7 +141,7 @@ fn run(net: &Sequential<'_>, i: &mut Input) {
     let (fl2, tl2, bl2) = (i.length(fl, odds), i.length(tl, odds), i.length(bl, odds));
     // The passes take the batch from `x`: whole samples of `input_features`, or an error
     // naming `x` with the whole samples it holds.
-    let width = net.input_features;
+    let width = net.input_features();
     let xl2 = i.length(batch.saturating_mul(width), odds);
     let x_err = (width != 0 && xl2 % width != 0).then(|| Error::LengthMismatch {
         what: "x",

@@ -1,10 +1,11 @@
-//! Layer norm, batch norm and dropout on arbitrary shapes, hyper-parameters, values, slice
-//! lengths and sub-slice offsets: every call returns `Ok` exactly when its arguments are valid,
-//! writes nothing on `Err`, never panics, and every output element whose inputs are tame
-//! (finite, |v| ≤ 1e15, eps ≥ 1e-6) agrees with the f64 reference of `tests/reference/norm.rs`
-//! within the bound of its own rounding analysis (see [`layer_norm`], [`batch_norm`]): `y`,
-//! the saved statistics, `dx`, `dweight`, `dbias` and the running statistics. An element that
-//! is not tame skips only itself (or its row, or column, where the others depend on it).
+//! Layer norm, batch norm (`[N, C]`, `[N, C, L]`, `[N, C, H, W]`) and dropout on arbitrary
+//! shapes, hyper-parameters, values, slice lengths and sub-slice offsets: every call returns
+//! `Ok` exactly when its arguments are valid, writes nothing on `Err`, never panics, and every
+//! output element whose inputs are tame (finite, |v| ≤ 1e15, eps ≥ 1e-6) agrees with the f64
+//! reference of `tests/reference/norm.rs` within the bound of its own rounding analysis (see
+//! [`layer_norm`], [`batch_norm`]): `y`, the saved statistics, `dx`, `dweight`, `dbias` and the
+//! running statistics. An element that is not tame skips only itself (or its row, or channel,
+//! where the others depend on it).
 #![no_main]
 
 #[path = "input.rs"]
@@ -277,23 +278,57 @@ fn layer_norm(i: &mut Input) {
     }
 }
 
-/// Batch norm on `rows` samples of `c` channels; the reductions run down a column (`n = rows`
-/// terms). The comparison, element by element, as for [`layer_norm`] with the column in place
-/// of the row (every output of column `j` needs the column of `x` tame, and `weight[j]`,
-/// `bias[j]` for `y`; `dx`, `dweight`, `dbias` also the column of `dy`), and:
-/// * `y`, `stats` (`δ`, `rstd`): `4(n + 2)·u` of the scales of [`layer_norm`];
-/// * the running statistics `(1 − m)·old + m·new` (in `f64` from the `f32` batch mean
-///   `pivot + δ` and unbiased variance `q/(n − 1)`): `m` times the error of the new value
-///   (`4(n + 2)·u·(|mean| + √var)`, `4(n + 2)·u·var_unbiased`) and two roundings;
-/// * `dx`, `dweight`, `dbias`: `8(n + 2)·u` of `tests/norm.rs`'s scales (`dx_scale`,
+/// The shape of a batch-norm sample: `[C]` (half the time), `[C, L]` or `[C, H, W]` (`L` up to
+/// 80 and `H·W` up to 64 positions, so a channel's `N·P` values span several blocks of the
+/// blocked sums; a zero dimension one time in 16 per dimension, which is an error).
+fn bn_shape(i: &mut Input, c: usize) -> Shape {
+    match i.byte() % 4 {
+        0 | 1 => Shape::Features(c),
+        2 => Shape::Sequence {
+            channels: c,
+            length: i.size(80),
+        },
+        _ => Shape::Image {
+            channels: c,
+            height: i.size(8),
+            width: i.size(8),
+        },
+    }
+}
+
+/// The roundings, in units of `u`, of a sum over the `n` values of a channel with `p`
+/// positions per sample: `n` for the `[N, C]` kernel (a plain `f32` sum down the batch);
+/// `min(n, 32) + 4` for `P > 1` (the blocked sum: at most 32 terms per lane in a block, three
+/// roundings adding the lanes, one more for the blocks' `f64` total, see `src/simd/reduce.rs`).
+fn sum_roundings(n: usize, p: usize) -> f64 {
+    if p == 1 {
+        n as f64
+    } else {
+        (n.min(32) + 4) as f64
+    }
+}
+
+/// Batch norm on `rows` samples of `c` channels of `p` positions (`[N, C]`, `[N, C, L]`,
+/// `[N, C, H, W]`); the reductions run over a channel's `n = rows·p` values. The comparison,
+/// element by element, as for [`layer_norm`] with the channel in place of the row (every
+/// output of channel `j` needs the channel of `x` tame, and `weight[j]`, `bias[j]` for `y`;
+/// `dx`, `dweight`, `dbias` also the channel of `dy`), with `k = sum_roundings(n, p) + 2`
+/// ([`sum_roundings`]: `n` for `[N, C]`, `min(n, 32) + 4` for the blocked sums of `P > 1`):
+/// * `y`, `stats` (`δ`, `rstd`): `4k·u` of the scales of [`layer_norm`];
+/// * the running statistics `(1 − m)·old + m·new` (in `f64` from the batch mean and unbiased
+///   variance): `m` times the error of the new value (`4k·u·(|mean| + √var)`,
+///   `4k·u·var_unbiased`) and two roundings;
+/// * `dx`, `dweight`, `dbias`: `8k·u` of `tests/norm.rs`'s scales (`dx_scale`,
 ///   `Σ|dy|·(|x̂| + 2|x̂_pivot|)`, `Σ|dy|`);
 /// * evaluation: `y = (x − rm)·rstd·w + b` four roundings and `rstd`'s two:
 ///   `6u·((|x| + |rm|)·rstd·|w| + |b|)`; `dx = dy·w·rstd`: `6u·|dx|`; `dweight`, `dbias`: sums
-///   of `rows` terms, `4(n + 2)·u` of `Σ|dy|·(|x̂| + 1)` and `Σ|dy|`.
+///   of `n` terms, `4k·u` of `Σ|dy|·(|x̂| + 1)` and `Σ|dy|`.
 fn batch_norm(i: &mut Input) {
     let c = i.size(40);
-    // Training needs two rows or more.
+    // Training needs two values per channel or more.
     let rows = 1 + i.size(5);
+    let input = bn_shape(i, c);
+    let p = input.positions();
     let m = BatchNorm {
         features: c,
         eps: i.hparam(1e-6, 1e-2),
@@ -308,11 +343,12 @@ fn batch_norm(i: &mut Input) {
     let training = i.bool();
     let off = i.len(3);
     let scale = [1.0, 1e-3, 1e3, 1e6][i.byte() as usize % 4];
-    let n = rows * c;
+    let sample = c * p;
+    let n = rows * sample;
     let xl = length(i, n);
-    // A length that is another multiple of `c` is another number of rows, and valid.
-    let x_ok = c > 0 && xl.checked_rem(c) == Some(0);
-    let (rows, n) = if x_ok { (xl / c, xl) } else { (rows, n) };
+    // A length that is another multiple of `C·P` is another number of samples, and valid.
+    let x_ok = sample > 0 && xl.checked_rem(sample) == Some(0);
+    let (rows, n) = if x_ok { (xl / sample, xl) } else { (rows, n) };
     let x = buffer(i, off, xl, scale);
     let wl = length(i, m.weight_len());
     let w = buffer(i, off, wl, 2.0);
@@ -339,7 +375,6 @@ fn batch_norm(i: &mut Input) {
     let (x, w, b, dy) = (&x[off..], &w[off..], &b[off..], &dy[off..]);
     let ws = m.affine.then_some(w);
     let bs = m.affine.then_some(b);
-    let input = Shape::Features(c);
     let params = Params::new(ws.unwrap_or(&[]), bs.unwrap_or(&[]));
     let running_ok = if with_running {
         bl == m.buffer_len()
@@ -350,11 +385,14 @@ fn batch_norm(i: &mut Input) {
     let valid = m.eps >= 0.0
         && momentum_ok
         && c > 0
+        && p > 0
         && x_ok
         && ws.map_or(0, |w| w.len()) == m.weight_len()
         && running_ok
         && yl == n;
-    let batch_ok = rows >= 2;
+    // The values of each channel: `count = rows·p` of them.
+    let count = rows * p;
+    let batch_ok = count >= 2;
     let mut y = vec![1.5f32; off + yl];
     let mut stats = vec![1.5f32; off + sl];
     let buf0 = buf.clone();
@@ -366,7 +404,10 @@ fn batch_norm(i: &mut Input) {
     let dw0 = i.mostly_tame(m.weight_len(), 1.0);
     let db0 = i.mostly_tame(m.weight_len(), 1.0);
     let t = |v: f32| v.is_finite() && v.abs() <= 1e15;
-    let col_tame = |v: &[f32], j: usize| (0..rows).all(|r| t(v[r * c + j]));
+    // The index of x[r][j][k], and the indices of channel j's values (its pivot first).
+    let at = |r: usize, j: usize, k: usize| (r * c + j) * p + k;
+    let channel = |j: usize| (0..rows).flat_map(move |r| (0..p).map(move |k| at(r, j, k)));
+    let col_tame = |v: &[f32], j: usize| channel(j).all(|k| t(v[k]));
     let wv = |j: usize| ws.map_or(1.0, |w| w[j] as f64);
     let bv = |j: usize| bs.map_or(0.0, |b| b[j] as f64);
     let wb_tame = |j: usize| t(wv(j) as f32) && t(bv(j) as f32);
@@ -386,7 +427,7 @@ fn batch_norm(i: &mut Input) {
             })
             .collect()
     };
-    let kn = (rows as f64 + 2.0) * U;
+    let kn = (sum_roundings(count, p) + 2.0) * U;
     if training {
         let mode = Mode::Train {
             buffers: if with_running {
@@ -398,7 +439,11 @@ fn batch_norm(i: &mut Input) {
             rng: None,
         };
         let r = m.forward(input, mode, params, x, &mut y[off..]);
-        assert_eq!(r.is_ok(), valid && sl == 2 * c && batch_ok, "{m:?} {r:?}");
+        assert_eq!(
+            r.is_ok(),
+            valid && sl == 2 * c && batch_ok,
+            "{m:?} {input:?} {r:?}"
+        );
         if r.is_err() {
             assert!(y.iter().chain(&stats).all(|&v| v == 1.5));
             assert!(same_bits(&buf, &buf0));
@@ -436,22 +481,23 @@ fn batch_norm(i: &mut Input) {
         let (mut dw_sum, mut db_sum) = (vec![None; c], vec![None; c]);
         let factor = m.momentum.map_or(1.0 / 4.0, f64::from);
         for j in 0..c {
+            let idx: Vec<usize> = channel(j).collect();
             let dy_tame = col_tame(dy, j);
             if dy_tame {
-                let d: f64 = (0..rows).map(|r| dy[r * c + j] as f64).sum();
-                let a: f64 = (0..rows).map(|r| (dy[r * c + j] as f64).abs()).sum();
+                let d: f64 = idx.iter().map(|&k| dy[k] as f64).sum();
+                let a: f64 = idx.iter().map(|&k| (dy[k] as f64).abs()).sum();
                 db_sum[j] = Some((d, a));
             }
             if !col_tame(x, j) {
                 continue;
             }
-            let col: Vec<f64> = (0..rows).map(|r| x[r * c + j] as f64).collect();
+            let col: Vec<f64> = idx.iter().map(|&k| x[k] as f64).collect();
             let (mean, var, unbiased) = bn_moments(&col, 1);
             let (mean, var, unbiased) = (mean[0], var[0], unbiased[0]);
             let rstd = 1.0 / (var + m.eps as f64).sqrt();
             let xhat: Vec<f64> = col.iter().map(|v| (v - mean) * rstd).collect();
             let xs = xhat_scale(&xhat, |_| 0);
-            let f = floor(rows, rstd * 2.0);
+            let f = floor(count, rstd * 2.0);
             want_stats[j] = Some((
                 mean - col[0],
                 4.0 * kn * (1.0 / rstd + (mean - col[0]).abs()) + f,
@@ -467,27 +513,27 @@ fn batch_norm(i: &mut Input) {
                 ));
                 want_rv[j] = Some((wv_, factor * 4.0 * kn * unbiased + 2.0 * U * wv_.abs() + f));
             }
-            for r in 0..rows {
-                if wb_tame(j) {
-                    let want = xhat[r] * wv(j) + bv(j);
-                    let s = (xs[r] + 1.0) * wv(j).abs() + bv(j).abs();
-                    want_y[r * c + j] = Some((want, 4.0 * kn * s + 2.0 * U * want.abs() + f));
+            if wb_tame(j) {
+                for (e, &k) in idx.iter().enumerate() {
+                    let want = xhat[e] * wv(j) + bv(j);
+                    let s = (xs[e] + 1.0) * wv(j).abs() + bv(j).abs();
+                    want_y[k] = Some((want, 4.0 * kn * s + 2.0 * U * want.abs() + f));
                 }
             }
             if dy_tame && t(wv(j) as f32) {
-                let d: Vec<f64> = (0..rows).map(|r| dy[r * c + j] as f64).collect();
+                let d: Vec<f64> = idx.iter().map(|&k| dy[k] as f64).collect();
                 let a = d.iter().sum::<f64>();
                 let bb = d.iter().zip(&xhat).map(|(p, q)| p * q).sum::<f64>();
                 let dmax = d.iter().fold(0.0f64, |s, v| s.max(v.abs()));
                 let gmax = dmax * wv(j).abs();
-                for r in 0..rows {
-                    let want = rstd * wv(j) * (d[r] - a / rows as f64 - xhat[r] * bb / rows as f64);
-                    let s = rstd * gmax * (2.0 + xs[r]);
+                let cn = count as f64;
+                for (e, &k) in idx.iter().enumerate() {
+                    let want = rstd * wv(j) * (d[e] - a / cn - xhat[e] * bb / cn);
+                    let s = rstd * gmax * (2.0 + xs[e]);
                     // `rstd·w` is rounded once in f32: on the subnormal grid (a tiny weight) that
                     // is an absolute error up to 2⁻¹⁵⁰, which the rest of the formula multiplies.
-                    let sub = 2.0 * TINY * dmax * (2.0 + xs[r]);
-                    want_dx[r * c + j] =
-                        Some((want, 8.0 * kn * s + 2.0 * U * want.abs() + f + sub));
+                    let sub = 2.0 * TINY * dmax * (2.0 + xs[e]);
+                    want_dx[k] = Some((want, 8.0 * kn * s + 2.0 * U * want.abs() + f + sub));
                 }
                 let sw: f64 = d.iter().zip(&xs).map(|(d, s)| d.abs() * s).sum();
                 dw_sum[j] = Some((bb, sw));
@@ -512,7 +558,7 @@ fn batch_norm(i: &mut Input) {
         };
         let r = m.forward(input, mode, params, x, &mut y[off..]);
         let eval_ok = valid && (m.track_running_stats || batch_ok);
-        assert_eq!(r.is_ok(), eval_ok, "{m:?} {r:?}");
+        assert_eq!(r.is_ok(), eval_ok, "{m:?} {input:?} {r:?}");
         if r.is_err() {
             assert!(y.iter().all(|&v| v == 1.5));
             return;
@@ -525,16 +571,17 @@ fn batch_norm(i: &mut Input) {
             }
             let mut want_y = vec![None; n];
             for j in (0..c).filter(|&j| col_tame(x, j) && wb_tame(j)) {
-                let col: Vec<f64> = (0..rows).map(|r| x[r * c + j] as f64).collect();
+                let idx: Vec<usize> = channel(j).collect();
+                let col: Vec<f64> = idx.iter().map(|&k| x[k] as f64).collect();
                 let (mean, var, _) = bn_moments(&col, 1);
                 let rstd = 1.0 / (var[0] + m.eps as f64).sqrt();
                 let xhat: Vec<f64> = col.iter().map(|v| (v - mean[0]) * rstd).collect();
                 let xs = xhat_scale(&xhat, |_| 0);
-                let f = floor(rows, rstd * 2.0);
-                for r in 0..rows {
-                    let want = xhat[r] * wv(j) + bv(j);
-                    let s = (xs[r] + 1.0) * wv(j).abs() + bv(j).abs();
-                    want_y[r * c + j] = Some((want, 4.0 * kn * s + 2.0 * U * want.abs() + f));
+                let f = floor(count, rstd * 2.0);
+                for (e, &k) in idx.iter().enumerate() {
+                    let want = xhat[e] * wv(j) + bv(j);
+                    let s = (xs[e] + 1.0) * wv(j).abs() + bv(j).abs();
+                    want_y[k] = Some((want, 4.0 * kn * s + 2.0 * U * want.abs() + f));
                 }
             }
             check("eval y (batch statistics)", &y[off..], &want_y);
@@ -566,7 +613,7 @@ fn batch_norm(i: &mut Input) {
         let (mut want_y, mut want_dx) = (vec![None; n], vec![None; n]);
         let (mut dw_sum, mut db_sum) = (vec![Some((0.0, 0.0)); c], vec![Some((0.0, 0.0)); c]);
         for k in 0..n {
-            let j = k % c;
+            let j = k / p % c;
             let (rmj, rvj) = (rm_at(&buf, j), rv_at(&buf, j));
             if !(t(rmj) && t(rvj)) {
                 dw_sum[j] = None;

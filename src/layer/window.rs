@@ -2,7 +2,7 @@
 
 use core::ops::Range;
 
-use crate::error::{check_nonzero, Error};
+use crate::error::Error;
 use crate::Result;
 
 /// One axis of a sliding window: torch's `kernel_size`, `stride`, `padding` and `dilation`
@@ -74,15 +74,25 @@ impl Window {
     /// assert!(w.output_len(2, false).is_err());
     /// # Ok::<(), descent::Error>(())
     /// ```
-    pub fn output_len(&self, input: usize, ceil_mode: bool) -> Result<usize> {
-        check_nonzero("kernel_size", self.kernel_size)?;
-        check_nonzero("stride", self.stride)?;
-        check_nonzero("dilation", self.dilation)?;
-        let padded = self
-            .padding
-            .checked_mul(2)
-            .and_then(|p| p.checked_add(input))
-            .ok_or(Error::DimensionOverflow { what: "padding" })?;
+    pub const fn output_len(&self, input: usize, ceil_mode: bool) -> Result<usize> {
+        let zero = if self.kernel_size == 0 {
+            Some("kernel_size")
+        } else if self.stride == 0 {
+            Some("stride")
+        } else if self.dilation == 0 {
+            Some("dilation")
+        } else {
+            None
+        };
+        if let Some(what) = zero {
+            return Err(Error::ZeroDimension { what });
+        }
+        let Some(padded) = self.padding.checked_mul(2) else {
+            return Err(Error::DimensionOverflow { what: "padding" });
+        };
+        let Some(padded) = padded.checked_add(input) else {
+            return Err(Error::DimensionOverflow { what: "padding" });
+        };
         let span = self.span();
         let len = match padded.checked_sub(span) {
             Some(room) if ceil_mode => room.div_ceil(self.stride) + 1,
@@ -110,6 +120,15 @@ impl Window {
         Ok(len)
     }
 
+    /// [`output_len`](Self::output_len), or 0 where that is an error: for the `const` sizes of
+    /// a model, whose calls check the shapes.
+    pub const fn output_len_or_zero(&self, input: usize, ceil_mode: bool) -> usize {
+        match self.output_len(input, ceil_mode) {
+            Ok(len) => len,
+            Err(_) => 0,
+        }
+    }
+
     /// The outputs `o < output` whose tap `tap` reads inside the input `[0, input)`: a
     /// contiguous range, empty when the tap reads only padding.
     pub fn outputs_reading(&self, tap: usize, input: usize, output: usize) -> Range<usize> {
@@ -129,9 +148,12 @@ impl Window {
         first.min(end)..end
     }
 
-    /// The input position tap `tap` of output `o` reads, for an `o` in
-    /// [`outputs_reading`](Self::outputs_reading)`(tap, …)`.
-    pub const fn input_at(&self, o: usize, tap: usize) -> usize {
-        o * self.stride + tap * self.dilation - self.padding
+    /// The input position that tap `tap` of output `o` reads, or `None` where it reads the
+    /// padding (outside `[0, input)`).
+    pub fn input_of(&self, o: usize, tap: usize, input: usize) -> Option<usize> {
+        o.checked_mul(self.stride)?
+            .checked_add(tap.checked_mul(self.dilation)?)?
+            .checked_sub(self.padding)
+            .filter(|&i| i < input)
     }
 }

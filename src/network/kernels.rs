@@ -59,6 +59,8 @@ pub(crate) struct Kernels {
 pub(super) const fn of(kind: &LayerKind) -> &'static Kernels {
     match kind {
         LayerKind::Dense(_) => &DENSE,
+        LayerKind::Conv1d(_) => &CONV1D,
+        LayerKind::Conv2d(_) => &CONV2D,
         LayerKind::LayerNorm(_) => &LAYER_NORM,
         LayerKind::BatchNorm(_) => &BATCH_NORM,
         LayerKind::Dropout(_) => &DROPOUT,
@@ -122,6 +124,8 @@ macro_rules! layer_tables {
 
 layer_tables! {
     DENSE = Dense;
+    CONV1D = Conv1d;
+    CONV2D = Conv2d;
     LAYER_NORM = LayerNorm;
     BATCH_NORM = BatchNorm;
     DROPOUT = Dropout;

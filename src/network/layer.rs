@@ -5,8 +5,10 @@ use super::kernels::{self, Kernels};
 #[cfg(doc)]
 use super::Sequential;
 use crate::activation::Activation;
+use crate::conv::{Conv1d, Conv2d};
 use crate::dense::Dense;
 use crate::dropout::{self, Dropout};
+use crate::layer::Shape;
 use crate::norm::{BatchNorm, LayerNorm};
 
 /// What a layer computes.
@@ -15,6 +17,11 @@ use crate::norm::{BatchNorm, LayerNorm};
 pub enum LayerKind {
     /// torch's `nn.Linear(in_features, out_features, bias)`: `y = x·Wᵀ + b`, weight `[out, in]`.
     Dense(Dense),
+    /// torch's `nn.Conv1d` over `[channels, length]` samples: weight `[out, in/groups, k]`.
+    Conv1d(Conv1d),
+    /// torch's `nn.Conv2d` over `[channels, height, width]` samples: weight `[out,
+    /// in/groups, kh, kw]`.
+    Conv2d(Conv2d),
     /// An activation over the previous layer's width (softmax over each row).
     Activation(Activation),
     /// torch's `nn.LayerNorm(features)` over each sample; `features` must equal the width.
@@ -88,6 +95,17 @@ impl Layer {
         Self::new(LayerKind::Dropout(Dropout::new(p)))
     }
 
+    /// `nn.Conv1d`, as the [`Conv1d`] value describes it
+    /// (`Conv1d::new(in, out, k).with_padding(1)`, …).
+    pub const fn conv1d(conv: Conv1d) -> Self {
+        Self::new(LayerKind::Conv1d(conv))
+    }
+
+    /// `nn.Conv2d`, as the [`Conv2d`] value describes it.
+    pub const fn conv2d(conv: Conv2d) -> Self {
+        Self::new(LayerKind::Conv2d(conv))
+    }
+
     /// A trainable layer of the given kind.
     pub const fn new(kind: LayerKind) -> Self {
         Layer {
@@ -123,10 +141,15 @@ impl Layer {
         self.frozen
     }
 
-    /// The width of the layer's output for an input of width `input`.
-    pub const fn output_width(&self, input: usize) -> usize {
+    /// The shape of one output sample for an input sample of shape `input`: a dense layer
+    /// gives `[out_features]` (it takes a vector), a convolution its output planes, the others
+    /// `input`. A shape the layer cannot take gives the empty `Shape::Features(0)`
+    /// ([`Sequential::validate`] says why).
+    pub const fn output_shape(&self, input: Shape) -> Shape {
         match self.kind {
-            LayerKind::Dense(dense) => dense.out_features,
+            LayerKind::Dense(dense) => Shape::Features(dense.out_features),
+            LayerKind::Conv1d(conv) => conv.output_shape_or_empty(input),
+            LayerKind::Conv2d(conv) => conv.output_shape_or_empty(input),
             LayerKind::Activation(_)
             | LayerKind::LayerNorm(_)
             | LayerKind::BatchNorm(_)
@@ -134,23 +157,21 @@ impl Layer {
         }
     }
 
-    /// Floats of parameters for an input of width `input`.
-    pub const fn param_len(&self, input: usize) -> usize {
+    /// Floats of parameters: `weight` then `bias`, as torch's `state_dict` orders them.
+    pub const fn param_len(&self) -> usize {
         match self.kind {
             LayerKind::Dense(dense) => dense.weight_len().saturating_add(dense.bias_len()),
+            LayerKind::Conv1d(conv) => conv.weight_len().saturating_add(conv.bias_len()),
+            LayerKind::Conv2d(conv) => conv.weight_len().saturating_add(conv.bias_len()),
             LayerKind::LayerNorm(ln) => ln.weight_len().saturating_add(ln.bias_len()),
             LayerKind::BatchNorm(bn) => bn.weight_len().saturating_mul(2),
-            LayerKind::Activation(_) | LayerKind::Dropout(_) => {
-                let _ = input;
-                0
-            }
+            LayerKind::Activation(_) | LayerKind::Dropout(_) => 0,
         }
     }
 
     /// Floats of non-trained state: batch norm's `running_mean`, `running_var` and
     /// `num_batches_tracked` (one float, exact up to 2²⁴ batches).
-    pub const fn buffer_len(&self, input: usize) -> usize {
-        let _ = input;
+    pub const fn buffer_len(&self) -> usize {
         match self.kind {
             LayerKind::BatchNorm(bn) => bn.buffer_len(),
             _ => 0,
@@ -159,20 +180,20 @@ impl Layer {
 
     /// Floats the backward pass needs beyond the layer's input and output: layer norm's
     /// per-row and batch norm's per-channel statistics, dropout's mask (one bit per element).
-    pub const fn saved_len(&self, input: usize, batch: usize) -> usize {
+    pub const fn saved_len(&self, input: Shape, batch: usize) -> usize {
         match self.kind {
             LayerKind::LayerNorm(_) => batch.saturating_mul(2),
             LayerKind::BatchNorm(bn) => bn.features.saturating_mul(2),
-            LayerKind::Dropout(_) => dropout::mask_len(batch.saturating_mul(input)),
+            LayerKind::Dropout(_) => dropout::mask_len(batch.saturating_mul(input.len())),
             _ => 0,
         }
     }
 
     /// Floats of the activation arena this layer uses for a batch: its output, then what
     /// [`saved_len`](Self::saved_len) says.
-    pub const fn activation_len(&self, input: usize, batch: usize) -> usize {
+    pub const fn activation_len(&self, input: Shape, batch: usize) -> usize {
         batch
-            .saturating_mul(self.output_width(input))
+            .saturating_mul(self.output_shape(input).len())
             .saturating_add(self.saved_len(input, batch))
     }
 }

@@ -49,22 +49,36 @@ pub use layer::{Layer, LayerKind};
 pub use names::{Store, TensorInfo};
 pub use plan::{Geometry, ParamSpan, Params};
 
+use crate::layer::Shape;
+
 /// A sequential model: an input width and its layers, applied in order (torch's
 /// `nn.Sequential`). It holds no buffers; see the [module docs](self).
 #[derive(Clone, Copy, Debug)]
 pub struct Sequential<'a> {
-    /// Features of one input sample.
-    pub input_features: usize,
+    /// The shape of one input sample: `[F]`, `[C, L]` or `[C, H, W]`.
+    pub input: Shape,
     /// The layers, first to last.
     pub layers: &'a [Layer],
 }
 
 impl<'a> Sequential<'a> {
-    /// A model over `layers`, taking samples of `input_features`.
+    /// A model over `layers`, taking vectors of `input_features`.
     pub const fn new(input_features: usize, layers: &'a [Layer]) -> Self {
         Sequential {
-            input_features,
+            input: Shape::Features(input_features),
             layers,
         }
+    }
+
+    /// A model over `layers`, taking samples of shape `input` (`[C, L]` sequences or
+    /// `[C, H, W]` images for convolutional models). A batch is still one flat slice, `N`
+    /// samples one after the other, as torch's contiguous `[N, C, …]` tensors.
+    pub const fn shaped(input: Shape, layers: &'a [Layer]) -> Self {
+        Sequential { input, layers }
+    }
+
+    /// Floats of one input sample (`input.len()`).
+    pub const fn input_features(&self) -> usize {
+        self.input.len()
     }
 }

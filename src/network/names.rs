@@ -26,8 +26,8 @@ pub struct TensorInfo {
     pub layer: usize,
     /// The tensor's name within its layer: `"weight"`, `"bias"`, `"running_mean"`, ….
     pub name: &'static str,
-    /// The shape; only the first `rank` entries count.
-    pub shape: [usize; 2],
+    /// The shape; only the first `rank` entries count (a 2-D convolution's weight has four).
+    pub shape: [usize; 4],
     /// How many dimensions the shape has (0 for a scalar).
     pub rank: usize,
     /// Which slice holds it.
@@ -41,7 +41,7 @@ pub struct TensorInfo {
 impl TensorInfo {
     /// The shape as a slice.
     pub fn dims(&self) -> &[usize] {
-        &self.shape[..self.rank.min(2)]
+        &self.shape[..self.rank.min(4)]
     }
 }
 
@@ -89,6 +89,12 @@ impl<'a> Sequential<'a> {
                         rng,
                     )?;
                 }
+                LayerKind::Conv1d(conv) => {
+                    conv_default(p, conv.weight_len(), conv.bias, conv.out_channels, rng)?
+                }
+                LayerKind::Conv2d(conv) => {
+                    conv_default(p, conv.weight_len(), conv.bias, conv.out_channels, rng)?
+                }
                 LayerKind::LayerNorm(ln) => {
                     let (w, b) = p.split_at_mut(ln.weight_len().min(p.len()));
                     w.fill(1.0);
@@ -128,7 +134,7 @@ impl<'a> Sequential<'a> {
                 };
                 let mut list = [None; 5];
                 let mut at = geo.params.offset;
-                let mut add = |k: usize, name, shape: [usize; 2], rank, store, offset, len| {
+                let mut add = |k: usize, name, shape: [usize; 4], rank, store, offset, len| {
                     if let Some(slot) = list.get_mut(k) {
                         *slot = Some(TensorInfo {
                             layer: index,
@@ -145,35 +151,77 @@ impl<'a> Sequential<'a> {
                     LayerKind::Dense(dense) => {
                         let (in_features, out_features) = (dense.in_features, dense.out_features);
                         let w = dense.weight_len();
-                        add(0, "weight", [out_features, in_features], 2, store, at, w);
+                        add(
+                            0,
+                            "weight",
+                            [out_features, in_features, 0, 0],
+                            2,
+                            store,
+                            at,
+                            w,
+                        );
                         at = at.saturating_add(w);
                         if dense.bias {
-                            add(1, "bias", [out_features, 0], 1, store, at, out_features);
+                            add(
+                                1,
+                                "bias",
+                                [out_features, 0, 0, 0],
+                                1,
+                                store,
+                                at,
+                                out_features,
+                            );
+                        }
+                    }
+                    LayerKind::Conv1d(conv) => {
+                        let (o, w) = (conv.out_channels, conv.weight_len());
+                        let per_group = conv.in_channels.checked_div(conv.groups).unwrap_or(0);
+                        let shape = [o, per_group, conv.window.kernel_size, 0];
+                        add(0, "weight", shape, 3, store, at, w);
+                        if conv.bias {
+                            add(1, "bias", [o, 0, 0, 0], 1, store, at.saturating_add(w), o);
+                        }
+                    }
+                    LayerKind::Conv2d(conv) => {
+                        let (o, w) = (conv.out_channels, conv.weight_len());
+                        let per_group = conv.in_channels.checked_div(conv.groups).unwrap_or(0);
+                        let [kh, kw] = [conv.window[0].kernel_size, conv.window[1].kernel_size];
+                        add(0, "weight", [o, per_group, kh, kw], 4, store, at, w);
+                        if conv.bias {
+                            add(1, "bias", [o, 0, 0, 0], 1, store, at.saturating_add(w), o);
                         }
                     }
                     LayerKind::LayerNorm(ln) => {
                         let c = ln.features;
                         if ln.weight_len() > 0 {
-                            add(0, "weight", [c, 0], 1, store, at, c);
+                            add(0, "weight", [c, 0, 0, 0], 1, store, at, c);
                             at = at.saturating_add(c);
                         }
                         if ln.bias_len() > 0 {
-                            add(1, "bias", [c, 0], 1, store, at, c);
+                            add(1, "bias", [c, 0, 0, 0], 1, store, at, c);
                         }
                     }
                     LayerKind::BatchNorm(bn) => {
                         let c = bn.features;
                         if bn.affine {
-                            add(0, "weight", [c, 0], 1, store, at, c);
-                            add(1, "bias", [c, 0], 1, store, at.saturating_add(c), c);
+                            add(0, "weight", [c, 0, 0, 0], 1, store, at, c);
+                            add(1, "bias", [c, 0, 0, 0], 1, store, at.saturating_add(c), c);
                         }
                         if bn.track_running_stats {
                             let b = geo.buffers.start;
                             let buf = Store::Buffer;
-                            add(2, "running_mean", [c, 0], 1, buf, b, c);
-                            add(3, "running_var", [c, 0], 1, buf, b.saturating_add(c), c);
+                            add(2, "running_mean", [c, 0, 0, 0], 1, buf, b, c);
+                            add(
+                                3,
+                                "running_var",
+                                [c, 0, 0, 0],
+                                1,
+                                buf,
+                                b.saturating_add(c),
+                                c,
+                            );
                             let n = b.saturating_add(c.saturating_mul(2));
-                            add(4, "num_batches_tracked", [0, 0], 0, buf, n, 1);
+                            add(4, "num_batches_tracked", [0; 4], 0, buf, n, 1);
                         }
                     }
                     LayerKind::Activation(_) | LayerKind::Dropout(_) => {}
@@ -181,4 +229,19 @@ impl<'a> Sequential<'a> {
                 list.into_iter().flatten()
             })
     }
+}
+
+/// torch's initialisation of a convolution (`_ConvNd.reset_parameters`): weight and bias
+/// uniform in `±1/√fan_in`, `fan_in = in_channels/groups · kernel taps`, the weight drawn
+/// first; the same draws as a dense layer with `in_features = fan_in`.
+fn conv_default<R: rand::Rng + ?Sized>(
+    p: &mut [f32],
+    weight_len: usize,
+    bias: bool,
+    out_channels: usize,
+    rng: &mut R,
+) -> Result<()> {
+    let fan_in = weight_len.checked_div(out_channels).unwrap_or(0);
+    let (w, b) = p.split_at_mut(weight_len.min(p.len()));
+    crate::init::dense_default(w, bias.then_some(b), fan_in, out_channels, rng)
 }

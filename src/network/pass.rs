@@ -5,7 +5,6 @@ use super::kernels;
 use super::plan::{span_of, Params};
 use super::Sequential;
 use crate::error::check_len;
-use crate::layer::Shape;
 #[cfg(doc)]
 use crate::Error;
 use crate::Result;
@@ -59,7 +58,7 @@ impl<'a> Sequential<'a> {
             };
             let input = &input[..batch.saturating_mul(geo.in_width).min(input.len())];
             let pass = kernels::Forward {
-                shape: Shape::Features(geo.in_width),
+                shape: geo.input,
                 params: p,
                 running: buf,
                 input,
@@ -114,7 +113,7 @@ impl<'a> Sequential<'a> {
             let buf = buffers.get_mut(geo.buffers.clone()).unwrap_or(&mut []);
             let p = span_of(&params, geo.params)?;
             let pass = kernels::Forward {
-                shape: Shape::Features(geo.in_width),
+                shape: geo.input,
                 params: p,
                 running: &[],
                 input,
@@ -200,7 +199,7 @@ impl<'a> Sequential<'a> {
                 grads.get_mut(span.offset..span.offset.saturating_add(span.len))
             };
             let pass = kernels::Backward {
-                shape: Shape::Features(geo.in_width),
+                shape: geo.input,
                 params: span_of(&params, geo.params)?,
                 input,
                 output,

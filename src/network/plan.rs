@@ -6,7 +6,7 @@ use super::{LayerKind, Sequential};
 use crate::dense::Dense;
 use crate::dropout::Dropout;
 use crate::error::{check_len, check_nonzero};
-use crate::layer::Shape;
+use crate::layer::{Layer, Shape};
 #[cfg(doc)]
 use crate::{activation::Activation, norm::BatchNorm, norm::LayerNorm};
 use crate::{Error, Result};
@@ -62,31 +62,42 @@ impl<'a> From<&'a mut [f32]> for Params<'a> {
 }
 
 impl<'a> Sequential<'a> {
-    /// The width of the input to layer `index` (the model's input for 0).
-    pub const fn input_width(&self, index: usize) -> usize {
-        let mut width = self.input_features;
+    /// The shape of one sample entering layer `index` (the model's input for 0, the output
+    /// for `layers.len()`).
+    pub const fn input_shape(&self, index: usize) -> Shape {
+        let mut shape = self.input;
         let mut i = 0;
         while i < index && i < self.layers.len() {
-            width = self.layers[i].output_width(width);
+            shape = self.layers[i].output_shape(shape);
             i += 1;
         }
-        width
+        shape
+    }
+
+    /// The floats of one sample entering layer `index`: [`input_shape`](Self::input_shape)`.len()`.
+    pub const fn input_width(&self, index: usize) -> usize {
+        self.input_shape(index).len()
+    }
+
+    /// The shape of one output sample.
+    pub const fn output_shape(&self) -> Shape {
+        self.input_shape(self.layers.len())
     }
 
     /// Features of one output sample.
     pub const fn output_features(&self) -> usize {
-        self.input_width(self.layers.len())
+        self.output_shape().len()
     }
 
-    /// The widest of the input and every layer's output.
+    /// The largest sample of the input and every layer's output, in floats.
     pub const fn max_width(&self) -> usize {
-        let mut width = self.input_features;
-        let mut max = width;
+        let mut shape = self.input;
+        let mut max = shape.len();
         let mut i = 0;
         while i < self.layers.len() {
-            width = self.layers[i].output_width(width);
-            if width > max {
-                max = width;
+            shape = self.layers[i].output_shape(shape);
+            if shape.len() > max {
+                max = shape.len();
             }
             i += 1;
         }
@@ -94,7 +105,6 @@ impl<'a> Sequential<'a> {
     }
 
     const fn sum_params(&self, frozen: Option<bool>) -> usize {
-        let mut width = self.input_features;
         let mut total = 0usize;
         let mut i = 0;
         while i < self.layers.len() {
@@ -104,9 +114,8 @@ impl<'a> Sequential<'a> {
                 Some(f) => layer.frozen == f,
             };
             if counted {
-                total = total.saturating_add(layer.param_len(width));
+                total = total.saturating_add(layer.param_len());
             }
-            width = layer.output_width(width);
             i += 1;
         }
         total
@@ -129,12 +138,10 @@ impl<'a> Sequential<'a> {
 
     /// Floats of non-trained state (batch norm's running statistics).
     pub const fn buffer_len(&self) -> usize {
-        let mut width = self.input_features;
         let mut total = 0usize;
         let mut i = 0;
         while i < self.layers.len() {
-            total = total.saturating_add(self.layers[i].buffer_len(width));
-            width = self.layers[i].output_width(width);
+            total = total.saturating_add(self.layers[i].buffer_len());
             i += 1;
         }
         total
@@ -142,12 +149,12 @@ impl<'a> Sequential<'a> {
 
     /// Floats of the activation arena for a batch of `batch` samples.
     pub const fn activation_len(&self, batch: usize) -> usize {
-        let mut width = self.input_features;
+        let mut shape = self.input;
         let mut total = 0usize;
         let mut i = 0;
         while i < self.layers.len() {
-            total = total.saturating_add(self.layers[i].activation_len(width, batch));
-            width = self.layers[i].output_width(width);
+            total = total.saturating_add(self.layers[i].activation_len(shape, batch));
+            shape = self.layers[i].output_shape(shape);
             i += 1;
         }
         total
@@ -158,8 +165,10 @@ impl<'a> Sequential<'a> {
         batch.saturating_mul(self.max_width()).saturating_mul(2)
     }
 
-    /// Checks that the layers chain (each dense layer's `in_features` equals the width before
-    /// it, each norm's features the width it normalises), that no width is zero, that the model
+    /// Checks that the layers chain (each dense layer takes a vector whose width is its
+    /// `in_features`, each convolution a sample of its rank with its `in_channels` and room for
+    /// its window, each norm's features the width or channels it normalises), that no width is
+    /// zero, that the model
     /// has a layer, and every layer's own hyper-parameters ([`Activation::validate`],
     /// [`LayerNorm::validate`], [`BatchNorm::validate`], a dropout `p` in `[0, 1]`). Every pass
     /// runs it first, so a bad layer is reported before anything is written.
@@ -167,13 +176,17 @@ impl<'a> Sequential<'a> {
     /// # Errors
     /// [`Error::ZeroDimension`] (`"layers"`, `"input_features"`, `"in_features"`,
     /// `"out_features"`), [`Error::LengthMismatch`] (`"in_features"`: expected the width before
-    /// the layer; `"normalized_shape"`), [`Error::DimensionOverflow`] when a buffer length
-    /// overflows `usize`, [`Error::InvalidHyperParameter`] from a layer.
+    /// the layer; `"normalized_shape"`), [`Error::RankMismatch`] (`"input"`: a dense layer
+    /// after an image without a flatten, a convolution of the wrong rank),
+    /// [`Error::DimensionOverflow`] when a buffer length overflows `usize`,
+    /// [`Error::InvalidHyperParameter`] from a layer, and the errors of a convolution's
+    /// [`output_shape`](crate::layer::Layer::output_shape).
     pub fn validate(&self) -> Result<()> {
         check_nonzero("layers", self.layers.len())?;
-        check_nonzero("input_features", self.input_features)?;
-        let mut width = self.input_features;
+        check_nonzero("input_features", self.input.len())?;
+        let mut shape = self.input;
         for layer in self.layers {
+            let width = shape.len();
             if let LayerKind::Dense(Dense {
                 in_features,
                 out_features,
@@ -182,6 +195,7 @@ impl<'a> Sequential<'a> {
             {
                 check_nonzero("in_features", in_features)?;
                 check_nonzero("out_features", out_features)?;
+                shape.expect_rank(1)?;
                 check_len("in_features", in_features, width)?;
                 in_features
                     .checked_mul(out_features)
@@ -194,8 +208,14 @@ impl<'a> Sequential<'a> {
                     ln.validate()?;
                 }
                 LayerKind::BatchNorm(bn) => {
-                    check_len("normalized_shape", bn.features, width)?;
+                    check_len("normalized_shape", bn.features, shape.channels())?;
                     bn.validate()?;
+                }
+                LayerKind::Conv1d(conv) => {
+                    Layer::output_shape(&conv, shape)?;
+                }
+                LayerKind::Conv2d(conv) => {
+                    Layer::output_shape(&conv, shape)?;
                 }
                 LayerKind::Dropout(Dropout { p }) if !(0.0..=1.0).contains(&p) => {
                     return Err(Error::InvalidHyperParameter { what: "p" });
@@ -203,18 +223,16 @@ impl<'a> Sequential<'a> {
                 LayerKind::Activation(activation) => activation.validate()?,
                 _ => {}
             }
-            width = layer.output_width(width);
+            shape = layer.output_shape(shape);
         }
         Ok(())
     }
 
     /// Where each layer's parameters sit, in layer order (an empty span for layers without).
     pub fn param_spans(&self) -> impl Iterator<Item = ParamSpan> + '_ {
-        let mut width = self.input_features;
         let (mut frozen_at, mut trainable_at) = (0usize, 0usize);
         self.layers.iter().map(move |layer| {
-            let len = layer.param_len(width);
-            width = layer.output_width(width);
+            let len = layer.param_len();
             let at = if layer.frozen {
                 &mut frozen_at
             } else {
@@ -230,23 +248,24 @@ impl<'a> Sequential<'a> {
         })
     }
 
-    /// Each layer's widths and where its parameters, buffers, output and saved values sit, for
+    /// Each layer's shapes and where its parameters, buffers, output and saved values sit, for
     /// a batch of `batch`, in layer order.
     pub fn geometry(&self, batch: usize) -> impl Iterator<Item = Geometry> + '_ {
-        let mut width = self.input_features;
+        let mut input = self.input;
         let mut buffer_at = 0usize;
         let mut act_at = 0usize;
         self.layers
             .iter()
             .zip(self.param_spans())
             .map(move |(layer, params)| {
-                let out_width = layer.output_width(width);
-                let out_len = batch.saturating_mul(out_width);
-                let saved_len = layer.saved_len(width, batch);
-                let buffers_len = layer.buffer_len(width);
+                let output = layer.output_shape(input);
+                let out_len = batch.saturating_mul(output.len());
+                let saved_len = layer.saved_len(input, batch);
+                let buffers_len = layer.buffer_len();
                 let g = Geometry {
-                    in_width: width,
-                    out_width,
+                    input,
+                    in_width: input.len(),
+                    out_width: output.len(),
                     params,
                     buffers: buffer_at..buffer_at.saturating_add(buffers_len),
                     output: act_at..act_at.saturating_add(out_len),
@@ -255,7 +274,7 @@ impl<'a> Sequential<'a> {
                 };
                 buffer_at = g.buffers.end;
                 act_at = g.saved.end;
-                width = out_width;
+                input = output;
                 g
             })
     }
@@ -268,23 +287,24 @@ impl<'a> Sequential<'a> {
         check_len("buffers", buffers, self.buffer_len())
     }
 
-    /// A batch norm trains on the batch's own statistics, which need two samples: checked
-    /// before a training pass writes anything.
+    /// A batch norm trains on the batch's own statistics, which need two values per channel
+    /// (two samples of a vector, or one image of two positions): checked before a training
+    /// pass writes anything.
     pub(super) fn check_training_batch(&self, batch: usize) -> Result<()> {
-        let has_batch_norm = self
-            .layers
-            .iter()
-            .any(|l| matches!(l.kind, LayerKind::BatchNorm(_)));
-        if has_batch_norm && batch == 1 {
+        let one_value = self.layers.iter().zip(self.geometry(batch)).any(|(l, g)| {
+            matches!(l.kind, LayerKind::BatchNorm(_))
+                && batch.saturating_mul(g.input.positions()) == 1
+        });
+        if one_value {
             return Err(Error::ZeroDimension { what: "batch - 1" });
         }
         Ok(())
     }
 
-    /// The batch of an input `x`: whole samples of `input_features` floats, at least one.
+    /// The batch of an input `x`: whole samples of the input shape, at least one.
     pub(super) fn batch_of(&self, x: &[f32]) -> Result<usize> {
-        check_nonzero("input_features", self.input_features)?;
-        let batch = Shape::Features(self.input_features).batch_of("x", x.len())?;
+        check_nonzero("input_features", self.input.len())?;
+        let batch = self.input.batch_of("x", x.len())?;
         check_nonzero("batch", batch)?;
         Ok(batch)
     }
@@ -301,9 +321,11 @@ impl<'a> Sequential<'a> {
 /// Where one layer's data sit, for a given batch (see [`Sequential::geometry`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Geometry {
-    /// The width of the layer's input.
+    /// The shape of one sample of the layer's input.
+    pub input: Shape,
+    /// The width of the layer's input (`input.len()`).
     pub in_width: usize,
-    /// The width of its output.
+    /// The width of its output (floats per sample).
     pub out_width: usize,
     /// Its parameters.
     pub params: ParamSpan,

@@ -1,7 +1,14 @@
-//! Batch normalisation over the batch of a `[batch, features]` slice, as
-//! `torch.nn.BatchNorm1d(features)`.
+//! Batch normalisation of each channel over the batch (and the positions), as
+//! `torch.nn.BatchNorm1d(C)` on `[N, C]` and `[N, C, L]` and `torch.nn.BatchNorm2d(C)` on
+//! `[N, C, H, W]`.
+//!
+//! Two kernels: `[N, C]` (one position per channel) runs its lanes across the channels of
+//! each row, below; `[N, C, L]` and `[N, C, H, W]` (`P > 1` positions) run theirs along the
+//! positions of each channel, in [`positions`].
 
-use super::{check_eps, check_grads, ld_or, per_lane, present, rows_of, rstd, Backward, Forward};
+mod positions;
+
+use super::{check_eps, check_grads, ld_or, per_lane, present, rstd, Backward, Forward};
 use crate::error::{check_len, check_nonzero, Error};
 use crate::layer::{Grads, Layer, Mode, Params, Pass, Shape, Tape};
 use crate::rows::{by_rows, by_rows_mut};
@@ -10,18 +17,20 @@ use crate::simd::{
 };
 use crate::Result;
 
-/// Batch normalisation of each channel (column) of a row-major `[batch, features]` slice over
-/// the batch: torch's `nn.BatchNorm1d(features, eps=1e-5, momentum=0.1, affine=True,
-/// track_running_stats=True)` on a 2-D input.
+/// Batch normalisation of each channel over the batch: torch's `nn.BatchNorm1d(C, eps=1e-5,
+/// momentum=0.1, affine=True, track_running_stats=True)` on `[N, C]` ([`Shape::Features`]) and
+/// on `[N, C, L]` ([`Shape::Sequence`]), and `nn.BatchNorm2d(C, …)` on `[N, C, H, W]`
+/// ([`Shape::Image`]), row-major (`NCL`, `NCHW`).
 ///
-/// `BatchNorm` is a [`Layer`]. **Training** ([`Mode::Train`]), per channel `c` over the `N`
-/// rows:
+/// `BatchNorm` is a [`Layer`]. Each channel `c` has `N·P` values, `P` its positions in a sample
+/// ([`Shape::positions`]: 1, `L` or `H·W`): `x[n][c][p]`, i.e. `N` runs of `P` contiguous
+/// floats. **Training** ([`Mode::Train`]), per channel `c`, with the sums over `n` and `p`:
 ///
-/// `mean = Σ x / N`, `var = Σ (x − mean)² / N` (biased), `x̂ = (x − mean)/√(var + eps)`,
-/// `y = x̂·weight + bias`,
+/// `mean = Σ x / (N·P)`, `var = Σ (x − mean)² / (N·P)` (biased),
+/// `x̂ = (x − mean)/√(var + eps)`, `y = x̂·weight[c] + bias[c]`,
 ///
 /// and, with `track_running_stats`, the running statistics move towards the batch's, with the
-/// **unbiased** variance `Σ (x − mean)² / (N − 1)`:
+/// **unbiased** variance `Σ (x − mean)² / (N·P − 1)`:
 ///
 /// `running_mean = (1 − m)·running_mean + m·mean`,
 /// `running_var = (1 − m)·running_var + m·var_unbiased`,
@@ -35,20 +44,28 @@ use crate::Result;
 /// `track_running_stats` torch normalises with the batch's statistics in evaluation too, and
 /// so does this.
 ///
-/// **Backward**, with `g = dy·weight` and the sums over the batch, per channel: after a
-/// training forward ([`Pass::Train`]) `dx = rstd·(g − mean(g) − x̂·mean(g·x̂))`; after an
-/// evaluation forward with running statistics ([`Pass::Eval`], the affine map of the fixed
-/// statistics) `dx = g·rstd`; both `dweight += Σ dy·x̂`, `dbias += Σ dy` (accumulated).
+/// **Backward**, with `g = dy·weight` and the sums and means over the `N·P` values of each
+/// channel: after a training forward ([`Pass::Train`]) `dx = rstd·(g − mean(g) − x̂·mean(g·x̂))`;
+/// after an evaluation forward with running statistics ([`Pass::Eval`], the affine map of the
+/// fixed statistics) `dx = g·rstd`; both `dweight += Σ dy·x̂`, `dbias += Σ dy` (accumulated).
 ///
 /// **Buffers** ([`buffer_len`](Layer::buffer_len) floats, with `track_running_stats`):
 /// `running_mean` (`C` floats, torch's initial value 0), `running_var` (`C`, initial 1), then
 /// `num_batches_tracked` as one float (initial 0; exact up to 2²⁴ batches). **Saved** for
-/// backward ([`saved_len`](Layer::saved_len), `2·C` floats): per channel the batch mean relative
-/// to the first row, then `rstd`.
+/// backward ([`saved_len`](Layer::saved_len), `2·C` floats, whatever the shape): per channel
+/// the batch mean relative to the channel's first value `x[0][c][0]`, then `rstd`.
 ///
-/// Training needs more than one row: torch raises "Expected more than 1 value per channel
-/// when training", this returns [`Error::ZeroDimension`] naming `"batch - 1"` (the unbiased
-/// variance divides by `N − 1`); an empty batch is [`Error::ZeroDimension`] (`"batch"`).
+/// Training needs more than one value per channel: torch raises "Expected more than 1 value
+/// per channel when training" when `N·P = 1`, this returns [`Error::ZeroDimension`] naming
+/// `"batch - 1"` (the unbiased variance divides by `N·P − 1`; with `P ≥ 1` that is one sample
+/// of one position); an empty batch is [`Error::ZeroDimension`] (`"batch"`).
+///
+/// `[N, C]` (and any shape with `P = 1`: `[N, C, 1]`, `[N, C, 1, 1]`, the same bits) runs its
+/// lanes across the channels of a row and sums down the batch in `f32` lanes. `P > 1` runs
+/// the lanes along each channel's positions, and every sum over a channel (the mean, the
+/// centred sum of squares, `Σ dy`, `Σ dy·x̂`) is the crate's blocked `f32` → `f64` reduction,
+/// whose error stays within `35·u` of the sum of the terms' magnitudes whatever `N·P` is
+/// (`u = 2⁻²⁴`); the statistics are pivoted as the [module](crate::norm) describes.
 ///
 /// ```
 /// use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape};
@@ -76,9 +93,30 @@ use crate::Result;
 /// assert_eq!(db, [1.0, 1.0]);
 /// # Ok::<(), descent::Error>(())
 /// ```
+///
+/// `nn.BatchNorm2d(1)` on `[2, 1, 1, 2]`: the channel's four values `1, 3, 5, 7` have mean 4,
+/// biased variance 5 and unbiased variance 20/3.
+///
+/// ```
+/// use descent::layer::{Layer, Mode, Params, Shape};
+/// use descent::norm::BatchNorm;
+///
+/// let bn = BatchNorm::new(1);
+/// let input = Shape::Image { channels: 1, height: 1, width: 2 };
+/// let x = [1.0, 3.0, 5.0, 7.0]; // two samples of [1, 1, 2]
+/// let mut buffers = [0.0, 1.0, 0.0];
+/// let (mut saved, mut y) = ([0.0; 2], [0.0; 4]);
+/// let mode = Mode::Train { buffers: &mut buffers, saved: &mut saved, rng: None };
+/// bn.forward(input, mode, Params::new(&[1.0], &[0.0]), &x, &mut y)?;
+/// assert!((y[0] + 3.0 / (5.0f32 + 1e-5).sqrt()).abs() < 1e-6);
+/// assert!((buffers[0] - 0.4).abs() < 1e-6); // running_mean: 0.1·4
+/// assert!((buffers[1] - (0.9 + 0.1 * 20.0 / 3.0)).abs() < 1e-6); // running_var
+/// # Ok::<(), descent::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BatchNorm {
-    /// The number of channels `C` (torch's `num_features`): the last dimension of `[N, C]`.
+    /// The number of channels `C` (torch's `num_features`): dimension 1 of `[N, C]`,
+    /// `[N, C, L]` and `[N, C, H, W]`.
     pub features: usize,
     /// Added to the variance inside the square root; torch's default `1e-5`. Must be ≥ 0.
     pub eps: f32,
@@ -146,20 +184,22 @@ impl BatchNorm {
     }
 
     /// Checks the hyper-parameters, the input shape, `x`, `weight`, `bias` and the buffers;
-    /// the number of rows.
+    /// the batch `N` (the samples of `x`).
     fn rows(&self, input: Shape, x: &[f32], params: Params<'_>, buffers: usize) -> Result<usize> {
         self.validate()?;
         self.output_shape(input)?;
-        let rows = rows_of("x", x.len(), self.features, "num_features")?;
+        let rows = input.batch_of("x", x.len())?;
         check_len("weight", params.weight.len(), self.weight_len())?;
         check_len("bias", params.bias.len(), self.weight_len())?;
         check_len("buffers", buffers, self.buffer_len())?;
         Ok(rows)
     }
 
-    /// The batch must have at least two rows to normalise with its own statistics.
-    fn check_batch(rows: usize) -> Result<()> {
-        match rows {
+    /// Normalising with the batch's own statistics needs at least two values per channel:
+    /// `N·P ≥ 2` for `N` samples of `P` positions (`P ≥ 1` after [`Layer::output_shape`], so
+    /// `N·P = 1` only for one sample of one position).
+    fn check_batch(rows: usize, positions: usize) -> Result<()> {
+        match rows.saturating_mul(positions) {
             0 => Err(Error::ZeroDimension { what: "batch" }),
             1 => Err(Error::ZeroDimension { what: "batch - 1" }),
             _ => Ok(()),
@@ -168,11 +208,19 @@ impl BatchNorm {
 }
 
 impl Layer for BatchNorm {
-    /// The input's shape, `[features]`.
+    /// The input's shape: `[C]`, `[C, L]` or `[C, H, W]` with `C = features` channels and at
+    /// least one position.
+    ///
+    /// # Errors
+    /// [`ZeroDimension`](Error::ZeroDimension) naming `"num_features"` (no channels) or
+    /// `"input"` (no positions), [`LengthMismatch`](Error::LengthMismatch) naming `"input"`
+    /// (another channel count), [`DimensionOverflow`](Error::DimensionOverflow) naming
+    /// `"input"` (a sample of more than `usize::MAX` floats).
     fn output_shape(&self, input: Shape) -> Result<Shape> {
         check_nonzero("num_features", self.features)?;
-        input.expect_rank(1)?;
-        check_len("input", input.len(), self.features)?;
+        check_len("input", input.channels(), self.features)?;
+        // A sample holds `C·P` floats: not none (`P = 0`), and not more than a `usize` counts.
+        input.batch_of("input", 0)?;
         Ok(input)
     }
 
@@ -188,7 +236,8 @@ impl Layer for BatchNorm {
         BatchNorm::buffer_len(self)
     }
 
-    /// `2·features`: per channel the batch mean relative to the first row, then `rstd`.
+    /// `2·features`, whatever the shape and the batch: per channel the batch mean relative to
+    /// the channel's first value, then `rstd`.
     fn saved_len(&self, _input: Shape, _batch: usize) -> usize {
         self.features.saturating_mul(2)
     }
@@ -199,10 +248,12 @@ impl Layer for BatchNorm {
     ///
     /// # Errors
     /// [`InvalidHyperParameter`](Error::InvalidHyperParameter) (`"eps"`, `"momentum"`),
-    /// [`ZeroDimension`](Error::ZeroDimension) (`"num_features"`, `"batch"`, `"batch - 1"`),
-    /// [`RankMismatch`](Error::RankMismatch) (`"input"`),
-    /// [`LengthMismatch`](Error::LengthMismatch) naming `"input"`, `"x"`, `"weight"`,
-    /// `"bias"`, `"buffers"`, `"y"` or `"saved"`. Nothing is written on error.
+    /// [`ZeroDimension`](Error::ZeroDimension) (`"num_features"`, `"input"` for no
+    /// positions, `"batch"`, `"batch - 1"`),
+    /// [`DimensionOverflow`](Error::DimensionOverflow) (`"input"`),
+    /// [`LengthMismatch`](Error::LengthMismatch) naming `"input"` (another channel count),
+    /// `"x"` (not whole samples), `"weight"`, `"bias"`, `"buffers"`, `"y"` or `"saved"`.
+    /// Nothing is written on error.
     fn forward(
         &self,
         input: Shape,
@@ -217,11 +268,11 @@ impl Layer for BatchNorm {
         };
         let rows = self.rows(input, x, params, buffers)?;
         check_len("y", y.len(), x.len())?;
-        let c = self.features;
+        let (c, p) = (self.features, input.positions());
         let stats = match mode {
             Mode::Train { buffers, saved, .. } => {
                 check_len("saved", saved.len(), c.saturating_mul(2))?;
-                Self::check_batch(rows)?;
+                Self::check_batch(rows, p)?;
                 let (deltas, rstds) = saved.split_at_mut(c.min(saved.len()));
                 let (mean, rest) = buffers.split_at_mut(c.min(buffers.len()));
                 let (var, count) = rest.split_at_mut(c.min(rest.len()));
@@ -254,7 +305,7 @@ impl Layer for BatchNorm {
                 }
             }
             Mode::Eval { .. } => {
-                Self::check_batch(rows)?;
+                Self::check_batch(rows, p)?;
                 ForwardStats::Batch
             }
         };
@@ -267,11 +318,20 @@ impl Layer for BatchNorm {
             features: c,
             eps: self.eps,
         };
-        dispatch(BnForward { args, stats });
+        if p == 1 {
+            dispatch(BnForward { args, stats });
+        } else {
+            dispatch(positions::PositionsForward {
+                args,
+                positions: p,
+                stats,
+            });
+        }
         Ok(())
     }
 
-    /// From the tape's `x`, per channel over the batch, for the upstream gradient `dy`:
+    /// From the tape's `x`, per channel over the batch and the positions, for the upstream
+    /// gradient `dy`:
     ///
     /// * after a training forward, from its saved statistics:
     ///   `dx = rstd·(g − mean(g) − x̂·mean(g·x̂))`, `g = dy·weight`;
@@ -296,12 +356,12 @@ impl Layer for BatchNorm {
         dx: Option<&mut [f32]>,
         grads: Grads<'_>,
     ) -> Result<()> {
-        let (x, c) = (tape.x, self.features);
+        let (x, c, p) = (tape.x, self.features, input.positions());
         let stats = match tape.pass {
             Pass::Train { saved } => {
                 let rows = self.rows(input, x, params, self.buffer_len())?;
                 check_len("saved", saved.len(), c.saturating_mul(2))?;
-                Self::check_batch(rows)?;
+                Self::check_batch(rows, p)?;
                 let (deltas, rstds) = saved.split_at(c.min(saved.len()));
                 (rows, BackwardStats::Saved { deltas, rstds })
             }
@@ -331,7 +391,15 @@ impl Layer for BatchNorm {
             rows,
             features: c,
         };
-        dispatch(BnBackward { args, stats });
+        if p == 1 {
+            dispatch(BnBackward { args, stats });
+        } else {
+            dispatch(positions::PositionsBackward {
+                args,
+                positions: p,
+                stats,
+            });
+        }
         Ok(())
     }
 }

@@ -1,10 +1,12 @@
-//! Normalisation layers, as torch's `nn.LayerNorm` and `nn.BatchNorm1d`: forward for inference,
-//! forward for training (which saves the statistics backward needs), and backward.
+//! Normalisation layers, as torch's `nn.LayerNorm`, `nn.BatchNorm1d` and `nn.BatchNorm2d`:
+//! forward for inference, forward for training (which saves the statistics backward needs),
+//! and backward.
 //!
 //! * [`LayerNorm`] normalises each row of a row-major `[rows, features]` slice over its last
 //!   dimension.
-//! * [`BatchNorm`] normalises each channel (column) of a `[batch, features]` slice over the
-//!   batch, and keeps running statistics for evaluation.
+//! * [`BatchNorm`] normalises each channel of a `[batch, channels]`, `[batch, channels,
+//!   length]` or `[batch, channels, height, width]` slice over the batch and the positions,
+//!   and keeps running statistics for evaluation.
 //!
 //! Both use the **biased** variance (÷n) with `eps` inside the square root:
 //! `x̂ = (x − mean)/√(var + eps)`, `y = x̂·weight + bias`, and the same backward

@@ -159,8 +159,12 @@ impl Axis {
         if taps.is_empty() {
             return Span::EMPTY;
         }
+        // The first tap of `taps` reads inside the input, so this is `Some`.
+        let Some(first) = self.window.input_of(o, taps.start, self.input) else {
+            return Span::EMPTY;
+        };
         Span {
-            first: self.window.input_at(o, taps.start),
+            first,
             step: self.window.dilation,
             count: taps.len(),
         }

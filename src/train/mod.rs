@@ -93,11 +93,11 @@ impl From<crate::Error> for TrainError {
 /// Checks that a data set's widths fit the model.
 fn check_fits(net: &Sequential<'_>, set: &Dataset) -> Result<(), TrainError> {
     set.check()?;
-    if set.features != net.input_features {
+    if set.features != net.input_features() {
         return Err(TrainError::Data(std::format!(
             "the data has {} features, the model takes {}",
             set.features,
-            net.input_features
+            net.input_features()
         )));
     }
     let out = net.output_features();

@@ -53,7 +53,7 @@ impl<'a> Model<'a> {
     /// [`TrainError::Data`] when `x` is not whole samples; [`TrainError::Kernel`] from the
     /// layers.
     pub fn predict(&self, x: &[f32]) -> Result<Vec<f32>, TrainError> {
-        let f = self.net.input_features;
+        let f = self.net.input_features();
         if f == 0 || !x.len().is_multiple_of(f) {
             return Err(TrainError::Data(std::format!(
                 "{} values are not whole samples of {f} features",

@@ -25,6 +25,7 @@
 //! `Sequential::validate` checks every layer and the passes check the batch first.
 
 mod activation;
+mod conv;
 mod dense;
 mod dropout;
 mod gemm;
@@ -45,15 +46,16 @@ use harness::*;
 
 /// The rows written for each module: the table must have at least these (raise them when
 /// adding rows), so that no row can silently vanish.
-const MIN_ROWS: [(&str, usize); 15] = [
+const MIN_ROWS: [(&str, usize); 16] = [
     ("activation", 462),
+    ("conv", 493),
     ("dense", 130),
     ("dropout", 58),
     ("gemm", 30),
     ("simd", 2),
     ("init", 100),
     ("loss", 78),
-    ("norm", 203),
+    ("norm", 309),
     ("network", 166),
     ("network layers", 14),
     ("optim", 748),
@@ -105,6 +107,11 @@ fn check(modules: &[&str], add: &[fn(&mut Table)]) {
 #[test]
 fn activation() {
     check(&["activation"], &[activation::rows]);
+}
+
+#[test]
+fn conv() {
+    check(&["conv"], &[conv::rows]);
 }
 
 #[test]
@@ -181,6 +188,7 @@ fn train() {
 fn every_module_has_rows() {
     let tested = [
         "activation",
+        "conv",
         "dense",
         "dropout",
         "gemm",

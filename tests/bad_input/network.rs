@@ -65,7 +65,7 @@ pub(crate) fn net_lens(n: &Sequential<'_>, batch: usize) -> NetLens {
         frozen: n.frozen_len(),
         params: n.trainable_len(),
         buffers: n.buffer_len(),
-        x: batch * n.input_features,
+        x: batch * n.input_features(),
         y: batch * n.output_features(),
         acts: n.activation_len(batch),
         dy: batch * n.output_features(),
@@ -250,7 +250,7 @@ pub(crate) fn rows(t: &mut Table) {
                     // The batch is `x`'s length over the input width: a wrong `x` is reported
                     // against the whole samples it holds.
                     let expected = match what {
-                        "x" => actual - actual % n.input_features,
+                        "x" => actual - actual % n.input_features(),
                         _ => n_right,
                     };
                     t.row(

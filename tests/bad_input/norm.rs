@@ -1,5 +1,5 @@
-//! Bad-input rows of `descent::norm`: [ROWS, COLS] slices, COLS features, through the
-//! [`Layer`] calls.
+//! Bad-input rows of `descent::norm`: [ROWS, COLS] slices, COLS features (and batch norm on
+//! [ROWS, COLS, 4] and [ROWS, COLS, 2, 3]), through the [`Layer`] calls.
 
 use descent::layer::{Grads, Layer, Mode, Params, Shape, Tape};
 use descent::norm::{BatchNorm, LayerNorm};
@@ -409,35 +409,8 @@ pub(crate) fn rows(t: &mut Table) {
     ] {
         let name = format!("BatchNorm::{name}");
         norm_call_rows(t, name.clone(), bn, call, BN_LENS, dim, args, saved);
-        // Batch norm takes vectors: `[N, C]`.
-        for (input, rank) in [
-            (
-                Shape::Sequence {
-                    channels: COLS,
-                    length: 1,
-                },
-                2,
-            ),
-            (
-                Shape::Image {
-                    channels: COLS,
-                    height: 1,
-                    width: 1,
-                },
-                3,
-            ),
-        ] {
-            t.row(
-                format!("{name}: input of {rank} dimensions"),
-                descent::Error::RankMismatch {
-                    what: "input",
-                    expected: 1,
-                    actual: rank,
-                },
-                move || run_batch_norm(BatchNorm::new(COLS), call, NormLens { input, ..BN_LENS }),
-            );
-        }
     }
+    spatial_rows(t);
     // momentum ∈ [0, 1] (None is torch's cumulative average).
     for m in NOT_UNIT {
         for call in [
@@ -592,5 +565,205 @@ pub(crate) fn one_row_untracked() -> NormLens {
         dx: Some(COLS),
         buffers: None,
         ..BN_LENS
+    }
+}
+
+/// `[N, C, L]` (`nn.BatchNorm1d` on 3-D input) with `L = 4` and `[N, C, H, W]`
+/// (`nn.BatchNorm2d`) with `H·W = 2·3`, both of COLS channels.
+const SPATIAL: [Shape; 2] = [
+    Shape::Sequence {
+        channels: COLS,
+        length: 4,
+    },
+    Shape::Image {
+        channels: COLS,
+        height: 2,
+        width: 3,
+    },
+];
+
+/// The lengths of a batch norm call on ROWS samples of `input`.
+fn spatial_lens(input: Shape) -> NormLens {
+    let n = ROWS * input.len();
+    NormLens {
+        input,
+        x: n,
+        y: n,
+        dy: n,
+        dx: Some(n),
+        ..BN_LENS
+    }
+}
+
+/// The lengths of a call on `batch` samples of `input`.
+fn with_batch(input: Shape, batch: usize) -> NormLens {
+    let n = batch * input.len();
+    NormLens {
+        x: n,
+        y: n,
+        dy: n,
+        dx: Some(n),
+        ..spatial_lens(input)
+    }
+}
+
+/// The rows of batch norm over positions: another channel count, no position, a sample that
+/// overflows, `x` not whole samples, `y`, `dy`, `dx` and `saved` (still `2·C`) wrong by ±1, and
+/// training on one value per channel (`N·P = 1`: torch's "Expected more than 1 value per
+/// channel when training") or on none.
+fn spatial_rows(t: &mut Table) {
+    let calls = [
+        (NormCall::ForwardTrain, &["y"][..], true),
+        (NormCall::ForwardEval, &["y"][..], false),
+        (NormCall::Backward, &["dy", "dx"][..], true),
+        (NormCall::BackwardEval, &["dy", "dx"][..], false),
+    ];
+    for input in SPATIAL {
+        let base = spatial_lens(input);
+        let (sample, n) = (input.len(), base.x);
+        for (call, outputs, saves) in calls {
+            let name = format!("BatchNorm::{call:?} on {input:?}");
+            let bn = BatchNorm::new(COLS);
+            for channels in wrong(COLS) {
+                let other = match input {
+                    Shape::Sequence { length, .. } => Shape::Sequence { channels, length },
+                    Shape::Image { height, width, .. } => Shape::Image {
+                        channels,
+                        height,
+                        width,
+                    },
+                    Shape::Features(_) => unreachable!(),
+                };
+                let lens = NormLens {
+                    input: other,
+                    ..base
+                };
+                t.row(
+                    format!("{name}: {channels} channels for {COLS} features"),
+                    len("input", COLS, channels),
+                    move || run_batch_norm(bn, call, lens),
+                );
+            }
+            for (other, e) in [
+                (
+                    Shape::Sequence {
+                        channels: COLS,
+                        length: 0,
+                    },
+                    zero("input"),
+                ),
+                (
+                    Shape::Image {
+                        channels: COLS,
+                        height: 0,
+                        width: 3,
+                    },
+                    zero("input"),
+                ),
+                (
+                    Shape::Image {
+                        channels: COLS,
+                        height: usize::MAX / 2,
+                        width: 3,
+                    },
+                    overflow("input"),
+                ),
+            ] {
+                let lens = NormLens {
+                    input: other,
+                    ..with_batch(input, 0)
+                };
+                t.row(format!("{name}: input {other:?}"), e, move || {
+                    run_batch_norm(bn, call, lens)
+                });
+            }
+            for actual in wrong(n) {
+                let lens = NormLens { x: actual, ..base };
+                t.row(
+                    format!("{name}: x len {actual} (not whole samples of {sample})"),
+                    len("x", actual / sample * sample, actual),
+                    move || run_batch_norm(bn, call, lens),
+                );
+            }
+            for &arg in outputs {
+                for actual in wrong(n) {
+                    let mut lens = base;
+                    match arg {
+                        "y" => lens.y = actual,
+                        "dy" => lens.dy = actual,
+                        _ => lens.dx = Some(actual),
+                    }
+                    t.row(
+                        format!("{name}: {arg} len {actual}"),
+                        len(arg, n, actual),
+                        move || run_batch_norm(bn, call, lens),
+                    );
+                }
+            }
+            for actual in wrong(COLS) {
+                let lens = NormLens {
+                    weight: Some(actual),
+                    ..base
+                };
+                t.row(
+                    format!("{name}: weight len {actual}"),
+                    len("weight", COLS, actual),
+                    move || run_batch_norm(bn, call, lens),
+                );
+            }
+            if saves {
+                for actual in wrong(2 * COLS) {
+                    let lens = NormLens {
+                        saved: actual,
+                        ..base
+                    };
+                    t.row(
+                        format!("{name}: saved len {actual}"),
+                        len("saved", 2 * COLS, actual),
+                        move || run_batch_norm(bn, call, lens),
+                    );
+                }
+            }
+        }
+        // Training on an empty batch.
+        for call in [NormCall::ForwardTrain, NormCall::Backward] {
+            t.row(
+                format!("BatchNorm::{call:?} on {input:?}: 0 samples"),
+                zero("batch"),
+                move || run_batch_norm(BatchNorm::new(COLS), call, with_batch(input, 0)),
+            );
+        }
+    }
+    // One sample of one position: N·P = 1, in any shape.
+    let untracked = BatchNorm {
+        track_running_stats: false,
+        ..BatchNorm::new(COLS)
+    };
+    for input in [
+        Shape::Sequence {
+            channels: COLS,
+            length: 1,
+        },
+        Shape::Image {
+            channels: COLS,
+            height: 1,
+            width: 1,
+        },
+    ] {
+        for (call, layer, buffers) in [
+            (NormCall::ForwardTrain, BatchNorm::new(COLS), Some(BUFFERS)),
+            (NormCall::Backward, BatchNorm::new(COLS), Some(BUFFERS)),
+            (NormCall::ForwardEval, untracked, None),
+        ] {
+            let lens = NormLens {
+                buffers,
+                ..with_batch(input, 1)
+            };
+            t.row(
+                format!("BatchNorm::{call:?} on one sample of {input:?}"),
+                zero("batch - 1"),
+                move || run_batch_norm(layer, call, lens),
+            );
+        }
     }
 }

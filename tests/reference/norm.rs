@@ -1,6 +1,8 @@
 //! `f64` references of layer and batch normalisation, from torch's documented formulas
-//! (`nn.LayerNorm`, `nn.BatchNorm1d`, their autograd backward), and the per-element scales of
-//! the kernels' rounding errors.
+//! (`nn.LayerNorm`, `nn.BatchNorm1d`, `nn.BatchNorm2d`, their autograd backward), and the
+//! per-element scales of the kernels' rounding errors. Batch norm works on `[N, C, P]`: `P`
+//! positions per channel (`L` of `[N, C, L]`, `H·W` of `[N, C, H, W]`, 1 of `[N, C]`; the
+//! functions without `_p` are `P = 1`).
 //!
 //! Shared by `tests/norm.rs` and `fuzz/fuzz_targets/norm.rs`.
 #![allow(dead_code)]
@@ -65,25 +67,43 @@ pub fn ln_backward_ref(
     (dx, dw, db)
 }
 
-/// Per-channel batch statistics in f64: `(mean, biased var, unbiased var)`.
+/// The channel of element `i` of a batch of samples `[C, P]` (`[N, C, P]` row-major: `P`
+/// positions per channel, 1 for `[N, C]`).
+pub fn chan(i: usize, c: usize, p: usize) -> usize {
+    i / p % c
+}
+
+/// The index of the first value of element `i`'s channel, `x[0][chan][0]`: the pivot of the
+/// kernel's statistics.
+pub fn chan_pivot(i: usize, c: usize, p: usize) -> usize {
+    chan(i, c, p) * p
+}
+
+/// Per-channel batch statistics of `[N, C]` in f64: `(mean, biased var, unbiased var)`.
 pub fn bn_moments(x: &[f64], c: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let n = x.len() / c;
-    let mean: Vec<f64> = (0..c)
-        .map(|j| (0..n).map(|i| x[i * c + j]).sum::<f64>() / n as f64)
-        .collect();
-    let q: Vec<f64> = (0..c)
-        .map(|j| {
-            (0..n)
-                .map(|i| (x[i * c + j] - mean[j]).powi(2))
-                .sum::<f64>()
-        })
-        .collect();
-    let var = q.iter().map(|q| q / n as f64).collect();
-    let unbiased = q.iter().map(|q| q / (n as f64 - 1.0)).collect();
+    bn_moments_p(x, c, 1)
+}
+
+/// Per-channel batch statistics of `[N, C, P]` in f64 over the `N·P` values of each channel:
+/// `(mean, biased var ÷N·P, unbiased var ÷(N·P − 1))`.
+pub fn bn_moments_p(x: &[f64], c: usize, p: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let count = (x.len() / c) as f64; // N·P
+    let mut mean = vec![0.0; c];
+    for (i, v) in x.iter().enumerate() {
+        mean[chan(i, c, p)] += v;
+    }
+    mean.iter_mut().for_each(|m| *m /= count);
+    let mut q = vec![0.0; c];
+    for (i, v) in x.iter().enumerate() {
+        let j = chan(i, c, p);
+        q[j] += (v - mean[j]).powi(2);
+    }
+    let var = q.iter().map(|q| q / count).collect();
+    let unbiased = q.iter().map(|q| q / (count - 1.0)).collect();
     (mean, var, unbiased)
 }
 
-/// Batch norm forward in f64 with the given per-channel statistics.
+/// Batch norm forward of `[N, C]` in f64 with the given per-channel statistics.
 pub fn bn_apply(
     x: &[f64],
     w: Option<&[f64]>,
@@ -93,17 +113,32 @@ pub fn bn_apply(
     c: usize,
     eps: f64,
 ) -> Vec<f64> {
+    bn_apply_p(x, w, b, mean, var, c, 1, eps)
+}
+
+/// Batch norm forward of `[N, C, P]` in f64 with the given per-channel statistics.
+#[allow(clippy::too_many_arguments)]
+pub fn bn_apply_p(
+    x: &[f64],
+    w: Option<&[f64]>,
+    b: Option<&[f64]>,
+    mean: &[f64],
+    var: &[f64],
+    c: usize,
+    p: usize,
+    eps: f64,
+) -> Vec<f64> {
     x.iter()
         .enumerate()
         .map(|(i, v)| {
-            let j = i % c;
+            let j = chan(i, c, p);
             (v - mean[j]) / (var[j] + eps).sqrt() * w.map_or(1.0, |w| w[j])
                 + b.map_or(0.0, |b| b[j])
         })
         .collect()
 }
 
-/// Batch norm training forward in f64 (batch statistics).
+/// Batch norm training forward of `[N, C]` in f64 (batch statistics).
 pub fn bn_train_ref(
     x: &[f64],
     w: Option<&[f64]>,
@@ -111,11 +146,23 @@ pub fn bn_train_ref(
     c: usize,
     eps: f64,
 ) -> Vec<f64> {
-    let (mean, var, _) = bn_moments(x, c);
-    bn_apply(x, w, b, &mean, &var, c, eps)
+    bn_train_ref_p(x, w, b, c, 1, eps)
 }
 
-/// Batch norm training backward in f64 by the closed form: `(dx, dweight, dbias)`.
+/// Batch norm training forward of `[N, C, P]` in f64 (batch statistics).
+pub fn bn_train_ref_p(
+    x: &[f64],
+    w: Option<&[f64]>,
+    b: Option<&[f64]>,
+    c: usize,
+    p: usize,
+    eps: f64,
+) -> Vec<f64> {
+    let (mean, var, _) = bn_moments_p(x, c, p);
+    bn_apply_p(x, w, b, &mean, &var, c, p, eps)
+}
+
+/// Batch norm training backward of `[N, C]` in f64 by the closed form: `(dx, dweight, dbias)`.
 pub fn bn_backward_ref(
     x: &[f64],
     w: Option<&[f64]>,
@@ -123,22 +170,38 @@ pub fn bn_backward_ref(
     c: usize,
     eps: f64,
 ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let n = x.len() / c;
-    let (mean, var, _) = bn_moments(x, c);
-    let mut dx = vec![0.0; x.len()];
+    bn_backward_ref_p(x, w, dy, c, 1, eps)
+}
+
+/// Batch norm training backward of `[N, C, P]` in f64 by the closed form, with the sums and
+/// means over the `N·P` values of each channel: `(dx, dweight, dbias)`.
+pub fn bn_backward_ref_p(
+    x: &[f64],
+    w: Option<&[f64]>,
+    dy: &[f64],
+    c: usize,
+    p: usize,
+    eps: f64,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let count = (x.len() / c) as f64;
+    let (mean, var, _) = bn_moments_p(x, c, p);
+    let rstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
+    let xhat: Vec<f64> = (0..x.len())
+        .map(|i| (x[i] - mean[chan(i, c, p)]) * rstd[chan(i, c, p)])
+        .collect();
     let (mut dw, mut db) = (vec![0.0; c], vec![0.0; c]);
-    for j in 0..c {
-        let rstd = 1.0 / (var[j] + eps).sqrt();
-        let wj = w.map_or(1.0, |w| w[j]);
-        let xhat: Vec<f64> = (0..n).map(|i| (x[i * c + j] - mean[j]) * rstd).collect();
-        let a: f64 = (0..n).map(|i| dy[i * c + j]).sum();
-        let bsum: f64 = (0..n).map(|i| dy[i * c + j] * xhat[i]).sum();
-        for i in 0..n {
-            dx[i * c + j] = rstd * wj * (dy[i * c + j] - a / n as f64 - xhat[i] * bsum / n as f64);
-        }
-        dw[j] = bsum;
-        db[j] = a;
+    for i in 0..x.len() {
+        let j = chan(i, c, p);
+        dw[j] += dy[i] * xhat[i];
+        db[j] += dy[i];
     }
+    let dx = (0..x.len())
+        .map(|i| {
+            let j = chan(i, c, p);
+            let wj = w.map_or(1.0, |w| w[j]);
+            rstd[j] * wj * (dy[i] - db[j] / count - xhat[i] * dw[j] / count)
+        })
+        .collect();
     (dx, dw, db)
 }
 
@@ -176,17 +239,27 @@ pub fn ln_dx_scale(x: &[f64], w: Option<&[f64]>, dy: &[f64], c: usize, eps: f64)
     dx_scale(&xhat, &g, &rstds, |i| i / c, |i| i / c * c)
 }
 
-/// [`dx_scale`] for batch norm in training.
+/// [`dx_scale`] for batch norm of `[N, C]` in training.
 pub fn bn_dx_scale(x: &[f64], w: Option<&[f64]>, dy: &[f64], c: usize, eps: f64) -> Vec<f64> {
-    let (mean, var, _) = bn_moments(x, c);
+    bn_dx_scale_p(x, w, dy, c, 1, eps)
+}
+
+/// [`dx_scale`] for batch norm of `[N, C, P]` in training.
+pub fn bn_dx_scale_p(
+    x: &[f64],
+    w: Option<&[f64]>,
+    dy: &[f64],
+    c: usize,
+    p: usize,
+    eps: f64,
+) -> Vec<f64> {
+    let (mean, var, _) = bn_moments_p(x, c, p);
     let rstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
-    let xhat: Vec<f64> = (0..x.len())
-        .map(|i| (x[i] - mean[i % c]) * rstd[i % c])
-        .collect();
+    let xhat = bn_xhat_p(x, &mean, &var, c, p, eps);
     let g: Vec<f64> = (0..x.len())
-        .map(|i| dy[i] * w.map_or(1.0, |w| w[i % c]))
+        .map(|i| dy[i] * w.map_or(1.0, |w| w[chan(i, c, p)]))
         .collect();
-    dx_scale(&xhat, &g, &rstd, |i| i % c, |i| i % c)
+    dx_scale(&xhat, &g, &rstd, |i| chan(i, c, p), |i| chan_pivot(i, c, p))
 }
 
 /// The scale of the rounding error of each `x̂ᵢ = ((xᵢ − pivot) − δ)·rstd` as the kernels
@@ -201,10 +274,15 @@ pub fn xhat_scale(xhat: &[f64], pivot: impl Fn(usize) -> usize) -> Vec<f64> {
 /// The scales of `dweight = Σ dy·x̂` and `dbias = Σ dy` per column:
 /// `(Σ|dy|·xhat_scale, Σ|dy|)`; the sums may cancel far below their terms.
 pub fn param_scales(xscale: &[f64], dy: &[f64], c: usize) -> (Vec<f64>, Vec<f64>) {
+    param_scales_p(xscale, dy, c, 1)
+}
+
+/// [`param_scales`] per channel of `[N, C, P]`.
+pub fn param_scales_p(xscale: &[f64], dy: &[f64], c: usize, p: usize) -> (Vec<f64>, Vec<f64>) {
     let (mut sw, mut sb) = (vec![0.0; c], vec![0.0; c]);
     for (i, (xs, d)) in xscale.iter().zip(dy).enumerate() {
-        sw[i % c] += xs * d.abs();
-        sb[i % c] += d.abs();
+        sw[chan(i, c, p)] += xs * d.abs();
+        sb[chan(i, c, p)] += d.abs();
     }
     (sw, sb)
 }
@@ -217,14 +295,22 @@ pub fn ln_xhat(x: &[f64], c: usize, eps: f64) -> Vec<f64> {
         .collect()
 }
 
-/// `x̂` of batch norm in f64, with the given statistics.
+/// `x̂` of batch norm of `[N, C]` in f64, with the given statistics.
 pub fn bn_xhat(x: &[f64], mean: &[f64], var: &[f64], c: usize, eps: f64) -> Vec<f64> {
+    bn_xhat_p(x, mean, var, c, 1, eps)
+}
+
+/// `x̂` of batch norm of `[N, C, P]` in f64, with the given statistics.
+pub fn bn_xhat_p(x: &[f64], mean: &[f64], var: &[f64], c: usize, p: usize, eps: f64) -> Vec<f64> {
     (0..x.len())
-        .map(|i| (x[i] - mean[i % c]) / (var[i % c] + eps).sqrt())
+        .map(|i| {
+            let j = chan(i, c, p);
+            (x[i] - mean[j]) / (var[j] + eps).sqrt()
+        })
         .collect()
 }
 
-/// The eval-mode backward in f64 with fixed statistics: `(dx, dweight, dbias)`.
+/// The eval-mode backward of `[N, C]` in f64 with fixed statistics: `(dx, dweight, dbias)`.
 pub fn bn_eval_backward_ref(
     x: &[f64],
     w: Option<&[f64]>,
@@ -234,10 +320,25 @@ pub fn bn_eval_backward_ref(
     c: usize,
     eps: f64,
 ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    bn_eval_backward_ref_p(x, w, rm, rv, dy, c, 1, eps)
+}
+
+/// The eval-mode backward of `[N, C, P]` in f64 with fixed statistics: `(dx, dweight, dbias)`.
+#[allow(clippy::too_many_arguments)]
+pub fn bn_eval_backward_ref_p(
+    x: &[f64],
+    w: Option<&[f64]>,
+    rm: &[f64],
+    rv: &[f64],
+    dy: &[f64],
+    c: usize,
+    p: usize,
+    eps: f64,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let mut dx = vec![0.0; x.len()];
     let (mut dw, mut db) = (vec![0.0; c], vec![0.0; c]);
     for (i, (&xv, &d)) in x.iter().zip(dy).enumerate() {
-        let j = i % c;
+        let j = chan(i, c, p);
         let rstd = 1.0 / (rv[j] + eps).sqrt();
         dx[i] = d * w.map_or(1.0, |w| w[j]) * rstd;
         dw[j] += d * (xv - rm[j]) * rstd;

@@ -19,6 +19,7 @@ use core::hint::black_box as bb;
 use core::panic::PanicInfo;
 
 use descent::activation::{self as act, Activation};
+use descent::conv::{Conv1d, Conv2d};
 use descent::dense::Dense;
 use descent::dropout::Dropout;
 use descent::gemm;
@@ -213,6 +214,91 @@ fn dense_and_gemm() -> Result<f32> {
     Ok(first(y) + first(dw) + first(dx))
 }
 
+/// Convolutions in one and two dimensions (stride, padding, dilation, groups, with and without
+/// bias, every hyper-parameter opaque): forward, and backward with `dx` and both gradients and
+/// with neither (`Grads::NONE`, no `dx`).
+fn convolutions() -> Result<f32> {
+    bufs!(x = 0.5f32, w = 0.1f32, b = 0.0f32, y = 0.0f32, dy = 1.0f32);
+    bufs!(dw = 0.0f32, db = 0.0f32, dx = 0.0f32);
+    let (channels, out, groups) = (bb(2usize), bb(4usize), bb(2usize));
+    let (kernel, stride, padding, dilation) = (bb(3usize), bb(2usize), bb(1usize), bb(2usize));
+
+    // nn.Conv1d(2, 4, 3, stride=2, padding=1, dilation=2, groups=2) on [2, 24] samples.
+    let conv = Conv1d::new(channels, out, kernel)
+        .with_stride(stride)
+        .with_padding(padding)
+        .with_dilation(dilation)
+        .with_groups(groups);
+    let input = Shape::Sequence {
+        channels,
+        length: bb(24usize),
+    };
+    let w1 = w.get(..conv.weight_len()).unwrap_or_default();
+    let b1 = b.get(..conv.bias_len()).unwrap_or_default();
+    let params = ly::Params::new(w1, b1);
+    let y_len = ly::Layer::output_shape(&conv, input)?.len();
+    let y1 = y.get_mut(..y_len).unwrap_or_default();
+    ly::Layer::forward(&conv, input, Mode::EVAL, params, x, y1)?;
+    let dw1 = dw.get_mut(..conv.weight_len()).unwrap_or_default();
+    let db1 = db.get_mut(..conv.bias_len()).unwrap_or_default();
+    let dy1 = dy.get(..y_len).unwrap_or_default();
+    let tape = Tape::train(x, y1, &[]);
+    ly::Layer::backward(
+        &conv,
+        input,
+        params,
+        tape,
+        dy1,
+        Some(dx),
+        Grads::new(dw1, db1),
+    )?;
+    let plain = conv.without_bias();
+    let params = ly::Params::new(w1, &[]);
+    ly::Layer::forward(&plain, input, Mode::train(&mut []), params, x, y1)?;
+    let tape = Tape::eval(x, y1, &[]);
+    ly::Layer::backward(&plain, input, params, tape, dy1, None, Grads::NONE)?;
+    bb((conv.weight_len(), conv.bias_len(), plain.bias_len()));
+
+    // nn.Conv2d(2, 4, (3, 2), stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2) on
+    // [2, 4, 6] samples.
+    let conv = Conv2d::new(channels, out, [kernel, bb(2usize)])
+        .with_stride([stride, bb(1usize)])
+        .with_padding([padding, bb(0usize)])
+        .with_dilation([bb(1usize), dilation])
+        .with_groups(groups);
+    let input = Shape::Image {
+        channels,
+        height: bb(4usize),
+        width: bb(6usize),
+    };
+    let w2 = w.get(..conv.weight_len()).unwrap_or_default();
+    let b2 = b.get(..conv.bias_len()).unwrap_or_default();
+    let params = ly::Params::new(w2, b2);
+    let y_len = ly::Layer::output_shape(&conv, input)?.len();
+    let y2 = y.get_mut(..y_len).unwrap_or_default();
+    ly::Layer::forward(&conv, input, Mode::EVAL, params, x, y2)?;
+    let dw2 = dw.get_mut(..conv.weight_len()).unwrap_or_default();
+    let db2 = db.get_mut(..conv.bias_len()).unwrap_or_default();
+    let dy2 = dy.get(..y_len).unwrap_or_default();
+    let tape = Tape::train(x, y2, &[]);
+    ly::Layer::backward(
+        &conv,
+        input,
+        params,
+        tape,
+        dy2,
+        Some(dx),
+        Grads::new(dw2, db2),
+    )?;
+    let plain = conv.without_bias();
+    let params = ly::Params::new(w2, &[]);
+    ly::Layer::forward(&plain, input, Mode::train(&mut []), params, x, y2)?;
+    let tape = Tape::eval(x, y2, &[]);
+    ly::Layer::backward(&plain, input, params, tape, dy2, None, Grads::NONE)?;
+    bb((conv.weight_len(), conv.bias_len(), plain.bias_len()));
+    Ok(first(y) + first(dw) + first(db) + first(dx))
+}
+
 /// Every loss, with and without gradients, every reduction.
 fn losses() -> Result<f32> {
     bufs!(x = 0.5f32, t = 0.25f32, g = 0.0f32);
@@ -279,6 +365,48 @@ fn norms() -> Result<f32> {
     let grads = Grads::new(dw, db);
     ly::Layer::backward(&bn, input, params, tape, dy, Some(dx), grads)?;
     bb((bn.weight_len(), bn.buffer_len(), ly::Layer::bias_len(&bn)));
+    Ok(first(y) + first(dx))
+}
+
+/// Batch norm over positions (`nn.BatchNorm2d` on `[4, 2, 2, 3]`, the kernel along the
+/// positions), training and evaluation, forward and backward. The shape itself is opaque, so
+/// neither kernel can be proven unreachable.
+fn batch_norm_2d() -> Result<f32> {
+    bufs!(x = 0.5f32, w = 1.0f32, b = 0.0f32, y = 0.0f32, dy = 1.0f32);
+    bufs!(saved = 0.0f32, dw = 0.0f32, db = 0.0f32, dx = 0.0f32);
+    opaque!(buffers = [0.0f32; 2 * 8 + 1]);
+    let channels = bb(2usize);
+    let input = bb(Shape::Image {
+        channels,
+        height: 2,
+        width: 3,
+    });
+    let batch = bb(4usize);
+    let w = w.get(..channels).unwrap_or_default();
+    let b = b.get(..channels).unwrap_or_default();
+    let dw = dw.get_mut(..channels).unwrap_or_default();
+    let db = db.get_mut(..channels).unwrap_or_default();
+    let params = ly::Params::new(w, b);
+    let bn = BatchNorm::new(channels);
+    bn.validate()?;
+    let saved_len = ly::Layer::saved_len(&bn, input, batch);
+    let saved = saved.get_mut(..saved_len).unwrap_or_default();
+    let buffers = buffers.get_mut(..bn.buffer_len()).unwrap_or_default();
+    let mode = Mode::Train {
+        buffers,
+        saved,
+        rng: None,
+    };
+    ly::Layer::forward(&bn, input, mode, params, x, y)?;
+    let tape = Tape::train(x, y, saved);
+    let grads = Grads::new(dw, db);
+    ly::Layer::backward(&bn, input, params, tape, dy, Some(dx), grads)?;
+    let mode = Mode::Eval { buffers };
+    ly::Layer::forward(&bn, input, mode, params, x, y)?;
+    let tape = Tape::eval(x, y, buffers);
+    let grads = Grads::new(dw, db);
+    ly::Layer::backward(&bn, input, params, tape, dy, Some(dx), grads)?;
+    bb(ly::Layer::output_shape(&bn, input)?);
     Ok(first(y) + first(dx))
 }
 
@@ -636,11 +764,13 @@ fn network() -> Result<f32> {
 /// The entry point the linker starts from.
 #[no_mangle]
 pub extern "C" fn _start() -> ! {
-    let runs: [fn() -> Result<f32>; 11] = [
+    let runs: [fn() -> Result<f32>; 13] = [
         activations,
         dense_and_gemm,
+        convolutions,
         losses,
         norms,
+        batch_norm_2d,
         dropouts,
         pools,
         inits,

@@ -1,0 +1,497 @@
+//! Convolution kernels with eight channels in the lanes: each tap is one vector of eight
+//! channels' weights times one input value per position, for tiles of four positions.
+//!
+//! Torch's layout keeps a channel's positions contiguous, which suits lanes along the width
+//! only when rows are long; small images and short sequences (8 × 8 digits, a 4 × 4 map after
+//! pooling) leave those lanes half empty. Here the lanes hold channels instead, so every
+//! width fills them. Three panels on the stack hold what the lanes read contiguously: the
+//! zero-padded source rows of one output row, the weights packed `[tap][channel]`, and (for
+//! the weight gradient) the output gradient of one row packed `[position][channel]`. A call
+//! whose smallest unit does not fit returns `false` and the caller runs the kernels of
+//! `direct.rs`.
+
+use super::plan::Plan;
+use crate::rows::by_rows_mut;
+use crate::simd::{Float8, Lanes, WithLanes, LANES};
+
+/// Floats of the panel of padded source rows.
+pub(crate) const ROWS_PANEL: usize = 1024;
+/// Floats of the panel of packed weights (or of weight-gradient sums).
+pub(crate) const WEIGHTS_PANEL: usize = 1024;
+/// Floats of the panel of one packed row of the output gradient.
+pub(crate) const GRAD_PANEL: usize = 1024;
+
+/// `v[i]`, or 0 past the end.
+#[inline(always)]
+fn at(v: &[f32], i: usize) -> f32 {
+    v.get(i).copied().unwrap_or(0.0)
+}
+
+/// `a / b`, or 0 for `b = 0`.
+#[inline(always)]
+fn div(a: usize, b: usize) -> usize {
+    a.checked_div(b).unwrap_or(0)
+}
+
+/// The sizes every kernel below reads from its plan.
+#[derive(Clone, Copy)]
+struct Dims {
+    kh: usize,
+    kw: usize,
+    taps: usize,
+    filter: usize,
+}
+
+impl Dims {
+    fn new(p: Plan) -> Self {
+        let g = p.geometry;
+        Dims {
+            kh: g.rows.kernel_size,
+            kw: g.cols.kernel_size,
+            taps: g.taps(),
+            filter: p.filter_len(),
+        }
+    }
+
+    /// `weight[oc, c, tap]` (0 past the end).
+    #[inline(always)]
+    fn w(&self, weight: &[f32], oc: usize, c: usize, tap: usize) -> f32 {
+        at(weight, oc * self.filter + c * self.taps + tap)
+    }
+
+    /// Source channels per chunk when each needs `rows_len` floats of rows and `taps·8` of
+    /// packed weights; 0 when one does not fit.
+    fn chunk(&self, rows_len: usize, channels: usize) -> usize {
+        let by_rows = div(ROWS_PANEL, self.kh.saturating_mul(rows_len));
+        let by_weights = div(WEIGHTS_PANEL, self.taps.saturating_mul(LANES));
+        by_rows.min(by_weights).min(channels)
+    }
+}
+
+/// Index of element `(n, c, h, w)` of a `[batch, channels, height, width]` tensor.
+#[inline(always)]
+fn idx(
+    channels: usize,
+    (height, width): (usize, usize),
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+) -> usize {
+    ((n * channels + c) * height + h) * width + w
+}
+
+/// `acc[t] += Σ_{s, kh, kw} packed[s, kh, kw]·rows[s, kh][base + offset(kw) + t·step]` for
+/// the rows of the panel that `row_ok` accepts: one tile of `T` positions.
+#[inline(always)]
+fn tile<L: Lanes, const T: usize>(
+    l: L,
+    mut acc: [L::F; T],
+    (sources, kh_n, kw_n, row_len): (usize, usize, usize, usize),
+    (rows, packed): (&[f32], &[f32]),
+    row_ok: impl Fn(usize) -> bool,
+    (base, step, offset): (usize, usize, impl Fn(usize) -> usize),
+) -> [L::F; T] {
+    let mut packed = packed.chunks_exact(LANES);
+    for r in 0..sources * kh_n {
+        let ok = row_ok(r - div(r, kh_n) * kh_n);
+        let row = rows.get(r * row_len..).unwrap_or(&[]);
+        for kw in 0..kw_n {
+            let w = match packed.next().and_then(|c| c.first_chunk::<LANES>()) {
+                Some(a) => l.load(a),
+                None => l.splat(0.0),
+            };
+            if !ok {
+                continue;
+            }
+            let i = base + offset(kw);
+            let span = row.get(i..).and_then(<[f32]>::first_chunk::<T>);
+            match span {
+                Some(v) if step == 1 => {
+                    for (a, x) in acc.iter_mut().zip(v) {
+                        *a = w.mul_add(l.splat(*x), *a);
+                    }
+                }
+                _ => {
+                    for (t, a) in acc.iter_mut().enumerate() {
+                        *a = w.mul_add(l.splat(at(row, i + t * step)), *a);
+                    }
+                }
+            }
+        }
+    }
+    acc
+}
+
+/// The forward pass with output channels in the lanes; `false` (nothing written) when a
+/// single input channel's rows or weights do not fit the panels.
+pub(crate) struct Forward<'a> {
+    pub(crate) plan: Plan,
+    pub(crate) x: &'a [f32],
+    pub(crate) weight: &'a [f32],
+    pub(crate) bias: &'a [f32],
+    pub(crate) y: &'a mut [f32],
+}
+
+impl WithLanes for Forward<'_> {
+    type Output = bool;
+
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) -> bool {
+        if self.plan.out_width >= 8 {
+            self.tiles::<L, 8>(l)
+        } else {
+            self.tiles::<L, 4>(l)
+        }
+    }
+}
+
+impl Forward<'_> {
+    /// The pass in tiles of `T` positions.
+    #[inline(always)]
+    fn tiles<L: Lanes, const T: usize>(self, l: L) -> bool {
+        let Forward {
+            plan: p,
+            x,
+            weight,
+            bias,
+            y,
+        } = self;
+        let d = Dims::new(p);
+        let g = p.geometry;
+        let (rows, cols) = (g.rows, g.cols);
+        let row_len = p.width + 2 * cols.padding;
+        let chunk = d.chunk(row_len, p.group_in());
+        if chunk == 0 {
+            return false;
+        }
+        let batch = div(x.len(), g.in_channels * p.in_plane());
+        let (in_hw, out_hw) = ((p.height, p.width), (p.out_height, p.out_width));
+        let mut panel = [0.0f32; ROWS_PANEL];
+        let mut packed = [0.0f32; WEIGHTS_PANEL];
+        for group in 0..g.groups {
+            for ob in (0..p.group_out()).step_by(LANES) {
+                let oc0 = group * p.group_out() + ob;
+                let lanes = (p.group_out() - ob).min(LANES);
+                for c0 in (0..p.group_in()).step_by(chunk) {
+                    let cc = (p.group_in() - c0).min(chunk);
+                    let c_first = group * p.group_in() + c0;
+                    for (k, v) in by_rows_mut(&mut packed, LANES)
+                        .take(cc * d.taps)
+                        .enumerate()
+                    {
+                        let (c, tap) = (div(k, d.taps), k - div(k, d.taps) * d.taps);
+                        for (j, w) in v.iter_mut().enumerate() {
+                            *w = if j < lanes {
+                                d.w(weight, oc0 + j, c0 + c, tap)
+                            } else {
+                                0.0
+                            };
+                        }
+                    }
+                    for n in 0..batch {
+                        for oh in 0..p.out_height {
+                            for (r, row) in
+                                by_rows_mut(&mut panel, row_len).take(cc * d.kh).enumerate()
+                            {
+                                row.fill(0.0);
+                                let (c, kh) = (div(r, d.kh), r - div(r, d.kh) * d.kh);
+                                if let Some(ih) = rows.input_of(oh, kh, p.height) {
+                                    let start = idx(g.in_channels, in_hw, n, c_first + c, ih, 0);
+                                    if let (Some(dst), Some(src)) = (
+                                        row.get_mut(cols.padding..cols.padding + p.width),
+                                        x.get(start..start + p.width),
+                                    ) {
+                                        dst.copy_from_slice(src);
+                                    }
+                                }
+                            }
+                            let row_ok = |kh| rows.input_of(oh, kh, p.height).is_some();
+                            for t0 in (0..p.out_width).step_by(T) {
+                                let count = (p.out_width - t0).min(T);
+                                let y_at = |j: usize, t: usize| {
+                                    idx(g.out_channels, out_hw, n, oc0 + j, oh, t0 + t)
+                                };
+                                let mut acc = [l.splat(0.0); T];
+                                for (t, a) in acc.iter_mut().enumerate().take(count) {
+                                    let mut v = [0.0; LANES];
+                                    for (j, e) in v.iter_mut().enumerate().take(lanes) {
+                                        *e = if c0 == 0 {
+                                            at(bias, oc0 + j)
+                                        } else {
+                                            at(y, y_at(j, t))
+                                        };
+                                    }
+                                    *a = l.load(&v);
+                                }
+                                let offset = |kw: usize| kw * cols.dilation;
+                                let at_pos = (t0 * cols.stride, cols.stride, offset);
+                                let dims = (cc, d.kh, d.kw, row_len);
+                                let acc = tile(l, acc, dims, (&panel, &packed), row_ok, at_pos);
+                                for (t, a) in acc.iter().enumerate().take(count) {
+                                    let v = a.to_array();
+                                    for (j, e) in v.iter().enumerate().take(lanes) {
+                                        if let Some(dst) = y.get_mut(y_at(j, t)) {
+                                            *dst = *e;
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
+}
+
+/// The input gradient with input channels in the lanes: `dx[c, ih, iw] = Σ_{o, kh, kw}
+/// weight[o, c, kh, kw]·dy[o, oh, ow]` over the outputs whose window reads `(ih, iw)`, from
+/// rows of `dy` spread to the input's spacing (`dy[ow]` at `ow·stride`) and padded, so that
+/// every stride reads them the same way. `false` (nothing written) when one output channel's
+/// rows or weights do not fit the panels.
+pub(crate) struct InputGrad<'a> {
+    pub(crate) plan: Plan,
+    pub(crate) weight: &'a [f32],
+    pub(crate) dy: &'a [f32],
+    pub(crate) dx: &'a mut [f32],
+}
+
+impl WithLanes for InputGrad<'_> {
+    type Output = bool;
+
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) -> bool {
+        if self.plan.width >= 8 {
+            self.tiles::<L, 8>(l)
+        } else {
+            self.tiles::<L, 4>(l)
+        }
+    }
+}
+
+impl InputGrad<'_> {
+    /// The pass in tiles of `T` positions.
+    #[inline(always)]
+    fn tiles<L: Lanes, const T: usize>(self, l: L) -> bool {
+        let InputGrad {
+            plan: p,
+            weight,
+            dy,
+            dx,
+        } = self;
+        let d = Dims::new(p);
+        let g = p.geometry;
+        let (rows, cols) = (g.rows, g.cols);
+        let lead = (d.kw - 1) * cols.dilation;
+        let row_len = p.width + cols.padding + lead;
+        let chunk = d.chunk(row_len, p.group_out());
+        if chunk == 0 {
+            return false;
+        }
+        let batch = div(dx.len(), g.in_channels * p.in_plane());
+        let (in_hw, out_hw) = ((p.height, p.width), (p.out_height, p.out_width));
+        // The output row whose window's kernel row `kh` reads input row `ih`.
+        let oh_of = |ih: usize, kh: usize| {
+            let t = (ih + rows.padding).checked_sub(kh * rows.dilation)?;
+            (t.checked_rem(rows.stride) == Some(0))
+                .then(|| div(t, rows.stride))
+                .filter(|&oh| oh < p.out_height)
+        };
+        let mut panel = [0.0f32; ROWS_PANEL];
+        let mut packed = [0.0f32; WEIGHTS_PANEL];
+        for group in 0..g.groups {
+            for cb in (0..p.group_in()).step_by(LANES) {
+                let c_first = group * p.group_in() + cb;
+                let lanes = (p.group_in() - cb).min(LANES);
+                for o0 in (0..p.group_out()).step_by(chunk) {
+                    let oc = (p.group_out() - o0).min(chunk);
+                    let oc_first = group * p.group_out() + o0;
+                    for (k, v) in by_rows_mut(&mut packed, LANES)
+                        .take(oc * d.taps)
+                        .enumerate()
+                    {
+                        let (o, tap) = (div(k, d.taps), k - div(k, d.taps) * d.taps);
+                        for (j, w) in v.iter_mut().enumerate() {
+                            *w = if j < lanes {
+                                d.w(weight, oc_first + o, cb + j, tap)
+                            } else {
+                                0.0
+                            };
+                        }
+                    }
+                    for n in 0..batch {
+                        for ih in 0..p.height {
+                            let filled = by_rows_mut(&mut panel, row_len).take(oc * d.kh);
+                            for (r, row) in filled.enumerate() {
+                                row.fill(0.0);
+                                let (o, kh) = (div(r, d.kh), r - div(r, d.kh) * d.kh);
+                                if let Some(oh) = oh_of(ih, kh) {
+                                    let start = idx(g.out_channels, out_hw, n, oc_first + o, oh, 0);
+                                    let src = dy.get(start..start + p.out_width).unwrap_or(&[]);
+                                    let spread =
+                                        row.iter_mut().skip(lead).step_by(cols.stride.max(1));
+                                    for (dst, v) in spread.zip(src) {
+                                        *dst = *v;
+                                    }
+                                }
+                            }
+                            let row_ok = |kh| oh_of(ih, kh).is_some();
+                            for t0 in (0..p.width).step_by(T) {
+                                let count = (p.width - t0).min(T);
+                                let dx_at = |j: usize, t: usize| {
+                                    idx(g.in_channels, in_hw, n, c_first + j, ih, t0 + t)
+                                };
+                                let mut acc = [l.splat(0.0); T];
+                                if o0 > 0 {
+                                    for (t, a) in acc.iter_mut().enumerate().take(count) {
+                                        let mut v = [0.0; LANES];
+                                        for (j, e) in v.iter_mut().enumerate().take(lanes) {
+                                            *e = at(dx, dx_at(j, t));
+                                        }
+                                        *a = l.load(&v);
+                                    }
+                                }
+                                let offset = |kw: usize| (d.kw - 1 - kw) * cols.dilation;
+                                let at_pos = (t0 + cols.padding, 1, offset);
+                                let dims = (oc, d.kh, d.kw, row_len);
+                                let acc = tile(l, acc, dims, (&panel, &packed), row_ok, at_pos);
+                                for (t, a) in acc.iter().enumerate().take(count) {
+                                    let v = a.to_array();
+                                    for (j, e) in v.iter().enumerate().take(lanes) {
+                                        if let Some(dst) = dx.get_mut(dx_at(j, t)) {
+                                            *dst = *e;
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
+}
+
+/// The weight gradient with output channels in the lanes: `dweight[o, c, kh, kw] += Σ_{n, oh,
+/// ow} dy[n, o, oh, ow]·x[n, c, ih, ow·stride + kw·dilation − padding]`, the sums of one call
+/// kept in a panel and added to `dweight` at the end. `false` (nothing written) when the
+/// panels cannot hold one input channel's rows, its sums, or one row of `dy`.
+pub(crate) struct WeightGrad<'a> {
+    pub(crate) plan: Plan,
+    pub(crate) x: &'a [f32],
+    pub(crate) dy: &'a [f32],
+    pub(crate) dweight: &'a mut [f32],
+}
+
+impl WithLanes for WeightGrad<'_> {
+    type Output = bool;
+
+    #[inline(always)]
+    fn run<L: Lanes>(self, l: L) -> bool {
+        let WeightGrad {
+            plan: p,
+            x,
+            dy,
+            dweight,
+        } = self;
+        let d = Dims::new(p);
+        let g = p.geometry;
+        let (rows, cols) = (g.rows, g.cols);
+        let row_len = p.width + 2 * cols.padding;
+        let chunk = d.chunk(row_len, p.group_in());
+        if chunk == 0 || p.out_width.saturating_mul(LANES) > GRAD_PANEL {
+            return false;
+        }
+        let batch = div(x.len(), g.in_channels * p.in_plane());
+        let (in_hw, out_hw) = ((p.height, p.width), (p.out_height, p.out_width));
+        let mut panel = [0.0f32; ROWS_PANEL];
+        let mut sums = [0.0f32; WEIGHTS_PANEL];
+        let mut grad = [0.0f32; GRAD_PANEL];
+        for group in 0..g.groups {
+            for ob in (0..p.group_out()).step_by(LANES) {
+                let oc0 = group * p.group_out() + ob;
+                let lanes = (p.group_out() - ob).min(LANES);
+                for c0 in (0..p.group_in()).step_by(chunk) {
+                    let cc = (p.group_in() - c0).min(chunk);
+                    let c_first = group * p.group_in() + c0;
+                    sums.fill(0.0);
+                    for n in 0..batch {
+                        for oh in 0..p.out_height {
+                            for (r, row) in
+                                by_rows_mut(&mut panel, row_len).take(cc * d.kh).enumerate()
+                            {
+                                row.fill(0.0);
+                                let (c, kh) = (div(r, d.kh), r - div(r, d.kh) * d.kh);
+                                if let Some(ih) = rows.input_of(oh, kh, p.height) {
+                                    let start = idx(g.in_channels, in_hw, n, c_first + c, ih, 0);
+                                    if let (Some(dst), Some(src)) = (
+                                        row.get_mut(cols.padding..cols.padding + p.width),
+                                        x.get(start..start + p.width),
+                                    ) {
+                                        dst.copy_from_slice(src);
+                                    }
+                                }
+                            }
+                            for (ow, v) in
+                                by_rows_mut(&mut grad, LANES).take(p.out_width).enumerate()
+                            {
+                                for (j, e) in v.iter_mut().enumerate() {
+                                    *e = if j < lanes {
+                                        at(dy, idx(g.out_channels, out_hw, n, oc0 + j, oh, ow))
+                                    } else {
+                                        0.0
+                                    };
+                                }
+                            }
+                            let grad = grad.get(..p.out_width * LANES).unwrap_or(&[]);
+                            let mut k = 0;
+                            for r in 0..cc * d.kh {
+                                let kh = r - div(r, d.kh) * d.kh;
+                                if rows.input_of(oh, kh, p.height).is_none() {
+                                    k += d.kw;
+                                    continue;
+                                }
+                                let row = panel.get(r * row_len..(r + 1) * row_len).unwrap_or(&[]);
+                                for kw in 0..d.kw {
+                                    let xs = row.get(kw * cols.dilation..).unwrap_or(&[]);
+                                    let xs = xs.iter().step_by(cols.stride.max(1));
+                                    let mut part = [l.splat(0.0); 4];
+                                    for (i, (gv, xv)) in
+                                        grad.chunks_exact(LANES).zip(xs).enumerate()
+                                    {
+                                        if let Some(gv) = gv.first_chunk::<LANES>() {
+                                            let a = &mut part[i % 4];
+                                            *a = l.load(gv).mul_add(l.splat(*xv), *a);
+                                        }
+                                    }
+                                    if let Some(s) = sums
+                                        .get_mut(k * LANES..)
+                                        .and_then(<[f32]>::first_chunk_mut::<LANES>)
+                                    {
+                                        let total =
+                                            (part[0] + part[1]) + (part[2] + part[3]) + l.load(s);
+                                        total.store(s);
+                                    }
+                                    k += 1;
+                                }
+                            }
+                        }
+                    }
+                    for (k, s) in by_rows_mut(&mut sums, LANES).take(cc * d.taps).enumerate() {
+                        let (c, tap) = (div(k, d.taps), k - div(k, d.taps) * d.taps);
+                        for (j, v) in s.iter().enumerate().take(lanes) {
+                            let i = (oc0 + j) * d.filter + (c0 + c) * d.taps + tap;
+                            if let Some(dst) = dweight.get_mut(i) {
+                                *dst += *v;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
+}
