@@ -24,7 +24,7 @@ fn layer(d: &ConvDims, one_d: bool, bias: bool) -> (Box<dyn Layer>, Shape) {
     };
     if one_d {
         let mut c = Conv1d::new(d.in_channels, d.out_channels, 1).with_groups(d.groups);
-        c.window = axis(1);
+        c.set_window(axis(1));
         c.bias = bias;
         let input = Shape::Sequence {
             channels: d.in_channels,
@@ -33,7 +33,7 @@ fn layer(d: &ConvDims, one_d: bool, bias: bool) -> (Box<dyn Layer>, Shape) {
         (Box::new(c), input)
     } else {
         let mut c = Conv2d::new(d.in_channels, d.out_channels, [1, 1]).with_groups(d.groups);
-        c.window = [axis(0), axis(1)];
+        c.set_windows([axis(0), axis(1)]);
         c.bias = bias;
         let input = Shape::Image {
             channels: d.in_channels,

@@ -75,13 +75,13 @@ fn layer(u: &Used, input: Shape) -> Result<Box<dyn Layer>, String> {
     Ok(match input {
         Shape::Sequence { .. } => {
             let mut c = Conv1d::new(in_channels, out_channels, 1).with_groups(groups);
-            c.window = w[0];
+            c.set_window(w[0]);
             c.bias = bias;
             Box::new(c)
         }
         _ => {
             let mut c = Conv2d::new(in_channels, out_channels, [1, 1]).with_groups(groups);
-            c.window = [w[0], w[1]];
+            c.set_windows([w[0], w[1]]);
             c.bias = bias;
             Box::new(c)
         }

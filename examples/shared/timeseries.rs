@@ -35,7 +35,13 @@ pub fn load_series(name: &str) -> Result<Series, Box<dyn Error>> {
     let values = header.len() - 2;
     let channels = 1 + header
         .iter()
-        .filter_map(|h| h.strip_prefix('c')?.split('_').next()?.parse::<usize>().ok())
+        .filter_map(|h| {
+            h.strip_prefix('c')?
+                .split('_')
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
         .max()
         .ok_or("no c{channel}_t{time} columns")?;
     let length = values / channels;
@@ -43,9 +49,18 @@ pub fn load_series(name: &str) -> Result<Series, Box<dyn Error>> {
     for (i, line) in lines.enumerate() {
         let f: Vec<&str> = line.split(',').collect();
         if f.len() != header.len() {
-            return Err(format!("line {}: {} fields, expected {}", i + 2, f.len(), header.len()).into());
+            return Err(format!(
+                "line {}: {} fields, expected {}",
+                i + 2,
+                f.len(),
+                header.len()
+            )
+            .into());
         }
-        let x = f[2..].iter().map(|v| v.parse::<f32>()).collect::<Result<Vec<_>, _>>()?;
+        let x = f[2..]
+            .iter()
+            .map(|v| v.parse::<f32>())
+            .collect::<Result<Vec<_>, _>>()?;
         rows.push((f[0] == "train", f[1].to_string(), x));
     }
     let mut classes: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();
@@ -78,7 +93,12 @@ pub fn load_series(name: &str) -> Result<Series, Box<dyn Error>> {
             }
             y.push(classes.iter().position(|c| c == label).unwrap_or(0));
         }
-        Ok(Dataset::classification(x, channels * length, y, classes.len())?)
+        Ok(Dataset::classification(
+            x,
+            channels * length,
+            y,
+            classes.len(),
+        )?)
     };
     Ok(Series {
         train: set(true)?,

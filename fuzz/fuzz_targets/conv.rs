@@ -93,7 +93,7 @@ struct Layout {
 impl Layout {
     fn conv1d(&self) -> Conv1d {
         let mut c = Conv1d::new(self.in_channels, self.out_channels, 1).with_groups(self.groups);
-        c.window = self.cols;
+        c.set_window(self.cols);
         c.bias = self.bias;
         c
     }
@@ -101,7 +101,7 @@ impl Layout {
     fn conv2d(&self) -> Conv2d {
         let mut c =
             Conv2d::new(self.in_channels, self.out_channels, [1, 1]).with_groups(self.groups);
-        c.window = [self.rows, self.cols];
+        c.set_windows([self.rows, self.cols]);
         c.bias = self.bias;
         c
     }

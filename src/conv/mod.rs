@@ -76,8 +76,14 @@ pub struct Conv1d {
     pub in_channels: usize,
     /// Channels of the output.
     pub out_channels: usize,
-    /// The window along the length: `kernel_size`, `stride`, `padding`, `dilation`.
-    pub window: Window,
+    /// The taps of the window (torch's `kernel_size`).
+    pub kernel_size: usize,
+    /// The step between two outputs' windows (default 1).
+    pub stride: usize,
+    /// The zeros added on each side of the input (default 0).
+    pub padding: usize,
+    /// The step between two taps (default 1).
+    pub dilation: usize,
     /// Groups of channels convolved apart (`in_channels` for depthwise); divides both
     /// channel counts.
     pub groups: usize,
@@ -92,7 +98,10 @@ impl Conv1d {
         Conv1d {
             in_channels,
             out_channels,
-            window: Window::new(kernel_size),
+            kernel_size,
+            stride: 1,
+            padding: 0,
+            dilation: 1,
             groups: 1,
             bias: true,
         }
@@ -100,19 +109,19 @@ impl Conv1d {
 
     /// With `stride`.
     pub const fn with_stride(mut self, stride: usize) -> Self {
-        self.window.stride = stride;
+        self.stride = stride;
         self
     }
 
     /// With `padding` zeros on each side.
     pub const fn with_padding(mut self, padding: usize) -> Self {
-        self.window.padding = padding;
+        self.padding = padding;
         self
     }
 
     /// With `dilation`.
     pub const fn with_dilation(mut self, dilation: usize) -> Self {
-        self.window.dilation = dilation;
+        self.dilation = dilation;
         self
     }
 
@@ -128,6 +137,24 @@ impl Conv1d {
         self
     }
 
+    /// The window along the length.
+    pub const fn window(&self) -> Window {
+        Window {
+            kernel_size: self.kernel_size,
+            stride: self.stride,
+            padding: self.padding,
+            dilation: self.dilation,
+        }
+    }
+
+    /// Sets the window along the length.
+    pub const fn set_window(&mut self, w: Window) {
+        self.kernel_size = w.kernel_size;
+        self.stride = w.stride;
+        self.padding = w.padding;
+        self.dilation = w.dilation;
+    }
+
     const fn geometry(&self) -> Geometry {
         Geometry {
             in_channels: self.in_channels,
@@ -135,7 +162,7 @@ impl Conv1d {
             groups: self.groups,
             bias: self.bias,
             rows: Window::new(1),
-            cols: self.window,
+            cols: self.window(),
         }
     }
 
@@ -178,8 +205,14 @@ pub struct Conv2d {
     pub in_channels: usize,
     /// Channels of the output.
     pub out_channels: usize,
-    /// The windows along the height and the width.
-    pub window: [Window; 2],
+    /// The taps of the window, `[height, width]` (torch's `kernel_size`).
+    pub kernel_size: [usize; 2],
+    /// The steps between two outputs' windows (default `[1, 1]`).
+    pub stride: [usize; 2],
+    /// The zeros added on each side (default `[0, 0]`).
+    pub padding: [usize; 2],
+    /// The steps between two taps (default `[1, 1]`).
+    pub dilation: [usize; 2],
     /// Groups of channels convolved apart (`in_channels` for depthwise); divides both
     /// channel counts.
     pub groups: usize,
@@ -194,7 +227,10 @@ impl Conv2d {
         Conv2d {
             in_channels,
             out_channels,
-            window: [Window::new(kernel_size[0]), Window::new(kernel_size[1])],
+            kernel_size,
+            stride: [1, 1],
+            padding: [0, 0],
+            dilation: [1, 1],
             groups: 1,
             bias: true,
         }
@@ -202,22 +238,19 @@ impl Conv2d {
 
     /// With `stride = [height, width]`.
     pub const fn with_stride(mut self, stride: [usize; 2]) -> Self {
-        self.window[0].stride = stride[0];
-        self.window[1].stride = stride[1];
+        self.stride = stride;
         self
     }
 
     /// With `padding = [height, width]` zeros on each side.
     pub const fn with_padding(mut self, padding: [usize; 2]) -> Self {
-        self.window[0].padding = padding[0];
-        self.window[1].padding = padding[1];
+        self.padding = padding;
         self
     }
 
     /// With `dilation = [height, width]`.
     pub const fn with_dilation(mut self, dilation: [usize; 2]) -> Self {
-        self.window[0].dilation = dilation[0];
-        self.window[1].dilation = dilation[1];
+        self.dilation = dilation;
         self
     }
 
@@ -233,14 +266,37 @@ impl Conv2d {
         self
     }
 
+    /// The windows along the height and the width.
+    pub const fn windows(&self) -> [Window; 2] {
+        [self.axis(0), self.axis(1)]
+    }
+
+    /// The window along `axis` (0: height, 1: width).
+    const fn axis(&self, a: usize) -> Window {
+        Window {
+            kernel_size: self.kernel_size[a],
+            stride: self.stride[a],
+            padding: self.padding[a],
+            dilation: self.dilation[a],
+        }
+    }
+
+    /// Sets the windows along the height and the width.
+    pub const fn set_windows(&mut self, w: [Window; 2]) {
+        self.kernel_size = [w[0].kernel_size, w[1].kernel_size];
+        self.stride = [w[0].stride, w[1].stride];
+        self.padding = [w[0].padding, w[1].padding];
+        self.dilation = [w[0].dilation, w[1].dilation];
+    }
+
     const fn geometry(&self) -> Geometry {
         Geometry {
             in_channels: self.in_channels,
             out_channels: self.out_channels,
             groups: self.groups,
             bias: self.bias,
-            rows: self.window[0],
-            cols: self.window[1],
+            rows: self.windows()[0],
+            cols: self.windows()[1],
         }
     }
 

@@ -61,6 +61,13 @@ pub(super) const fn of(kind: &LayerKind) -> &'static Kernels {
         LayerKind::Dense(_) => &DENSE,
         LayerKind::Conv1d(_) => &CONV1D,
         LayerKind::Conv2d(_) => &CONV2D,
+        LayerKind::MaxPool1d(_) => &MAX_POOL1D,
+        LayerKind::MaxPool2d(_) => &MAX_POOL2D,
+        LayerKind::AvgPool1d(_) => &AVG_POOL1D,
+        LayerKind::AvgPool2d(_) => &AVG_POOL2D,
+        LayerKind::GlobalAvgPool1d(_) => &GLOBAL_AVG_POOL1D,
+        LayerKind::GlobalAvgPool2d(_) => &GLOBAL_AVG_POOL2D,
+        LayerKind::Flatten(_) => &FLATTEN,
         LayerKind::LayerNorm(_) => &LAYER_NORM,
         LayerKind::BatchNorm(_) => &BATCH_NORM,
         LayerKind::Dropout(_) => &DROPOUT,
@@ -126,6 +133,13 @@ layer_tables! {
     DENSE = Dense;
     CONV1D = Conv1d;
     CONV2D = Conv2d;
+    MAX_POOL1D = MaxPool1d;
+    MAX_POOL2D = MaxPool2d;
+    AVG_POOL1D = AvgPool1d;
+    AVG_POOL2D = AvgPool2d;
+    GLOBAL_AVG_POOL1D = GlobalAvgPool1d;
+    GLOBAL_AVG_POOL2D = GlobalAvgPool2d;
+    FLATTEN = Flatten;
     LAYER_NORM = LayerNorm;
     BATCH_NORM = BatchNorm;
     DROPOUT = Dropout;

@@ -8,8 +8,11 @@ use crate::activation::Activation;
 use crate::conv::{Conv1d, Conv2d};
 use crate::dense::Dense;
 use crate::dropout::{self, Dropout};
-use crate::layer::Shape;
+use crate::layer::{Shape, Window};
 use crate::norm::{BatchNorm, LayerNorm};
+use crate::pool::{
+    AvgPool1d, AvgPool2d, Flatten, GlobalAvgPool1d, GlobalAvgPool2d, MaxPool1d, MaxPool2d,
+};
 
 /// What a layer computes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -22,6 +25,21 @@ pub enum LayerKind {
     /// torch's `nn.Conv2d` over `[channels, height, width]` samples: weight `[out,
     /// in/groups, kh, kw]`.
     Conv2d(Conv2d),
+    /// torch's `nn.MaxPool1d` over `[channels, length]`; training saves each output's argmax.
+    MaxPool1d(MaxPool1d),
+    /// torch's `nn.MaxPool2d` over `[channels, height, width]`.
+    MaxPool2d(MaxPool2d),
+    /// torch's `nn.AvgPool1d`.
+    AvgPool1d(AvgPool1d),
+    /// torch's `nn.AvgPool2d`.
+    AvgPool2d(AvgPool2d),
+    /// torch's `nn.AdaptiveAvgPool1d(1)`: `[C, L]` → `[C, 1]`.
+    GlobalAvgPool1d(GlobalAvgPool1d),
+    /// torch's `nn.AdaptiveAvgPool2d((1, 1))`: `[C, H, W]` → `[C, 1, 1]`.
+    GlobalAvgPool2d(GlobalAvgPool2d),
+    /// torch's `nn.Flatten()`: any sample → `[C·…]`, what a dense layer after a convolution
+    /// or a pooling takes.
+    Flatten(Flatten),
     /// An activation over the previous layer's width (softmax over each row).
     Activation(Activation),
     /// torch's `nn.LayerNorm(features)` over each sample; `features` must equal the width.
@@ -106,6 +124,41 @@ impl Layer {
         Self::new(LayerKind::Conv2d(conv))
     }
 
+    /// `nn.MaxPool1d`, as the [`MaxPool1d`] value describes it.
+    pub const fn max_pool1d(pool: MaxPool1d) -> Self {
+        Self::new(LayerKind::MaxPool1d(pool))
+    }
+
+    /// `nn.MaxPool2d`, as the [`MaxPool2d`] value describes it.
+    pub const fn max_pool2d(pool: MaxPool2d) -> Self {
+        Self::new(LayerKind::MaxPool2d(pool))
+    }
+
+    /// `nn.AvgPool1d`, as the [`AvgPool1d`] value describes it.
+    pub const fn avg_pool1d(pool: AvgPool1d) -> Self {
+        Self::new(LayerKind::AvgPool1d(pool))
+    }
+
+    /// `nn.AvgPool2d`, as the [`AvgPool2d`] value describes it.
+    pub const fn avg_pool2d(pool: AvgPool2d) -> Self {
+        Self::new(LayerKind::AvgPool2d(pool))
+    }
+
+    /// `nn.AdaptiveAvgPool1d(1)`.
+    pub const fn global_avg_pool1d(pool: GlobalAvgPool1d) -> Self {
+        Self::new(LayerKind::GlobalAvgPool1d(pool))
+    }
+
+    /// `nn.AdaptiveAvgPool2d((1, 1))`.
+    pub const fn global_avg_pool2d(pool: GlobalAvgPool2d) -> Self {
+        Self::new(LayerKind::GlobalAvgPool2d(pool))
+    }
+
+    /// `nn.Flatten()`.
+    pub const fn flatten(flatten: Flatten) -> Self {
+        Self::new(LayerKind::Flatten(flatten))
+    }
+
     /// A trainable layer of the given kind.
     pub const fn new(kind: LayerKind) -> Self {
         Layer {
@@ -150,6 +203,27 @@ impl Layer {
             LayerKind::Dense(dense) => Shape::Features(dense.out_features),
             LayerKind::Conv1d(conv) => conv.output_shape_or_empty(input),
             LayerKind::Conv2d(conv) => conv.output_shape_or_empty(input),
+            LayerKind::MaxPool1d(m) => {
+                let w = [m.kernel_size, m.stride, m.padding, m.dilation];
+                pooled(input, None, Some(w), m.ceil_mode)
+            }
+            LayerKind::MaxPool2d(m) => {
+                let h = [m.kernel_size[0], m.stride[0], m.padding[0], m.dilation[0]];
+                let w = [m.kernel_size[1], m.stride[1], m.padding[1], m.dilation[1]];
+                pooled(input, Some(h), Some(w), m.ceil_mode)
+            }
+            LayerKind::AvgPool1d(a) => {
+                let w = [a.kernel_size, a.stride, a.padding, 1];
+                pooled(input, None, Some(w), a.ceil_mode)
+            }
+            LayerKind::AvgPool2d(a) => {
+                let h = [a.kernel_size[0], a.stride[0], a.padding[0], 1];
+                let w = [a.kernel_size[1], a.stride[1], a.padding[1], 1];
+                pooled(input, Some(h), Some(w), a.ceil_mode)
+            }
+            LayerKind::GlobalAvgPool1d(_) => pooled(input, None, None, false),
+            LayerKind::GlobalAvgPool2d(_) => pooled(input, Some([0; 4]), None, false),
+            LayerKind::Flatten(_) => Shape::Features(input.len()),
             LayerKind::Activation(_)
             | LayerKind::LayerNorm(_)
             | LayerKind::BatchNorm(_)
@@ -165,7 +239,7 @@ impl Layer {
             LayerKind::Conv2d(conv) => conv.weight_len().saturating_add(conv.bias_len()),
             LayerKind::LayerNorm(ln) => ln.weight_len().saturating_add(ln.bias_len()),
             LayerKind::BatchNorm(bn) => bn.weight_len().saturating_mul(2),
-            LayerKind::Activation(_) | LayerKind::Dropout(_) => 0,
+            _ => 0,
         }
     }
 
@@ -185,6 +259,9 @@ impl Layer {
             LayerKind::LayerNorm(_) => batch.saturating_mul(2),
             LayerKind::BatchNorm(bn) => bn.features.saturating_mul(2),
             LayerKind::Dropout(_) => dropout::mask_len(batch.saturating_mul(input.len())),
+            LayerKind::MaxPool1d(_) | LayerKind::MaxPool2d(_) => {
+                batch.saturating_mul(self.output_shape(input).len())
+            }
             _ => 0,
         }
     }
@@ -195,5 +272,62 @@ impl Layer {
         batch
             .saturating_mul(self.output_shape(input).len())
             .saturating_add(self.saved_len(input, batch))
+    }
+}
+
+/// The output of a pooling over `input`, a `[C, L]` sequence (`rows` is `None`) or a `[C, H, W]`
+/// image: each axis's window `[kernel_size, stride, padding, dilation]`, or `None` for a global
+/// pooling to length 1. The empty `Shape::Features(0)` where the shape does not fit (the
+/// pooling's `output_shape` says why).
+const fn pooled(
+    input: Shape,
+    rows: Option<[usize; 4]>,
+    cols: Option<[usize; 4]>,
+    ceil_mode: bool,
+) -> Shape {
+    const fn len(window: Option<[usize; 4]>, input: usize, ceil_mode: bool) -> usize {
+        match window {
+            None => 1,
+            Some([kernel_size, stride, padding, dilation]) => Window {
+                kernel_size,
+                stride,
+                padding,
+                dilation,
+            }
+            .output_len_or_zero(input, ceil_mode),
+        }
+    }
+    let empty = Shape::Features(0);
+    match (input, rows) {
+        (Shape::Sequence { channels, length }, None) => match len(cols, length, ceil_mode) {
+            0 => empty,
+            length => Shape::Sequence { channels, length },
+        },
+        (
+            Shape::Image {
+                channels,
+                height,
+                width,
+            },
+            Some(rows),
+        ) => {
+            let global = cols.is_none();
+            let height = if global {
+                1
+            } else {
+                len(Some(rows), height, ceil_mode)
+            };
+            let width = len(cols, width, ceil_mode);
+            if height == 0 || width == 0 {
+                empty
+            } else {
+                Shape::Image {
+                    channels,
+                    height,
+                    width,
+                }
+            }
+        }
+        _ => empty,
     }
 }

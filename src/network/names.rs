@@ -111,7 +111,7 @@ impl<'a> Sequential<'a> {
                     var.fill(1.0);
                     count.fill(0.0);
                 }
-                LayerKind::Activation(_) | LayerKind::Dropout(_) => {}
+                _ => {}
             }
         }
         Ok(())
@@ -176,7 +176,7 @@ impl<'a> Sequential<'a> {
                     LayerKind::Conv1d(conv) => {
                         let (o, w) = (conv.out_channels, conv.weight_len());
                         let per_group = conv.in_channels.checked_div(conv.groups).unwrap_or(0);
-                        let shape = [o, per_group, conv.window.kernel_size, 0];
+                        let shape = [o, per_group, conv.kernel_size, 0];
                         add(0, "weight", shape, 3, store, at, w);
                         if conv.bias {
                             add(1, "bias", [o, 0, 0, 0], 1, store, at.saturating_add(w), o);
@@ -185,7 +185,7 @@ impl<'a> Sequential<'a> {
                     LayerKind::Conv2d(conv) => {
                         let (o, w) = (conv.out_channels, conv.weight_len());
                         let per_group = conv.in_channels.checked_div(conv.groups).unwrap_or(0);
-                        let [kh, kw] = [conv.window[0].kernel_size, conv.window[1].kernel_size];
+                        let [kh, kw] = conv.kernel_size;
                         add(0, "weight", [o, per_group, kh, kw], 4, store, at, w);
                         if conv.bias {
                             add(1, "bias", [o, 0, 0, 0], 1, store, at.saturating_add(w), o);
@@ -224,7 +224,7 @@ impl<'a> Sequential<'a> {
                             add(4, "num_batches_tracked", [0; 4], 0, buf, n, 1);
                         }
                     }
-                    LayerKind::Activation(_) | LayerKind::Dropout(_) => {}
+                    _ => {}
                 }
                 list.into_iter().flatten()
             })

@@ -217,6 +217,24 @@ impl<'a> Sequential<'a> {
                 LayerKind::Conv2d(conv) => {
                     Layer::output_shape(&conv, shape)?;
                 }
+                LayerKind::MaxPool1d(pool) => {
+                    Layer::output_shape(&pool, shape)?;
+                }
+                LayerKind::MaxPool2d(pool) => {
+                    Layer::output_shape(&pool, shape)?;
+                }
+                LayerKind::AvgPool1d(pool) => {
+                    Layer::output_shape(&pool, shape)?;
+                }
+                LayerKind::AvgPool2d(pool) => {
+                    Layer::output_shape(&pool, shape)?;
+                }
+                LayerKind::GlobalAvgPool1d(pool) => {
+                    Layer::output_shape(&pool, shape)?;
+                }
+                LayerKind::GlobalAvgPool2d(pool) => {
+                    Layer::output_shape(&pool, shape)?;
+                }
                 LayerKind::Dropout(Dropout { p }) if !(0.0..=1.0).contains(&p) => {
                     return Err(Error::InvalidHyperParameter { what: "p" });
                 }

@@ -428,31 +428,27 @@ fn conv1d_dims() -> Vec<(String, ConvLens, Error)> {
         ),
         (
             "kernel_size = 0",
-            with(|c| c.window.kernel_size = 0),
+            with(|c| c.kernel_size = 0),
             zero("kernel_size"),
         ),
-        ("stride = 0", with(|c| c.window.stride = 0), zero("stride")),
-        (
-            "dilation = 0",
-            with(|c| c.window.dilation = 0),
-            zero("dilation"),
-        ),
+        ("stride = 0", with(|c| c.stride = 0), zero("stride")),
+        ("dilation = 0", with(|c| c.dilation = 0), zero("dilation")),
         (
             "kernel_size 7 at dilation 2 spans 13 > 11",
-            with(|c| c.window.kernel_size = 7),
+            with(|c| c.kernel_size = 7),
             window(13, padded),
         ),
         (
             "kernel_size 12 at dilation 1 spans 12 > 11",
             with(|c| {
-                c.window.kernel_size = 12;
-                c.window.dilation = 1;
+                c.kernel_size = 12;
+                c.dilation = 1;
             }),
             window(12, padded),
         ),
         (
             "dilation 6 spans 13 > 11",
-            with(|c| c.window.dilation = 6),
+            with(|c| c.dilation = 6),
             window(13, padded),
         ),
         (
@@ -463,32 +459,32 @@ fn conv1d_dims() -> Vec<(String, ConvLens, Error)> {
                     length: 4,
                 },
                 x: B1 * IN * 4,
-                ..with(|c| c.window.padding = 0)
+                ..with(|c| c.padding = 0)
             },
             window(5, 4),
         ),
         (
             "padding = usize::MAX/2 + 1 (2·padding overflows)",
-            with(|c| c.window.padding = HALF + 1),
+            with(|c| c.padding = HALF + 1),
             overflow("padding"),
         ),
         (
             "padding = usize::MAX/2 (L + 2·padding overflows)",
-            with(|c| c.window.padding = HALF),
+            with(|c| c.padding = HALF),
             overflow("padding"),
         ),
         (
             // 2·padding fits in usize, the padded length 2^63 + 9 does not fit in isize.
             "padding = 2^62 (L + 2·padding exceeds isize::MAX)",
-            with(|c| c.window.padding = 1 << 62),
+            with(|c| c.padding = 1 << 62),
             overflow("padding"),
         ),
         (
             // As above with one output: a stride longer than the padded input.
             "padding = 2^62, stride = usize::MAX",
             with(|c| {
-                c.window.padding = 1 << 62;
-                c.window.stride = usize::MAX;
+                c.padding = 1 << 62;
+                c.stride = usize::MAX;
             }),
             overflow("padding"),
         ),
@@ -498,8 +494,8 @@ fn conv1d_dims() -> Vec<(String, ConvLens, Error)> {
             // panic in a build with overflow checks, before the plan refused this).
             "padding = 2^62, stride = 2^60",
             with(|c| {
-                c.window.padding = 1 << 62;
-                c.window.stride = 1 << 60;
+                c.padding = 1 << 62;
+                c.stride = 1 << 60;
             }),
             overflow("padding"),
         ),
@@ -567,10 +563,10 @@ fn conv1d_dims() -> Vec<(String, ConvLens, Error)> {
             // out_length ≈ usize::MAX/4: batch·out_channels·out_length overflows.
             "padding = usize::MAX/8 (y overflows)",
             with(|c| {
-                c.window = Window {
+                c.set_window(Window {
                     padding: usize::MAX / 8,
                     ..Window::new(3)
-                }
+                })
             }),
             overflow("y"),
         ),
@@ -579,12 +575,12 @@ fn conv1d_dims() -> Vec<(String, ConvLens, Error)> {
             // leaves one output: 6·2·taps overflows, the output does not.
             "kernel_size = usize::MAX/8 (weight overflows)",
             with(|c| {
-                c.window = Window {
+                c.set_window(Window {
                     kernel_size: usize::MAX / 8,
                     stride: usize::MAX,
                     padding: usize::MAX / 16 + 1,
                     dilation: 1,
-                }
+                })
             }),
             overflow("weight"),
         ),
@@ -637,15 +633,12 @@ fn conv2d_dims() -> Vec<(String, ConvLens, Error)> {
     ];
     // Each axis: a zero kernel, stride and dilation; a window longer than the padded input;
     // a padding whose double overflows. The padded input is [5 + 2, 7 + 0] = [7, 7].
-    type Axis = fn(&mut Conv2d) -> &mut Window;
-    let axes: [(&str, Axis); 2] = [
-        ("height", |c| &mut c.window[0]),
-        ("width", |c| &mut c.window[1]),
-    ];
-    for (axis, (name, at)) in axes.into_iter().enumerate() {
+    for (axis, name) in ["height", "width"].into_iter().enumerate() {
         let set = |f: fn(&mut Window)| {
             let mut c = CONV2;
-            f(at(&mut c));
+            let mut windows = c.windows();
+            f(&mut windows[axis]);
+            c.set_windows(windows);
             ConvLens {
                 conv: Conv::D2(c),
                 ..LENS2
@@ -781,7 +774,7 @@ fn conv2d_dims() -> Vec<(String, ConvLens, Error)> {
         (
             // out_height ≈ usize::MAX/8 rows of 5: the output plane overflows.
             "padding[height] = usize::MAX/8 (y overflows)".into(),
-            with(|c| c.window[0].padding = usize::MAX / 8),
+            with(|c| c.padding[0] = usize::MAX / 8),
             overflow("y"),
         ),
         (
@@ -795,7 +788,7 @@ fn conv2d_dims() -> Vec<(String, ConvLens, Error)> {
                     padding: 1 << 31,
                     dilation: 1,
                 };
-                c.window = [big, big];
+                c.set_windows([big, big]);
             }),
             overflow("weight"),
         ),
