@@ -81,6 +81,11 @@ fn norms() {
     assert_family("norms.json");
 }
 
+#[test]
+fn conv() {
+    assert_family("conv.json");
+}
+
 /// Every family is implemented: the whole folder passes, and a case of a family the runner
 /// does not know is reported as failed (never skipped).
 #[test]

@@ -1784,18 +1784,22 @@ fn batch_norm2d_torch_vectors() {
 
 /// One instruction set of [`batch_norm2d_torch_vectors`]: the `batch_norm2d` cases of the
 /// conformance vectors (`nn.BatchNorm2d` on `[N, C, H, W]`, torch 2.15 on CPU in float32;
-/// `tests/data/batch_norm2d_torch_cases.json`, in the format of
-/// `tests/data/conformance/FORMAT.md`), every output element within
+/// `tests/data/conformance/conv.json`), every output element within
 /// `atol[key] + rtol·|want|`. The running statistics start from the case's, with
 /// `num_batches_tracked = 0`; a training case also checks backward for its `dy`.
 fn batch_norm2d_torch_vectors_once() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/batch_norm2d_torch_cases.json"
+        "/tests/data/conformance/conv.json"
     );
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let cases = file["cases"].as_array().unwrap();
+    let cases: Vec<_> = file["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == "batch_norm2d")
+        .collect();
     assert_eq!(cases.len(), 4);
     let (mut trained, mut evaluated) = (0, 0);
     for case in cases {

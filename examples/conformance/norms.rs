@@ -10,7 +10,7 @@ pub fn run(case: &Case) -> Result<(), String> {
     let used = Used::new(case);
     match case.name.as_str() {
         "layer_norm" => layer_norm(&used)?,
-        "batch_norm1d" => batch_norm1d(&used)?,
+        "batch_norm1d" => batch_norm(&used)?,
         other => return Err(format!("unknown norm `{other}`")),
     }
     used.all_used()
@@ -81,12 +81,16 @@ fn layer_norm(u: &Used) -> Result<(), String> {
     case.require_only(&produced)
 }
 
-fn batch_norm1d(u: &Used) -> Result<(), String> {
+/// torch's `nn.BatchNorm1d` on `[N, C]` or `[N, C, L]`, `nn.BatchNorm2d` on `[N, C, H, W]`.
+pub fn batch_norm(u: &Used) -> Result<(), String> {
     let case = u.case;
     let x_t = u.input("x")?;
-    let (rows, features) = matrix(x_t)?;
-    let shape = [rows, features];
-    let input = Shape::Features(features);
+    let (rows, input) = match x_t.shape[..] {
+        [n, features] => (n, Shape::Features(features)),
+        _ => crate::conv::sample_shape(&x_t.shape)?,
+    };
+    let features = input.channels();
+    let shape = x_t.shape.clone();
     let x = x_t.f32s();
     let weight = u.input_opt("weight")?;
     let bias = u.input_opt("bias")?;
