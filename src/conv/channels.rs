@@ -105,18 +105,16 @@ fn tile<L: Lanes, const T: usize>(
                 continue;
             }
             let i = base + offset(kw);
-            let span = row.get(i..).and_then(<[f32]>::first_chunk::<T>);
-            match span {
-                Some(v) if step == 1 => {
+            if step == 1 {
+                if let Some(v) = row.get(i..).and_then(<[f32]>::first_chunk::<T>) {
                     for (a, x) in acc.iter_mut().zip(v) {
                         *a = w.mul_add(l.splat(*x), *a);
                     }
+                    continue;
                 }
-                _ => {
-                    for (t, a) in acc.iter_mut().enumerate() {
-                        *a = w.mul_add(l.splat(at(row, i + t * step)), *a);
-                    }
-                }
+            }
+            for (t, a) in acc.iter_mut().enumerate() {
+                *a = w.mul_add(l.splat(at(row, i + t * step)), *a);
             }
         }
     }
@@ -138,8 +136,8 @@ impl WithLanes for Forward<'_> {
 
     #[inline(always)]
     fn run<L: Lanes>(self, l: L) -> bool {
-        if self.plan.out_width >= 8 {
-            self.tiles::<L, 8>(l)
+        if self.plan.out_width >= 6 {
+            self.tiles::<L, 6>(l)
         } else {
             self.tiles::<L, 4>(l)
         }
@@ -160,7 +158,8 @@ impl Forward<'_> {
         let d = Dims::new(p);
         let g = p.geometry;
         let (rows, cols) = (g.rows, g.cols);
-        let row_len = p.width + 2 * cols.padding;
+        // The padded row, and zeros for the last tile's taps to read whole vectors.
+        let row_len = p.width + 2 * cols.padding + T;
         let chunk = d.chunk(row_len, p.group_in());
         if chunk == 0 {
             return false;
@@ -263,8 +262,8 @@ impl WithLanes for InputGrad<'_> {
 
     #[inline(always)]
     fn run<L: Lanes>(self, l: L) -> bool {
-        if self.plan.width >= 8 {
-            self.tiles::<L, 8>(l)
+        if self.plan.width >= 6 {
+            self.tiles::<L, 6>(l)
         } else {
             self.tiles::<L, 4>(l)
         }
@@ -285,7 +284,7 @@ impl InputGrad<'_> {
         let g = p.geometry;
         let (rows, cols) = (g.rows, g.cols);
         let lead = (d.kw - 1) * cols.dilation;
-        let row_len = p.width + cols.padding + lead;
+        let row_len = p.width + cols.padding + lead + T;
         let chunk = d.chunk(row_len, p.group_out());
         if chunk == 0 {
             return false;
