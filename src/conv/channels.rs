@@ -121,6 +121,75 @@ fn tile<L: Lanes, const T: usize>(
     acc
 }
 
+/// Packs `count` vectors of `lanes` channels: `packed[k][j] = value(k, j)` for `j < lanes`,
+/// zero in the lanes beyond.
+#[inline(always)]
+fn pack(packed: &mut [f32], count: usize, lanes: usize, value: impl Fn(usize, usize) -> f32) {
+    for (k, v) in by_rows_mut(packed, LANES).take(count).enumerate() {
+        for (j, e) in v.iter_mut().enumerate() {
+            *e = if j < lanes { value(k, j) } else { 0.0 };
+        }
+    }
+}
+
+/// Fills `count` rows of `row_len` of `panel`, row `r` of source `r / kh_n` and kernel row
+/// `r % kh_n`: zeros, and `source(s, kh)` (when there is one) from `offset` on, one value every
+/// `step` positions.
+#[inline(always)]
+fn fill_rows<'s>(
+    panel: &mut [f32],
+    (count, row_len, kh_n): (usize, usize, usize),
+    (offset, step): (usize, usize),
+    source: impl Fn(usize, usize) -> Option<&'s [f32]>,
+) {
+    for (r, row) in by_rows_mut(panel, row_len).take(count).enumerate() {
+        row.fill(0.0);
+        let (s, kh) = (div(r, kh_n), r - div(r, kh_n) * kh_n);
+        if let Some(src) = source(s, kh) {
+            let spread = row.iter_mut().skip(offset).step_by(step.max(1));
+            for (dst, v) in spread.zip(src) {
+                *dst = *v;
+            }
+        }
+    }
+}
+
+/// `T` vectors of `lanes` channels: lane `j` of vector `t < count` is `value(j, t)`, the rest
+/// zero.
+#[inline(always)]
+fn load_tile<L: Lanes, const T: usize>(
+    l: L,
+    (count, lanes): (usize, usize),
+    value: impl Fn(usize, usize) -> f32,
+) -> [L::F; T] {
+    let mut acc = [l.splat(0.0); T];
+    for (t, a) in acc.iter_mut().enumerate().take(count) {
+        let mut v = [0.0; LANES];
+        for (j, e) in v.iter_mut().enumerate().take(lanes) {
+            *e = value(j, t);
+        }
+        *a = l.load(&v);
+    }
+    acc
+}
+
+/// Stores lane `j < lanes` of vector `t < count` at `out[index(j, t)]`.
+#[inline(always)]
+fn store_tile<F: Float8>(
+    acc: &[F],
+    (count, lanes): (usize, usize),
+    out: &mut [f32],
+    index: impl Fn(usize, usize) -> usize,
+) {
+    for (t, a) in acc.iter().enumerate().take(count) {
+        for (j, e) in a.to_array().iter().enumerate().take(lanes) {
+            if let Some(dst) = out.get_mut(index(j, t)) {
+                *dst = *e;
+            }
+        }
+    }
+}
+
 /// The forward pass with output channels in the lanes; `false` (nothing written) when a
 /// single input channel's rows or weights do not fit the panels.
 pub(crate) struct Forward<'a> {
@@ -175,66 +244,38 @@ impl Forward<'_> {
                 for c0 in (0..p.group_in()).step_by(chunk) {
                     let cc = (p.group_in() - c0).min(chunk);
                     let c_first = group * p.group_in() + c0;
-                    for (k, v) in by_rows_mut(&mut packed, LANES)
-                        .take(cc * d.taps)
-                        .enumerate()
-                    {
+                    pack(&mut packed, cc * d.taps, lanes, |k, j| {
                         let (c, tap) = (div(k, d.taps), k - div(k, d.taps) * d.taps);
-                        for (j, w) in v.iter_mut().enumerate() {
-                            *w = if j < lanes {
-                                d.w(weight, oc0 + j, c0 + c, tap)
-                            } else {
-                                0.0
-                            };
-                        }
-                    }
+                        d.w(weight, oc0 + j, c0 + c, tap)
+                    });
                     for n in 0..batch {
                         for oh in 0..p.out_height {
-                            for (r, row) in
-                                by_rows_mut(&mut panel, row_len).take(cc * d.kh).enumerate()
-                            {
-                                row.fill(0.0);
-                                let (c, kh) = (div(r, d.kh), r - div(r, d.kh) * d.kh);
-                                if let Some(ih) = rows.input_of(oh, kh, p.height) {
-                                    let start = idx(g.in_channels, in_hw, n, c_first + c, ih, 0);
-                                    if let (Some(dst), Some(src)) = (
-                                        row.get_mut(cols.padding..cols.padding + p.width),
-                                        x.get(start..start + p.width),
-                                    ) {
-                                        dst.copy_from_slice(src);
-                                    }
-                                }
-                            }
+                            let x_row = |c: usize, kh: usize| {
+                                let ih = rows.input_of(oh, kh, p.height)?;
+                                let start = idx(g.in_channels, in_hw, n, c_first + c, ih, 0);
+                                x.get(start..start + p.width)
+                            };
+                            let rows_of = (cc * d.kh, row_len, d.kh);
+                            fill_rows(&mut panel, rows_of, (cols.padding, 1), x_row);
                             let row_ok = |kh| rows.input_of(oh, kh, p.height).is_some();
                             for t0 in (0..p.out_width).step_by(T) {
                                 let count = (p.out_width - t0).min(T);
                                 let y_at = |j: usize, t: usize| {
                                     idx(g.out_channels, out_hw, n, oc0 + j, oh, t0 + t)
                                 };
-                                let mut acc = [l.splat(0.0); T];
-                                for (t, a) in acc.iter_mut().enumerate().take(count) {
-                                    let mut v = [0.0; LANES];
-                                    for (j, e) in v.iter_mut().enumerate().take(lanes) {
-                                        *e = if c0 == 0 {
-                                            at(bias, oc0 + j)
-                                        } else {
-                                            at(y, y_at(j, t))
-                                        };
+                                // The bias first, then the sums of the chunks before.
+                                let acc = load_tile::<L, T>(l, (count, lanes), |j, t| {
+                                    if c0 == 0 {
+                                        at(bias, oc0 + j)
+                                    } else {
+                                        at(y, y_at(j, t))
                                     }
-                                    *a = l.load(&v);
-                                }
+                                });
                                 let offset = |kw: usize| kw * cols.dilation;
                                 let at_pos = (t0 * cols.stride, cols.stride, offset);
                                 let dims = (cc, d.kh, d.kw, row_len);
                                 let acc = tile(l, acc, dims, (&panel, &packed), row_ok, at_pos);
-                                for (t, a) in acc.iter().enumerate().take(count) {
-                                    let v = a.to_array();
-                                    for (j, e) in v.iter().enumerate().take(lanes) {
-                                        if let Some(dst) = y.get_mut(y_at(j, t)) {
-                                            *dst = *e;
-                                        }
-                                    }
-                                }
+                                store_tile(&acc, (count, lanes), y, y_at);
                             }
                         }
                     }
@@ -307,63 +348,38 @@ impl InputGrad<'_> {
                 for o0 in (0..p.group_out()).step_by(chunk) {
                     let oc = (p.group_out() - o0).min(chunk);
                     let oc_first = group * p.group_out() + o0;
-                    for (k, v) in by_rows_mut(&mut packed, LANES)
-                        .take(oc * d.taps)
-                        .enumerate()
-                    {
+                    pack(&mut packed, oc * d.taps, lanes, |k, j| {
                         let (o, tap) = (div(k, d.taps), k - div(k, d.taps) * d.taps);
-                        for (j, w) in v.iter_mut().enumerate() {
-                            *w = if j < lanes {
-                                d.w(weight, oc_first + o, cb + j, tap)
-                            } else {
-                                0.0
-                            };
-                        }
-                    }
+                        d.w(weight, oc_first + o, cb + j, tap)
+                    });
                     for n in 0..batch {
                         for ih in 0..p.height {
-                            let filled = by_rows_mut(&mut panel, row_len).take(oc * d.kh);
-                            for (r, row) in filled.enumerate() {
-                                row.fill(0.0);
-                                let (o, kh) = (div(r, d.kh), r - div(r, d.kh) * d.kh);
-                                if let Some(oh) = oh_of(ih, kh) {
-                                    let start = idx(g.out_channels, out_hw, n, oc_first + o, oh, 0);
-                                    let src = dy.get(start..start + p.out_width).unwrap_or(&[]);
-                                    let spread =
-                                        row.iter_mut().skip(lead).step_by(cols.stride.max(1));
-                                    for (dst, v) in spread.zip(src) {
-                                        *dst = *v;
-                                    }
-                                }
-                            }
+                            let dy_row = |o: usize, kh: usize| {
+                                let oh = oh_of(ih, kh)?;
+                                let start = idx(g.out_channels, out_hw, n, oc_first + o, oh, 0);
+                                dy.get(start..start + p.out_width)
+                            };
+                            let rows_of = (oc * d.kh, row_len, d.kh);
+                            fill_rows(&mut panel, rows_of, (lead, cols.stride), dy_row);
                             let row_ok = |kh| oh_of(ih, kh).is_some();
                             for t0 in (0..p.width).step_by(T) {
                                 let count = (p.width - t0).min(T);
                                 let dx_at = |j: usize, t: usize| {
                                     idx(g.in_channels, in_hw, n, c_first + j, ih, t0 + t)
                                 };
-                                let mut acc = [l.splat(0.0); T];
-                                if o0 > 0 {
-                                    for (t, a) in acc.iter_mut().enumerate().take(count) {
-                                        let mut v = [0.0; LANES];
-                                        for (j, e) in v.iter_mut().enumerate().take(lanes) {
-                                            *e = at(dx, dx_at(j, t));
-                                        }
-                                        *a = l.load(&v);
+                                // Zero first, then the sums of the chunks before.
+                                let acc = load_tile::<L, T>(l, (count, lanes), |j, t| {
+                                    if o0 == 0 {
+                                        0.0
+                                    } else {
+                                        at(dx, dx_at(j, t))
                                     }
-                                }
+                                });
                                 let offset = |kw: usize| (d.kw - 1 - kw) * cols.dilation;
                                 let at_pos = (t0 + cols.padding, 1, offset);
                                 let dims = (oc, d.kh, d.kw, row_len);
                                 let acc = tile(l, acc, dims, (&panel, &packed), row_ok, at_pos);
-                                for (t, a) in acc.iter().enumerate().take(count) {
-                                    let v = a.to_array();
-                                    for (j, e) in v.iter().enumerate().take(lanes) {
-                                        if let Some(dst) = dx.get_mut(dx_at(j, t)) {
-                                            *dst = *e;
-                                        }
-                                    }
-                                }
+                                store_tile(&acc, (count, lanes), dx, dx_at);
                             }
                         }
                     }
@@ -419,32 +435,16 @@ impl WithLanes for WeightGrad<'_> {
                     sums.fill(0.0);
                     for n in 0..batch {
                         for oh in 0..p.out_height {
-                            for (r, row) in
-                                by_rows_mut(&mut panel, row_len).take(cc * d.kh).enumerate()
-                            {
-                                row.fill(0.0);
-                                let (c, kh) = (div(r, d.kh), r - div(r, d.kh) * d.kh);
-                                if let Some(ih) = rows.input_of(oh, kh, p.height) {
-                                    let start = idx(g.in_channels, in_hw, n, c_first + c, ih, 0);
-                                    if let (Some(dst), Some(src)) = (
-                                        row.get_mut(cols.padding..cols.padding + p.width),
-                                        x.get(start..start + p.width),
-                                    ) {
-                                        dst.copy_from_slice(src);
-                                    }
-                                }
-                            }
-                            for (ow, v) in
-                                by_rows_mut(&mut grad, LANES).take(p.out_width).enumerate()
-                            {
-                                for (j, e) in v.iter_mut().enumerate() {
-                                    *e = if j < lanes {
-                                        at(dy, idx(g.out_channels, out_hw, n, oc0 + j, oh, ow))
-                                    } else {
-                                        0.0
-                                    };
-                                }
-                            }
+                            let x_row = |c: usize, kh: usize| {
+                                let ih = rows.input_of(oh, kh, p.height)?;
+                                let start = idx(g.in_channels, in_hw, n, c_first + c, ih, 0);
+                                x.get(start..start + p.width)
+                            };
+                            let rows_of = (cc * d.kh, row_len, d.kh);
+                            fill_rows(&mut panel, rows_of, (cols.padding, 1), x_row);
+                            pack(&mut grad, p.out_width, lanes, |ow, j| {
+                                at(dy, idx(g.out_channels, out_hw, n, oc0 + j, oh, ow))
+                            });
                             let grad = grad.get(..p.out_width * LANES).unwrap_or(&[]);
                             let mut k = 0;
                             for r in 0..cc * d.kh {
