@@ -35,4 +35,8 @@ echo "python write -> rust check"
 "${py[@]}" write "$tmp/from_python.safetensors"
 "$rust" check "$tmp/from_python.safetensors"
 
+echo "a CNN: rust writes the model, python's numpy forward gives the same logits"
+"$rust" cnn "$tmp/cnn.safetensors" "$tmp/cnn_io.safetensors"
+"${py[@]}" cnn "$tmp/cnn.safetensors" "$tmp/cnn_io.safetensors"
+
 echo "checkpoint interop: OK"

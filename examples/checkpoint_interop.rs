@@ -15,7 +15,12 @@
 
 use std::process::ExitCode;
 
-use descent::train::checkpoint;
+use descent::activation::Activation;
+use descent::conv::Conv2d;
+use descent::layer::Shape;
+use descent::network::{Layer, Sequential};
+use descent::pool::{Flatten, MaxPool2d};
+use descent::train::{checkpoint, Model};
 
 /// `(name, shape, data)` of the fixed model.
 fn model() -> Vec<(&'static str, Vec<usize>, Vec<f32>)> {
@@ -107,6 +112,40 @@ fn check(path: &str) -> Result<(), String> {
     }
 }
 
+/// The small CNN of the `cnn` check: conv 1→4 3×3 pad 1, ReLU, max-pool 2, conv 4→6 3×3
+/// stride 2 (no bias), ReLU, flatten, dense 6·1·1 → 3, on 1×5×6 images.
+const CNN: [Layer; 7] = [
+    Layer::conv2d(Conv2d::new(1, 4, [3, 3]).with_padding([1, 1])),
+    Layer::activation(Activation::Relu),
+    Layer::max_pool2d(MaxPool2d::new(2)),
+    Layer::conv2d(Conv2d::new(4, 6, [2, 3]).with_stride([2, 2]).without_bias()),
+    Layer::activation(Activation::Relu),
+    Layer::flatten(Flatten),
+    Layer::dense(6, 3),
+];
+const CNN_INPUT: Shape = Shape::Image {
+    channels: 1,
+    height: 5,
+    width: 6,
+};
+
+/// Writes the CNN's checkpoint (torch's names and shapes) to `model_path`, and a batch of 4
+/// inputs with the logits this crate computes for them to `io_path` (`x`, `logits`).
+fn cnn(model_path: &str, io_path: &str) -> Result<(), String> {
+    let net = Sequential::shaped(CNN_INPUT, &CNN);
+    let model = Model::new(net, 7).map_err(|e| e.to_string())?;
+    model.save(model_path).map_err(|e| e.to_string())?;
+    let x: Vec<f32> = (0..4 * CNN_INPUT.len())
+        .map(|k| (((29 * k + 3) % 53) as f32 - 26.0) / 13.0)
+        .collect();
+    let logits = model.predict(&x).map_err(|e| e.to_string())?;
+    let tensors: [(&str, &[usize], &[f32]); 2] =
+        [("x", &[4, 1, 5, 6], &x), ("logits", &[4, 3], &logits)];
+    checkpoint::save(io_path, &tensors, &[]).map_err(|e| e.to_string())?;
+    println!("wrote {model_path} and {io_path}: the CNN's tensors, 4 inputs and their logits");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args
@@ -117,8 +156,9 @@ fn main() -> ExitCode {
     {
         ["write", path] => write(path),
         ["check", path] => check(path),
+        ["cnn", model, io] => cnn(model, io),
         _ => {
-            eprintln!("usage: checkpoint_interop (write|check) PATH");
+            eprintln!("usage: checkpoint_interop (write|check) PATH | cnn MODEL IO");
             return ExitCode::from(2);
         }
     };
