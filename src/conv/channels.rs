@@ -18,8 +18,18 @@ use crate::simd::{Float8, Lanes, WithLanes, LANES};
 pub(crate) const ROWS_PANEL: usize = 1024;
 /// Floats of the panel of packed weights (or of weight-gradient sums).
 pub(crate) const WEIGHTS_PANEL: usize = 1024;
+/// Taps per tile of the weight gradient.
+const TAPS: usize = 6;
+
 /// Floats of the panel of one packed row of the output gradient.
 pub(crate) const GRAD_PANEL: usize = 1024;
+
+/// Whether rows of `width` positions take tiles of six rather than four: six share each
+/// loaded weight vector among more multiply-adds, four leave fewer empty positions in short
+/// rows (7 or 8 positions take two tiles of four, not six and a mostly empty one).
+fn tile_of_six(width: usize) -> bool {
+    width == 6 || width >= 9
+}
 
 /// `v[i]`, or 0 past the end.
 #[inline(always)]
@@ -143,13 +153,26 @@ fn fill_rows<'s>(
     source: impl Fn(usize, usize) -> Option<&'s [f32]>,
 ) {
     for (r, row) in by_rows_mut(panel, row_len).take(count).enumerate() {
-        row.fill(0.0);
         let (s, kh) = (div(r, kh_n), r - div(r, kh_n) * kh_n);
-        if let Some(src) = source(s, kh) {
-            let spread = row.iter_mut().skip(offset).step_by(step.max(1));
-            for (dst, v) in spread.zip(src) {
-                *dst = *v;
+        match source(s, kh) {
+            // Contiguous: zeros around one copy.
+            Some(src) if step == 1 => {
+                let (head, rest) = row.split_at_mut(offset.min(row.len()));
+                head.fill(0.0);
+                let (body, tail) = rest.split_at_mut(src.len().min(rest.len()));
+                for (d, v) in body.iter_mut().zip(src) {
+                    *d = *v;
+                }
+                tail.fill(0.0);
             }
+            Some(src) => {
+                row.fill(0.0);
+                let spread = row.iter_mut().skip(offset).step_by(step.max(1));
+                for (dst, v) in spread.zip(src) {
+                    *dst = *v;
+                }
+            }
+            None => row.fill(0.0),
         }
     }
 }
@@ -205,7 +228,7 @@ impl WithLanes for Forward<'_> {
 
     #[inline(always)]
     fn run<L: Lanes>(self, l: L) -> bool {
-        if self.plan.out_width >= 6 {
+        if tile_of_six(self.plan.out_width) {
             self.tiles::<L, 6>(l)
         } else {
             self.tiles::<L, 4>(l)
@@ -303,7 +326,7 @@ impl WithLanes for InputGrad<'_> {
 
     #[inline(always)]
     fn run<L: Lanes>(self, l: L) -> bool {
-        if self.plan.width >= 6 {
+        if tile_of_six(self.plan.width) {
             self.tiles::<L, 6>(l)
         } else {
             self.tiles::<L, 4>(l)
@@ -446,35 +469,40 @@ impl WithLanes for WeightGrad<'_> {
                                 at(dy, idx(g.out_channels, out_hw, n, oc0 + j, oh, ow))
                             });
                             let grad = grad.get(..p.out_width * LANES).unwrap_or(&[]);
-                            let mut k = 0;
-                            for r in 0..cc * d.kh {
-                                let kh = r - div(r, d.kh) * d.kh;
-                                if rows.input_of(oh, kh, p.height).is_none() {
-                                    k += d.kw;
-                                    continue;
+                            // Tiles of taps: each vector of dy feeds `TAPS` multiply-adds.
+                            // A kernel row reading padding is a row of zeros in the panel.
+                            let span = (p.out_width - 1) * cols.stride + 1;
+                            for k0 in (0..cc * d.taps).step_by(TAPS) {
+                                let tap_row = |u: usize| {
+                                    let k = k0 + u;
+                                    let (r, kw) = (div(k, d.kw), k - div(k, d.kw) * d.kw);
+                                    let start = r * row_len + kw * cols.dilation;
+                                    let ok = k < cc * d.taps;
+                                    panel.get(start..start + span).filter(|_| ok).unwrap_or(&[])
+                                };
+                                let xs: [&[f32]; TAPS] = core::array::from_fn(tap_row);
+                                let sum_at = |u: usize| (k0 + u) * LANES;
+                                let mut acc: [L::F; TAPS] = core::array::from_fn(|u| {
+                                    match sums.get(sum_at(u)..).and_then(<[f32]>::first_chunk) {
+                                        Some(v) => l.load(v),
+                                        None => l.splat(0.0),
+                                    }
+                                });
+                                for (ow, gv) in grad.chunks_exact(LANES).enumerate() {
+                                    let g = match gv.first_chunk::<LANES>() {
+                                        Some(v) => l.load(v),
+                                        None => l.splat(0.0),
+                                    };
+                                    let i = ow * cols.stride;
+                                    for (a, x) in acc.iter_mut().zip(&xs) {
+                                        *a = g.mul_add(l.splat(at(x, i)), *a);
+                                    }
                                 }
-                                let row = panel.get(r * row_len..(r + 1) * row_len).unwrap_or(&[]);
-                                for kw in 0..d.kw {
-                                    let xs = row.get(kw * cols.dilation..).unwrap_or(&[]);
-                                    let xs = xs.iter().step_by(cols.stride.max(1));
-                                    let mut part = [l.splat(0.0); 4];
-                                    for (i, (gv, xv)) in
-                                        grad.chunks_exact(LANES).zip(xs).enumerate()
-                                    {
-                                        if let Some(gv) = gv.first_chunk::<LANES>() {
-                                            let a = &mut part[i % 4];
-                                            *a = l.load(gv).mul_add(l.splat(*xv), *a);
-                                        }
+                                for (u, a) in acc.iter().enumerate() {
+                                    let dst = sums.get_mut(sum_at(u)..);
+                                    if let Some(v) = dst.and_then(<[f32]>::first_chunk_mut) {
+                                        a.store(v);
                                     }
-                                    if let Some(s) = sums
-                                        .get_mut(k * LANES..)
-                                        .and_then(<[f32]>::first_chunk_mut::<LANES>)
-                                    {
-                                        let total =
-                                            (part[0] + part[1]) + (part[2] + part[3]) + l.load(s);
-                                        total.store(s);
-                                    }
-                                    k += 1;
                                 }
                             }
                         }
