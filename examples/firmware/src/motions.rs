@@ -85,6 +85,9 @@ pub const EPOCHS: usize = 60;
 /// The firmware fails below this test accuracy (basis points).
 pub const MIN_ACCURACY_BP: usize = 9000;
 
+/// The firmware fails when its statics and its stack's high-water mark exceed this (64 KiB).
+pub const RAM_GOAL_BYTES: usize = 64 * 1024;
+
 /// Trainable parameters.
 pub const N: usize = NET.trainable_len();
 /// Floats of Adam's state.
