@@ -1,8 +1,9 @@
-//! The digit classifier that the firmware trains, as a `no_std` library: the models and the
-//! training loop ([`mlp`]) and the data set in flash ([`data`]).
+//! The models that the firmwares train, as a `no_std` library: the digit classifier and its
+//! training loop ([`mlp`]) with its data set in flash ([`data`]), and the BasicMotions conv1d
+//! network with its loop and series ([`motions`]).
 //!
-//! Its unit test runs the firmware's exact training schedule on the host, which is where the
-//! demo's accuracy thresholds come from:
+//! Its unit tests run the firmwares' exact training schedules on the host, which is where the
+//! accuracy thresholds come from:
 //! `cargo test --lib --target x86_64-unknown-linux-gnu -- --nocapture`.
 #![no_std]
 
