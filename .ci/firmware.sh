@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Firmware CI for `descent`: bare-metal builds of the library, on-target kernel checks under QEMU
 # on a Cortex-M4F (mps2-an386) and a Cortex-M0 (microbit), the digits demo firmware (which must
-# exit 0: its accuracies reach their thresholds), and the firmware's flash/RAM sizes.
+# exit 0: its accuracies reach their thresholds), the BasicMotions conv1d firmware (exits 0 at
+# >= 90 % test accuracy), and the firmwares' flash/RAM sizes.
 # Runs on a fresh Debian-bookworm machine with rustup and apt (as root for apt).
 #   bash .ci/firmware.sh            # SKIP_APT=1 to never touch apt
 set -euo pipefail
@@ -81,6 +82,25 @@ test "$code" -lt 32768
 fmt_symbols=$("$LLVM_BIN/llvm-nm" -C "$TRAIN_ELF" | grep -c 'core::fmt' || true)
 echo "train: core::fmt symbols linked: ${fmt_symbols}"
 test "$fmt_symbols" -eq 0
+
+step "the BasicMotions conv1d firmware (motions) on the Cortex-M4F: must exit 0; its sizes"
+# Links only if no panic is reachable (as train); exits 0 only at >= 90 % test accuracy.
+t_motions=$SECONDS
+cargo run --release --target thumbv7em-none-eabihf --bin motions
+echo "motions ran in $((SECONDS - t_motions)) s (QEMU, wall clock, after the build)"
+MOTIONS_ELF=target/thumbv7em-none-eabihf/release/motions
+"$LLVM_BIN/llvm-size" -A "$MOTIONS_ELF" | grep -E '^\.(vector_table|text|rodata|data|bss|uninit)[ \t]'
+read -r m_flash m_ram < <("$LLVM_BIN/llvm-size" -A "$MOTIONS_ELF" | awk '
+    /^\.(vector_table|text|rodata|data)[ \t]/ { f += $2 }
+    /^\.(data|bss|uninit)[ \t]/               { r += $2 }
+    END { print f, r }')
+m_data=$("$LLVM_BIN/llvm-nm" --print-size --radix=d "$MOTIONS_ELF" | awk '$4 ~ /(TRAIN|TEST)_(SERIES|LABELS)/ { s += $2 } END { print s + 0 }')
+echo "motions: flash ${m_flash} B = data set ${m_data} B + code and constants $((m_flash - m_data)) B; static RAM ${m_ram} B (the firmware prints it with its stack high-water mark; goal 64 KiB in all)"
+test "$m_data" -gt 190000 # the data set symbols were found
+test "$m_ram" -lt 65536
+m_fmt=$("$LLVM_BIN/llvm-nm" -C "$MOTIONS_ELF" | grep -c 'core::fmt' || true)
+echo "motions: core::fmt symbols linked: ${m_fmt}"
+test "$m_fmt" -eq 0
 
 step "instructions retired on the Cortex-M4F (QEMU -icount shift=0: 1 ns of virtual time per instruction)"
 cargo build --release --target thumbv7em-none-eabihf --bin cycles
