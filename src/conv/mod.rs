@@ -166,21 +166,6 @@ impl Conv1d {
         }
     }
 
-    /// [`output_shape`](Layer::output_shape) as a `const fn`: `[out_channels, out_length]`,
-    /// or the empty `Shape::Features(0)` where that is an error.
-    pub const fn output_shape_or_empty(&self, input: Shape) -> Shape {
-        let Shape::Sequence { channels, length } = input else {
-            return Shape::Features(0);
-        };
-        match self.geometry().output_plane_or_none(channels, 1, length) {
-            Some((_, length)) => Shape::Sequence {
-                channels: self.out_channels,
-                length,
-            },
-            None => Shape::Features(0),
-        }
-    }
-
     /// `out_channels · in_channels/groups · kernel_size` floats (saturating).
     pub const fn weight_len(&self) -> usize {
         self.geometry().weight_len()
@@ -297,30 +282,6 @@ impl Conv2d {
             bias: self.bias,
             rows: self.windows()[0],
             cols: self.windows()[1],
-        }
-    }
-
-    /// [`output_shape`](Layer::output_shape) as a `const fn`: `[out_channels, out_height,
-    /// out_width]`, or the empty `Shape::Features(0)` where that is an error.
-    pub const fn output_shape_or_empty(&self, input: Shape) -> Shape {
-        let Shape::Image {
-            channels,
-            height,
-            width,
-        } = input
-        else {
-            return Shape::Features(0);
-        };
-        match self
-            .geometry()
-            .output_plane_or_none(channels, height, width)
-        {
-            Some((height, width)) => Shape::Image {
-                channels: self.out_channels,
-                height,
-                width,
-            },
-            None => Shape::Features(0),
         }
     }
 

@@ -64,28 +64,6 @@ impl Geometry {
         }
     }
 
-    /// The output plane for an input plane of `channels × height × width`, or `None` where
-    /// [`output_plane`](Self::output_plane) errs (for the `const` sizes of a model).
-    pub(crate) const fn output_plane_or_none(
-        &self,
-        channels: usize,
-        height: usize,
-        width: usize,
-    ) -> Option<(usize, usize)> {
-        if channels != self.in_channels || self.weight_len() == 0 || height == 0 || width == 0 {
-            return None;
-        }
-        let (h, w) = (
-            self.rows.output_len_or_zero(height, false),
-            self.cols.output_len_or_zero(width, false),
-        );
-        if h == 0 || w == 0 {
-            None
-        } else {
-            Some((h, w))
-        }
-    }
-
     /// Checks the hyper-parameters and an input plane of `height × width` with `channels`
     /// channels, and returns the output plane's `(height, width)`.
     pub(crate) fn output_plane(

@@ -51,6 +51,9 @@ pub(super) struct Backward<'a> {
 
 /// A layer kind's kernels.
 pub(crate) struct Kernels {
+    /// The layer's own [`Layer::output_shape`], with its checks (for the layers whose shape
+    /// `Sequential::validate` does not check itself).
+    pub(super) output_shape: fn(&LayerKind, Shape) -> Result<Shape>,
     pub(super) forward: fn(&LayerKind, Forward<'_>) -> Result<()>,
     pub(super) backward: fn(&LayerKind, Backward<'_>) -> Result<()>,
 }
@@ -116,6 +119,10 @@ macro_rules! layer_tables {
     ($( $table:ident = $variant:ident; )*) => {
         $(
             static $table: Kernels = Kernels {
+                output_shape: |kind, input| match kind {
+                    LayerKind::$variant(layer) => layer.output_shape(input),
+                    _ => Err(mismatch()),
+                },
                 forward: |kind, f| match kind {
                     LayerKind::$variant(layer) => forward(layer, f),
                     _ => Err(mismatch()),
@@ -156,6 +163,7 @@ macro_rules! activation_tables {
                 $(
                     Activation::$v { .. } => const {
                         &Kernels {
+                            output_shape: |_, input| Ok(input),
                             forward: |kind, f| {
                                 let LayerKind::Activation(Activation::$v $(($p))?) = *kind else {
                                     return Err(mismatch());

@@ -201,28 +201,34 @@ impl Layer {
     pub const fn output_shape(&self, input: Shape) -> Shape {
         match self.kind {
             LayerKind::Dense(dense) => Shape::Features(dense.out_features),
-            LayerKind::Conv1d(conv) => conv.output_shape_or_empty(input),
-            LayerKind::Conv2d(conv) => conv.output_shape_or_empty(input),
+            LayerKind::Conv1d(c) => {
+                let w = [c.kernel_size, c.stride, c.padding, c.dilation];
+                let channels = Some((c.in_channels, c.out_channels, c.weight_len()));
+                windowed(input, None, Some(w), (false, channels))
+            }
+            LayerKind::Conv2d(c) => {
+                let [h, w] = axes(c.kernel_size, c.stride, c.padding, c.dilation);
+                let channels = Some((c.in_channels, c.out_channels, c.weight_len()));
+                windowed(input, Some(h), Some(w), (false, channels))
+            }
             LayerKind::MaxPool1d(m) => {
                 let w = [m.kernel_size, m.stride, m.padding, m.dilation];
-                pooled(input, None, Some(w), m.ceil_mode)
+                windowed(input, None, Some(w), (m.ceil_mode, None))
             }
             LayerKind::MaxPool2d(m) => {
-                let h = [m.kernel_size[0], m.stride[0], m.padding[0], m.dilation[0]];
-                let w = [m.kernel_size[1], m.stride[1], m.padding[1], m.dilation[1]];
-                pooled(input, Some(h), Some(w), m.ceil_mode)
+                let [h, w] = axes(m.kernel_size, m.stride, m.padding, m.dilation);
+                windowed(input, Some(h), Some(w), (m.ceil_mode, None))
             }
             LayerKind::AvgPool1d(a) => {
                 let w = [a.kernel_size, a.stride, a.padding, 1];
-                pooled(input, None, Some(w), a.ceil_mode)
+                windowed(input, None, Some(w), (a.ceil_mode, None))
             }
-            LayerKind::AvgPool2d(a) => {
-                let h = [a.kernel_size[0], a.stride[0], a.padding[0], 1];
-                let w = [a.kernel_size[1], a.stride[1], a.padding[1], 1];
-                pooled(input, Some(h), Some(w), a.ceil_mode)
+            LayerKind::AvgPool2d(p) => {
+                let [h, w] = axes(p.kernel_size, p.stride, p.padding, [1, 1]);
+                windowed(input, Some(h), Some(w), (p.ceil_mode, None))
             }
-            LayerKind::GlobalAvgPool1d(_) => pooled(input, None, None, false),
-            LayerKind::GlobalAvgPool2d(_) => pooled(input, Some([0; 4]), None, false),
+            LayerKind::GlobalAvgPool1d(_) => windowed(input, None, None, (false, None)),
+            LayerKind::GlobalAvgPool2d(_) => windowed(input, Some(GLOBAL), None, (false, None)),
             LayerKind::Flatten(_) => Shape::Features(input.len()),
             LayerKind::Activation(_)
             | LayerKind::LayerNorm(_)
@@ -275,15 +281,25 @@ impl Layer {
     }
 }
 
-/// The output of a pooling over `input`, a `[C, L]` sequence (`rows` is `None`) or a `[C, H, W]`
-/// image: each axis's window `[kernel_size, stride, padding, dilation]`, or `None` for a global
-/// pooling to length 1. The empty `Shape::Features(0)` where the shape does not fit (the
-/// pooling's `output_shape` says why).
-const fn pooled(
+/// The two axes' windows `[kernel_size, stride, padding, dilation]` of a 2-D layer.
+const fn axes(k: [usize; 2], s: [usize; 2], p: [usize; 2], d: [usize; 2]) -> [[usize; 4]; 2] {
+    [[k[0], s[0], p[0], d[0]], [k[1], s[1], p[1], d[1]]]
+}
+
+/// The `rows` window of a global pooling over an image (its height goes to 1 too).
+const GLOBAL: [usize; 4] = [0; 4];
+
+/// The output of a window layer over `input`: a `[C, L]` sequence when `rows` is `None`, a
+/// `[C, H, W]` image otherwise; each axis's window `[kernel_size, stride, padding,
+/// dilation]` (`cols` `None`: a global pooling, to length 1); with `channels = Some((in, out,
+/// weight_len))` a convolution, whose input must have `in` channels and whose weight must not
+/// be empty. The empty `Shape::Features(0)` where the shape does not fit (the layer's own
+/// `output_shape` says why).
+const fn windowed(
     input: Shape,
     rows: Option<[usize; 4]>,
     cols: Option<[usize; 4]>,
-    ceil_mode: bool,
+    (ceil_mode, channels): (bool, Option<(usize, usize, usize)>),
 ) -> Shape {
     const fn len(window: Option<[usize; 4]>, input: usize, ceil_mode: bool) -> usize {
         match window {
@@ -298,36 +314,38 @@ const fn pooled(
         }
     }
     let empty = Shape::Features(0);
-    match (input, rows) {
-        (Shape::Sequence { channels, length }, None) => match len(cols, length, ceil_mode) {
-            0 => empty,
-            length => Shape::Sequence { channels, length },
-        },
+    let (c, h, w) = match (input, rows.is_some()) {
+        (Shape::Sequence { channels, length }, false) => (channels, 1, length),
         (
             Shape::Image {
                 channels,
                 height,
                 width,
             },
-            Some(rows),
-        ) => {
-            let global = cols.is_none();
-            let height = if global {
-                1
-            } else {
-                len(Some(rows), height, ceil_mode)
-            };
-            let width = len(cols, width, ceil_mode);
-            if height == 0 || width == 0 {
-                empty
-            } else {
-                Shape::Image {
-                    channels,
-                    height,
-                    width,
-                }
-            }
+            true,
+        ) => (channels, height, width),
+        _ => return empty,
+    };
+    let channels = match channels {
+        None => c,
+        Some((inp, out, weight_len)) if inp == c && weight_len > 0 => out,
+        Some(_) => return empty,
+    };
+    let global = cols.is_none();
+    let height = if global { 1 } else { len(rows, h, ceil_mode) };
+    let width = len(cols, w, ceil_mode);
+    if h == 0 || w == 0 || height == 0 || width == 0 {
+        empty
+    } else if rows.is_none() {
+        Shape::Sequence {
+            channels,
+            length: width,
         }
-        _ => empty,
+    } else {
+        Shape::Image {
+            channels,
+            height,
+            width,
+        }
     }
 }

@@ -6,7 +6,7 @@ use super::{LayerKind, Sequential};
 use crate::dense::Dense;
 use crate::dropout::Dropout;
 use crate::error::{check_len, check_nonzero};
-use crate::layer::{Layer, Shape};
+use crate::layer::Shape;
 #[cfg(doc)]
 use crate::{activation::Activation, norm::BatchNorm, norm::LayerNorm};
 use crate::{Error, Result};
@@ -211,29 +211,16 @@ impl<'a> Sequential<'a> {
                     check_len("normalized_shape", bn.features, shape.channels())?;
                     bn.validate()?;
                 }
-                LayerKind::Conv1d(conv) => {
-                    Layer::output_shape(&conv, shape)?;
-                }
-                LayerKind::Conv2d(conv) => {
-                    Layer::output_shape(&conv, shape)?;
-                }
-                LayerKind::MaxPool1d(pool) => {
-                    Layer::output_shape(&pool, shape)?;
-                }
-                LayerKind::MaxPool2d(pool) => {
-                    Layer::output_shape(&pool, shape)?;
-                }
-                LayerKind::AvgPool1d(pool) => {
-                    Layer::output_shape(&pool, shape)?;
-                }
-                LayerKind::AvgPool2d(pool) => {
-                    Layer::output_shape(&pool, shape)?;
-                }
-                LayerKind::GlobalAvgPool1d(pool) => {
-                    Layer::output_shape(&pool, shape)?;
-                }
-                LayerKind::GlobalAvgPool2d(pool) => {
-                    Layer::output_shape(&pool, shape)?;
+                LayerKind::Conv1d(_)
+                | LayerKind::Conv2d(_)
+                | LayerKind::MaxPool1d(_)
+                | LayerKind::MaxPool2d(_)
+                | LayerKind::AvgPool1d(_)
+                | LayerKind::AvgPool2d(_)
+                | LayerKind::GlobalAvgPool1d(_)
+                | LayerKind::GlobalAvgPool2d(_) => {
+                    // Through the layer's table: linked only for kinds the model has.
+                    (layer.kernels.output_shape)(&layer.kind, shape)?;
                 }
                 LayerKind::Dropout(Dropout { p }) if !(0.0..=1.0).contains(&p) => {
                     return Err(Error::InvalidHyperParameter { what: "p" });
@@ -309,15 +296,17 @@ impl<'a> Sequential<'a> {
     /// (two samples of a vector, or one image of two positions): checked before a training
     /// pass writes anything.
     pub(super) fn check_training_batch(&self, batch: usize) -> Result<()> {
-        let one_value = self.layers.iter().zip(self.geometry(batch)).any(|(l, g)| {
-            matches!(l.kind, LayerKind::BatchNorm(_))
-                && batch.saturating_mul(g.input.positions()) == 1
-        });
-        if one_value {
-            return Err(Error::ZeroDimension { what: "batch - 1" });
+        let mut shape = self.input;
+        for layer in self.layers {
+            let norm = matches!(layer.kind, LayerKind::BatchNorm(_));
+            if norm && batch.saturating_mul(shape.positions()) == 1 {
+                return Err(Error::ZeroDimension { what: "batch - 1" });
+            }
+            shape = layer.output_shape(shape);
         }
         Ok(())
     }
+
 
     /// The batch of an input `x`: whole samples of the input shape, at least one.
     pub(super) fn batch_of(&self, x: &[f32]) -> Result<usize> {
