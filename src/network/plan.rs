@@ -307,7 +307,6 @@ impl<'a> Sequential<'a> {
         Ok(())
     }
 
-
     /// The batch of an input `x`: whole samples of the input shape, at least one.
     pub(super) fn batch_of(&self, x: &[f32]) -> Result<usize> {
         check_nonzero("input_features", self.input.len())?;
