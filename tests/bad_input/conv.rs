@@ -476,14 +476,14 @@ fn conv1d_dims() -> Vec<(String, ConvLens, Error)> {
         (
             // 2·padding fits in usize, the padded length 2^63 + 9 does not fit in isize.
             "padding = 2^62 (L + 2·padding exceeds isize::MAX)",
-            with(|c| c.padding = 1 << 62),
+            with(|c| c.padding = 1 << (usize::BITS - 2)),
             overflow("padding"),
         ),
         (
             // As above with one output: a stride longer than the padded input.
             "padding = 2^62, stride = usize::MAX",
             with(|c| {
-                c.padding = 1 << 62;
+                c.padding = 1 << (usize::BITS - 2);
                 c.stride = usize::MAX;
             }),
             overflow("padding"),
@@ -494,8 +494,8 @@ fn conv1d_dims() -> Vec<(String, ConvLens, Error)> {
             // panic in a build with overflow checks, before the plan refused this).
             "padding = 2^62, stride = 2^60",
             with(|c| {
-                c.padding = 1 << 62;
-                c.stride = 1 << 60;
+                c.padding = 1 << (usize::BITS - 2);
+                c.stride = 1 << (usize::BITS - 4);
             }),
             overflow("padding"),
         ),
@@ -525,12 +525,12 @@ fn conv1d_dims() -> Vec<(String, ConvLens, Error)> {
         ("input [4, 0]", seq(IN, 0), zero("input")),
         (
             "input [4, 2^62] (channels·length overflows)",
-            seq(IN, 1 << 62),
+            seq(IN, 1 << (usize::BITS - 2)),
             overflow("input"),
         ),
         (
             "input [4, 2^63] (length past isize::MAX)",
-            seq(IN, 1 << 63),
+            seq(IN, 1 << (usize::BITS - 1)),
             overflow("input"),
         ),
         (
@@ -671,7 +671,7 @@ fn conv2d_dims() -> Vec<(String, ConvLens, Error)> {
         ));
         rows.push((
             format!("padding[{name}] = 2^62 (padded length exceeds isize::MAX)"),
-            set(|w| w.padding = 1 << 62),
+            set(|w| w.padding = 1 << (usize::BITS - 2)),
             overflow("padding"),
         ));
         // One position too long: span 8 over 7 padded positions.
@@ -732,22 +732,22 @@ fn conv2d_dims() -> Vec<(String, ConvLens, Error)> {
         ("input [4, 5, 0]".into(), image(IN, H, 0), zero("input")),
         (
             "input [4, 2^63, 7] (height past isize::MAX)".into(),
-            image(IN, 1 << 63, W),
+            image(IN, 1 << (usize::BITS - 1), W),
             overflow("input"),
         ),
         (
             "input [4, 5, 2^63] (width past isize::MAX)".into(),
-            image(IN, H, 1 << 63),
+            image(IN, H, 1 << (usize::BITS - 1)),
             overflow("input"),
         ),
         (
             "input [4, 2^33, 2^33] (height·width overflows)".into(),
-            image(IN, 1 << 33, 1 << 33),
+            image(IN, 1 << (usize::BITS / 2 + 1), 1 << (usize::BITS / 2 + 1)),
             overflow("input"),
         ),
         (
             "input [4, 2^31, 2^31] (channels·height·width overflows)".into(),
-            image(IN, 1 << 31, 1 << 31),
+            image(IN, 1 << (usize::BITS / 2 - 1), 1 << (usize::BITS / 2 - 1)),
             overflow("input"),
         ),
         (
@@ -783,9 +783,9 @@ fn conv2d_dims() -> Vec<(String, ConvLens, Error)> {
             "kernel_size = [2^32, 2^32] (weight overflows)".into(),
             with(|c| {
                 let big = Window {
-                    kernel_size: 1 << 32,
+                    kernel_size: 1 << (usize::BITS / 2),
                     stride: usize::MAX,
-                    padding: 1 << 31,
+                    padding: 1 << (usize::BITS / 2 - 1),
                     dilation: 1,
                 };
                 c.set_windows([big, big]);
@@ -802,10 +802,10 @@ fn conv2d_dims() -> Vec<(String, ConvLens, Error)> {
                         in_channels: 1,
                         out_channels: 1,
                         groups: 1,
-                        ..Conv2d::new(1, 1, [1 << 32; 2])
+                        ..Conv2d::new(1, 1, [1 << (usize::BITS / 2); 2])
                     }
                     .with_stride([usize::MAX; 2])
-                    .with_padding([1 << 31; 2])
+                    .with_padding([1 << (usize::BITS / 2 - 1); 2])
                     .with_dilation([1; 2]),
                 ),
                 input: Shape::Image {
