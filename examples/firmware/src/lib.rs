@@ -53,6 +53,65 @@ pub mod stack {
     }
 }
 
+/// What the training binaries print and how they stop, without `core::fmt` (so `.ci/firmware.sh`
+/// can check that none is linked), on the boards.
+#[cfg(all(target_arch = "arm", target_os = "none"))]
+pub mod out {
+    use cortex_m_semihosting::{debug, hio};
+
+    /// Writes the pieces to the host's standard output (semihosting); output errors are
+    /// ignored.
+    pub fn say(pieces: &[&[u8]]) {
+        if let Ok(mut out) = hio::hstdout() {
+            for piece in pieces {
+                let _ = out.write_all(piece);
+            }
+        }
+    }
+
+    /// The decimal digits of `n`.
+    pub fn decimal(mut n: usize) -> Decimal {
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            if let Some(d) = digits.get_mut(start) {
+                *d = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 || start == 0 {
+                break;
+            }
+        }
+        Decimal { digits, start }
+    }
+
+    /// The digits of a number, `digits[start..]`.
+    pub struct Decimal {
+        digits: [u8; 20],
+        start: usize,
+    }
+
+    impl core::ops::Deref for Decimal {
+        type Target = [u8];
+        fn deref(&self) -> &[u8] {
+            self.digits.get(self.start..).unwrap_or(&[])
+        }
+    }
+
+    /// Ends the emulation with success or failure as the exit code.
+    pub fn exit(ok: bool) -> ! {
+        debug::exit(if ok {
+            debug::EXIT_SUCCESS
+        } else {
+            debug::EXIT_FAILURE
+        });
+        loop {
+            cortex_m::asm::wfi();
+        }
+    }
+}
+
 /// Seed of the generator that initialises the model and shuffles the batches.
 pub const SEED: u64 = 2024;
 /// Epochs of training from scratch.

@@ -17,7 +17,9 @@
 #![no_main]
 
 use cortex_m_rt::entry;
-use cortex_m_semihosting::{debug, hio};
+#[cfg(board = "mps2_an386")]
+use descent_firmware::out::decimal;
+use descent_firmware::out::{exit, say};
 
 #[cfg(board = "mps2_an386")]
 #[entry]
@@ -105,59 +107,6 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     }
     // SAFETY: never executed: the firmware links only when this call is unreachable.
     unsafe { descent_training_path_panics() }
-}
-
-/// Writes the pieces to the host's standard output (semihosting); output errors are ignored.
-fn say(pieces: &[&[u8]]) {
-    if let Ok(mut out) = hio::hstdout() {
-        for piece in pieces {
-            let _ = out.write_all(piece);
-        }
-    }
-}
-
-/// The decimal digits of `n` (without `core::fmt`).
-#[cfg(board = "mps2_an386")]
-fn decimal(mut n: usize) -> Decimal {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        if let Some(d) = digits.get_mut(start) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || start == 0 {
-            break;
-        }
-    }
-    Decimal { digits, start }
-}
-
-/// The digits of a number, `digits[start..]`.
-#[cfg(board = "mps2_an386")]
-struct Decimal {
-    digits: [u8; 20],
-    start: usize,
-}
-
-#[cfg(board = "mps2_an386")]
-impl core::ops::Deref for Decimal {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        self.digits.get(self.start..).unwrap_or(&[])
-    }
-}
-
-fn exit(ok: bool) -> ! {
-    debug::exit(if ok {
-        debug::EXIT_SUCCESS
-    } else {
-        debug::EXIT_FAILURE
-    });
-    loop {
-        cortex_m::asm::wfi();
-    }
 }
 
 #[cfg(board = "mps2_an386")]
